@@ -1,0 +1,216 @@
+"""AlexNet v2: the one-column net of "One weird trick for parallelizing convolutional neural
+networks" (Krizhevsky 2014, arXiv:1404.5997), without LRN, as in tf_slim.nets.alexnet.
+
+Variable names are those of tf_slim.nets.alexnet.alexnet_v2, so checkpoints interchange.
+
+The fully connected layers are convolutions: fc6 is a 5x5 VALID conv over pool5 (on a 224x224
+image pool5 is 5x5, so fc6 sees all of it, exactly like a dense layer on the flattened pool5),
+fc7 and fc8 are 1x1 convs. On a larger image the same weights slide over pool5, one step per
+32 input pixels, and give a score map (4x7 for a 300x400 photo); `average_score_map` or
+`global_pool=True` turns it into one prediction per image.
+
+The net is built in float32. Mixed precision is the trainer's business (grappler rewrites
+`auto_mixed_precision` / `auto_mixed_precision_onednn_bfloat16` in the session config), so the
+variables and checkpoints stay float32.
+
+Usage:
+  with slim.arg_scope(alexnet_v2_arg_scope()):
+    logits, end_points = alexnet_v2(images, num_classes=5, is_training=False)
+"""
+import contextlib
+
+import tensorflow as tf
+import tf_slim as slim
+
+from datasets.dataset_utils import UserError
+
+# Smallest input whose pool5 is 5x5 (what fc6 needs); 224x224 is the usual size.
+MIN_IMAGE_SIZE = 195
+
+
+def trunc_normal(stddev):
+  return tf.compat.v1.truncated_normal_initializer(0.0, stddev)
+
+
+def alexnet_v2_arg_scope(weight_decay=0.0005, use_batch_norm=False, batch_norm_decay=0.997,
+                         batch_norm_epsilon=0.001, batch_norm_scale=False):
+  """Defaults of the layers: ReLU, L2 weight decay, biases 0.1, SAME convs, VALID pools.
+
+  With use_batch_norm every conv is followed by batch norm (which replaces its bias); the
+  moving averages are updated through tf.compat.v1.GraphKeys.UPDATE_OPS.
+  """
+  batch_norm_params = {
+      'decay': batch_norm_decay,
+      'epsilon': batch_norm_epsilon,
+      'scale': batch_norm_scale,
+      'updates_collections': tf.compat.v1.GraphKeys.UPDATE_OPS,
+  }
+  with slim.arg_scope([slim.conv2d, slim.fully_connected],
+                      activation_fn=tf.nn.relu,
+                      biases_initializer=tf.compat.v1.constant_initializer(0.1),
+                      weights_regularizer=slim.l2_regularizer(float(weight_decay)),
+                      normalizer_fn=batch_norm if use_batch_norm else None):
+    with slim.arg_scope([batch_norm], **batch_norm_params):
+      with slim.arg_scope([slim.conv2d], padding='SAME'):
+        with slim.arg_scope([slim.max_pool2d], padding='VALID') as arg_sc:
+          return arg_sc
+
+
+def alexnet_v2(inputs,
+               num_classes=1000,
+               is_training=True,
+               dropout_keep_prob=0.5,
+               spatial_squeeze=True,
+               scope='alexnet_v2',
+               global_pool=False,
+               use_batch_norm=False):
+  """AlexNet v2 on a [batch, height, width, 3] float32 batch.
+
+  Args:
+    inputs: images, 224x224 for classification; larger ones give a score map.
+    num_classes: number of classes; 0 or None returns the fc7 features instead of logits.
+    is_training: dropout on and batch norm in training mode (a bool or a bool tensor).
+    dropout_keep_prob: probability of keeping an fc6/fc7 activation while training.
+    spatial_squeeze: squeeze [batch, 1, 1, C] to [batch, C].
+    scope: variable scope of the net.
+    global_pool: average fc7 over the image before fc8: one prediction for any image size.
+    use_batch_norm: batch norm after conv1..fc7 (also on when the arg scope asks for it).
+
+  Returns:
+    (net, end_points): logits [batch, C] (or the [batch, h, w, C] score map without
+    spatial_squeeze), or the fc7 features when num_classes is 0; end_points maps
+    'alexnet_v2/conv1' ... 'alexnet_v2/fc8' to the output of each layer.
+  """
+  with tf.compat.v1.variable_scope(scope, 'alexnet_v2', [inputs]) as sc:
+    end_points_collection = sc.original_name_scope + '_end_points'
+    with _layer_defaults(end_points_collection, is_training, use_batch_norm):
+      #                                                                     output at 224x224
+      net = slim.conv2d(inputs, 64, [11, 11], 4, padding='VALID', scope='conv1')  # 54x54x64
+      net = slim.max_pool2d(net, [3, 3], 2, scope='pool1')                        # 26x26x64
+      net = slim.conv2d(net, 192, [5, 5], scope='conv2')                          # 26x26x192
+      net = slim.max_pool2d(net, [3, 3], 2, scope='pool2')                        # 12x12x192
+      net = slim.conv2d(net, 384, [3, 3], scope='conv3')                          # 12x12x384
+      net = slim.conv2d(net, 384, [3, 3], scope='conv4')                          # 12x12x384
+      net = slim.conv2d(net, 256, [3, 3], scope='conv5')                          # 12x12x256
+      net = slim.max_pool2d(net, [3, 3], 2, scope='pool5')                        # 5x5x256
+      _check_fc6_fits(net, inputs)
+
+      # The fully connected layers, as convolutions.
+      with slim.arg_scope([slim.conv2d], weights_initializer=trunc_normal(0.005)):
+        net = slim.conv2d(net, 4096, [5, 5], padding='VALID', scope='fc6')         # 1x1x4096
+        net = slim.dropout(net, dropout_keep_prob, is_training=is_training, scope='dropout6')
+        net = slim.conv2d(net, 4096, [1, 1], scope='fc7')                          # 1x1x4096
+        end_points = slim.utils.convert_collection_to_dict(end_points_collection)
+        if global_pool:
+          net = tf.reduce_mean(net, [1, 2], keepdims=True, name='global_pool')
+          end_points[sc.name + '/global_pool'] = net
+        net = slim.dropout(net, dropout_keep_prob, is_training=is_training, scope='dropout7')
+        if not num_classes:
+          return _squeeze(net, spatial_squeeze, 'fc7/squeezed'), end_points
+        net = slim.conv2d(net, num_classes, [1, 1],                                # 1x1xC
+                          activation_fn=None,
+                          normalizer_fn=None,
+                          biases_initializer=tf.compat.v1.zeros_initializer(),
+                          scope='fc8')
+    net = _squeeze(net, spatial_squeeze, 'fc8/squeezed')
+    end_points[sc.name + '/fc8'] = net
+    return net, end_points
+
+
+alexnet_v2.default_image_size = 224
+
+
+@slim.add_arg_scope
+def batch_norm(inputs, decay=0.997, epsilon=0.001, scale=False, is_training=True,
+               updates_collections=tf.compat.v1.GraphKeys.UPDATE_OPS, scope=None):
+  """Fused batch norm of an NHWC tensor with slim.batch_norm's variables and update ops.
+
+  slim.batch_norm does not run on TF 2.21: its default path builds a keras layer (needs the
+  tf_keras package) and its fused path calls tf_slim.layers.utils.constant_value (uses the
+  removed ops.Tensor). This is its fused path: variables BatchNorm/beta, [gamma,] moving_mean,
+  moving_variance (so checkpoints interchange), moving averages updated by ops put in
+  `updates_collections`, batch statistics while training, moving ones otherwise.
+  """
+  with tf.compat.v1.variable_scope(scope, 'BatchNorm', [inputs]):
+    params_shape = inputs.shape[-1:]
+    beta = slim.model_variable('beta', shape=params_shape,
+                               initializer=tf.compat.v1.zeros_initializer())
+    if scale:
+      gamma = slim.model_variable('gamma', shape=params_shape,
+                                  initializer=tf.compat.v1.ones_initializer())
+    else:
+      gamma = tf.ones(params_shape)
+    moving_mean = slim.model_variable('moving_mean', shape=params_shape, trainable=False,
+                                      initializer=tf.compat.v1.zeros_initializer())
+    moving_variance = slim.model_variable('moving_variance', shape=params_shape, trainable=False,
+                                          initializer=tf.compat.v1.ones_initializer())
+
+    def training():
+      return tf.compat.v1.nn.fused_batch_norm(inputs, gamma, beta, epsilon=epsilon)
+
+    def inference():
+      outputs, _, _ = tf.compat.v1.nn.fused_batch_norm(
+          inputs, gamma, beta, mean=moving_mean, variance=moving_variance, epsilon=epsilon,
+          is_training=False)
+      return outputs, tf.identity(moving_mean), tf.identity(moving_variance)
+
+    if isinstance(is_training, bool):
+      if not is_training:
+        return inference()[0]
+      _check_batch_statistics(inputs)
+      outputs, mean, variance = training()
+    else:  # a bool tensor: at inference the updates leave the averages as they are
+      outputs, mean, variance = tf.cond(is_training, training, inference)
+    for average, value in ((moving_mean, mean), (moving_variance, variance)):
+      update = tf.compat.v1.assign_sub(average, (average - value) * (1.0 - decay))
+      tf.compat.v1.add_to_collections(updates_collections, update)
+    outputs.set_shape(inputs.shape)
+    return outputs
+
+
+def average_score_map(logits, name='average_score_map'):
+  """Averages a [batch, h, w, C] score map into one prediction [batch, C] per image."""
+  if logits.shape.rank != 4:
+    raise ValueError('average_score_map wants a [batch, h, w, classes] score map, got shape %s'
+                     % logits.shape)
+  return tf.reduce_mean(logits, [1, 2], name=name)
+
+
+@contextlib.contextmanager
+def _layer_defaults(end_points_collection, is_training, use_batch_norm):
+  """Collects conv and pool outputs as end points; batch norm follows is_training."""
+  with slim.arg_scope([slim.conv2d, slim.max_pool2d],
+                      outputs_collections=[end_points_collection]):
+    with slim.arg_scope([batch_norm], is_training=is_training):
+      if use_batch_norm:
+        with slim.arg_scope([slim.conv2d], normalizer_fn=batch_norm):
+          yield
+      else:
+        yield
+
+
+def _check_fc6_fits(pool5, inputs):
+  height, width = pool5.shape[1], pool5.shape[2]
+  if (height is not None and height < 5) or (width is not None and width < 5):
+    raise UserError('images of %sx%s are too small for alexnet_v2 (fc6 needs a 5x5 pool5); '
+                    'resize them to at least %dx%d, 224x224 is the default'
+                    % (inputs.shape[1], inputs.shape[2], MIN_IMAGE_SIZE, MIN_IMAGE_SIZE))
+
+
+def _check_batch_statistics(inputs):
+  values_per_channel = inputs.shape[:-1].num_elements()
+  if values_per_channel == 1:
+    raise UserError('batch norm in training sees one value per channel at %s (shape %s), which '
+                    'it normalizes to 0; use a batch size of at least 2 (16 or more is better)'
+                    % (tf.compat.v1.get_variable_scope().name, inputs.shape.as_list()))
+
+
+def _squeeze(net, spatial_squeeze, name):
+  if not spatial_squeeze:
+    return net
+  height, width = net.shape[1], net.shape[2]
+  if (height is not None and height != 1) or (width is not None and width != 1):
+    raise UserError('alexnet_v2 gives a %sx%s map for these images, which cannot be squeezed; '
+                    'resize them to 224x224, or pass spatial_squeeze=False (score map) or '
+                    'global_pool=True (one prediction per image)' % (height, width))
+  return tf.squeeze(net, [1, 2], name=name)

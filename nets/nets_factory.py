@@ -1,0 +1,83 @@
+"""Networks by name: one uniform `network_fn(images, **kwargs) -> (logits, end_points)`."""
+import functools
+import inspect
+import numbers
+
+import tf_slim as slim
+
+from datasets.dataset_utils import UserError
+from nets import alexnet
+
+
+def _variant(net_fn, **fixed):
+  """net_fn with some arguments fixed, keeping its default_image_size."""
+  variant = functools.partial(net_fn, **fixed)
+  variant.default_image_size = net_fn.default_image_size
+  return variant
+
+
+nets_map = {
+    'alexnet_v2': alexnet.alexnet_v2,
+    'alexnet_v2_bn': _variant(alexnet.alexnet_v2, use_batch_norm=True),
+}
+
+arg_scopes_map = {
+    'alexnet_v2': alexnet.alexnet_v2_arg_scope,
+    'alexnet_v2_bn': functools.partial(alexnet.alexnet_v2_arg_scope, use_batch_norm=True),
+}
+
+# Arguments get_network_fn sets itself; they are not options.
+_RESERVED = ('inputs', 'num_classes', 'is_training', 'weight_decay')
+
+
+def get_network_fn(name, num_classes, weight_decay=0.0, is_training=False, **options):
+  """Returns network_fn(images, **kwargs) -> (logits, end_points) that applies the arg scope.
+
+  Args:
+    name: a key of nets_map.
+    num_classes: number of classes; 0 or None gives the features before the classifier.
+    weight_decay: L2 weight decay of the weights (0 adds no regularization losses).
+    is_training: dropout and batch norm in training mode.
+    **options: keyword arguments of the net (e.g. dropout_keep_prob, global_pool) and/or of its
+      arg scope (e.g. batch_norm_decay); each goes to whichever takes it.
+
+  network_fn.default_image_size is the image size the net classifies; kwargs given to
+  network_fn override the net options.
+  """
+  if name not in nets_map:
+    raise UserError('unknown network "%s"; choose one of %s' % (name, ', '.join(sorted(nets_map))))
+  if weight_decay is None or weight_decay < 0:
+    raise UserError('weight_decay must be a number >= 0, got %r' % (weight_decay,))
+  if num_classes is not None and (isinstance(num_classes, bool) or
+                                  not isinstance(num_classes, numbers.Integral) or num_classes < 0):
+    raise UserError('num_classes must be an integer >= 0 (0 for features), got %r'
+                    % (num_classes,))
+  net_fn = nets_map[name]
+  net_options, scope_options = _split_options(name, net_fn, arg_scopes_map[name], options)
+  arg_scope = arg_scopes_map[name](weight_decay=float(weight_decay), **scope_options)
+
+  def network_fn(images, **kwargs):
+    with slim.arg_scope(arg_scope):
+      return net_fn(images, num_classes=num_classes, is_training=is_training,
+                    **dict(net_options, **kwargs))
+
+  network_fn.__name__ = name
+  network_fn.default_image_size = net_fn.default_image_size
+  return network_fn
+
+
+def _split_options(name, net_fn, arg_scope_fn, options):
+  """(net options, arg scope options); an option both take goes to both."""
+  net_params = _parameter_names(net_fn)
+  scope_params = _parameter_names(arg_scope_fn)
+  for key in options:
+    if key in _RESERVED or (key not in net_params and key not in scope_params):
+      raise UserError('network "%s" has no option "%s"; it takes %s'
+                      % (name, key, ', '.join(sorted((net_params | scope_params)
+                                                     - set(_RESERVED)))))
+  return ({k: v for k, v in options.items() if k in net_params},
+          {k: v for k, v in options.items() if k in scope_params})
+
+
+def _parameter_names(fn):
+  return set(inspect.signature(fn).parameters)
