@@ -32,19 +32,20 @@ CLASS_COLOURS = [(240, 240, 240), (230, 210, 30), (200, 30, 60), (120, 70, 20), 
 
 
 def write_records_dataset(dataset_dir, per_class, num_validation, num_shards=2,
-                          dataset_name='flowers', write_manifest=True, seed=0):
+                          dataset_name='flowers', write_manifest=True, seed=0,
+                          class_names=CLASS_NAMES):
   """Writes shards straight from generated JPEGs (no converter): returns {split: [(filename,
   label, height, width)]} in the order written."""
   os.makedirs(dataset_dir, exist_ok=True)
   items = []
-  for label, name in enumerate(CLASS_NAMES):
+  for label, name in enumerate(class_names):
     for i in range(per_class):
       height, width = 40 + 7 * i, 60 + 5 * label
       items.append(('%s/%s_%03d.jpg' % (name, name, i), label, height, width))
   random.Random(seed).shuffle(items)
   splits = {'validation': items[:num_validation], 'train': items[num_validation:]}
   manifest = {'format_version': 1, 'dataset_name': dataset_name,
-              'class_names': list(CLASS_NAMES), 'num_classes': len(CLASS_NAMES), 'splits': {}}
+              'class_names': list(class_names), 'num_classes': len(class_names), 'splits': {}}
   for split, split_items in splits.items():
     shards = []
     for shard_id in range(num_shards):
@@ -59,7 +60,7 @@ def write_records_dataset(dataset_dir, per_class, num_validation, num_shards=2,
                      'bytes': os.path.getsize(path)})
     manifest['splits'][split] = {'num_samples': len(split_items), 'num_shards': num_shards,
                                  'shards': shards}
-  dataset_utils.write_label_file(dict(enumerate(CLASS_NAMES)), dataset_dir)
+  dataset_utils.write_label_file(dict(enumerate(class_names)), dataset_dir)
   if write_manifest:
     dataset_utils.write_manifest(dataset_dir, manifest)
   return splits

@@ -1,0 +1,262 @@
+"""Training: a short run, resume, fine-tuning, batch norm, clones, precision, the compat seam."""
+import glob
+import io
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tf_slim as slim
+from PIL import Image
+
+from conftest import write_records_dataset
+from datasets.dataset_utils import UserError
+from nets import nets_factory
+from training import compat
+from training import model
+from training import session
+from training import trainer
+
+
+def config(dataset_dir, train_dir, **overrides):
+  settings = dict(dataset_dir=dataset_dir, train_dir=str(train_dir), batch_size=4,
+                  max_number_of_steps=4, num_readers=2, num_preprocessing_threads=2,
+                  log_every_n_steps=2, save_summaries_secs=1000, save_interval_secs=1000,
+                  summarize_histograms=False)
+  settings.update(overrides)
+  return trainer.TrainConfig(**settings)
+
+
+def read_events(train_dir):
+  """{tag: [(step, value or image bytes)]} from every event file in train_dir."""
+  tags = {}
+  for path in glob.glob(os.path.join(str(train_dir), 'events.out.tfevents.*')):
+    for event in tf.compat.v1.train.summary_iterator(path):
+      for value in event.summary.value:
+        if value.HasField('image'):
+          item = value.image.encoded_image_string
+        elif value.HasField('simple_value'):
+          item = value.simple_value
+        else:
+          item = None
+        tags.setdefault(value.tag, []).append((event.step, item))
+  return tags
+
+
+def checkpoint_value(train_dir, name):
+  return tf.train.load_checkpoint(tf.train.latest_checkpoint(str(train_dir))).get_tensor(name)
+
+
+def train_recording_losses(cfg):
+  """Trains with cfg; returns (final step, stop signal, the loss of every logged step)."""
+  losses = []
+
+  class Recorder(trainer.StepFunction):
+    def _log(self, step, loss, values, writer):
+      losses.append(loss)
+      super()._log(step, loss, values, writer)
+
+  original = trainer.StepFunction
+  trainer.StepFunction = Recorder
+  try:
+    step, stopped = trainer.train(cfg)
+  finally:
+    trainer.StepFunction = original
+  return step, stopped, losses
+
+
+# 40 steps of 8 images at 0.01: enough for the loss on solid-colour classes to fall clearly.
+LEARNING = dict(batch_size=8, max_number_of_steps=40, log_every_n_steps=1, learning_rate=0.01,
+                weight_decay=0.0)
+
+
+@pytest.mark.slow
+def test_short_run_learns_and_writes_checkpoints_scalars_and_images(records_dataset, tmp_path):
+  cfg = config(records_dataset[0], tmp_path, save_summaries_secs=2, summarize_histograms=True,
+               **LEARNING)
+  step, stopped, losses = train_recording_losses(cfg)
+  assert (step, stopped) == (40, None)
+  assert np.mean(losses[-8:]) < np.mean(losses[:8]) - 0.2
+  assert int(checkpoint_value(tmp_path, 'global_step')) == 40
+  tags = read_events(tmp_path)
+  for tag in ('losses/cross_entropy', 'losses/regularization', 'losses/total',
+              'accuracy/train_batch', 'accuracy/train_moving', 'learning_rate', 'images_per_sec',
+              'sparsity/alexnet_v2/conv1'):
+    assert tag in tags, tag
+  image_tags = {t: v for t, v in tags.items() if isinstance(v[0][1], bytes)}
+  assert any('prediction' in t for t in image_tags), sorted(image_tags)
+  assert sum('conv1' in t for t in image_tags) >= 2  # activations and filters
+  assert any('conv5' in t for t in image_tags)
+  for tag, values in image_tags.items():
+    picture = Image.open(io.BytesIO(values[-1][1]))
+    assert picture.format == 'PNG' and min(picture.size) >= 16, tag
+
+
+@pytest.mark.slow
+def test_rerunning_resumes_from_the_newest_checkpoint(records_dataset, tmp_path):
+  dataset_dir, _ = records_dataset
+  assert trainer.train(config(dataset_dir, tmp_path, max_number_of_steps=3))[0] == 3
+  weights_at_3 = checkpoint_value(tmp_path, 'alexnet_v2/conv1/weights')
+  assert trainer.train(config(dataset_dir, tmp_path, max_number_of_steps=6))[0] == 6
+  assert int(checkpoint_value(tmp_path, 'global_step')) == 6
+  # Not re-initialised: a fresh start would give weights far from step 3's.
+  moved = np.abs(checkpoint_value(tmp_path, 'alexnet_v2/conv1/weights') - weights_at_3).max()
+  assert 0 < moved < 0.05
+
+
+def _save_alexnet_checkpoint(path, num_classes):
+  with tf.Graph().as_default():
+    network_fn = nets_factory.get_network_fn('alexnet_v2', num_classes)
+    network_fn(tf.zeros([1, 224, 224, 3]))
+    tf.compat.v1.train.get_or_create_global_step()
+    with tf.compat.v1.Session() as sess:
+      sess.run(tf.compat.v1.global_variables_initializer())
+      tf.compat.v1.train.Saver().save(sess, path)
+      conv2 = [v for v in slim.get_model_variables() if v.op.name == 'alexnet_v2/conv2/weights']
+      return sess.run(conv2[0])
+
+
+@pytest.mark.slow
+def test_fine_tunes_from_a_checkpoint_of_another_class_count(tmp_path):
+  dataset_dir = str(tmp_path / 'three')
+  write_records_dataset(dataset_dir, per_class=4, num_validation=3,
+                        class_names=('a', 'b', 'c'))
+  source = str(tmp_path / 'imagenet' / 'model.ckpt')
+  conv2 = _save_alexnet_checkpoint(source, num_classes=10)
+
+  with pytest.raises(UserError, match='alexnet_v2/fc8/weights with shape'):
+    trainer.train(config(dataset_dir, tmp_path / 'wrong', checkpoint_path=source,
+                         max_number_of_steps=1))
+
+  cfg = config(dataset_dir, tmp_path / 'run', checkpoint_path=source, max_number_of_steps=1,
+               checkpoint_exclude_scopes=['alexnet_v2/fc8'], trainable_scopes=['alexnet_v2/fc8'],
+               weight_decay=0.0)
+  assert trainer.train(cfg)[0] == 1
+  np.testing.assert_allclose(checkpoint_value(tmp_path / 'run', 'alexnet_v2/conv2/weights'),
+                             conv2)
+  assert checkpoint_value(tmp_path / 'run', 'alexnet_v2/fc8/biases').shape == (3,)
+
+
+@pytest.mark.slow
+def test_batch_norm_variant_runs_its_update_ops(records_dataset, tmp_path):
+  dataset_dir, _ = records_dataset
+  trainer.train(config(dataset_dir, tmp_path, model_name='alexnet_v2_bn', max_number_of_steps=3))
+  moving_mean = checkpoint_value(tmp_path, 'alexnet_v2/conv1/BatchNorm/moving_mean')
+  assert np.abs(moving_mean).max() > 0  # starts at zeros
+
+
+def test_two_clones_give_the_loss_of_one_on_the_same_batch():
+  with tf.Graph().as_default():
+    images = tf.random.stateless_uniform([4, 224, 224, 3], seed=[1, 2], minval=-1, maxval=1)
+    labels = tf.constant([0, 1, 2, 3], tf.int64)
+    network_fn = nets_factory.get_network_fn('alexnet_v2', 5, is_training=False)
+    one = model.build_clones(network_fn, images, labels, 5, ['/cpu:0'])
+    with tf.compat.v1.variable_scope(tf.compat.v1.get_variable_scope(), reuse=True):
+      two = model.build_clones(network_fn, images, labels, 5, ['/cpu:0', '/cpu:0'])
+    with tf.compat.v1.Session() as sess:
+      sess.run(tf.compat.v1.global_variables_initializer())
+      loss_one, loss_two, logits_one, logits_two = sess.run(
+          [one.cross_entropy, two.cross_entropy, one.logits, two.logits])
+  np.testing.assert_allclose(loss_one, loss_two, rtol=1e-5)
+  np.testing.assert_allclose(logits_one, logits_two, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_two_cpu_clones_train(records_dataset, tmp_path):
+  step, _ = trainer.train(config(records_dataset[0], tmp_path, num_clones=2, clone_on_cpu=True,
+                                 max_number_of_steps=2))
+  assert step == 2
+
+
+def test_clones_need_gpus_unless_on_cpu():
+  assert model.clone_devices(2, clone_on_cpu=True, num_gpus=0) == ['/cpu:0', '/cpu:0']
+  assert model.clone_devices(2, clone_on_cpu=False, num_gpus=2) == ['/gpu:0', '/gpu:1']
+  assert model.clone_devices(1, clone_on_cpu=False, num_gpus=0) == ['/cpu:0']
+  with pytest.raises(UserError, match='only 1 GPU'):
+    model.clone_devices(2, clone_on_cpu=False, num_gpus=1)
+
+
+def test_precision_needs_the_hardware():
+  session.check_precision('bf16', 0, {'avx512f', 'avx512_bf16'})
+  session.check_precision('fp16', 1, set())
+  with pytest.raises(UserError, match='AVX512-BF16 or AMX'):
+    session.check_precision('bf16', 0, {'avx2'})
+  with pytest.raises(UserError, match='needs a GPU'):
+    session.check_precision('fp16', 0, {'avx512_bf16'})
+  rewrites = session.session_config('bf16').graph_options.rewrite_options
+  assert rewrites.auto_mixed_precision_onednn_bfloat16 == 1
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not session.cpu_flags() & set(session.BF16_CPU_FLAGS),
+                    reason='this CPU has neither AVX512-BF16 nor AMX')
+def test_bf16_training_gives_a_finite_falling_loss(records_dataset, tmp_path):
+  _, _, losses = train_recording_losses(config(records_dataset[0], tmp_path, precision='bf16',
+                                               **LEARNING))
+  assert np.all(np.isfinite(losses))
+  assert np.mean(losses[-8:]) < np.mean(losses[:8]) - 0.2
+
+
+def _gradient_graph():
+  w = tf.compat.v1.get_variable('w', initializer=tf.constant([[3.0, 4.0]]))
+  loss = tf.reduce_sum(w * w)
+  return w, loss, tf.compat.v1.train.GradientDescentOptimizer(0.1)
+
+
+def test_tf_slim_gradient_clipping_is_broken_and_ours_clips():
+  with tf.Graph().as_default():
+    w, loss, opt = _gradient_graph()
+    grads = opt.compute_gradients(loss)
+    with pytest.raises(AttributeError, match='IndexedSlices'):
+      slim.learning.clip_gradient_norms(grads, 1.0)
+    clipped = compat.clip_gradient_norms(grads, 1.0)
+    with tf.compat.v1.Session() as sess:
+      sess.run(tf.compat.v1.global_variables_initializer())
+      assert np.linalg.norm(sess.run(clipped[0][0])) == pytest.approx(1.0)
+
+
+def test_tf_slim_gradient_multipliers_are_broken_and_ours_scale():
+  with tf.Graph().as_default():
+    w, loss, opt = _gradient_graph()
+    with pytest.raises(AttributeError):
+      slim.learning.create_train_op(loss, opt, gradient_multipliers={w: 2.0})
+    scaled = compat.multiply_gradients(opt.compute_gradients(loss), {'w': 2.0})
+    with tf.compat.v1.Session() as sess:
+      sess.run(tf.compat.v1.global_variables_initializer())
+      np.testing.assert_allclose(sess.run(scaled[0][0]), [[12.0, 16.0]])
+
+
+def test_tf_slim_gradient_summaries_are_broken_and_ours_work():
+  with tf.Graph().as_default():
+    w, loss, opt = _gradient_graph()
+    tf.compat.v1.train.get_or_create_global_step()
+    with pytest.raises(AttributeError):
+      slim.learning.create_train_op(loss, opt, summarize_gradients=True)
+    compat.create_train_op(loss, opt, summarize_gradients=True, clip_gradient_norm=1.0)
+    tags = [op.name for op in tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.SUMMARIES)]
+    assert any('w/gradient' in t for t in tags)
+
+
+def test_a_non_finite_loss_stops_the_step_before_the_weights_change():
+  with tf.Graph().as_default():
+    w, _, opt = _gradient_graph()
+    scale = tf.compat.v1.placeholder(tf.float32, [])
+    loss = tf.reduce_sum(w * w) * scale
+    tf.compat.v1.train.get_or_create_global_step()
+    train_op = compat.create_train_op(loss, opt)
+    with tf.compat.v1.Session() as sess:
+      sess.run(tf.compat.v1.global_variables_initializer())
+      sess.run(train_op, {scale: 1.0})
+      before = sess.run(w)
+      with pytest.raises(tf.errors.InvalidArgumentError, match='inf or nan'):
+        sess.run(train_op, {scale: np.inf})
+      np.testing.assert_array_equal(sess.run(w), before)
+
+
+def test_bad_settings_are_one_line_user_errors(records_dataset, tmp_path):
+  with pytest.raises(UserError, match='--batch_size must be positive'):
+    trainer.train(config(records_dataset[0], tmp_path, batch_size=0))
+  with pytest.raises(UserError, match='unknown --optimizer "adamw"'):
+    trainer.train(config(records_dataset[0], tmp_path, optimizer='adamw'))
+  with pytest.raises(UserError, match='does not exist'):
+    trainer.train(config(str(tmp_path / 'nowhere'), tmp_path))

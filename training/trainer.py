@@ -1,0 +1,285 @@
+"""Training: builds the graph from a TrainConfig and runs slim.learning.train over it."""
+import dataclasses
+import signal
+import time
+from typing import Optional, Sequence
+
+import tensorflow as tf
+import tf_slim as slim
+from absl import logging
+
+from datasets import dataset_factory
+from datasets import input_pipeline
+from datasets.dataset_utils import UserError
+from nets import nets_factory
+from preprocessing import preprocessing_factory
+from summaries import image_summaries
+from training import checkpoints
+from training import compat
+from training import model
+from training import optimization
+from training import session
+
+# Exit statuses of an interrupted run (the checkpoint is saved first), as a shell reports them.
+INTERRUPT_STATUS = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+
+@dataclasses.dataclass
+class TrainConfig:
+  dataset_dir: str
+  train_dir: str
+  dataset_name: str = 'flowers'
+  dataset_split_name: str = 'train'
+  model_name: str = 'alexnet_v2'
+  batch_size: int = 32
+  max_number_of_steps: Optional[int] = None
+  optimizer: str = 'momentum'
+  optimizer_params: dict = dataclasses.field(default_factory=dict)
+  learning_rate: float = 0.01
+  learning_rate_decay_type: str = 'exponential'
+  learning_rate_decay_factor: float = 0.94
+  end_learning_rate: float = 0.0001
+  num_epochs_per_decay: float = 2.0
+  warmup_epochs: float = 0.0
+  weight_decay: float = 0.0005
+  label_smoothing: float = 0.0
+  moving_average_decay: Optional[float] = None
+  clip_gradient_norm: float = 0.0
+  checkpoint_path: Optional[str] = None
+  checkpoint_exclude_scopes: Sequence[str] = ()
+  trainable_scopes: Sequence[str] = ()
+  ignore_missing_vars: bool = False
+  input_pipeline: str = 'queue'
+  num_readers: int = 4
+  num_preprocessing_threads: int = 4
+  fast_mode: bool = True
+  decode_and_crop: bool = True
+  train_image_size: Optional[int] = None
+  log_every_n_steps: int = 10
+  save_summaries_secs: int = 60
+  save_interval_secs: int = 600
+  keep_checkpoint_max: int = 5
+  seed: int = 0
+  num_clones: int = 1
+  clone_on_cpu: bool = False
+  log_device_placement: bool = False
+  precision: str = 'fp32'
+  summarize_histograms: bool = True
+  summarize_gradients: bool = False
+
+
+def validate(config):
+  """One-line UserErrors for settings that can never work."""
+  checks = [
+      (config.batch_size > 0, '--batch_size must be positive, got %d' % config.batch_size),
+      (config.max_number_of_steps is None or config.max_number_of_steps > 0,
+       '--max_number_of_steps must be positive, got %s' % config.max_number_of_steps),
+      (config.log_every_n_steps > 0, '--log_every_n_steps must be positive'),
+      (config.keep_checkpoint_max > 0, '--keep_checkpoint_max must be positive'),
+      (config.num_readers > 0 and config.num_preprocessing_threads > 0,
+       '--num_readers and --num_preprocessing_threads must be positive'),
+      (0.0 <= config.label_smoothing < 1.0, '--label_smoothing must be in [0, 1)'),
+      (config.moving_average_decay is None or 0.0 < config.moving_average_decay < 1.0,
+       '--moving_average_decay must be in (0, 1)'),
+      (config.input_pipeline in input_pipeline.PIPELINES,
+       'unknown --input_pipeline "%s"; choose one of %s'
+       % (config.input_pipeline, ', '.join(input_pipeline.PIPELINES))),
+      (config.optimizer in optimization.OPTIMIZERS,
+       'unknown --optimizer "%s"; choose one of %s'
+       % (config.optimizer, ', '.join(optimization.OPTIMIZERS))),
+  ]
+  for ok, message in checks:
+    if not ok:
+      raise UserError(message)
+
+
+def _scoped_variables(scopes):
+  if not scopes:
+    return None
+  variables = [v for v in tf.compat.v1.trainable_variables()
+               if any(v.op.name.startswith(s.rstrip('/') + '/') for s in scopes)]
+  if not variables:
+    raise UserError('--trainable_scopes=%s matches no trainable variable' % ','.join(scopes))
+  return variables
+
+
+def _add_scalar_summaries(values):
+  for name, tensor in values.items():
+    tf.compat.v1.summary.scalar(name, tensor)
+
+
+def _add_histogram_summaries(end_points):
+  for name, activation in end_points.items():
+    tf.compat.v1.summary.histogram('activations/' + name, activation)
+  for var in slim.get_model_variables():
+    tf.compat.v1.summary.histogram(var.op.name, var)
+
+
+def build_graph(config, dataset):
+  """Input, clones, losses, train op and summaries in the default graph; returns the tensors the
+  step function logs and the train op."""
+  model_name = config.model_name
+  network_fn = nets_factory.get_network_fn(model_name, dataset.num_classes,
+                                           weight_decay=config.weight_decay, is_training=True)
+  image_size = config.train_image_size or network_fn.default_image_size
+  preprocess = preprocessing_factory.get_jpeg_preprocessing(model_name, is_training=True)
+  # Stage summaries only work in the queue pipeline (tf.data maps run in a function graph).
+  stage_summaries = config.input_pipeline == 'queue'
+  next_batch = input_pipeline.build_batches(
+      dataset,
+      lambda encoded: preprocess(encoded, image_size, image_size, fast_mode=config.fast_mode,
+                                 decode_and_crop=config.decode_and_crop,
+                                 add_image_summaries=stage_summaries),
+      config.batch_size, is_training=True, pipeline=config.input_pipeline,
+      num_readers=config.num_readers,
+      num_preprocessing_threads=config.num_preprocessing_threads, seed=config.seed)
+  batch = next_batch()
+
+  devices = model.clone_devices(config.num_clones, config.clone_on_cpu, session.num_gpus())
+  with tf.device(model.variables_device(devices)):
+    global_step = tf.compat.v1.train.get_or_create_global_step()
+  clones = model.build_clones(network_fn, batch['images'], batch['labels'], dataset.num_classes,
+                              devices, config.label_smoothing)
+  regularization = model.regularization_loss()
+  total_loss = tf.add(clones.cross_entropy, regularization, name='total_loss')
+  accuracy = model.batch_accuracy(clones.logits, clones.labels)
+  moving_accuracy, accuracy_update = model.moving_average_update(accuracy, 0.98,
+                                                                 'moving_train_accuracy')
+  update_ops = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS, clones.scope)
+  update_ops.append(accuracy_update)
+  if config.moving_average_decay:
+    averages = tf.train.ExponentialMovingAverage(config.moving_average_decay, global_step)
+    update_ops.append(averages.apply(slim.get_model_variables()))
+
+  steps_per_epoch = max(1, dataset.num_samples // config.batch_size)
+  learning_rate = optimization.learning_rate(
+      global_step, config.learning_rate, config.learning_rate_decay_type, steps_per_epoch,
+      config.num_epochs_per_decay, config.learning_rate_decay_factor, config.end_learning_rate,
+      config.max_number_of_steps, config.warmup_epochs)
+  optimizer = optimization.optimizer(config.optimizer, learning_rate, config.optimizer_params)
+  train_op = compat.create_train_op(
+      total_loss, optimizer, global_step=global_step, update_ops=update_ops,
+      variables_to_train=_scoped_variables(config.trainable_scopes),
+      clip_gradient_norm=config.clip_gradient_norm,
+      summarize_gradients=config.summarize_gradients)
+
+  _add_scalar_summaries({
+      'losses/cross_entropy': clones.cross_entropy,
+      'losses/regularization': regularization,
+      'losses/total': total_loss,
+      'accuracy/train_batch': accuracy,
+      'accuracy/train_moving': moving_accuracy,
+      'learning_rate': learning_rate,
+  })
+  for name, activation in clones.end_points.items():
+    tf.compat.v1.summary.scalar('sparsity/' + name, tf.nn.zero_fraction(activation))
+  if config.summarize_histograms:
+    _add_histogram_summaries(clones.end_points)
+  class_names = [dataset.labels_to_names[i] for i in range(dataset.num_classes)]
+  image_summaries.prediction_summary(clones.images, clones.labels, clones.logits, class_names)
+  image_summaries.feature_map_summaries(clones.end_points, _conv1_weights())
+  return train_op, global_step, {'loss': total_loss, 'accuracy': accuracy,
+                                 'learning_rate': learning_rate}
+
+
+def _conv1_weights():
+  return [v for v in slim.get_model_variables() if v.op.name.endswith('conv1/weights')][0]
+
+
+class StepFunction:
+  """slim.learning.train's train_step_fn: one step, a progress line every n steps, images/s to
+  TensorBoard, and a clean stop at max_steps or on SIGINT/SIGTERM (slim then saves)."""
+
+  def __init__(self, log_tensors, batch_size, max_steps, log_every_n_steps):
+    self.log_tensors = log_tensors
+    self.batch_size = batch_size
+    self.max_steps = max_steps
+    self.log_every_n_steps = log_every_n_steps
+    self.stop_signal = None
+    self.step = None
+    self._mark = None
+
+  def request_stop(self, signum, frame=None):
+    del frame
+    self.stop_signal = signum
+    logging.info('Received %s: saving a checkpoint and stopping.', signal.Signals(signum).name)
+
+  def __call__(self, sess, train_op, global_step, kwargs):
+    step = sess.run(global_step)
+    if self._mark is None:
+      self._mark = (step, time.time())
+    if (step + 1) % self.log_every_n_steps == 0:
+      loss, values = sess.run([train_op, self.log_tensors])
+      self._log(step + 1, loss, values, kwargs.get('summary_writer'))
+    else:
+      loss = sess.run(train_op)
+    self.step = step + 1
+    done = self.max_steps is not None and self.step >= self.max_steps
+    return loss, done or self.stop_signal is not None
+
+  def _log(self, step, loss, values, writer):
+    now = time.time()
+    last_step, last_time = self._mark
+    self._mark = (step, now)
+    rate = (step - last_step) * self.batch_size / max(now - last_time, 1e-9)
+    eta = ''
+    if self.max_steps:
+      seconds = (self.max_steps - step) * self.batch_size / max(rate, 1e-9)
+      eta = '  ETA %s' % time.strftime('%H:%M:%S', time.gmtime(seconds))
+    total = '/%d' % self.max_steps if self.max_steps else ''
+    logging.info('step %d%s  loss %.4f  batch accuracy %.3f  lr %.5g  %.1f images/s%s',
+                 step, total, loss, values['accuracy'], values['learning_rate'], rate, eta)
+    if writer is not None:
+      writer.add_summary(tf.compat.v1.Summary(value=[
+          tf.compat.v1.Summary.Value(tag='images_per_sec', simple_value=rate)]), step)
+
+
+def checkpoint_step(path):
+  return int(tf.train.load_checkpoint(path).get_tensor('global_step'))
+
+
+def train(config):
+  """Trains until max_number_of_steps (or forever); resumes from train_dir's newest checkpoint.
+
+  Returns the final global step and the signal that stopped it (None when it ran to the end).
+  """
+  validate(config)
+  session.check_precision(config.precision, session.num_gpus(), session.cpu_flags())
+  tf.io.gfile.makedirs(config.train_dir)
+  resume_from = tf.train.latest_checkpoint(config.train_dir)
+  if resume_from and config.max_number_of_steps:
+    done = checkpoint_step(resume_from)
+    if done >= config.max_number_of_steps:
+      logging.info('%s is already at step %d >= --max_number_of_steps=%d; nothing to do.',
+                   resume_from, done, config.max_number_of_steps)
+      return done, None
+
+  graph = tf.Graph()
+  with graph.as_default():
+    tf.compat.v1.set_random_seed(config.seed)
+    dataset = dataset_factory.get_dataset(config.dataset_name, config.dataset_split_name,
+                                          config.dataset_dir)
+    train_op, global_step, log_tensors = build_graph(config, dataset)
+    init_fn = None
+    if resume_from:
+      logging.info('Resuming from %s%s.', resume_from,
+                   ' (ignoring --checkpoint_path)' if config.checkpoint_path else '')
+    elif config.checkpoint_path:
+      init_fn = checkpoints.fine_tune_init_fn(config.checkpoint_path,
+                                              config.checkpoint_exclude_scopes,
+                                              config.ignore_missing_vars)
+    saver = tf.compat.v1.train.Saver(max_to_keep=config.keep_checkpoint_max)
+    step_fn = StepFunction(log_tensors, config.batch_size, config.max_number_of_steps,
+                           config.log_every_n_steps)
+    previous = {s: signal.signal(s, step_fn.request_stop) for s in INTERRUPT_STATUS}
+    try:
+      slim.learning.train(
+          train_op, logdir=config.train_dir, train_step_fn=step_fn, train_step_kwargs={},
+          number_of_steps=config.max_number_of_steps, init_fn=init_fn, saver=saver,
+          save_summaries_secs=config.save_summaries_secs,
+          save_interval_secs=config.save_interval_secs,
+          session_config=session.session_config(config.precision, config.log_device_placement))
+    finally:
+      for s, handler in previous.items():
+        signal.signal(s, handler)
+  return step_fn.step, step_fn.stop_signal
