@@ -1,0 +1,539 @@
+"""Pictures for TensorBoard, drawn with numpy and Pillow only (no TensorFlow here).
+
+Every function returns a uint8 RGB array [H, W, 3]; the `*_size` functions give that H, W ahead
+of time so graph wrappers can set static shapes. Images the net saw are float in [-1, 1]
+(inception preprocessing); `to_uint8` turns them back into pixels.
+"""
+import functools
+import math
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+# TensorBoard's projector refuses sprites larger than this on either side.
+MAX_SPRITE_SIZE = 8192
+
+BACKGROUND = (28, 28, 32)
+PAD_COLOUR = (60, 60, 66)
+TEXT = (236, 236, 236)
+MUTED = (150, 150, 158)
+BAR = (98, 98, 110)
+GREEN = (40, 190, 90)
+RED = (230, 56, 56)
+
+# Anchor colours of matplotlib's viridis at 0, 1/8, ..., 1 (interpolated into 256 entries).
+_VIRIDIS_ANCHORS = [(68, 1, 84), (71, 44, 122), (59, 81, 139), (44, 113, 142), (33, 144, 141),
+                    (39, 173, 129), (92, 200, 99), (170, 220, 50), (253, 231, 37)]
+# White to dark blue, for counts (like matplotlib's Blues).
+_BLUES_ANCHORS = [(247, 251, 255), (198, 219, 239), (107, 174, 214), (33, 113, 181),
+                  (8, 48, 107)]
+_GRAY_ANCHORS = [(0, 0, 0), (255, 255, 255)]
+_COLORMAPS = {'viridis': _VIRIDIS_ANCHORS, 'blues': _BLUES_ANCHORS, 'gray': _GRAY_ANCHORS}
+
+
+# --- small helpers ------------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=None)
+def colormap_table(name):
+  """A 256x3 uint8 lookup table for 'viridis', 'blues' or 'gray'."""
+  if name not in _COLORMAPS:
+    raise ValueError('unknown colormap %r; use one of %s' % (name, sorted(_COLORMAPS)))
+  anchors = np.array(_COLORMAPS[name], np.float64)
+  positions = np.linspace(0.0, 1.0, len(anchors))
+  x = np.linspace(0.0, 1.0, 256)
+  table = np.stack([np.interp(x, positions, anchors[:, c]) for c in range(3)], axis=1)
+  table = np.round(table).astype(np.uint8)
+  table.setflags(write=False)
+  return table
+
+
+def apply_colormap(values, name='viridis'):
+  """Maps values in [0, 1] (any shape) to uint8 RGB (shape + [3])."""
+  index = np.round(np.clip(np.nan_to_num(values), 0.0, 1.0) * 255).astype(np.int64)
+  return colormap_table(name)[index]
+
+
+@functools.lru_cache(maxsize=None)
+def _font(size):
+  try:
+    return ImageFont.load_default(size=size)  # Pillow >= 10.1: a scalable FreeType font.
+  except TypeError:
+    return ImageFont.load_default()
+
+
+def _text_width(font, text):
+  return int(math.ceil(font.getlength(text)))
+
+
+def _fit_text(font, text, max_width):
+  """`text`, cut and ended with an ellipsis when it is wider than max_width pixels."""
+  if _text_width(font, text) <= max_width:
+    return text
+  while text and _text_width(font, text + '\u2026') > max_width:
+    text = text[:-1]
+  return text + '\u2026' if text else ''
+
+
+def _luminance(colour):
+  r, g, b = colour[:3]
+  return 0.299 * r + 0.587 * g + 0.114 * b
+
+
+def to_uint8(image):
+  """Undoes the [-1, 1] scaling of preprocessed images: (x + 1) * 127.5, clipped, as uint8.
+
+  uint8 input is returned unchanged. NaN becomes 0."""
+  image = np.asarray(image)
+  if image.dtype == np.uint8:
+    return image
+  pixels = (np.nan_to_num(image.astype(np.float64)) + 1.0) * 127.5
+  return np.round(np.clip(pixels, 0, 255)).astype(np.uint8)
+
+
+def _to_rgb(image):
+  """[H, W], [H, W, 1] or [H, W, 3] (uint8 or [-1, 1] float) -> uint8 [H, W, 3]."""
+  image = to_uint8(image)
+  if image.ndim == 2:
+    image = image[:, :, None]
+  if image.ndim != 3 or image.shape[2] not in (1, 3):
+    raise ValueError('expected an image [H, W, 3] (or 1 channel), got shape %s' % (image.shape,))
+  if image.shape[2] == 1:
+    image = np.repeat(image, 3, axis=2)
+  return image
+
+
+def _resize(image, height, width):
+  return np.asarray(Image.fromarray(image).resize((width, height), Image.BILINEAR))
+
+
+def _square_thumbnail(image, size, fit=False):
+  """Resizes to size x size: centre crop to a square (or, with fit, pad with BACKGROUND)."""
+  image = _to_rgb(image)
+  h, w = image.shape[:2]
+  if fit:
+    scale = size / max(h, w)
+    nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
+    canvas = np.empty((size, size, 3), np.uint8)
+    canvas[:] = BACKGROUND
+    top, left = (size - nh) // 2, (size - nw) // 2
+    canvas[top:top + nh, left:left + nw] = _resize(image, nh, nw)
+    return canvas
+  side = min(h, w)
+  top, left = (h - side) // 2, (w - side) // 2
+  crop = image[top:top + side, left:left + side]
+  if side == size:
+    return crop.copy()
+  resample = Image.LANCZOS if side > size else Image.BILINEAR
+  return np.asarray(Image.fromarray(crop).resize((size, size), resample))
+
+
+def _grid_shape(count, columns=None):
+  """(rows, columns) of a near-square grid for `count` tiles."""
+  columns = columns or max(1, int(math.ceil(math.sqrt(count))))
+  columns = max(1, min(columns, count)) if count else 1
+  rows = max(1, int(math.ceil(count / columns)))
+  return rows, columns
+
+
+def _tile(tiles, rows, columns, pad, pad_colour):
+  """Lays equal-size uint8 tiles [N, h, w, 3] out row by row with `pad` pixels around each."""
+  n, h, w = tiles.shape[:3]
+  out = np.empty((rows * (h + pad) + pad, columns * (w + pad) + pad, 3), np.uint8)
+  out[:] = pad_colour
+  for i in range(n):
+    r, c = divmod(i, columns)
+    top, left = pad + r * (h + pad), pad + c * (w + pad)
+    out[top:top + h, left:left + w] = tiles[i]
+  return out
+
+
+# --- the net's view with its prediction ---------------------------------------------------------
+
+def _prediction_layout(num_classes, size):
+  s = size / 224.0
+  font_size = max(9, int(round(12 * s)))
+  line = font_size + max(3, int(round(4 * s)))
+  margin = max(4, int(round(6 * s)))
+  caption = 2 * line + margin
+  chart = num_classes * line + margin
+  return {'font_size': font_size, 'line': line, 'margin': margin, 'caption': caption,
+          'chart': chart, 'border': max(2, int(round(3 * s)))}
+
+
+def prediction_image_size(num_classes, size=224):
+  """(height, width) of prediction_image: width = size, height = size + caption + chart, with
+  caption = 2 * line + margin and chart = num_classes * line + margin; at size 224 line = 16 and
+  margin = 6, so 224 wide x (268 + 16 * num_classes) tall, e.g. 224 x 348 for 5 classes."""
+  layout = _prediction_layout(num_classes, size)
+  return size + layout['caption'] + layout['chart'], size
+
+
+def prediction_image(image, true_label, probabilities, class_names, size=224):
+  """The image as the net saw it, with its true and predicted label and all class probabilities.
+
+  Args:
+    image: [H, W, 3] float in [-1, 1] (or uint8); resized to size x size.
+    true_label: int class id.
+    probabilities: [num_classes] softmax output.
+    class_names: num_classes names (a dict {id: name} works too).
+    size: width of the picture (and side of the photo in it).
+  Returns:
+    uint8 [H, W, 3] of prediction_image_size(num_classes, size): the photo, a caption band
+    ("true: ...", "pred: ... 87.3%" in green when right, red when wrong), a bar per class (the
+    predicted bar in that colour, the true class marked with a triangle and brighter name), and a
+    frame of the same green or red around everything.
+  """
+  probabilities = np.nan_to_num(np.asarray(probabilities, np.float64).reshape(-1))
+  num_classes = probabilities.size
+  names = _class_name_list(class_names, num_classes)
+  true_label = int(true_label)
+  predicted = int(np.argmax(probabilities))
+  correct = predicted == true_label
+  verdict = GREEN if correct else RED
+
+  layout = _prediction_layout(num_classes, size)
+  height, width = prediction_image_size(num_classes, size)
+  font = _font(layout['font_size'])
+  small = _font(max(8, layout['font_size'] - 1))
+  line, margin, border = layout['line'], layout['margin'], layout['border']
+
+  canvas = Image.new('RGB', (width, height), BACKGROUND)
+  photo = _to_rgb(image)
+  if photo.shape[:2] != (size, size):
+    photo = _resize(photo, size, size)
+  canvas.paste(Image.fromarray(photo), (0, 0))
+  draw = ImageDraw.Draw(canvas)
+
+  # Caption band.
+  x = border + margin
+  y = size + margin // 2
+  text_width = width - 2 * x
+  true_name = names[true_label] if 0 <= true_label < num_classes else str(true_label)
+  draw.text((x, y), _fit_text(font, 'true: %s' % true_name, text_width), fill=TEXT, font=font)
+  share = '  %.1f%%' % (100.0 * probabilities[predicted])
+  pred_text = _fit_text(font, 'pred: %s' % names[predicted], text_width - _text_width(font, share))
+  draw.text((x, y + line), pred_text + share, fill=verdict, font=font)
+
+  # Bar chart of all class probabilities.
+  top = size + layout['caption']
+  draw.line([(border, top - 1), (width - border - 1, top - 1)], fill=PAD_COLOUR)
+  marker = max(4, line // 3)
+  name_left = x + marker + 3
+  name_width = int(0.34 * width)
+  value_width = _text_width(small, '100%') + 2
+  bar_left = name_left + name_width + 4
+  bar_right = width - border - margin - value_width - 4
+  bar_height = max(3, line - 6)
+  for c in range(num_classes):
+    row_top = top + margin // 2 + c * line
+    is_true = c == true_label
+    if is_true:
+      cy = row_top + line // 2
+      draw.polygon([(x, cy - marker // 2 - 1), (x, cy + marker // 2 + 1), (x + marker, cy)],
+                   fill=TEXT)
+    draw.text((name_left, row_top + 1), _fit_text(small, names[c], name_width),
+              fill=TEXT if is_true or c == predicted else MUTED, font=small)
+    p = float(np.clip(probabilities[c], 0.0, 1.0))
+    bar_top = row_top + (line - bar_height) // 2
+    draw.rectangle([bar_left, bar_top, bar_right, bar_top + bar_height - 1], fill=(44, 44, 50))
+    length = int(round(p * (bar_right - bar_left)))
+    if length > 0:
+      draw.rectangle([bar_left, bar_top, bar_left + length - 1, bar_top + bar_height - 1],
+                     fill=verdict if c == predicted else BAR)
+    value = '%d%%' % round(100 * p)
+    draw.text((width - border - margin - _text_width(small, value), row_top + 1), value,
+              fill=TEXT if c == predicted else MUTED, font=small)
+
+  for i in range(border):
+    draw.rectangle([i, i, width - 1 - i, height - 1 - i], outline=verdict)
+  return np.asarray(canvas)
+
+
+def _class_name_list(class_names, num_classes):
+  if isinstance(class_names, dict):
+    return [str(class_names.get(i, i)) for i in range(num_classes)]
+  names = [n.decode('utf-8') if isinstance(n, bytes) else str(n) for n in class_names]
+  if len(names) < num_classes:
+    names += [str(i) for i in range(len(names), num_classes)]
+  return names
+
+
+# --- feature maps and filters -------------------------------------------------------------------
+
+def _upscale_factor(height, width, min_tile):
+  return max(1, int(math.ceil(min_tile / max(1, min(height, width)))))
+
+
+def feature_map_grid_size(height, width, channels, max_channels=None, pad=1, min_tile=24):
+  """(H, W) of feature_map_grid: with n = min(channels, max_channels) tiles in
+  ceil(sqrt(n)) columns and ceil(n / columns) rows, f = ceil(min_tile / min(height, width)) (at
+  least 1), H = rows * (height * f + pad) + pad and W = columns * (width * f + pad) + pad."""
+  n = channels if max_channels is None else min(channels, max_channels)
+  rows, columns = _grid_shape(n)
+  f = _upscale_factor(height, width, min_tile)
+  return rows * (height * f + pad) + pad, columns * (width * f + pad) + pad
+
+
+def feature_map_grid(activations, max_channels=None, pad=1, colormap='viridis', min_tile=24):
+  """One colour-mapped tile per channel of activations [H, W, C], in a near-square grid.
+
+  Each channel is scaled to its own [min, max] (a constant channel is all 0), then coloured with
+  `colormap`; small maps are enlarged by an integer nearest-neighbour factor so tiles are at
+  least min_tile pixels. Size: see feature_map_grid_size.
+  """
+  activations = np.asarray(activations, np.float64)
+  if activations.ndim != 3:
+    raise ValueError('expected activations [H, W, C], got shape %s' % (activations.shape,))
+  if max_channels is not None:
+    activations = activations[:, :, :max_channels]
+  activations = np.nan_to_num(activations, nan=0.0, posinf=0.0, neginf=0.0)
+  h, w, c = activations.shape
+  low = activations.min(axis=(0, 1), keepdims=True)
+  span = activations.max(axis=(0, 1), keepdims=True) - low
+  normalized = np.divide(activations - low, span, out=np.zeros_like(activations),
+                         where=span > 0)
+  tiles = apply_colormap(np.transpose(normalized, (2, 0, 1)), colormap)  # [C, H, W, 3]
+  f = _upscale_factor(h, w, min_tile)
+  if f > 1:
+    tiles = tiles.repeat(f, axis=1).repeat(f, axis=2)
+  rows, columns = _grid_shape(c)
+  return _tile(tiles, rows, columns, pad, PAD_COLOUR)
+
+
+def filter_grid_size(kernel_height, kernel_width, num_filters, pad=1, scale=4):
+  """(H, W) of filter_grid: tiles of kernel * scale pixels in a near-square grid, as in
+  feature_map_grid_size with f = scale."""
+  rows, columns = _grid_shape(num_filters)
+  return (rows * (kernel_height * scale + pad) + pad,
+          columns * (kernel_width * scale + pad) + pad)
+
+
+def filter_grid(weights, pad=1, scale=4):
+  """First-layer filters weights [kh, kw, 3 (or 1), C] as a grid of RGB tiles.
+
+  Each filter is stretched by its own min/max over all its weights and colours to [0, 255] (so
+  the colours within one filter keep their relations; a constant filter is mid grey), then
+  enlarged `scale` times (nearest). Size: see filter_grid_size.
+  """
+  weights = np.nan_to_num(np.asarray(weights, np.float64))
+  if weights.ndim != 4 or weights.shape[2] not in (1, 3):
+    raise ValueError('expected filters [kh, kw, 3, C] (or 1 input channel), got shape %s'
+                     % (weights.shape,))
+  filters = np.transpose(weights, (3, 0, 1, 2))  # [C, kh, kw, in]
+  low = filters.min(axis=(1, 2, 3), keepdims=True)
+  span = filters.max(axis=(1, 2, 3), keepdims=True) - low
+  normalized = np.divide(filters - low, span, out=np.full_like(filters, 0.5), where=span > 0)
+  tiles = np.round(normalized * 255).astype(np.uint8)
+  if tiles.shape[3] == 1:
+    tiles = np.repeat(tiles, 3, axis=3)
+  if scale > 1:
+    tiles = tiles.repeat(scale, axis=1).repeat(scale, axis=2)
+  rows, columns = _grid_shape(tiles.shape[0])
+  return _tile(tiles, rows, columns, pad, PAD_COLOUR)
+
+
+# --- confusion matrix ---------------------------------------------------------------------------
+
+def confusion_matrix_image(matrix, class_names, title='Confusion matrix', font_size=12):
+  """A heat map of matrix [C, C] (rows = true class, columns = predicted) with every count written.
+
+  Cells are coloured by their share of the row (recall), so rare and common classes read alike;
+  the text is white on dark cells and black on light ones. The title line adds the accuracy and
+  the number of examples. The size depends on the names and counts (about 40 px per class plus
+  the longest name on two sides).
+  """
+  matrix = np.asarray(matrix)
+  if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
+    raise ValueError('expected a square matrix [C, C], got shape %s' % (matrix.shape,))
+  matrix = np.nan_to_num(matrix.astype(np.float64))
+  num_classes = matrix.shape[0]
+  names = _class_name_list(class_names, num_classes)
+  integral = np.all(matrix == np.round(matrix))
+  cell_text = [[('%d' % v) if integral else ('%.2g' % v) for v in row] for row in matrix]
+
+  font, title_font = _font(font_size), _font(font_size + 3)
+  line = font_size + 5
+  margin = 10
+  max_name = min(140, max([_text_width(font, n) for n in names] + [1]))
+  widest = max([_text_width(font, t) for row in cell_text for t in row] + [1])
+  cell = max(2 * line, widest + 10)
+
+  total = matrix.sum()
+  accuracy = np.trace(matrix) / total if total > 0 else 0.0
+  subtitle = 'accuracy %.1f%%  (n=%s)  rows: true, columns: predicted' % (
+      100 * accuracy, ('%d' % total) if integral else ('%.3g' % total))
+
+  axis_label = line  # rotated "true" on the left, "predicted" on top
+  left = margin + axis_label + max_name + 6
+  top = margin + (font_size + 8) + line + 6 + axis_label + max_name + 6
+  width = max(left + num_classes * cell + margin,
+              margin * 2 + _text_width(font, subtitle), margin * 2 + _text_width(title_font, title))
+  height = top + num_classes * cell + margin
+  canvas = Image.new('RGB', (width, height), (255, 255, 255))
+  draw = ImageDraw.Draw(canvas)
+  ink, faint = (20, 20, 20), (110, 110, 110)
+
+  draw.text((margin, margin), title, fill=ink, font=title_font)
+  draw.text((margin, margin + font_size + 8), subtitle, fill=faint, font=font)
+
+  grid_w = num_classes * cell
+  label_y = top - max_name - 6 - axis_label
+  draw.text((left + grid_w // 2 - _text_width(font, 'predicted') // 2, label_y), 'predicted',
+            fill=faint, font=font)
+  _draw_rotated_text(canvas, 'true', (margin, top + grid_w // 2 - _text_width(font, 'true') // 2),
+                     font, faint, (255, 255, 255), line)
+
+  row_sums = matrix.sum(axis=1, keepdims=True)
+  shares = np.divide(matrix, row_sums, out=np.zeros_like(matrix), where=row_sums > 0)
+  colours = apply_colormap(shares, 'blues')
+  for i in range(num_classes):
+    name = _fit_text(font, names[i], max_name)
+    y = top + i * cell
+    draw.text((left - 6 - _text_width(font, name), y + (cell - font_size) // 2 - 1), name,
+              fill=ink, font=font)
+    x = left + i * cell
+    _draw_rotated_text(canvas, name, (x + (cell - line) // 2, top - 6 - _text_width(font, name)),
+                       font, ink, (255, 255, 255), line)
+    for j in range(num_classes):
+      x0, y0 = left + j * cell, top + i * cell
+      colour = tuple(int(v) for v in colours[i, j])
+      draw.rectangle([x0, y0, x0 + cell - 1, y0 + cell - 1], fill=colour,
+                     outline=(255, 255, 255))
+      text = cell_text[i][j]
+      text_colour = (255, 255, 255) if _luminance(colour) < 140 else ink
+      draw.text((x0 + (cell - _text_width(font, text)) // 2, y0 + (cell - font_size) // 2 - 1),
+                text, fill=text_colour, font=font)
+  draw.rectangle([left - 1, top - 1, left + grid_w, top + grid_w], outline=(160, 160, 160))
+  return np.asarray(canvas)
+
+
+def _draw_rotated_text(canvas, text, position, font, fill, background, line):
+  """Draws text rotated 90 degrees counter-clockwise (reading bottom to top) at position."""
+  strip = Image.new('RGB', (max(1, _text_width(font, text)), line), background)
+  ImageDraw.Draw(strip).text((0, 0), text, fill=fill, font=font)
+  canvas.paste(strip.rotate(90, expand=True), position)
+
+
+# --- grids of photos ----------------------------------------------------------------------------
+
+def _caption_height(caption_lines, font_size):
+  return caption_lines * (font_size + 3) + 4 if caption_lines else 0
+
+
+def image_grid_size(num_images, thumb_size=112, columns=None, caption_lines=2, pad=4,
+                    font_size=11):
+  """(H, W) of image_grid: rows * (thumb_size + caption + pad) + pad by
+  columns * (thumb_size + pad) + pad, caption = caption_lines * (font_size + 3) + 4."""
+  rows, columns = _grid_shape(num_images, columns)
+  caption = _caption_height(caption_lines, font_size)
+  return rows * (thumb_size + caption + pad) + pad, columns * (thumb_size + pad) + pad
+
+
+def image_grid(images, captions=None, caption_colours=None, columns=None, thumb_size=112,
+               pad=4, font_size=11):
+  """Thumbnails with captions under them, row by row.
+
+  Args:
+    images: list (or array) of uint8 [h, w, 3] (or [-1, 1] float) images of any sizes; each is
+      fitted into a thumb_size square.
+    captions: one str per image ('\\n' starts another line) or None.
+    caption_colours: one RGB tuple per image (text and a frame round the thumbnail) or None.
+    columns: grid columns (default ceil(sqrt(N))).
+  Returns:
+    uint8 [H, W, 3] of image_grid_size(N, thumb_size, columns, most caption lines, pad).
+  """
+  images = list(images)
+  if not images:
+    raise ValueError('image_grid needs at least one image')
+  if captions is not None and len(captions) != len(images):
+    raise ValueError('got %d captions for %d images' % (len(captions), len(images)))
+  if caption_colours is not None and len(caption_colours) != len(images):
+    raise ValueError('got %d caption colours for %d images' % (len(caption_colours), len(images)))
+  lines = [str(c).split('\n') for c in captions] if captions is not None else [[]] * len(images)
+  caption_lines = max(len(l) for l in lines)
+  rows, columns = _grid_shape(len(images), columns)
+  height, width = image_grid_size(len(images), thumb_size, columns, caption_lines, pad, font_size)
+  caption = _caption_height(caption_lines, font_size)
+  font = _font(font_size)
+
+  canvas = Image.new('RGB', (width, height), BACKGROUND)
+  draw = ImageDraw.Draw(canvas)
+  frame = max(1, thumb_size // 48)
+  for i, image in enumerate(images):
+    r, c = divmod(i, columns)
+    left, top = pad + c * (thumb_size + pad), pad + r * (thumb_size + caption + pad)
+    canvas.paste(Image.fromarray(_square_thumbnail(image, thumb_size, fit=True)), (left, top))
+    colour = tuple(caption_colours[i]) if caption_colours is not None else TEXT
+    if caption_colours is not None:
+      for k in range(frame):
+        draw.rectangle([left + k, top + k, left + thumb_size - 1 - k, top + thumb_size - 1 - k],
+                       outline=colour)
+    for k, text in enumerate(lines[i]):
+      draw.text((left + 1, top + thumb_size + 3 + k * (font_size + 3)),
+                _fit_text(font, text, thumb_size - 2), fill=colour, font=font)
+  return np.asarray(canvas)
+
+
+def prediction_grid(images, true_labels, predicted_labels, class_names, probabilities=None,
+                    max_images=None, columns=None, thumb_size=112):
+  """image_grid of validation images captioned 'true: x' / 'pred: y 87%', mistakes first.
+
+  Mistakes (red) come before right answers (green), each group in the order given; at most
+  max_images are drawn. probabilities, when given, is [N, num_classes].
+  """
+  true_labels = np.asarray(true_labels).reshape(-1)
+  predicted_labels = np.asarray(predicted_labels).reshape(-1)
+  count = len(true_labels)
+  if len(predicted_labels) != count or len(images) != count:
+    raise ValueError('got %d images, %d true labels and %d predictions'
+                     % (len(images), count, len(predicted_labels)))
+  order = sorted(range(count), key=lambda i: true_labels[i] == predicted_labels[i])
+  if max_images is not None:
+    order = order[:max_images]
+  largest_label = int(max(true_labels.max(), predicted_labels.max()))
+  names = _class_name_list(class_names, max(len(class_names), largest_label + 1))
+  captions, colours = [], []
+  for i in order:
+    t, p = int(true_labels[i]), int(predicted_labels[i])
+    pred = 'pred: %s' % names[p]
+    if probabilities is not None:
+      pred += ' %d%%' % round(100 * float(np.asarray(probabilities)[i][p]))
+    captions.append('true: %s\n%s' % (names[t], pred))
+    colours.append(GREEN if t == p else RED)
+  return image_grid([images[i] for i in order], captions, colours, columns, thumb_size)
+
+
+# --- projector sprite ---------------------------------------------------------------------------
+
+def sprite_thumb_size(num_images, thumb_size=64):
+  """The thumbnail side sprite_image uses: min(thumb_size, 8192 // ceil(sqrt(N)))."""
+  columns = max(1, int(math.ceil(math.sqrt(num_images))))
+  return min(int(thumb_size), MAX_SPRITE_SIZE // columns)
+
+
+def sprite_image(images, thumb_size=64):
+  """Square thumbnails of images (centre-cropped) laid out for TensorBoard's projector.
+
+  Args:
+    images: uint8 [N, h, w, 3] or a list of images (any sizes; [-1, 1] floats are converted).
+    thumb_size: wanted thumbnail side; made smaller when the sprite would pass 8192 pixels.
+  Returns:
+    (sprite, thumb): uint8 [rows * thumb, columns * thumb, 3] with columns = ceil(sqrt(N)),
+    rows = ceil(N / columns), images in row-major order, unused cells black; and the thumbnail
+    side used (the projector's single_image_dim).
+  """
+  images = list(images) if not isinstance(images, np.ndarray) else images
+  count = len(images)
+  if count == 0:
+    raise ValueError('sprite_image needs at least one image')
+  thumb = sprite_thumb_size(count, thumb_size)
+  if thumb < 1:
+    raise ValueError('%d images do not fit in a %d pixel sprite' % (count, MAX_SPRITE_SIZE))
+  columns = int(math.ceil(math.sqrt(count)))
+  rows = int(math.ceil(count / columns))
+  sprite = np.zeros((rows * thumb, columns * thumb, 3), np.uint8)
+  for i in range(count):
+    r, c = divmod(i, columns)
+    sprite[r * thumb:(r + 1) * thumb, c * thumb:(c + 1) * thumb] = _square_thumbnail(
+        images[i], thumb)
+  return sprite, thumb

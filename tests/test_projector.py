@@ -1,0 +1,167 @@
+"""summaries.projector: the files TensorBoard's embedding projector reads, and the real TensorBoard
+serving them."""
+import io
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from google.protobuf import text_format
+from PIL import Image
+from tensorboard.plugins import projector as tb_projector
+
+from datasets.dataset_utils import UserError
+from summaries import projector
+from tests import tb_server
+
+
+def rows(count):
+  return [{'filename': 'roses/r_%03d.jpg' % i, 'true label': 'roses',
+           'predicted label': 'roses' if i % 3 else 'tulips', 'correct': bool(i % 3)}
+          for i in range(count)]
+
+
+def thumbnails(count, height=30, width=40):
+  return np.random.default_rng(0).integers(0, 256, (count, height, width, 3), dtype=np.uint8)
+
+
+def read_config(log_dir):
+  config = tb_projector.ProjectorConfig()
+  with open(os.path.join(log_dir, projector.CONFIG_FILENAME), encoding='utf-8') as f:
+    text_format.Parse(f.read(), config)
+  return config
+
+
+# --- metadata TSV -------------------------------------------------------------------------------
+
+def test_metadata_tsv_has_a_header_row_when_several_columns():
+  text = projector.metadata_tsv([{'a': 1, 'b': 'x'}, {'a': 2, 'b': 'y'}])
+  assert text == 'a\tb\n1\tx\n2\ty\n'
+
+
+def test_metadata_tsv_single_column_has_no_header():
+  assert projector.metadata_tsv(['roses', 'tulips'], header=['label']) == 'roses\ntulips\n'
+
+
+def test_metadata_tsv_lists_need_a_header_for_several_columns():
+  with pytest.raises(ValueError, match='header'):
+    projector.metadata_tsv([[1, 2], [3, 4]])
+  assert projector.metadata_tsv([[1, 2]], header=['p', 'q']) == 'p\tq\n1\t2\n'
+
+
+def test_metadata_tsv_replaces_tabs_newlines_and_blank_values():
+  text = projector.metadata_tsv([{'f': 'a\tb\nc', 'g': ''}])
+  assert text == 'f\tg\na b c\t-\n'
+
+
+# --- files on disk ------------------------------------------------------------------------------
+
+def test_write_projector_writes_config_with_relative_paths(tmp_path):
+  log_dir = str(tmp_path)
+  projector.write_projector(log_dir, np.ones((6, 4)), rows(6), thumbnails(6), thumb_size=32)
+  (embedding,) = read_config(log_dir).embeddings
+  assert embedding.tensor_name == 'embedding'
+  assert list(embedding.tensor_shape) == [6, 4]
+  assert embedding.metadata_path == 'embedding_metadata.tsv'
+  assert embedding.sprite.image_path == 'embedding_sprite.png'
+  assert list(embedding.sprite.single_image_dim) == [32, 32]
+  assert os.path.isfile(tmp_path / 'embedding_metadata.tsv')
+  sprite = Image.open(tmp_path / 'embedding_sprite.png')
+  assert sprite.size == (3 * 32, 2 * 32)
+
+
+def test_write_projector_metadata_has_header_and_one_row_per_point(tmp_path):
+  projector.write_projector(str(tmp_path), np.ones((5, 2)), rows(5))
+  lines = (tmp_path / 'embedding_metadata.tsv').read_text().splitlines()
+  assert lines[0] == 'filename\ttrue label\tpredicted label\tcorrect'
+  assert len(lines) == 6 and lines[1] == 'roses/r_000.jpg\troses\ttulips\tFalse'
+
+
+def test_write_projector_checkpoint_holds_the_tensor_under_its_name(tmp_path):
+  values = np.random.default_rng(0).normal(size=(7, 3)).astype(np.float32)
+  result = projector.write_projector(str(tmp_path), values, tensor_name='fc7', step=12)
+  assert os.path.basename(result['checkpoint']) == 'embedding.ckpt-12'
+  latest = tf.train.latest_checkpoint(str(tmp_path))
+  assert latest == result['checkpoint']
+  np.testing.assert_array_equal(tf.train.load_checkpoint(latest).get_tensor('fc7'), values)
+
+
+def test_write_projector_second_tensor_name_keeps_the_first(tmp_path):
+  first = np.full((4, 3), 1.0, np.float32)
+  projector.write_projector(str(tmp_path), first, rows(4), tensor_name='pixels')
+  projector.write_projector(str(tmp_path), np.full((4, 8), 2.0), rows(4), tensor_name='fc7')
+  config = read_config(str(tmp_path))
+  assert [e.tensor_name for e in config.embeddings] == ['pixels', 'fc7']
+  assert [e.metadata_path for e in config.embeddings] == ['pixels_metadata.tsv',
+                                                          'fc7_metadata.tsv']
+  reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(str(tmp_path)))
+  np.testing.assert_array_equal(reader.get_tensor('pixels'), first)
+  assert reader.get_variable_to_shape_map()['fc7'] == [4, 8]
+
+
+def test_write_projector_again_replaces_the_tensor_and_removes_old_checkpoints(tmp_path):
+  projector.write_projector(str(tmp_path), np.zeros((3, 2)), step=1)
+  projector.write_projector(str(tmp_path), np.ones((5, 2)), step=2)
+  assert [e.tensor_name for e in read_config(str(tmp_path)).embeddings] == ['embedding']
+  indexes = sorted(p.name for p in tmp_path.glob('embedding.ckpt-*.index'))
+  assert indexes == ['embedding.ckpt-2.index']
+  reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(str(tmp_path)))
+  assert reader.get_tensor('embedding').shape == (5, 2)
+
+
+def test_write_projector_leaves_no_temporary_files(tmp_path):
+  projector.write_projector(str(tmp_path), np.ones((3, 2)), rows(3), thumbnails(3))
+  assert not [p.name for p in tmp_path.iterdir() if p.name.startswith('.')]
+
+
+def test_write_projector_refuses_a_directory_with_training_checkpoints(tmp_path):
+  (tmp_path / 'checkpoint').write_text('model_checkpoint_path: "model.ckpt-100"\n')
+  with pytest.raises(UserError, match='other checkpoints'):
+    projector.write_projector(str(tmp_path), np.ones((3, 2)))
+  assert (tmp_path / 'checkpoint').read_text() == 'model_checkpoint_path: "model.ckpt-100"\n'
+
+
+def test_write_projector_rejects_metadata_of_another_length(tmp_path):
+  with pytest.raises(ValueError, match='2 metadata rows for 3'):
+    projector.write_projector(str(tmp_path), np.ones((3, 2)), rows(2))
+
+
+# --- the real TensorBoard -----------------------------------------------------------------------
+
+def write_eval_scalar(run_dir):
+  """An event file with one scalar, as the evaluator writes: it makes the directory a run."""
+  with tf.Graph().as_default():
+    writer = tf.compat.v1.summary.FileWriter(run_dir)
+    value = tf.compat.v1.Summary.Value(tag='eval/accuracy', simple_value=0.5)
+    writer.add_summary(tf.compat.v1.Summary(value=[value]), 10)
+    writer.close()
+
+
+@pytest.mark.slow
+def test_tensorboard_serves_the_projector_tensors_metadata_and_sprite(tmp_path):
+  logdir = tmp_path / 'logs'
+  run_dir = str(logdir / 'eval')
+  os.makedirs(run_dir)
+  write_eval_scalar(run_dir)
+  pixels = np.random.default_rng(0).normal(size=(10, 6)).astype(np.float32)
+  projector.write_projector(run_dir, pixels, rows(10), thumbnails(10), tensor_name='pixels',
+                            step=10, thumb_size=16)
+  projector.write_projector(run_dir, np.ones((10, 3)), rows(10), thumbnails(10), tensor_name='fc7',
+                            step=10, thumb_size=16)
+
+  with tb_server.tensorboard(str(logdir)) as tb:
+    tb.wait_for(lambda: 'eval' in tb.get_json('/data/plugin/projector/runs'))
+    info = tb.get_json('/data/plugin/projector/info', run='eval')
+    shapes = {e['tensorName']: e['tensorShape'] for e in info['embeddings']}
+    assert shapes == {'pixels': [10, 6], 'fc7': [10, 3]}
+
+    tensor = tb.get_bytes('/data/plugin/projector/tensor', run='eval', name='pixels')
+    np.testing.assert_array_equal(np.frombuffer(tensor, np.float32).reshape(10, 6), pixels)
+
+    metadata = tb.get_bytes('/data/plugin/projector/metadata', run='eval', name='fc7')
+    assert metadata.decode().splitlines()[0] == 'filename\ttrue label\tpredicted label\tcorrect'
+    assert len(metadata.decode().splitlines()) == 11
+
+    sprite = Image.open(io.BytesIO(
+        tb.get_bytes('/data/plugin/projector/sprite_image', run='eval', name='pixels')))
+    assert sprite.size == (4 * 16, 3 * 16)
