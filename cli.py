@@ -1,19 +1,58 @@
-"""What the three scripts share: quiet TensorFlow start-up, flag errors and user errors as one
-line on stderr with exit status 2, absl logging for everything else.
+"""What the three scripts share: a quiet TensorFlow start-up, graph mode, flag errors and user
+errors as one line on stderr with exit status 2, absl logging for everything else.
 
 Import this before anything that imports TensorFlow.
 """
+import contextlib
+import logging as std_logging
 import os
+import re
 import sys
+import tempfile
 
-# TensorFlow's C++ start-up chatter (oneDNN, CUDA probing); TF_CPP_MIN_LOG_LEVEL=0 shows it again.
-os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
-
-from absl import app  # noqa: E402
-from absl import flags  # noqa: E402
-from absl import logging  # noqa: E402
+from absl import app
+from absl import flags
+from absl import logging
 
 USAGE_STATUS = 2
+
+# TensorFlow's C++ start-up chatter, printed before its logging is set up (so
+# TF_CPP_MIN_LOG_LEVEL cannot hide it). TF_CPP_MIN_LOG_LEVEL=0 shows it again.
+_CHATTER = re.compile(r'WARNING: All log messages before absl::InitializeLog|'
+                      r'^[IWE]\d{4} [\d:. ]+\d+ (port|cudart_stub|cuda_platform|cpu_feature_guard)'
+                      r'\.cc:|^To enable the following instructions:')
+
+
+@contextlib.contextmanager
+def _filtered_stderr():
+  """Captures what C++ code writes to file descriptor 2; replays all but the chatter."""
+  sys.stderr.flush()
+  saved = os.dup(2)
+  with tempfile.TemporaryFile(mode='w+b') as capture:
+    os.dup2(capture.fileno(), 2)
+    try:
+      yield
+    finally:
+      sys.stderr.flush()
+      os.dup2(saved, 2)
+      os.close(saved)
+      capture.seek(0)
+      for line in capture.read().decode('utf-8', 'replace').splitlines(True):
+        if not _CHATTER.search(line):
+          sys.stderr.write(line)
+
+
+def _import_tensorflow():
+  os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+  if os.environ['TF_CPP_MIN_LOG_LEVEL'] == '0':
+    import tensorflow as tf  # noqa: F401
+    return
+  with _filtered_stderr():
+    import tensorflow as tf
+    tf.config.list_physical_devices('GPU')  # the CUDA probe, which also talks
+
+
+_import_tensorflow()
 
 
 def fail(message):
@@ -28,12 +67,23 @@ def _parse_flags(argv):
     fail('%s (see --helpshort)' % str(e).splitlines()[0])
 
 
-def run(main):
-  """Runs main(argv) under absl; UserError (from datasets.dataset_utils) becomes one line, exit 2."""
+class _NoDeprecationNotices(std_logging.Filter):
+  """TensorFlow's notices that tf.compat.v1 APIs are deprecated: we use them on purpose."""
+
+  def filter(self, record):
+    return record.filename != 'deprecation.py'
+
+
+def run(main, graph_mode=True):
+  """Runs main(argv) under absl; UserError (datasets.dataset_utils) becomes one line, exit 2."""
+  import tensorflow as tf
   from datasets.dataset_utils import UserError
 
+  if graph_mode:
+    tf.compat.v1.disable_eager_execution()
+  tf.get_logger().addFilter(_NoDeprecationNotices())
+
   def guarded(argv):
-    logging.get_absl_handler().use_absl_log_file = False
     try:
       return main(argv)
     except UserError as e:

@@ -58,6 +58,12 @@ def image_to_tfexample(image_data, image_format, height, width, class_id, filena
 
 # --- atomic files -----------------------------------------------------------------------------
 
+def _umask():
+  mask = os.umask(0o022)
+  os.umask(mask)
+  return mask
+
+
 @contextlib.contextmanager
 def atomic_path(path):
   """Yields a temporary path beside `path`; renames it to `path` only if the block succeeds."""
@@ -65,6 +71,7 @@ def atomic_path(path):
   fd, tmp = tempfile.mkstemp(prefix='.' + os.path.basename(path) + '.', suffix='.tmp',
                              dir=directory)
   os.close(fd)
+  os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual open() permissions.
   try:
     yield tmp
     os.replace(tmp, path)

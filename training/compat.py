@@ -46,6 +46,9 @@ def add_gradient_summaries(grads_and_vars):
     tf.compat.v1.summary.scalar(var.op.name + '/gradient_norm', tf.norm(values))
 
 
+NON_FINITE_MESSAGE = 'Loss or gradients are inf or nan'
+
+
 def assert_finite(grads_and_vars, total_loss):
   """Makes every gradient depend on a check that the loss and the gradient norm are finite, so a
   NaN/Inf step fails *before* the optimizer touches the weights (tf-slim's own check_numerics
@@ -54,7 +57,7 @@ def assert_finite(grads_and_vars, total_loss):
   norm = tf.linalg.global_norm(grads)
   check = tf.debugging.Assert(
       tf.logical_and(tf.math.is_finite(total_loss), tf.math.is_finite(norm)),
-      ['Loss or gradients are inf or nan. total_loss:', total_loss, 'gradient norm:', norm],
+      [NON_FINITE_MESSAGE + '. total_loss:', total_loss, 'gradient norm:', norm],
       name='loss_is_finite')
   with tf.control_dependencies([check]):
     return [(None if g is None else _map_gradient(g, tf.identity), v) for g, v in grads_and_vars]

@@ -17,6 +17,7 @@ Nothing is ever written into the training folder. Nothing here reads flags.
 """
 import dataclasses
 import glob
+import io
 import json
 import math
 import os
@@ -305,6 +306,7 @@ class EvalGraph:
   collect: dict               # per-batch arrays for the grid and the projector
   variables_to_restore: dict  # checkpoint name -> variable
   global_step: tf.Variable
+  k: int                      # recall@k
 
 
 def build_eval_graph(config, dataset):
@@ -345,7 +347,6 @@ def build_eval_graph(config, dataset):
                                                        dataset.num_classes),
     })
   names_to_values['global_step'] = global_step.read_value()
-  names_to_values['k'] = tf.constant(k)
   thumbnails = tf.image.resize_with_pad(batch['images'], THUMB_SIZE, THUMB_SIZE)
   thumbnails = tf.cast(tf.round(tf.clip_by_value((thumbnails + 1.0) * 127.5, 0.0, 255.0)),
                        tf.uint8)
@@ -356,7 +357,7 @@ def build_eval_graph(config, dataset):
                    collect=collect,
                    variables_to_restore=variables_to_restore(config.moving_average_decay,
                                                              global_step),
-                   global_step=global_step)
+                   global_step=global_step, k=k)
 
 
 def variables_to_restore(moving_average_decay, global_step):
@@ -387,7 +388,7 @@ def check_checkpoint(checkpoint, var_list, model_name):
       if name.endswith('/ExponentialMovingAverage'):
         raise UserError('checkpoint %s has no moving averages (%s); evaluate without '
                         '--moving_average_decay, or train with it' % (checkpoint, name))
-      raise UserError('checkpoint %s has no variable %s: it is not a %s checkpoint; check '
+      raise UserError('checkpoint %s has no variable %s: it was not trained as %s; check '
                       '--model_name / --use_batch_norm' % (checkpoint, name, model_name))
     want = var.shape.as_list()
     if saved[name] != want:
@@ -514,7 +515,7 @@ def evaluate_checkpoint(config, dataset, checkpoint, writer, write_embedding=Tru
       checkpoint=checkpoint, step=int(values['global_step']), class_names=class_names,
       confusion_matrix=confusion, accuracy=float(values['accuracy']),
       loss=float(values['loss']), recall_at_k=float(values['recall_at_k']),
-      k=int(values['k']), precision=precision, recall=recall,
+      k=graph.k, precision=precision, recall=recall,
       mean_per_class_accuracy=mean_per_class)
   logging.info('%s', results_table(result, dataset.split_name))
   write_summaries(writer, result, pass_hook, config.grid_images)
@@ -583,7 +584,6 @@ def image_summary_value(tag, picture):
 
 
 def _png(picture):
-  import io
   out = io.BytesIO()
   Image.fromarray(np.asarray(picture, np.uint8)).save(out, format='PNG')
   return out.getvalue()
@@ -623,8 +623,7 @@ def write_summaries(writer, result, pass_hook, grid_images):
 
 def prediction_grid(pass_hook, class_names, max_images):
   """Thumbnails captioned with true and predicted label, mistakes first (summaries.images)."""
-  indices = sorted(pass_hook.thumbnails)
-  kept = [i for i in indices if len(pass_hook.rows) > i]
+  kept = sorted(pass_hook.thumbnails)
   if not kept:
     return None
   rows = [pass_hook.rows[i] for i in kept]
@@ -750,20 +749,20 @@ def _loop(config, dataset, checkpoint_dir, writer, hooks, sleep, clock):
 # --- what the dataset looks like -----------------------------------------------------------------
 
 def _read_examples(data_sources):
-  """(encoded, label, filename) of every record, in file order."""
+  """(encoded, label, filename) of every record, in file order (the TF-Slim keys)."""
   for path in data_sources:
     for record in tf.compat.v1.io.tf_record_iterator(path):
       features = tf.train.Example.FromString(record).features.feature
-      filename = features['image/filename'].bytes_list.value if 'image/filename' in features \
-          else []
+      filename = b''
+      if 'image/filename' in features and features['image/filename'].bytes_list.value:
+        filename = features['image/filename'].bytes_list.value[0]
       yield (features['image/encoded'].bytes_list.value[0],
              int(features['image/class/label'].int64_list.value[0]),
-             filename[0].decode('utf-8', 'replace') if filename else '')
+             filename.decode('utf-8', 'replace'))
 
 
 def _thumbnail(encoded, size):
   """A square centre crop of the photo, size x size, uint8 (Pillow, no TensorFlow)."""
-  import io
   with Image.open(io.BytesIO(encoded)) as image:
     image.draft('RGB', (size, size))
     image = image.convert('RGB')
@@ -777,8 +776,8 @@ def write_dataset_view(dataset, log_dir, images_per_class=8, embedding_size=None
                        pixel_size=32, thumb_size=SPRITE_THUMB_SIZE):
   """A TensorBoard log of what a split looks like, before any training.
 
-  Writes to log_dir: an image summary 'dataset/samples' (a row of sample photos per class),
-  'dataset/<class>' grids, a text table of the class counts, and an embedding projector whose
+  Writes to log_dir: an image summary 'dataset/<class>' per class (a grid of its first
+  images_per_class photos, captioned with their file names), a text table of the class counts, and an embedding projector whose
   vectors are the pixels of pixel_size x pixel_size thumbnails (first embedding_size images, all
   by default) with filename and label metadata and a sprite of the photos.
   Returns {'num_images': N, 'class_counts': {name: count}, 'embedded': M}.
@@ -815,17 +814,10 @@ def write_dataset_view(dataset, log_dir, images_per_class=8, embedding_size=None
                                                                    dataset.data_sources[0]))
 
   values = []
-  grid_images, captions = [], []
   for label, name in enumerate(names):
-    for thumbnail, filename in samples[label]:
-      grid_images.append(thumbnail)
-      captions.append('%s\n%s' % (name, os.path.basename(filename)))
     if samples[label]:
       values.append(image_summary_value('dataset/%s' % _tag(name), pictures.image_grid(
           [t for t, _ in samples[label]], [os.path.basename(f) for _, f in samples[label]])))
-  if grid_images:
-    values.insert(0, image_summary_value('dataset/samples', pictures.image_grid(
-        grid_images, captions, columns=max(len(s) for s in samples.values()))))
   table = ['%d %s images in %d classes' % (counts.sum(), dataset.split_name, len(names)), '',
            '| class | images |', '|---|---|']
   table += ['| %s | %d |' % (name, counts[i]) for i, name in enumerate(names)]

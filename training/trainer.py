@@ -279,6 +279,14 @@ def train(config):
           save_summaries_secs=config.save_summaries_secs,
           save_interval_secs=config.save_interval_secs,
           session_config=session.session_config(config.precision, config.log_device_placement))
+    except tf.errors.InvalidArgumentError as e:
+      if compat.NON_FINITE_MESSAGE not in str(e):
+        raise
+      newest = tf.train.latest_checkpoint(config.train_dir)
+      raise UserError(
+          'the loss or the gradients became NaN or Inf after step %s, so training stopped before '
+          'the weights changed; lower --learning_rate (%g) or set --clip_gradient_norm. Newest '
+          'checkpoint: %s' % (step_fn.step or 0, config.learning_rate, newest or 'none'))
     finally:
       for s, handler in previous.items():
         signal.signal(s, handler)
