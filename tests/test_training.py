@@ -260,3 +260,17 @@ def test_bad_settings_are_one_line_user_errors(records_dataset, tmp_path):
     trainer.train(config(records_dataset[0], tmp_path, optimizer='adamw'))
   with pytest.raises(UserError, match='does not exist'):
     trainer.train(config(str(tmp_path / 'nowhere'), tmp_path))
+
+
+def test_clones_are_placed_one_per_gpu_with_shared_variables_on_the_cpu():
+  # Graph construction only: placement is decided here, so no GPU is needed to check it.
+  with tf.Graph().as_default() as graph:
+    images = tf.zeros([4, 224, 224, 3])
+    network_fn = nets_factory.get_network_fn('alexnet_v2', 5, is_training=True)
+    model.build_clones(network_fn, images, tf.zeros([4], tf.int64), 5, ['/gpu:0', '/gpu:1'])
+    devices = {op.name: op.device for op in graph.get_operations()}
+    names = [v.op.name for v in slim.get_model_variables()]
+  assert devices['clone_0/alexnet_v2/conv1/Conv2D'].lower().endswith('gpu:0')
+  assert devices['clone_1/alexnet_v2/conv1/Conv2D'].lower().endswith('gpu:1')
+  assert devices['alexnet_v2/conv1/weights'].lower().endswith('cpu:0')
+  assert names.count('alexnet_v2/conv1/weights') == 1

@@ -2,7 +2,6 @@
 import collections
 
 import tensorflow as tf
-import tf_slim as slim
 
 from datasets.dataset_utils import UserError
 
@@ -33,6 +32,15 @@ def variables_device(devices):
   return devices[0] if len(devices) == 1 else '/cpu:0'
 
 
+_VARIABLE_OPS = ('Variable', 'VariableV2', 'VarHandleOp')
+
+
+def _placer(compute_device, variable_device):
+  """A device function: variables on variable_device, every other op on compute_device.
+  (A device function, not slim's arg_scope device: the net's own arg scope replaces outer ones.)"""
+  return lambda op: variable_device if op.type in _VARIABLE_OPS else compute_device
+
+
 def build_clones(network_fn, images, labels, num_classes, devices, label_smoothing=0.0):
   """Splits the batch evenly over `devices`, runs the net on each part and averages the losses."""
   num_clones = len(devices)
@@ -43,17 +51,17 @@ def build_clones(network_fn, images, labels, num_classes, devices, label_smoothi
   image_parts = tf.split(images, num_clones) if num_clones > 1 else [images]
   label_parts = tf.split(labels, num_clones) if num_clones > 1 else [labels]
   logits, losses, first = [], [], None
-  with slim.arg_scope([slim.model_variable, slim.variable], device=variables_device(devices)):
-    for i, device in enumerate(devices):
-      with tf.name_scope('clone_%d' % i) as scope, tf.device(device):
-        with tf.compat.v1.variable_scope(tf.compat.v1.get_variable_scope(), reuse=i > 0):
-          clone_logits, end_points = network_fn(image_parts[i])
-        onehot = tf.one_hot(label_parts[i], num_classes)
-        losses.append(tf.compat.v1.losses.softmax_cross_entropy(
-            onehot, clone_logits, label_smoothing=label_smoothing, loss_collection=None))
-        logits.append(clone_logits)
-        if first is None:
-          first = (end_points, image_parts[i], scope)
+  for i, device in enumerate(devices):
+    placer = _placer(device, variables_device(devices))
+    with tf.name_scope('clone_%d' % i) as scope, tf.compat.v1.device(placer):
+      with tf.compat.v1.variable_scope(tf.compat.v1.get_variable_scope(), reuse=i > 0):
+        clone_logits, end_points = network_fn(image_parts[i])
+      onehot = tf.one_hot(label_parts[i], num_classes)
+      losses.append(tf.compat.v1.losses.softmax_cross_entropy(
+          onehot, clone_logits, label_smoothing=label_smoothing, loss_collection=None))
+      logits.append(clone_logits)
+      if first is None:
+        first = (end_points, image_parts[i], scope)
   cross_entropy = tf.add_n(losses) / float(num_clones) if num_clones > 1 else losses[0]
   all_logits = tf.concat(logits, 0) if num_clones > 1 else logits[0]
   return Clones(all_logits, first[0], first[1], labels, cross_entropy, first[2])
