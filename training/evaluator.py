@@ -64,7 +64,8 @@ class EvalConfig:
   model_name: str = 'alexnet_v2'
   batch_size: int = 50
   eval_interval_secs: float = 60.0      # pause between looks for a new checkpoint
-  timeout: Optional[float] = 3600.0     # stop after this long without a new one; None: never
+  timeout: Optional[float] = 3600.0     # stop after this long without a new one (0: evaluate
+                                        # what is there and stop); None: wait forever
   max_number_of_steps: Optional[int] = None   # training's last step: stop once it is evaluated
   once: bool = False
   eval_image_size: Optional[int] = None       # default: the net's (224)
@@ -225,6 +226,18 @@ def list_checkpoints(checkpoint_dir):
     except (tf.errors.OpError, KeyError, ValueError):
       continue
   return sorted((step, prefix) for prefix, step in found.items())
+
+
+def check_not_a_missing_checkpoint(checkpoint_path):
+  """A path that does not exist is a training folder still to come, unless its parent holds
+  checkpoints: then it is a mistyped checkpoint prefix (UserError)."""
+  if os.path.exists(checkpoint_path):
+    return
+  parent = os.path.dirname(os.path.abspath(checkpoint_path))
+  checkpoints = list_checkpoints(parent) if os.path.isdir(parent) else []
+  if checkpoints:
+    raise UserError('checkpoint %s does not exist; %s holds %s' % (
+        checkpoint_path, parent, ', '.join(os.path.basename(p) for _, p in checkpoints[-5:])))
 
 
 def resolve_once(checkpoint_path):
@@ -518,6 +531,10 @@ def evaluate_checkpoint(config, dataset, checkpoint, writer, write_embedding=Tru
       k=graph.k, precision=precision, recall=recall,
       mean_per_class_accuracy=mean_per_class)
   logging.info('%s', results_table(result, dataset.split_name))
+  if result.num_examples != dataset.num_samples:
+    logging.warning('The pass counted %d images but the dataset says the %s split has %d; is '
+                    'its manifest out of date?', result.num_examples, dataset.split_name,
+                    dataset.num_samples)
   write_summaries(writer, result, pass_hook, config.grid_images)
   if write_embedding and pass_hook.features:
     write_embedding_projector(config.eval_dir, result, pass_hook)
@@ -674,6 +691,8 @@ def evaluate(config, hooks=(), sleep=time.sleep, clock=time.monotonic):
     logging.info('--full_image classifies one whole photo at a time (batch size 1).')
   checkpoint_path = strip_checkpoint_suffix(config.checkpoint_path)
   once = config.once or _is_checkpoint(checkpoint_path)
+  if not once:
+    check_not_a_missing_checkpoint(checkpoint_path)
   if once:
     checkpoint = resolve_once(checkpoint_path)
   tf.io.gfile.makedirs(config.eval_dir)

@@ -1,0 +1,391 @@
+"""Evaluation: one pass with streaming metrics, the checkpoint loop, the rotation race, what lands
+in eval_dir (and nothing in train_dir), the projector, the dataset view."""
+import collections
+import glob
+import json
+import logging
+import os
+import threading
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tf_slim as slim
+
+from datasets import dataset_factory
+from datasets.dataset_utils import UserError
+from nets import nets_factory
+from training import evaluator
+from training import trainer
+
+Trained = collections.namedtuple('Trained', 'dataset_dir splits train_dir checkpoints')
+
+
+@pytest.fixture(scope='session')
+def trained(records_dataset, tmp_path_factory):
+  """A training folder of a short trainer.train run with moving averages: 2+ checkpoints."""
+  dataset_dir, splits = records_dataset
+  train_dir = str(tmp_path_factory.mktemp('train'))
+
+  def run(steps):
+    trainer.train(trainer.TrainConfig(
+        dataset_dir=dataset_dir, train_dir=train_dir, batch_size=4, max_number_of_steps=steps,
+        moving_average_decay=0.9, num_readers=1, num_preprocessing_threads=1,
+        log_every_n_steps=1, save_summaries_secs=1000, save_interval_secs=1000,
+        summarize_histograms=False))
+
+  run(3)
+  if len(evaluator.list_checkpoints(train_dir)) < 2:  # slim's first save raced the steps
+    run(5)
+  return Trained(dataset_dir, splits, train_dir, evaluator.list_checkpoints(train_dir))
+
+
+def eval_config(trained, checkpoint_path, eval_dir, **overrides):
+  settings = dict(dataset_dir=trained.dataset_dir, checkpoint_path=str(checkpoint_path),
+                  eval_dir=str(eval_dir), batch_size=4, eval_interval_secs=0.1, timeout=5.0,
+                  num_preprocessing_threads=1)
+  settings.update(overrides)
+  return evaluator.EvalConfig(**settings)
+
+
+def link_checkpoint(prefix, folder):
+  """Hard-links a checkpoint's files into folder (the .index last, as TensorFlow writes it)."""
+  os.makedirs(folder, exist_ok=True)
+  for path in sorted(glob.glob(prefix + '.data-*')) + [prefix + '.index']:
+    os.link(path, os.path.join(folder, os.path.basename(path)))
+  return os.path.join(folder, os.path.basename(prefix))
+
+
+def save_random_checkpoint(prefix, num_classes, step, model_name='alexnet_v2'):
+  """A checkpoint of an untrained net (model variables and global step only)."""
+  with tf.Graph().as_default():
+    network_fn = nets_factory.get_network_fn(model_name, num_classes)
+    network_fn(tf.zeros([1, 224, 224, 3]))
+    global_step = tf.compat.v1.train.get_or_create_global_step()
+    saver = tf.compat.v1.train.Saver(slim.get_model_variables() + [global_step])
+    with tf.compat.v1.Session() as sess:
+      sess.run(tf.compat.v1.global_variables_initializer())
+      sess.run(global_step.assign(step))
+      saver.save(sess, prefix, write_meta_graph=False)
+  return prefix
+
+
+def read_events(log_dir):
+  """{tag: [(step, kind, value)]} of the event files in log_dir."""
+  tags = {}
+  for path in glob.glob(os.path.join(str(log_dir), 'events.out.tfevents.*')):
+    for event in tf.compat.v1.train.summary_iterator(path):
+      for value in event.summary.value:
+        if value.HasField('image'):
+          item = ('image', value.image.encoded_image_string)
+        elif value.HasField('simple_value'):
+          item = ('scalar', value.simple_value)
+        else:
+          item = (value.metadata.plugin_data.plugin_name, tf.make_ndarray(value.tensor))
+        tags.setdefault(value.tag, []).append((event.step,) + item)
+  return tags
+
+
+def class_counts(splits, split='validation', num_classes=5):
+  counts = np.zeros(num_classes, np.int64)
+  for _, label, _, _ in splits[split]:
+    counts[label] += 1
+  return counts
+
+
+def steps_of(results):
+  return [r.step for r in results]
+
+
+def snapshot(folder):
+  return sorted((p, os.stat(p).st_size, os.stat(p).st_mtime_ns)
+                for p in glob.glob(os.path.join(folder, '**'), recursive=True))
+
+
+# --- one checkpoint ------------------------------------------------------------------------------
+
+def test_once_metrics_are_fractions_and_counts_add_up_to_the_split(trained, tmp_path, caplog):
+  step, prefix = trained.checkpoints[-1]
+  with caplog.at_level(logging.INFO):
+    [result] = evaluator.evaluate(eval_config(trained, prefix, tmp_path / 'eval'))
+  assert result.step == step
+  assert result.num_examples == len(trained.splits['validation']) == 10
+  for value in (result.accuracy, result.recall_at_k, result.mean_per_class_accuracy):
+    assert 0.0 <= value <= 1.0
+  assert result.recall_at_k >= result.accuracy
+  assert result.loss > 0.0
+  np.testing.assert_array_equal(result.confusion_matrix.sum(1), class_counts(trained.splits))
+  assert result.accuracy == pytest.approx(np.trace(result.confusion_matrix) / 10)
+  assert 'precision  recall  images' in caplog.text
+  assert 'confusion matrix (rows: true class' in caplog.text
+
+
+def test_once_on_the_training_folder_takes_the_newest_checkpoint(trained, tmp_path):
+  results = evaluator.evaluate(eval_config(trained, trained.train_dir, tmp_path / 'eval',
+                                           once=True, embedding_every=0, grid_images=0))
+  assert steps_of(results) == [trained.checkpoints[-1][0]]
+
+
+def test_summaries_are_written_at_the_checkpoint_step(trained, tmp_path):
+  step, prefix = trained.checkpoints[-1]
+  evaluator.evaluate(eval_config(trained, prefix, tmp_path / 'eval', embedding_every=0))
+  tags = read_events(tmp_path / 'eval')
+  for tag in ('eval/accuracy', 'eval/loss', 'eval/recall_at_2', 'eval/mean_per_class_accuracy',
+              'eval/recall/daisy', 'eval/num_examples'):
+    assert [(s, kind) for s, kind, _ in tags[tag]] == [(step, 'scalar')], tag
+  assert tags['eval/num_examples'][0][2] == 10
+  for tag in ('eval/confusion_matrix', 'eval/predictions'):
+    assert tags[tag][0][:2] == (step, 'image')
+    assert tags[tag][0][2].startswith(b'\x89PNG')
+  _, kind, text = tags['eval/results'][0]
+  assert kind == 'text' and b'| daisy |' in text.item()
+
+
+def test_full_image_classifies_every_whole_photo(trained, tmp_path):
+  _, prefix = trained.checkpoints[-1]
+  [result] = evaluator.evaluate(eval_config(trained, prefix, tmp_path / 'eval', full_image=True,
+                                            eval_device='cpu', embedding_every=0))
+  assert result.num_examples == 10
+  np.testing.assert_array_equal(result.confusion_matrix.sum(1), class_counts(trained.splits))
+
+
+def test_moving_average_weights_are_the_ones_evaluated(trained, tmp_path):
+  _, prefix = trained.checkpoints[-1]
+  options = dict(embedding_every=0, grid_images=0)
+  [raw] = evaluator.evaluate(eval_config(trained, prefix, tmp_path / 'raw', **options))
+  [averaged] = evaluator.evaluate(eval_config(trained, prefix, tmp_path / 'avg',
+                                              moving_average_decay=0.9, **options))
+  assert averaged.num_examples == 10
+  assert averaged.loss != raw.loss
+
+
+def test_moving_average_decay_on_a_checkpoint_without_averages_is_a_user_error(trained,
+                                                                               tmp_path):
+  prefix = save_random_checkpoint(str(tmp_path / 'ckpt' / 'model.ckpt-1'), 5, 1)
+  with pytest.raises(UserError, match='no moving averages'):
+    evaluator.evaluate(eval_config(trained, prefix, tmp_path / 'eval', moving_average_decay=0.9))
+
+
+def test_checkpoint_with_another_number_of_classes_is_a_user_error(trained, tmp_path):
+  prefix = save_random_checkpoint(str(tmp_path / 'ckpt' / 'model.ckpt-1'), 3, 1)
+  with pytest.raises(UserError, match=r'fc8/\w+ with shape \[3\]'):
+    evaluator.evaluate(eval_config(trained, prefix, tmp_path / 'eval'))
+
+
+def test_embedding_projector_holds_the_fc7_features_metadata_and_sprite(trained, tmp_path):
+  step, prefix = trained.checkpoints[-1]
+  eval_dir = tmp_path / 'eval'
+  [result] = evaluator.evaluate(eval_config(trained, prefix, eval_dir, embedding_size=6))
+  assert result.embedding_written
+  embedding = tf.train.load_checkpoint(tf.train.latest_checkpoint(str(eval_dir)))
+  assert embedding.get_tensor('fc7').shape == (6, 4096)
+  lines = (eval_dir / 'fc7_metadata.tsv').read_text().splitlines()
+  assert lines[0].split('\t') == ['filename', 'true', 'predicted', 'correct']
+  assert len(lines) == 7
+  names = {'daisy', 'dandelion', 'roses', 'sunflowers', 'tulips'}
+  written = [(f, l) for f, l, _, _ in trained.splits['validation']]
+  for line in lines[1:]:
+    filename, true, predicted, correct = line.split('\t')
+    assert true in names and predicted in names
+    assert correct == str(int(true == predicted))
+    assert filename in [f for f, _ in written]
+  assert (eval_dir / 'fc7_sprite.png').is_file()
+  assert 'fc7_sprite.png' in (eval_dir / 'projector_config.pbtxt').read_text()
+
+
+def test_class_metrics_leave_undefined_classes_out_of_the_mean():
+  confusion = np.array([[3, 0, 1, 0],
+                        [1, 0, 0, 0],
+                        [2, 0, 4, 0],
+                        [0, 0, 0, 0]])
+  precision, recall, mean = evaluator.class_metrics(confusion)
+  np.testing.assert_allclose(precision, [3 / 6, np.nan, 4 / 5, np.nan])
+  np.testing.assert_allclose(recall, [3 / 4, 0.0, 4 / 6, np.nan])
+  assert mean == pytest.approx((3 / 4 + 0.0 + 4 / 6) / 3)
+
+
+# --- finding checkpoints -------------------------------------------------------------------------
+
+def test_list_checkpoints_sorts_by_step_and_ignores_incomplete_ones(tmp_path):
+  for step in (20, 3, 100):
+    (tmp_path / ('model.ckpt-%d.index' % step)).write_bytes(b'')
+  (tmp_path / 'model.ckpt-7.data-00000-of-00001').write_bytes(b'')  # no index yet
+  assert evaluator.list_checkpoints(str(tmp_path)) == [
+      (3, str(tmp_path / 'model.ckpt-3')), (20, str(tmp_path / 'model.ckpt-20')),
+      (100, str(tmp_path / 'model.ckpt-100'))]
+
+
+def test_eval_dir_equal_to_the_training_folder_is_a_user_error(trained):
+  with pytest.raises(UserError, match='training folder'):
+    evaluator.evaluate(eval_config(trained, trained.train_dir, trained.train_dir + '/'))
+
+
+def test_mistyped_checkpoint_prefix_is_a_user_error(trained, tmp_path):
+  with pytest.raises(UserError, match='does not exist.*holds model.ckpt-'):
+    evaluator.evaluate(eval_config(trained, os.path.join(trained.train_dir, 'model.ckpt-999'),
+                                   tmp_path / 'eval'))
+
+
+# --- the loop ------------------------------------------------------------------------------------
+
+def test_loop_evaluates_every_waiting_checkpoint_in_order_and_stops_at_the_last_step(
+    trained, tmp_path):
+  watched = tmp_path / 'train'
+  for _, prefix in reversed(trained.checkpoints):
+    link_checkpoint(prefix, str(watched))
+  last = trained.checkpoints[-1][0]
+  start = time.monotonic()
+  results = evaluator.evaluate(eval_config(trained, watched, tmp_path / 'eval', timeout=60,
+                                           max_number_of_steps=last, embedding_every=0))
+  assert steps_of(results) == [s for s, _ in trained.checkpoints]
+  assert time.monotonic() - start < 50  # it did not wait for the timeout
+
+
+def test_loop_picks_up_a_checkpoint_written_while_it_waits_then_ends_on_timeout(
+    trained, tmp_path):
+  watched = tmp_path / 'train'
+  watched.mkdir()
+  step, prefix = trained.checkpoints[-1]
+  writer = threading.Timer(1.0, link_checkpoint, [prefix, str(watched)])
+  writer.start()
+  start = time.monotonic()
+  try:
+    results = evaluator.evaluate(eval_config(trained, watched, tmp_path / 'eval', timeout=2.0,
+                                             embedding_every=0, grid_images=0))
+  finally:
+    writer.join()
+  assert steps_of(results) == [step]
+  assert time.monotonic() - start >= 3.0  # 1 s before the checkpoint, 2 s of timeout after
+
+
+def test_loop_without_checkpoints_ends_on_timeout(trained, tmp_path):
+  start = time.monotonic()
+  results = evaluator.evaluate(eval_config(trained, tmp_path / 'not_yet', tmp_path / 'eval',
+                                           timeout=0.5))
+  assert results == []
+  assert 0.5 <= time.monotonic() - start < 10
+
+
+def test_restarted_evaluator_goes_on_where_it_stopped(trained, tmp_path):
+  watched, eval_dir = tmp_path / 'train', tmp_path / 'eval'
+  (first_step, first), (second_step, second) = trained.checkpoints[0], trained.checkpoints[-1]
+  options = dict(timeout=0.0, embedding_every=0, grid_images=0)
+  link_checkpoint(first, str(watched))
+  assert steps_of(evaluator.evaluate(eval_config(trained, watched, eval_dir, **options))) == [
+      first_step]
+  link_checkpoint(second, str(watched))
+  assert steps_of(evaluator.evaluate(eval_config(trained, watched, eval_dir, **options))) == [
+      second_step]
+  state = json.loads((eval_dir / evaluator.STATE_FILENAME).read_text())
+  assert [e['step'] for e in state['evaluated']] == [first_step, second_step]
+  assert state['last_step'] == second_step
+
+
+def test_loop_stops_at_once_when_the_last_step_is_already_evaluated(trained, tmp_path):
+  watched, eval_dir = tmp_path / 'train', tmp_path / 'eval'
+  step, prefix = trained.checkpoints[-1]
+  link_checkpoint(prefix, str(watched))
+  options = dict(timeout=60.0, max_number_of_steps=step, embedding_every=0, grid_images=0)
+  assert steps_of(evaluator.evaluate(eval_config(trained, watched, eval_dir, **options))) == [step]
+  start = time.monotonic()
+  assert evaluator.evaluate(eval_config(trained, watched, eval_dir, **options)) == []
+  assert time.monotonic() - start < 10
+
+
+# --- the rotation race (tensorflow#39033) --------------------------------------------------------
+
+class DeleteBeforeFirstRestore(tf.compat.v1.train.SessionRunHook):
+  """Deletes a checkpoint when the first evaluation's session is about to restore it."""
+
+  def __init__(self, prefix):
+    self.prefix = prefix
+    self.done = False
+
+  def begin(self):
+    if not self.done:
+      self.done = True
+      for path in glob.glob(self.prefix + '.*'):
+        os.remove(path)
+
+
+def test_checkpoint_deleted_before_restore_is_skipped_and_the_loop_goes_on(trained, tmp_path):
+  watched, eval_dir = tmp_path / 'train', tmp_path / 'eval'
+  (first_step, first), (second_step, second) = trained.checkpoints[0], trained.checkpoints[-1]
+  doomed = link_checkpoint(first, str(watched))
+  link_checkpoint(second, str(watched))
+  hook = DeleteBeforeFirstRestore(doomed)
+  results = evaluator.evaluate(
+      eval_config(trained, watched, eval_dir, timeout=0.0, embedding_every=0, grid_images=0),
+      hooks=[hook])
+  assert hook.done
+  assert steps_of(results) == [second_step]
+  state = json.loads((eval_dir / evaluator.STATE_FILENAME).read_text())
+  assert [s['step'] for s in state['skipped']] == [first_step]
+
+
+def test_checkpoint_gone_between_listing_and_reading_is_skipped(trained, tmp_path, monkeypatch):
+  watched = tmp_path / 'train'
+  step, prefix = trained.checkpoints[-1]
+  link_checkpoint(prefix, str(watched))
+  real_list = evaluator.list_checkpoints
+  phantom = (step - 1, str(watched / ('model.ckpt-%d' % (step - 1))))
+  monkeypatch.setattr(evaluator, 'list_checkpoints',
+                      lambda folder: sorted(real_list(folder) + [phantom]))
+  results = evaluator.evaluate(eval_config(trained, watched, tmp_path / 'eval', timeout=0.0,
+                                           embedding_every=0, grid_images=0))
+  assert steps_of(results) == [step]
+
+
+def test_nothing_is_written_into_the_training_folder(trained, tmp_path):
+  before = snapshot(trained.train_dir)
+  results = evaluator.evaluate(eval_config(trained, trained.train_dir, tmp_path / 'eval',
+                                           timeout=0.0))
+  assert len(results) == len(trained.checkpoints)
+  assert snapshot(trained.train_dir) == before
+  assert os.path.isfile(tmp_path / 'eval' / 'projector_config.pbtxt')
+
+
+# --- what the dataset looks like -----------------------------------------------------------------
+
+def test_dataset_view_writes_class_grids_and_a_pixel_projector(records_dataset, tmp_path):
+  dataset_dir, splits = records_dataset
+  with tf.Graph().as_default():
+    dataset = dataset_factory.get_dataset('flowers', 'train', dataset_dir)
+  view = evaluator.write_dataset_view(dataset, str(tmp_path / 'view'), images_per_class=2,
+                                      pixel_size=8)
+  counts = class_counts(splits, 'train')
+  assert view['num_images'] == counts.sum() == view['embedded']
+  tags = read_events(tmp_path / 'view')
+  for name in ('daisy', 'dandelion', 'roses', 'sunflowers', 'tulips'):
+    assert tags['dataset/' + name][0][1] == 'image'
+  assert tags['dataset/classes'][0][1] == 'text'
+  pixels = tf.train.load_checkpoint(tf.train.latest_checkpoint(str(tmp_path / 'view')))
+  assert pixels.get_tensor('pixels').shape == (counts.sum(), 8 * 8 * 3)
+  metadata = (tmp_path / 'view' / 'pixels_metadata.tsv').read_text().splitlines()
+  assert metadata[0] == 'filename\tlabel' and len(metadata) == counts.sum() + 1
+
+
+# --- read back by TensorBoard itself -------------------------------------------------------------
+
+@pytest.mark.slow
+def test_tensorboard_serves_the_projector_scalars_and_images(trained, tmp_path):
+  import tb_server
+  step, prefix = trained.checkpoints[-1]
+  logdir = tmp_path / 'logs'
+  evaluator.evaluate(eval_config(trained, prefix, logdir / 'eval'))
+  with tb_server.tensorboard(str(logdir)) as tb:
+    assert 'eval' in tb.wait_for(lambda: tb.get_json('/data/plugin/projector/runs'))
+    info = tb.get_json('/data/plugin/projector/info', run='eval')
+    [embedding] = [e for e in info['embeddings'] if e['tensorName'] == 'fc7']
+    assert [int(d) for d in embedding['tensorShape']] == [10, 4096]
+    tensor = tb.get_bytes('/data/plugin/projector/tensor', run='eval', name='fc7')
+    assert len(tensor) == 10 * 4096 * 4
+    metadata = tb.get_bytes('/data/plugin/projector/metadata', run='eval', name='fc7')
+    assert metadata.decode().splitlines()[0] == 'filename\ttrue\tpredicted\tcorrect'
+    sprite = tb.get_bytes('/data/plugin/projector/sprite_image', run='eval', name='fc7')
+    assert sprite.startswith(b'\x89PNG')
+    scalars = tb.wait_for(lambda: tb.get_json('/data/plugin/scalars/tags').get('eval'))
+    assert {'eval/accuracy', 'eval/loss', 'eval/recall_at_2'} <= set(scalars)
+    images = tb.wait_for(lambda: tb.get_json('/data/plugin/images/tags').get('eval'))
+    assert {'eval/confusion_matrix', 'eval/predictions'} <= set(images)
