@@ -81,7 +81,10 @@ def run(main, graph_mode=True):
 
   if graph_mode:
     tf.compat.v1.disable_eager_execution()
-  tf.get_logger().addFilter(_NoDeprecationNotices())
+  tf_logger = tf.get_logger()
+  tf_logger.addFilter(_NoDeprecationNotices())
+  for handler in list(tf_logger.handlers):  # absl's handler prints its records already
+    tf_logger.removeHandler(handler)
 
   def guarded(argv):
     try:

@@ -479,6 +479,38 @@ def _feature(example, key, kind):
   return values[0] if len(values) == 1 else None
 
 
+def _corrupt_problem(name, good_records, error):
+  return '%s is corrupt after %d good records: %s' % (
+      name, good_records, error.message.splitlines()[0] if error.message else error)
+
+
+def corrupt_shards(paths):
+  """Reads every record of each TFRecord file, checking only lengths and CRCs (no decoding);
+  returns [(path, problem)] for the files that do not read back whole (flipped bytes, cut)."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  found = []
+  for path in paths:
+    good = 0
+    try:
+      for _ in tf.compat.v1.io.tf_record_iterator(path):
+        good += 1
+    except tf.errors.DataLossError as e:
+      found.append((path, _corrupt_problem(os.path.basename(path), good, e)))
+  return found
+
+
+def damaged_shards_error(paths, dataset_dir, dataset_name='flowers'):
+  """After a tf.errors.DataLossError while reading `paths`: a UserError naming the damaged shards
+  and what to do, or None when every shard reads back whole (the error came from elsewhere)."""
+  damaged = corrupt_shards(paths)
+  if not damaged:
+    return None
+  name_flag = '' if dataset_name == 'flowers' else ' --dataset_name=%s' % dataset_name
+  return UserError('damaged data: %s; check every shard with download_and_convert_flowers.py '
+                   '--verify --dataset_dir=%s%s, then rerun its conversion with --overwrite'
+                   % ('; '.join(problem for _, problem in damaged), dataset_dir, name_flag))
+
+
 def _verify_shard(path, checker, num_classes, problems):
   """Reads every record of a shard; returns the labels read (a problem stops at that record)."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
@@ -511,8 +543,7 @@ def _verify_shard(path, checker, num_classes, problems):
                           % (name, index, filename.decode('utf-8', 'replace'), problem))
       labels.append(label)
   except tf.errors.DataLossError as e:
-    problems.append('%s is corrupt after %d good records: %s'
-                    % (name, len(labels), e.message.splitlines()[0] if e.message else e))
+    problems.append(_corrupt_problem(name, len(labels), e))
   if bad > MAX_LISTED:
     problems.append('%s: %d more bad records' % (name, bad - MAX_LISTED))
   return labels

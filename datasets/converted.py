@@ -6,6 +6,7 @@ Works for Flowers and for any class-folder dataset the converter wrote under ano
 """
 import glob
 import os
+import re
 
 import tensorflow as tf
 import tf_slim as slim
@@ -14,6 +15,7 @@ from datasets import dataset_utils
 from datasets.dataset_utils import UserError
 
 SPLITS = ('train', 'validation')
+_SHARD_NUMBER = re.compile(r'_(\d+)-of-(\d+)\.tfrecord$')
 
 ITEMS_TO_DESCRIPTIONS = {
     'image': 'A color image of varying height and width (uint8, 3 channels).',
@@ -63,6 +65,21 @@ def make_decoder():
   return slim.tfexample_decoder.TFExampleDecoder(keys_to_features, items_to_handlers)
 
 
+def missing_shards(filenames):
+  """The names of the shards absent from a set of NNNNN-of-MMMMM files (an interrupted
+  conversion leaves the last ones out)."""
+  present = {}
+  for path in filenames:
+    name = os.path.basename(path)
+    match = _SHARD_NUMBER.search(name)
+    if match:
+      present.setdefault((name[:match.start()], int(match.group(2))), set()).add(
+          int(match.group(1)))
+  return ['%s_%05d-of-%05d.tfrecord' % (stem, shard_id, total)
+          for (stem, total), ids in sorted(present.items())
+          for shard_id in range(total) if shard_id not in ids]
+
+
 def count_records(paths):
   return sum(sum(1 for _ in tf.compat.v1.io.tf_record_iterator(p)) for p in paths)
 
@@ -78,6 +95,7 @@ def get_split(dataset_name, split_name, dataset_dir, file_pattern=None, reader=N
   if not os.path.isdir(dataset_dir):
     raise UserError('dataset folder %s does not exist; run download_and_convert_flowers.py '
                     '--dataset_dir=%s first' % (dataset_dir, dataset_dir))
+  whole_split = file_pattern is None  # A pattern given may pick some shards on purpose.
   if file_pattern is None:
     file_pattern = dataset_utils.shard_glob(dataset_name, split_name)
   elif '%s' in file_pattern:
@@ -86,6 +104,11 @@ def get_split(dataset_name, split_name, dataset_dir, file_pattern=None, reader=N
   if not filenames:
     raise UserError('no %s shards (%s) in %s; run download_and_convert_flowers.py '
                     '--dataset_dir=%s first' % (split_name, file_pattern, dataset_dir, dataset_dir))
+  missing = missing_shards(filenames) if whole_split else []
+  if missing:
+    raise UserError('the %s split in %s is incomplete: %d shard(s) missing (%s) - an interrupted '
+                    'conversion?; rerun download_and_convert_flowers.py --dataset_dir=%s'
+                    % (split_name, dataset_dir, len(missing), missing[0], dataset_dir))
   if not dataset_utils.has_labels(dataset_dir):
     raise UserError('%s has no %s; rerun download_and_convert_flowers.py --dataset_dir=%s'
                     % (dataset_dir, dataset_utils.LABELS_FILENAME, dataset_dir))

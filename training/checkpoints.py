@@ -1,5 +1,10 @@
-"""Finding checkpoints and initialising a model from one (fine-tuning)."""
+"""Finding checkpoints, repairing a training folder's state file, initialising a model from a
+checkpoint (fine-tuning)."""
+import glob
+import numbers
 import os
+import re
+import threading
 
 import tensorflow as tf
 import tf_slim as slim
@@ -16,6 +21,144 @@ def resolve(checkpoint_path):
     return checkpoint_path
   raise UserError('checkpoint %s does not exist (give a checkpoint prefix such as '
                   'model.ckpt-1000, or a folder holding checkpoints)' % checkpoint_path)
+
+
+STATE_FILENAME = 'checkpoint'  # TensorFlow's state file naming a folder's newest checkpoint
+_DATA_FILE = re.compile(r'\.data-\d+-of-(\d+)$')
+_STEP_SUFFIX = re.compile(r'-(\d+)$')
+
+
+def is_complete(prefix):
+  """True when a checkpoint's .index and all its data files exist and TensorFlow reads it."""
+  if not os.path.isfile(prefix + '.index'):
+    return False
+  counts = {int(match.group(1)) for match in map(_DATA_FILE.search,
+                                                 glob.glob(glob.escape(prefix) + '.data-*'))
+            if match}  # (Not the .tempstate files of a save that was cut short.)
+  if len(counts) != 1:
+    return False
+  num_files = counts.pop()
+  if not all(os.path.isfile('%s.data-%05d-of-%05d' % (prefix, i, num_files))
+             for i in range(num_files)):
+    return False
+  try:
+    tf.train.load_checkpoint(prefix)
+  except (tf.errors.OpError, ValueError):
+    return False
+  return True
+
+
+def _step_of(prefix):
+  """The global step from the name (model.ckpt-<step>) or the checkpoint; None if neither."""
+  match = _STEP_SUFFIX.search(prefix)
+  if match:
+    return int(match.group(1))
+  try:
+    return int(tf.train.load_checkpoint(prefix).get_tensor('global_step'))
+  except (tf.errors.OpError, ValueError):
+    return None
+
+
+def complete_checkpoints(train_dir):
+  """[(global step, prefix)] of the complete checkpoints in a folder, oldest first."""
+  found = []
+  for index in glob.glob(os.path.join(glob.escape(train_dir), '*.index')):
+    prefix = index[:-len('.index')]
+    step = _step_of(prefix)
+    if step is not None and is_complete(prefix):
+      found.append((step, prefix))
+  return sorted(found)
+
+
+def _named_checkpoint(train_dir):
+  """(the complete checkpoint the state file names, or None and what is wrong with the file)."""
+  if not os.path.exists(os.path.join(train_dir, STATE_FILENAME)):
+    return None, 'is missing'
+  try:
+    state = tf.train.get_checkpoint_state(train_dir)
+  except ValueError:  # It parsed, but names no checkpoint (e.g. an empty file).
+    return None, 'names no checkpoint'
+  if state is None:
+    return None, 'cannot be read or does not parse'
+  if not is_complete(state.model_checkpoint_path):
+    return None, 'names %s, which is missing or incomplete' % state.model_checkpoint_path
+  return state.model_checkpoint_path, ''
+
+
+def repair_state(train_dir):
+  """The checkpoint a restart in train_dir resumes from (None: a fresh start).
+
+  When train_dir's `checkpoint` state file does not parse, names a missing or incomplete
+  checkpoint, or is missing beside checkpoints, it is rewritten (atomically) to name the newest
+  complete checkpoint on disk, with a warning: tf-slim's Supervisor reads that file itself and
+  would silently start again from step 0, or crash. UserError when the state file names a
+  checkpoint but no complete one is on disk.
+  """
+  named, problem = _named_checkpoint(train_dir)
+  if named:
+    return named
+  on_disk = complete_checkpoints(train_dir)
+  state_path = os.path.join(train_dir, STATE_FILENAME)
+  if not on_disk:
+    if os.path.exists(state_path):
+      raise UserError('%s %s and %s holds no complete checkpoint to resume from; delete %s to '
+                      'train from step 0' % (state_path, problem, train_dir, state_path))
+    return None
+  step, newest = on_disk[-1]
+  logging.warning('%s %s; resuming from %s (step %d), the newest complete checkpoint there, and '
+                  'rewriting %s to name it.', state_path, problem, newest, step, state_path)
+  tf.compat.v1.train.update_checkpoint_state(train_dir, newest,
+                                             [prefix for _, prefix in on_disk])
+  return newest
+
+
+class StepSaver(tf.compat.v1.train.Saver):
+  """A Saver that never rewrites a checkpoint in place.
+
+  The Supervisor saves on a timer, also when the global step has not moved (right after a
+  resume, or during a slow step). Rewriting model.ckpt-<step> in place replaces its data file,
+  then its index: cut short between the two (SIGKILL), the old index describes the new data and
+  the checkpoint no longer loads. So the checkpoint the state file names is never saved again
+  (it is of the same step), and any other one of that name (left by a killed run) loses its
+  index before it is rewritten, so it is never taken for complete. Saves are taken one at a
+  time (the timer's and the final one), so the state file ends naming the newest step.
+  """
+
+  def __init__(self, *args, **kwargs):
+    super().__init__(*args, **kwargs)
+    self._save_lock = threading.Lock()
+
+  def save(self, sess, save_path, global_step=None, latest_filename=None, **kwargs):
+    with self._save_lock:
+      if global_step is not None:
+        step = (int(global_step) if isinstance(global_step, numbers.Integral)
+                else tf.compat.v1.train.global_step(sess, global_step))
+        prefix = '%s-%d' % (save_path, step)
+        named = tf.train.latest_checkpoint(os.path.dirname(prefix) or '.', latest_filename)
+        if named and os.path.abspath(named) == os.path.abspath(prefix):
+          return prefix
+        if os.path.exists(prefix + '.index'):
+          os.remove(prefix + '.index')
+        global_step = step  # The name's step, read once.
+      return super().save(sess, save_path, global_step=global_step,
+                          latest_filename=latest_filename, **kwargs)
+
+
+def check_resumable(checkpoint, variables):
+  """UserError unless the checkpoint holds every variable with its shape: a training folder
+  trained with another model, class count or optimizer cannot be resumed."""
+  saved = tf.train.load_checkpoint(checkpoint).get_variable_to_shape_map()
+  for var in variables:
+    name, want = var.op.name, var.shape.as_list()
+    if name not in saved:
+      found = 'has no %s' % name
+    elif saved[name] != want:
+      found = 'holds %s with shape %s, not %s' % (name, saved[name], want)
+    else:
+      continue
+    raise UserError('checkpoint %s %s: it was trained with other settings (--model_name, '
+                    'number of classes, --optimizer, --moving_average_decay); resume with '
+                    'those, or give a new --train_dir' % (checkpoint, found))
 
 
 def _under(name, scopes):

@@ -32,6 +32,7 @@ from absl import logging
 from PIL import Image
 from tf_slim.training import evaluation as slim_evaluation
 
+from datasets import convert
 from datasets import dataset_factory
 from datasets import dataset_utils
 from datasets import input_pipeline
@@ -516,6 +517,11 @@ def evaluate_checkpoint(config, dataset, checkpoint, writer, write_embedding=Tru
           checkpoint, scaffold=scaffold, eval_ops=graph.update_op, final_ops=graph.values,
           hooks=[pass_hook] + list(hooks), config=session_config(config.eval_device))
     except (tf.errors.NotFoundError, tf.errors.DataLossError, ValueError) as e:
+      if pass_hook.restored and isinstance(e, tf.errors.DataLossError):
+        damaged = convert.damaged_shards_error(dataset.data_sources, config.dataset_dir,
+                                               config.dataset_name)
+        if damaged:
+          raise damaged from None
       if pass_hook.restored or not _restore_failed_by_race(e, checkpoint):
         raise
       logging.warning('Skipping %s: it vanished before it could be restored (rotated away by '

@@ -8,6 +8,7 @@ import tensorflow as tf
 import tf_slim as slim
 from absl import logging
 
+from datasets import convert
 from datasets import dataset_factory
 from datasets import input_pipeline
 from datasets.dataset_utils import UserError
@@ -200,9 +201,12 @@ class StepFunction:
     self._mark = None
 
   def request_stop(self, signum, frame=None):
+    """The first SIGINT/SIGTERM stops after this step, with a checkpoint; a second one kills."""
     del frame
     self.stop_signal = signum
-    logging.info('Received %s: saving a checkpoint and stopping.', signal.Signals(signum).name)
+    signal.signal(signum, signal.SIG_DFL)
+    logging.info('Received %s: saving a checkpoint and stopping (send it again to stop at once, '
+                 'without saving).', signal.Signals(signum).name)
 
   def __call__(self, sess, train_op, global_step, kwargs):
     step = sess.run(global_step)
@@ -246,7 +250,7 @@ def train(config):
   validate(config)
   session.check_precision(config.precision, session.num_gpus(), session.cpu_flags())
   tf.io.gfile.makedirs(config.train_dir)
-  resume_from = tf.train.latest_checkpoint(config.train_dir)
+  resume_from = checkpoints.repair_state(config.train_dir)
   if resume_from and config.max_number_of_steps:
     done = checkpoint_step(resume_from)
     if done >= config.max_number_of_steps:
@@ -262,13 +266,14 @@ def train(config):
     train_op, global_step, log_tensors = build_graph(config, dataset)
     init_fn = None
     if resume_from:
+      checkpoints.check_resumable(resume_from, tf.compat.v1.global_variables())
       logging.info('Resuming from %s%s.', resume_from,
                    ' (ignoring --checkpoint_path)' if config.checkpoint_path else '')
     elif config.checkpoint_path:
       init_fn = checkpoints.fine_tune_init_fn(config.checkpoint_path,
                                               config.checkpoint_exclude_scopes,
                                               config.ignore_missing_vars)
-    saver = tf.compat.v1.train.Saver(max_to_keep=config.keep_checkpoint_max)
+    saver = checkpoints.StepSaver(max_to_keep=config.keep_checkpoint_max)
     step_fn = StepFunction(log_tensors, config.batch_size, config.max_number_of_steps,
                            config.log_every_n_steps)
     previous = {s: signal.signal(s, step_fn.request_stop) for s in INTERRUPT_STATUS}
@@ -287,6 +292,13 @@ def train(config):
           'the loss or the gradients became NaN or Inf after step %s, so training stopped before '
           'the weights changed; lower --learning_rate (%g) or set --clip_gradient_norm. Newest '
           'checkpoint: %s' % (step_fn.step or 0, config.learning_rate, newest or 'none'))
+    except tf.errors.DataLossError:
+      # TensorFlow's message says only "corrupted record at N": find and name the shard.
+      damaged = convert.damaged_shards_error(dataset.data_sources, config.dataset_dir,
+                                             config.dataset_name)
+      if damaged is None:
+        raise
+      raise damaged from None
     finally:
       for s, handler in previous.items():
         signal.signal(s, handler)
