@@ -44,10 +44,8 @@ def _filtered_stderr():
 
 def _import_tensorflow():
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
-  if os.environ['TF_CPP_MIN_LOG_LEVEL'] == '0':
-    import tensorflow as tf  # noqa: F401
-    return
-  with _filtered_stderr():
+  quiet = os.environ['TF_CPP_MIN_LOG_LEVEL'] != '0'
+  with _filtered_stderr() if quiet else contextlib.nullcontext():
     import tensorflow as tf
     tf.config.list_physical_devices('GPU')  # the CUDA probe, which also talks
 

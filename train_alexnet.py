@@ -8,7 +8,6 @@ at the current step and exits with status 130 or 143.
 """
 import sys
 
-from absl import app
 from absl import flags
 from absl import logging
 

@@ -70,10 +70,6 @@ def write_tiny_checkpoints(train_dir, steps, scope='tiny'):
   return prefixes
 
 
-def global_step_of(prefix):
-  return int(tf.train.load_checkpoint(prefix).get_tensor('global_step'))
-
-
 def read_every_tensor(prefix):
   """Reads every tensor of a checkpoint (checking their CRCs); returns the global step."""
   reader = tf.train.load_checkpoint(prefix)

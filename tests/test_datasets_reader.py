@@ -1,5 +1,4 @@
 """flowers.get_split, the dataset factory and the label file."""
-import os
 
 import numpy as np
 import pytest

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from test_evaluation import read_events, save_random_checkpoint
+from tf_helpers import read_events, save_random_checkpoint
 
 SCRIPT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                       'eval_alexnet.py')

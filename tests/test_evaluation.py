@@ -11,13 +11,13 @@ import time
 import numpy as np
 import pytest
 import tensorflow as tf
-import tf_slim as slim
 
 from datasets import dataset_factory
 from datasets.dataset_utils import UserError
-from nets import nets_factory
+from training import checkpoints
 from training import evaluator
 from training import trainer
+from tf_helpers import read_events, save_random_checkpoint
 
 Trained = collections.namedtuple('Trained', 'dataset_dir splits train_dir checkpoints')
 
@@ -36,9 +36,9 @@ def trained(records_dataset, tmp_path_factory):
         summarize_histograms=False))
 
   run(3)
-  if len(evaluator.list_checkpoints(train_dir)) < 2:  # slim's first save raced the steps
+  if len(checkpoints.list_checkpoints(train_dir)) < 2:  # slim's first save raced the steps
     run(5)
-  return Trained(dataset_dir, splits, train_dir, evaluator.list_checkpoints(train_dir))
+  return Trained(dataset_dir, splits, train_dir, checkpoints.list_checkpoints(train_dir))
 
 
 def eval_config(trained, checkpoint_path, eval_dir, **overrides):
@@ -55,36 +55,6 @@ def link_checkpoint(prefix, folder):
   for path in sorted(glob.glob(prefix + '.data-*')) + [prefix + '.index']:
     os.link(path, os.path.join(folder, os.path.basename(path)))
   return os.path.join(folder, os.path.basename(prefix))
-
-
-def save_random_checkpoint(prefix, num_classes, step, model_name='alexnet_v2'):
-  """A checkpoint of an untrained net (model variables and global step only)."""
-  with tf.Graph().as_default():
-    network_fn = nets_factory.get_network_fn(model_name, num_classes)
-    network_fn(tf.zeros([1, 224, 224, 3]))
-    global_step = tf.compat.v1.train.get_or_create_global_step()
-    saver = tf.compat.v1.train.Saver(slim.get_model_variables() + [global_step])
-    with tf.compat.v1.Session() as sess:
-      sess.run(tf.compat.v1.global_variables_initializer())
-      sess.run(global_step.assign(step))
-      saver.save(sess, prefix, write_meta_graph=False)
-  return prefix
-
-
-def read_events(log_dir):
-  """{tag: [(step, kind, value)]} of the event files in log_dir."""
-  tags = {}
-  for path in glob.glob(os.path.join(str(log_dir), 'events.out.tfevents.*')):
-    for event in tf.compat.v1.train.summary_iterator(path):
-      for value in event.summary.value:
-        if value.HasField('image'):
-          item = ('image', value.image.encoded_image_string)
-        elif value.HasField('simple_value'):
-          item = ('scalar', value.simple_value)
-        else:
-          item = (value.metadata.plugin_data.plugin_name, tf.make_ndarray(value.tensor))
-        tags.setdefault(value.tag, []).append((event.step,) + item)
-  return tags
 
 
 def class_counts(splits, split='validation', num_classes=5):
@@ -211,7 +181,7 @@ def test_list_checkpoints_sorts_by_step_and_ignores_incomplete_ones(tmp_path):
   for step in (20, 3, 100):
     (tmp_path / ('model.ckpt-%d.index' % step)).write_bytes(b'')
   (tmp_path / 'model.ckpt-7.data-00000-of-00001').write_bytes(b'')  # no index yet
-  assert evaluator.list_checkpoints(str(tmp_path)) == [
+  assert checkpoints.list_checkpoints(str(tmp_path)) == [
       (3, str(tmp_path / 'model.ckpt-3')), (20, str(tmp_path / 'model.ckpt-20')),
       (100, str(tmp_path / 'model.ckpt-100'))]
 
@@ -328,9 +298,9 @@ def test_checkpoint_gone_between_listing_and_reading_is_skipped(trained, tmp_pat
   watched = tmp_path / 'train'
   step, prefix = trained.checkpoints[-1]
   link_checkpoint(prefix, str(watched))
-  real_list = evaluator.list_checkpoints
+  real_list = checkpoints.list_checkpoints
   phantom = (step - 1, str(watched / ('model.ckpt-%d' % (step - 1))))
-  monkeypatch.setattr(evaluator, 'list_checkpoints',
+  monkeypatch.setattr(checkpoints, 'list_checkpoints',
                       lambda folder: sorted(real_list(folder) + [phantom]))
   results = evaluator.evaluate(eval_config(trained, watched, tmp_path / 'eval', timeout=0.0,
                                            embedding_every=0, grid_images=0))

@@ -23,7 +23,6 @@ from datasets.dataset_utils import UserError
 from faults import Running
 from faults import assert_last_line_error
 from faults import damaged_copy
-from faults import global_step_of
 from faults import read_every_tensor
 from faults import step_in_name
 from faults import wait_for_file
@@ -171,7 +170,7 @@ def test_sigint_saves_a_checkpoint_at_the_current_step_and_exits_130(records_dat
   assert 'Received SIGINT' in run.output and 'Traceback' not in run.output
   stopped = int(re.search(r'Stopped at step (\d+); rerun the same command', run.output).group(1))
   newest = tf.train.latest_checkpoint(str(tmp_path))
-  assert global_step_of(newest) == stopped >= 3
+  assert checkpoints.saved_step(newest) == stopped >= 3
 
 
 # --- interruption: the converter --------------------------------------------------------------
@@ -392,7 +391,7 @@ def test_a_loss_exploding_after_a_checkpoint_leaves_only_finite_checkpoints(reco
     trainer.train(train_config(records_dataset[0], tmp_path, max_number_of_steps=200,
                                optimizer='sgd', learning_rate=1e12, save_interval_secs=1))
   newest = tf.train.latest_checkpoint(str(tmp_path))
-  assert global_step_of(newest) >= global_step_of(before) == 2  # Not vacuous: one exists.
+  assert checkpoints.saved_step(newest) >= checkpoints.saved_step(before) == 2  # Not vacuous: one exists.
   reader = tf.train.load_checkpoint(newest)
   for name in reader.get_variable_to_shape_map():
     value = np.asarray(reader.get_tensor(name))

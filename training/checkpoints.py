@@ -13,16 +13,6 @@ from absl import logging
 from datasets.dataset_utils import UserError
 
 
-def resolve(checkpoint_path):
-  """A checkpoint prefix from a prefix or a folder (its newest); None when a folder has none."""
-  if os.path.isdir(checkpoint_path):
-    return tf.train.latest_checkpoint(checkpoint_path)
-  if tf.io.gfile.exists(checkpoint_path + '.index') or tf.io.gfile.exists(checkpoint_path):
-    return checkpoint_path
-  raise UserError('checkpoint %s does not exist (give a checkpoint prefix such as '
-                  'model.ckpt-1000, or a folder holding checkpoints)' % checkpoint_path)
-
-
 STATE_FILENAME = 'checkpoint'  # TensorFlow's state file naming a folder's newest checkpoint
 _DATA_FILE = re.compile(r'\.data-\d+-of-(\d+)$')
 _STEP_SUFFIX = re.compile(r'-(\d+)$')
@@ -48,26 +38,63 @@ def is_complete(prefix):
   return True
 
 
-def _step_of(prefix):
-  """The global step from the name (model.ckpt-<step>) or the checkpoint; None if neither."""
-  match = _STEP_SUFFIX.search(prefix)
+_FILE_SUFFIX = re.compile(r'\.(index|meta|data-\d+-of-\d+)$')
+
+
+def strip_suffix(path):
+  """model.ckpt-10.index (or .meta, .data-00000-of-00001) -> model.ckpt-10."""
+  return _FILE_SUFFIX.sub('', path)
+
+
+def exists(prefix):
+  """A checkpoint counts once its .index exists (TensorFlow writes it last)."""
+  return os.path.isfile(prefix + '.index')
+
+
+def checkpoint_step(prefix):
+  """The global step of a checkpoint: from its name (model.ckpt-<step>), else read from it."""
+  match = _STEP_SUFFIX.search(os.path.basename(prefix))
   if match:
     return int(match.group(1))
-  try:
-    return int(tf.train.load_checkpoint(prefix).get_tensor('global_step'))
-  except (tf.errors.OpError, ValueError):
-    return None
+  return saved_step(prefix)
+
+
+def saved_step(prefix):
+  """The global_step variable saved in a checkpoint."""
+  return int(tf.train.load_checkpoint(prefix).get_tensor('global_step'))
+
+
+def list_checkpoints(checkpoint_dir):
+  """[(global step, prefix)] of the checkpoints in a folder (those with an .index), oldest
+  first. Checkpoints that vanish while being listed are left out."""
+  found = {}
+  for index in glob.glob(os.path.join(glob.escape(checkpoint_dir), '*.index')):
+    prefix = index[:-len('.index')]
+    try:
+      found[prefix] = checkpoint_step(prefix)
+    except (tf.errors.OpError, KeyError, ValueError):
+      continue
+  return sorted((step, prefix) for prefix, step in found.items())
 
 
 def complete_checkpoints(train_dir):
   """[(global step, prefix)] of the complete checkpoints in a folder, oldest first."""
-  found = []
-  for index in glob.glob(os.path.join(glob.escape(train_dir), '*.index')):
-    prefix = index[:-len('.index')]
-    step = _step_of(prefix)
-    if step is not None and is_complete(prefix):
-      found.append((step, prefix))
-  return sorted(found)
+  return [(step, prefix) for step, prefix in list_checkpoints(train_dir) if is_complete(prefix)]
+
+
+def resolve(checkpoint_path):
+  """A checkpoint prefix from a prefix (or one of its files) or a folder (its newest)."""
+  path = strip_suffix(checkpoint_path)
+  if os.path.isdir(path):
+    found = list_checkpoints(path)
+    if not found:
+      raise UserError('no checkpoint in %s (train first, or give a checkpoint prefix such as '
+                      'model.ckpt-1000)' % path)
+    return found[-1][1]
+  if exists(path):
+    return path
+  raise UserError('checkpoint %s does not exist (give a checkpoint prefix such as '
+                  'model.ckpt-1000, or a folder holding checkpoints)' % checkpoint_path)
 
 
 def _named_checkpoint(train_dir):
@@ -177,8 +204,6 @@ def fine_tune_init_fn(checkpoint_path, exclude_scopes=(), ignore_missing_vars=Fa
   variable, not a traceback from inside the session.
   """
   path = resolve(checkpoint_path)
-  if path is None:
-    raise UserError('no checkpoint in %s' % checkpoint_path)
   try:
     reader = tf.train.load_checkpoint(path)
   except (tf.errors.OpError, ValueError) as e:

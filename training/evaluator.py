@@ -16,7 +16,6 @@ rotation deletes between discovery and restore (tensorflow#39033) is logged and 
 Nothing is ever written into the training folder. Nothing here reads flags.
 """
 import dataclasses
-import glob
 import io
 import json
 import math
@@ -43,6 +42,7 @@ from preprocessing import inception_preprocessing
 from preprocessing import preprocessing_factory
 from summaries import images as pictures
 from summaries import projector
+from training import checkpoints
 from training import session
 
 STATE_FILENAME = 'eval_state.json'
@@ -51,8 +51,6 @@ DATASET_EMBEDDING_TENSOR = 'pixels'
 EVAL_DEVICES = ('auto', 'cpu', 'gpu')
 THUMB_SIZE = 96          # thumbnails collected for the prediction grid and the sprite
 SPRITE_THUMB_SIZE = 64   # sprite cells (TensorBoard's projector wants the sprite <= 8192 px)
-_CHECKPOINT_SUFFIX = re.compile(r'\.(index|meta|data-\d+-of-\d+)$')
-_STEP_SUFFIX = re.compile(r'-(\d+)$')
 
 
 @dataclasses.dataclass
@@ -163,20 +161,12 @@ def validate(config):
 def check_eval_dir(checkpoint_path, eval_dir):
   """eval_dir must not be the training folder (a subfolder of it is fine: TensorBoard then shows
   train and eval as two runs)."""
-  path = strip_checkpoint_suffix(checkpoint_path)
-  train_dir = path if os.path.isdir(path) or not _is_checkpoint(path) else os.path.dirname(path)
+  path = checkpoints.strip_suffix(checkpoint_path)
+  is_prefix = not os.path.isdir(path) and checkpoints.exists(path)
+  train_dir = os.path.dirname(path) if is_prefix else path
   if os.path.realpath(eval_dir) == os.path.realpath(train_dir or '.'):
     raise UserError('--eval_dir=%s is the training folder; give the evaluation a folder of its '
                     'own, e.g. --eval_dir=%s' % (eval_dir, os.path.join(train_dir or '.', 'eval')))
-
-
-def strip_checkpoint_suffix(path):
-  """model.ckpt-10.index (or .meta, .data-00000-of-00001) -> model.ckpt-10."""
-  return _CHECKPOINT_SUFFIX.sub('', path)
-
-
-def _is_checkpoint(prefix):
-  return os.path.isfile(prefix + '.index')
 
 
 def input_pipeline_name(config):
@@ -205,55 +195,16 @@ def model_device(eval_device):
 
 # --- finding checkpoints ---------------------------------------------------------------------------
 
-def checkpoint_step(prefix):
-  """The global step of a checkpoint: from its name (model.ckpt-<step>), else read from it."""
-  match = _STEP_SUFFIX.search(os.path.basename(prefix))
-  if match:
-    return int(match.group(1))
-  return int(tf.train.load_checkpoint(prefix).get_tensor('global_step'))
-
-
-def list_checkpoints(checkpoint_dir):
-  """[(global step, prefix)] of the complete checkpoints in a folder, oldest first.
-
-  A checkpoint counts once its .index exists (TensorFlow writes it last). Checkpoints that vanish
-  while being listed are left out.
-  """
-  found = {}
-  for index in glob.glob(os.path.join(glob.escape(checkpoint_dir), '*.index')):
-    prefix = index[:-len('.index')]
-    try:
-      found[prefix] = checkpoint_step(prefix)
-    except (tf.errors.OpError, KeyError, ValueError):
-      continue
-  return sorted((step, prefix) for prefix, step in found.items())
-
-
 def check_not_a_missing_checkpoint(checkpoint_path):
   """A path that does not exist is a training folder still to come, unless its parent holds
   checkpoints: then it is a mistyped checkpoint prefix (UserError)."""
   if os.path.exists(checkpoint_path):
     return
   parent = os.path.dirname(os.path.abspath(checkpoint_path))
-  checkpoints = list_checkpoints(parent) if os.path.isdir(parent) else []
-  if checkpoints:
+  found = checkpoints.list_checkpoints(parent) if os.path.isdir(parent) else []
+  if found:
     raise UserError('checkpoint %s does not exist; %s holds %s' % (
-        checkpoint_path, parent, ', '.join(os.path.basename(p) for _, p in checkpoints[-5:])))
-
-
-def resolve_once(checkpoint_path):
-  """The checkpoint --once evaluates: the prefix given, or the newest in a folder."""
-  path = strip_checkpoint_suffix(checkpoint_path)
-  if os.path.isdir(path):
-    checkpoints = list_checkpoints(path)
-    if not checkpoints:
-      raise UserError('no checkpoint in %s (train first, or give a checkpoint prefix such as '
-                      'model.ckpt-1000)' % path)
-    return checkpoints[-1][1]
-  if _is_checkpoint(path):
-    return path
-  raise UserError('checkpoint %s does not exist (give a checkpoint prefix such as '
-                  'model.ckpt-1000, or the training folder)' % checkpoint_path)
+        checkpoint_path, parent, ', '.join(os.path.basename(p) for _, p in found[-5:])))
 
 
 # --- eval_dir state -------------------------------------------------------------------------------
@@ -488,7 +439,7 @@ def class_metrics(confusion):
 
 def _restore_failed_by_race(error, checkpoint):
   return (isinstance(error, (tf.errors.NotFoundError, tf.errors.DataLossError))
-          or not _is_checkpoint(checkpoint))
+          or not checkpoints.exists(checkpoint))
 
 
 def evaluate_checkpoint(config, dataset, checkpoint, writer, write_embedding=True, hooks=()):
@@ -695,12 +646,12 @@ def evaluate(config, hooks=(), sleep=time.sleep, clock=time.monotonic):
   model_device(config.eval_device)  # UserError now for gpu without a GPU
   if config.full_image and config.batch_size != 1:
     logging.info('--full_image classifies one whole photo at a time (batch size 1).')
-  checkpoint_path = strip_checkpoint_suffix(config.checkpoint_path)
-  once = config.once or _is_checkpoint(checkpoint_path)
+  checkpoint_path = checkpoints.strip_suffix(config.checkpoint_path)
+  once = config.once or checkpoints.exists(checkpoint_path)
   if not once:
     check_not_a_missing_checkpoint(checkpoint_path)
   if once:
-    checkpoint = resolve_once(checkpoint_path)
+    checkpoint = checkpoints.resolve(checkpoint_path)
   tf.io.gfile.makedirs(config.eval_dir)
   writer = make_writer(config.eval_dir)
   try:
@@ -734,7 +685,7 @@ def _loop(config, dataset, checkpoint_dir, writer, hooks, sleep, clock):
   idle_since = clock()
   waiting_logged = False
   while True:
-    pending = [(s, p) for s, p in list_checkpoints(checkpoint_dir) if s > last_step]
+    pending = [(s, p) for s, p in checkpoints.list_checkpoints(checkpoint_dir) if s > last_step]
     if not pending:
       idle = clock() - idle_since
       if config.timeout is not None and idle >= config.timeout:

@@ -238,10 +238,6 @@ class StepFunction:
           tf.compat.v1.Summary.Value(tag='images_per_sec', simple_value=rate)]), step)
 
 
-def checkpoint_step(path):
-  return int(tf.train.load_checkpoint(path).get_tensor('global_step'))
-
-
 def train(config):
   """Trains until max_number_of_steps (or forever); resumes from train_dir's newest checkpoint.
 
@@ -252,7 +248,7 @@ def train(config):
   tf.io.gfile.makedirs(config.train_dir)
   resume_from = checkpoints.repair_state(config.train_dir)
   if resume_from and config.max_number_of_steps:
-    done = checkpoint_step(resume_from)
+    done = checkpoints.saved_step(resume_from)
     if done >= config.max_number_of_steps:
       logging.info('%s is already at step %d >= --max_number_of_steps=%d; nothing to do.',
                    resume_from, done, config.max_number_of_steps)

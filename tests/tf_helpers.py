@@ -1,0 +1,40 @@
+"""TensorFlow helpers the tests share: event files and checkpoints."""
+import glob
+import os
+
+import tensorflow as tf
+import tf_slim as slim
+
+from nets import nets_factory
+
+
+def save_random_checkpoint(prefix, num_classes, step, model_name='alexnet_v2'):
+  """A checkpoint of an untrained net (model variables and global step only)."""
+  with tf.Graph().as_default():
+    network_fn = nets_factory.get_network_fn(model_name, num_classes)
+    network_fn(tf.zeros([1, 224, 224, 3]))
+    global_step = tf.compat.v1.train.get_or_create_global_step()
+    saver = tf.compat.v1.train.Saver(slim.get_model_variables() + [global_step])
+    with tf.compat.v1.Session() as sess:
+      sess.run(tf.compat.v1.global_variables_initializer())
+      sess.run(global_step.assign(step))
+      saver.save(sess, prefix, write_meta_graph=False)
+  return prefix
+
+
+def read_events(log_dir):
+  """{tag: [(step, kind, value)]} of the event files in log_dir."""
+  tags = {}
+  for path in glob.glob(os.path.join(str(log_dir), 'events.out.tfevents.*')):
+    for event in tf.compat.v1.train.summary_iterator(path):
+      for value in event.summary.value:
+        if value.HasField('image'):
+          item = ('image', value.image.encoded_image_string)
+        elif value.HasField('simple_value'):
+          item = ('scalar', value.simple_value)
+        elif value.HasField('histo'):
+          item = ('histogram', value.histo)
+        else:
+          item = (value.metadata.plugin_data.plugin_name, tf.make_ndarray(value.tensor))
+        tags.setdefault(value.tag, []).append((event.step,) + item)
+  return tags
