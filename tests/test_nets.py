@@ -356,3 +356,28 @@ def test_factory_rejects_unknown_option():
 def test_factory_rejects_negative_weight_decay():
   with pytest.raises(UserError, match='weight_decay'):
     nets_factory.get_network_fn('alexnet_v2', NUM_CLASSES, weight_decay=-1.0)
+
+
+@pytest.mark.parametrize('kernel, padding', [(5, 'VALID'), (1, 'SAME')])
+def test_dense_conv2d_computes_what_slim_conv2d_computes_with_the_same_variables(kernel,
+                                                                                 padding):
+  with tf.Graph().as_default() as graph:
+    inputs = tf.random.stateless_normal([3, kernel, kernel, 16], seed=[4, 2])
+    dense = alexnet.dense_conv2d(inputs, 7, [kernel, kernel], padding=padding, scope='fc')
+    with tf.compat.v1.variable_scope(tf.compat.v1.get_variable_scope(), reuse=True):
+      conv = slim.conv2d(inputs, 7, [kernel, kernel], padding=padding, scope='fc')
+    names = sorted(v.op.name for v in tf.compat.v1.global_variables())
+    op_types = {op.type for op in graph.get_operations() if op.name.startswith('fc/')}
+    with tf.compat.v1.Session() as sess:
+      sess.run(tf.compat.v1.global_variables_initializer())
+      dense_out, conv_out = sess.run([dense, conv])
+  assert names == ['fc/biases', 'fc/weights']
+  assert 'MatMul' in op_types  # the dense path was taken
+  assert dense_out.shape == conv_out.shape == (3, 1, 1, 7)
+  np.testing.assert_allclose(dense_out, conv_out, rtol=1e-5, atol=1e-5)
+
+
+def test_dense_conv2d_slides_like_a_conv_over_a_larger_input():
+  with tf.Graph().as_default():
+    out = alexnet.dense_conv2d(tf.zeros([1, 7, 9, 16]), 4, [5, 5], padding='VALID')
+  assert out.shape.as_list() == [1, 3, 5, 4]
