@@ -13,7 +13,6 @@ rebuilt. Everything (download, extraction) happens inside --dataset_dir. Exit co
 """
 from absl import flags
 
-import cli
 from datasets import convert
 from datasets import images
 from datasets.dataset_utils import UserError
@@ -86,4 +85,7 @@ def _flag_values():
 
 
 if __name__ == '__main__':
+  # Here, not at the top: the converter's worker processes re-import this script, and cli
+  # imports TensorFlow, which they do not need.
+  import cli
   cli.run(run, graph_mode=False)
