@@ -86,6 +86,9 @@ def run(main, graph_mode=True):
 
   def guarded(argv):
     try:
+      if len(argv) > 1:  # e.g. "--use_batch_norm false": absl would drop the "false"
+        raise UserError('unexpected arguments %s: every option is a --flag=value'
+                        % ' '.join(argv[1:]))
       return main(argv)
     except UserError as e:
       fail(e)

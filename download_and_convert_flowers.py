@@ -58,8 +58,6 @@ def verify(dataset_dir, dataset_name):
 
 
 def run(argv):
-  if len(argv) > 1:
-    raise UserError('unexpected arguments %s: all options are --flags' % ' '.join(argv[1:]))
   if not FLAGS.dataset_dir:
     raise UserError('--dataset_dir is required: the folder to write the dataset to')
   if FLAGS.verify:

@@ -17,6 +17,7 @@ from absl import logging
 
 import cli
 from datasets import dataset_factory
+from datasets import dataset_utils
 from datasets.dataset_utils import UserError
 from training import evaluator
 
@@ -97,6 +98,7 @@ def config_from_flags():
 
 
 def dataset_view():
+  dataset_utils.check_folder_path(FLAGS.dataset_view, 'dataset_view')
   dataset = dataset_factory.get_dataset(FLAGS.dataset_name, FLAGS.dataset_split_name,
                                         FLAGS.dataset_dir)
   evaluator.write_dataset_view(dataset, FLAGS.dataset_view, embedding_size=FLAGS.embedding_size)

@@ -30,18 +30,11 @@ flags.DEFINE_integer('batch_size', D.batch_size, 'Images per step (split over th
 flags.DEFINE_integer('max_number_of_steps', 10000,
                      'Steps to train to (global step); 0 trains until stopped.')
 flags.DEFINE_enum('optimizer', D.optimizer, list(optimization.OPTIMIZERS), 'Optimizer.')
-flags.DEFINE_float('momentum', 0.9, 'momentum optimizer: momentum.')
-flags.DEFINE_float('rmsprop_momentum', 0.9, 'rmsprop: momentum.')
-flags.DEFINE_float('rmsprop_decay', 0.9, 'rmsprop: decay.')
-flags.DEFINE_float('adam_beta1', 0.9, 'adam: beta1.')
-flags.DEFINE_float('adam_beta2', 0.999, 'adam: beta2.')
-flags.DEFINE_float('opt_epsilon', 1.0, 'Epsilon of rmsprop, adam and adadelta.')
-flags.DEFINE_float('adagrad_initial_accumulator_value', 0.1, 'adagrad: initial accumulator.')
-flags.DEFINE_float('adadelta_rho', 0.95, 'adadelta: rho.')
-flags.DEFINE_float('ftrl_learning_rate_power', -0.5, 'ftrl: learning rate power.')
-flags.DEFINE_float('ftrl_initial_accumulator_value', 0.1, 'ftrl: initial accumulator.')
-flags.DEFINE_float('ftrl_l1', 0.0, 'ftrl: L1 regularization.')
-flags.DEFINE_float('ftrl_l2', 0.0, 'ftrl: L2 regularization.')
+OPTIMIZER_FLAGS = sorted({k for p in optimization.OPTIMIZER_PARAMS.values() for k in p})
+for _name in OPTIMIZER_FLAGS:  # --momentum, --adam_beta1, ... with the defaults of optimization.py
+  _users = [o for o, p in optimization.OPTIMIZER_PARAMS.items() if _name in p]
+  flags.DEFINE_float(_name, optimization.OPTIMIZER_PARAMS[_users[0]][_name],
+                     'Parameter of --optimizer=%s.' % '|'.join(_users))
 flags.DEFINE_float('learning_rate', D.learning_rate, 'Initial learning rate.')
 flags.DEFINE_enum('learning_rate_decay_type', D.learning_rate_decay_type,
                   list(optimization.DECAY_TYPES), 'How the learning rate decays.')
@@ -90,8 +83,6 @@ flags.DEFINE_enum('precision', D.precision, ['fp32', 'bf16', 'fp16'],
 flags.DEFINE_boolean('summarize_histograms', D.summarize_histograms,
                      'Histograms of weights and activations.')
 flags.DEFINE_boolean('summarize_gradients', D.summarize_gradients, 'Histograms of gradients.')
-
-OPTIMIZER_FLAGS = sorted({k for p in optimization.OPTIMIZER_PARAMS.values() for k in p})
 
 
 def config_from_flags():

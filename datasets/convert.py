@@ -180,7 +180,7 @@ class _Progress(object):
       eta = (self.total - self.done) / rate if rate > 0 else 0
       logging.info('Converting: %d/%d images (%.0f%%), %.1f images/s, ETA %s',
                    self.done, self.total, 100.0 * self.done / max(1, self.total), rate,
-                   datetime.timedelta(seconds=int(eta)))
+                   dataset_utils.format_duration(eta))
 
 
 # --- writing ----------------------------------------------------------------------------------
@@ -270,6 +270,20 @@ def _utc_now():
   return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
 
 
+def _complete_output(dataset_dir, dataset_name, num_shards, num_validation, seed, source,
+                     max_pixels, overwrite):
+  """(the manifest of a complete output made with these settings, or None, and why not)."""
+  if overwrite:
+    return None, '--overwrite'
+  done, why = up_to_date(dataset_dir, dataset_name, num_shards, num_validation, seed, source,
+                         max_pixels)
+  if not done:
+    return None, why
+  logging.info('%s already holds a complete %s conversion with these settings; nothing to do '
+               '(use --overwrite to rebuild it).', dataset_dir, dataset_name)
+  return dataset_utils.read_manifest(dataset_dir), ''
+
+
 def convert_photos(photos_dir, dataset_dir, dataset_name='flowers', num_validation=350,
                    num_shards=5, seed=0, num_workers=None, source=None, flags=None,
                    overwrite=False, refused_members=None, progress=None,
@@ -291,14 +305,11 @@ def convert_photos(photos_dir, dataset_dir, dataset_name='flowers', num_validati
   if source is None:
     source = photos_dir_source(photos_dir)
   os.makedirs(dataset_dir, exist_ok=True)
-  if not overwrite:
-    done, why = up_to_date(dataset_dir, dataset_name, num_shards, num_validation, seed, source,
-                           max_pixels)
-    if done:
-      logging.info('%s already holds a complete %s conversion with these settings; nothing to '
-                   'do (use --overwrite to rebuild it).', dataset_dir, dataset_name)
-      return dataset_utils.read_manifest(dataset_dir)
-    logging.info('Converting into %s: %s.', dataset_dir, why)
+  manifest, why = _complete_output(dataset_dir, dataset_name, num_shards, num_validation, seed,
+                                   source, max_pixels, overwrite)
+  if manifest:
+    return manifest
+  logging.info('Converting into %s: %s.', dataset_dir, why)
   remove_outputs(dataset_dir, dataset_name)
   for class_id, name in enumerate(class_names):
     if not any(label == class_id for _, label in photos):
@@ -703,14 +714,11 @@ def download_and_convert(dataset_dir, archive=None, sha256=None, photos_dir=None
   source, local_archive = _describe_source(dataset_dir, archive, sha256, photos_dir, synthetic,
                                            seed)
   os.makedirs(dataset_dir, exist_ok=True)
-  if not overwrite:
-    done, why = up_to_date(dataset_dir, dataset_name, num_shards, num_validation, seed, source,
-                           max_pixels)
-    if done:
-      logging.info('%s already holds a complete %s conversion with these settings; nothing to '
-                   'do (use --overwrite to rebuild it).', dataset_dir, dataset_name)
-      return dataset_utils.read_manifest(dataset_dir)
-    logging.info('Building %s in %s: %s.', dataset_name, dataset_dir, why)
+  manifest, why = _complete_output(dataset_dir, dataset_name, num_shards, num_validation, seed,
+                                   source, max_pixels, overwrite)
+  if manifest:
+    return manifest
+  logging.info('Building %s in %s: %s.', dataset_name, dataset_dir, why)
 
   work_dir = os.path.join(dataset_dir, WORK_DIRNAME)
   _remove_tree(work_dir)

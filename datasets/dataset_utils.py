@@ -5,6 +5,7 @@ image/width) plus image/filename, so research/slim's flowers reader reads our sh
 reads theirs. Nothing here reads flags.
 """
 import contextlib
+import datetime
 import json
 import os
 import tempfile
@@ -25,6 +26,17 @@ def shard_filename(dataset_dir, dataset_name, split_name, shard_id, num_shards):
 
 def shard_glob(dataset_name, split_name):
   return '%s_%s_*-of-*.tfrecord' % (dataset_name, split_name)
+
+
+def format_duration(seconds):
+  """H:MM:SS for progress lines, days included ("1 day, 2:03:04")."""
+  return str(datetime.timedelta(seconds=int(max(seconds, 0))))
+
+
+def check_folder_path(path, flag):
+  """UserError when `path` exists and is not a folder (it would be written into as one)."""
+  if path and os.path.exists(path) and not os.path.isdir(path):
+    raise UserError('--%s=%s is a file, not a folder; give a folder path' % (flag, path))
 
 
 # --- tf.train.Example -------------------------------------------------------------------------

@@ -208,6 +208,24 @@ def batch_norm(inputs, decay=0.997, epsilon=0.001, scale=False, is_training=True
     return outputs
 
 
+def _map_side(side):
+  """The side of the fc8 map for an input side: conv1 (11, stride 4, VALID), three 3x3/2 VALID
+  pools (the SAME convs keep the size), fc6 (5x5 VALID)."""
+  side = (side - 11) // 4 + 1
+  for _ in range(3):
+    side = (side - 3) // 2 + 1
+  return side - 4
+
+
+def score_map_size(height, width):
+  """(rows, columns) of the score map alexnet_v2 gives for a height x width image."""
+  return _map_side(height), _map_side(width)
+
+
+# Square input sizes classified with one score (a 1x1 map), 224 among them: (195, 226).
+CLASSIFY_SIZES = (MIN_IMAGE_SIZE, max(s for s in range(MIN_IMAGE_SIZE, 1024) if _map_side(s) == 1))
+
+
 def average_score_map(logits, name='average_score_map'):
   """Averages a [batch, h, w, C] score map into one prediction [batch, C] per image."""
   if logits.shape.rank != 4:

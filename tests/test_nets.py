@@ -381,3 +381,12 @@ def test_dense_conv2d_slides_like_a_conv_over_a_larger_input():
   with tf.Graph().as_default():
     out = alexnet.dense_conv2d(tf.zeros([1, 7, 9, 16]), 4, [5, 5], padding='VALID')
   assert out.shape.as_list() == [1, 3, 5, 4]
+
+
+@pytest.mark.parametrize('height, width', [(195, 195), (226, 226), (227, 227), (300, 400)])
+def test_score_map_size_matches_the_graph(height, width):
+  with tf.Graph().as_default():
+    network_fn = nets_factory.get_network_fn('alexnet_v2', 3, spatial_squeeze=False)
+    logits, _ = network_fn(tf.zeros([1, height, width, 3]))
+  assert tuple(logits.shape.as_list()[1:3]) == alexnet.score_map_size(height, width)
+  assert alexnet.CLASSIFY_SIZES == (195, 226)

@@ -77,3 +77,17 @@ def test_an_exploding_loss_stops_with_a_clear_message_and_finite_checkpoints(rec
       value = reader.get_tensor(name)
       if np.issubdtype(np.asarray(value).dtype, np.floating):
         assert np.all(np.isfinite(value)), name
+
+
+def test_stray_words_folders_that_are_files_and_unusable_sizes_are_one_line_errors(
+    records_dataset, tmp_path):
+  dataset_dir = records_dataset[0]
+  a_file = tmp_path / 'a_file'
+  a_file.write_text('')
+  base = ['--dataset_dir=' + dataset_dir, '--train_dir=%s' % (tmp_path / 'run')]
+  assert_one_line_error(run_script('train_alexnet.py', *base, '--use_batch_norm', 'false'),
+                        'unexpected arguments false')
+  assert_one_line_error(run_script('train_alexnet.py', '--dataset_dir=' + dataset_dir,
+                                   '--train_dir=%s' % a_file), 'is a file, not a folder')
+  assert_one_line_error(run_script('train_alexnet.py', *base, '--train_image_size=300'),
+                        'a 4x4 map', 'from 195 to 226')

@@ -155,6 +155,7 @@ def validate(config):
   for ok, message in checks:
     if not ok:
       raise UserError(message)
+  dataset_utils.check_folder_path(config.eval_dir, 'eval_dir')
   check_eval_dir(config.checkpoint_path, config.eval_dir)
 
 
@@ -415,7 +416,7 @@ class _PassHook(tf.compat.v1.train.SessionRunHook):
       done = len(self.rows)
       rate = done / max(now - self._start, 1e-9)
       logging.info('%s: %d/%d images, %.1f images/s, ETA %s', self.name, done, self.total, rate,
-                   time.strftime('%H:%M:%S', time.gmtime(max(self.total - done, 0) / rate)))
+                   dataset_utils.format_duration((self.total - done) / max(rate, 1e-9)))
 
   def embedded_indices(self):
     return list(range(len(self.features)))

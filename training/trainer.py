@@ -10,8 +10,10 @@ from absl import logging
 
 from datasets import convert
 from datasets import dataset_factory
+from datasets import dataset_utils
 from datasets import input_pipeline
 from datasets.dataset_utils import UserError
+from nets import alexnet
 from nets import nets_factory
 from preprocessing import preprocessing_factory
 from summaries import image_summaries
@@ -92,6 +94,14 @@ def validate(config):
   for ok, message in checks:
     if not ok:
       raise UserError(message)
+  dataset_utils.check_folder_path(config.train_dir, 'train_dir')
+  if config.train_image_size is not None:
+    map_size = alexnet.score_map_size(config.train_image_size, config.train_image_size)
+    if map_size != (1, 1):
+      low, high = alexnet.CLASSIFY_SIZES
+      raise UserError('--train_image_size=%d gives alexnet_v2 a %dx%d map where training needs '
+                      '1x1; use a size from %d to %d (224 is the default)'
+                      % ((config.train_image_size,) + map_size + (low, high)))
 
 
 def _scoped_variables(scopes):
@@ -229,7 +239,7 @@ class StepFunction:
     eta = ''
     if self.max_steps:
       seconds = (self.max_steps - step) * self.batch_size / max(rate, 1e-9)
-      eta = '  ETA %s' % time.strftime('%H:%M:%S', time.gmtime(seconds))
+      eta = '  ETA %s' % dataset_utils.format_duration(seconds)
     total = '/%d' % self.max_steps if self.max_steps else ''
     logging.info('step %d%s  loss %.4f  batch accuracy %.3f  lr %.5g  %.1f images/s%s',
                  step, total, loss, values['accuracy'], values['learning_rate'], rate, eta)
