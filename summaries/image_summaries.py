@@ -113,13 +113,3 @@ def feature_map_summaries(end_points, weights_conv1=None, names=('conv1', 'conv5
     summaries.append(tf.compat.v1.summary.image(filters_name, picture, max_outputs=1,
                                                 collections=collections))
   return summaries
-
-
-def confusion_matrix_summary(matrix, class_names, name='confusion_matrix',
-                             title='Confusion matrix', collections=None):
-  """An image summary of a confusion matrix tensor [C, C] (rows true, columns predicted)."""
-  names = _class_names(class_names)
-  with tf.name_scope('confusion_matrix_image'):
-    picture = _drawn_image(lambda m: images.confusion_matrix_image(m, names, title=title),
-                           [matrix], name='draw')
-  return tf.compat.v1.summary.image(name, picture, max_outputs=1, collections=collections)

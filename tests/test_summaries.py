@@ -276,16 +276,6 @@ def test_feature_map_summaries_unknown_end_point_names_the_available_ones():
                                             names=('conv9',))
 
 
-def test_confusion_matrix_summary_draws_the_matrix():
-  with tf.Graph().as_default():
-    matrix = tf.constant([[3, 1], [0, 4]])
-    op = image_summaries.confusion_matrix_summary(matrix, ['a', 'b'])
-    with tf.compat.v1.Session() as sess:
-      pictures = decoded_images(sess.run(op))
-  expected = images.confusion_matrix_image(np.array([[3, 1], [0, 4]]), ['a', 'b'])
-  assert np.array_equal(np.asarray(pictures['confusion_matrix/image'].convert('RGB')), expected)
-
-
 @pytest.mark.slow
 def test_tensorboard_shows_the_summary_images_at_their_size(tmp_path):
   from tests import tb_server
