@@ -310,17 +310,14 @@ def get_dataset(dataset_dir, split_name='train'):
 
 def training_batch(dataset, batch_size, pipeline='queue', fast_mode=True, decode_and_crop=True,
                    num_readers=4, num_preprocessing_threads=4, seed=0, image_size=224):
-  """The trainer's input: input_pipeline.build_batches with inception training preprocessing."""
-  from datasets import input_pipeline
-  from preprocessing import preprocessing_factory
-  preprocess = preprocessing_factory.get_jpeg_preprocessing(MODEL_NAME, is_training=True)
-  next_batch = input_pipeline.build_batches(
-      dataset,
-      lambda encoded: preprocess(encoded, image_size, image_size, fast_mode=fast_mode,
-                                 decode_and_crop=decode_and_crop),
-      batch_size, is_training=True, pipeline=pipeline, num_readers=num_readers,
-      num_preprocessing_threads=num_preprocessing_threads, seed=seed)
-  return next_batch()
+  """The trainer's input (trainer.build_input) with these settings."""
+  from training import trainer
+  config = trainer.TrainConfig(
+      dataset_dir='', train_dir='', batch_size=batch_size, input_pipeline=pipeline,
+      fast_mode=fast_mode, decode_and_crop=decode_and_crop, num_readers=num_readers,
+      num_preprocessing_threads=num_preprocessing_threads, seed=seed, train_image_size=image_size,
+      model_name=MODEL_NAME)
+  return trainer.build_input(config, dataset)
 
 
 def cached_decoded_batch(dataset, batch_size, fast_mode=True, num_readers=4,
@@ -392,35 +389,10 @@ def in_memory_batch(batch_size, image_size, num_classes, device):
 
 
 def build_train_op(config, images, labels, num_classes, num_samples):
-  """The compute half of trainer.build_graph for a batch: net, losses, the moving train accuracy,
-  learning rate, optimizer and compat.create_train_op (no summaries: they do not run per step)."""
-  import tensorflow as tf
-  from nets import nets_factory
-  from training import compat
-  from training import model
-  from training import optimization
-  from training import session
-  network_fn = nets_factory.get_network_fn(config.model_name, num_classes,
-                                           weight_decay=config.weight_decay, is_training=True)
-  devices = model.clone_devices(config.num_clones, config.clone_on_cpu, session.num_gpus())
-  with tf.device(model.variables_device(devices)):
-    global_step = tf.compat.v1.train.get_or_create_global_step()
-  clones = model.build_clones(network_fn, images, labels, num_classes, devices,
-                              config.label_smoothing)
-  total_loss = tf.add(clones.cross_entropy, model.regularization_loss(), name='total_loss')
-  accuracy = model.batch_accuracy(clones.logits, clones.labels)
-  _, accuracy_update = model.moving_average_update(accuracy, 0.98, 'moving_train_accuracy')
-  update_ops = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS, clones.scope)
-  update_ops.append(accuracy_update)
-  learning_rate = optimization.learning_rate(
-      global_step, config.learning_rate, config.learning_rate_decay_type,
-      max(1, num_samples // config.batch_size), config.num_epochs_per_decay,
-      config.learning_rate_decay_factor, config.end_learning_rate, config.max_number_of_steps,
-      config.warmup_epochs)
-  optimizer = optimization.optimizer(config.optimizer, learning_rate, config.optimizer_params)
-  return compat.create_train_op(total_loss, optimizer, global_step=global_step,
-                                update_ops=update_ops,
-                                clip_gradient_norm=config.clip_gradient_norm)
+  """The compute half of the trainer's graph (trainer.build_train_op) for a batch; no summaries:
+  they do not run per step."""
+  from training import trainer
+  return trainer.build_train_op(config, images, labels, num_classes, num_samples).train_op
 
 
 INPUTS = ('memory', 'pipeline', 'trainer')

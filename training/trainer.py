@@ -1,4 +1,5 @@
 """Training: builds the graph from a TrainConfig and runs slim.learning.train over it."""
+import collections
 import dataclasses
 import signal
 import time
@@ -126,31 +127,36 @@ def _add_histogram_summaries(end_points):
     tf.compat.v1.summary.histogram(var.op.name, var)
 
 
-def build_graph(config, dataset):
-  """Input, clones, losses, train op and summaries in the default graph; returns the tensors the
-  step function logs and the train op."""
-  model_name = config.model_name
-  network_fn = nets_factory.get_network_fn(model_name, dataset.num_classes,
-                                           weight_decay=config.weight_decay, is_training=True)
-  image_size = config.train_image_size or network_fn.default_image_size
-  preprocess = preprocessing_factory.get_jpeg_preprocessing(model_name, is_training=True)
-  # Stage summaries only work in the queue pipeline (tf.data maps run in a function graph).
-  stage_summaries = config.input_pipeline == 'queue'
+def build_input(config, dataset, add_image_summaries=False):
+  """The training batch (dict of images, labels, filenames) of the configured pipeline."""
+  default_size = nets_factory.get_network_fn(config.model_name, 0).default_image_size
+  image_size = config.train_image_size or default_size
+  preprocess = preprocessing_factory.get_jpeg_preprocessing(config.model_name, is_training=True)
   next_batch = input_pipeline.build_batches(
       dataset,
       lambda encoded: preprocess(encoded, image_size, image_size, fast_mode=config.fast_mode,
                                  decode_and_crop=config.decode_and_crop,
-                                 add_image_summaries=stage_summaries),
+                                 add_image_summaries=add_image_summaries),
       config.batch_size, is_training=True, pipeline=config.input_pipeline,
       num_readers=config.num_readers,
       num_preprocessing_threads=config.num_preprocessing_threads, seed=config.seed)
-  batch = next_batch()
+  return next_batch()
 
+
+TrainOp = collections.namedtuple('TrainOp', [
+    'train_op', 'global_step', 'clones', 'total_loss', 'regularization', 'accuracy',
+    'moving_accuracy', 'learning_rate'])
+
+
+def build_train_op(config, images, labels, num_classes, num_samples):
+  """The net on its clones, the losses, the update ops and the train op for a batch."""
+  network_fn = nets_factory.get_network_fn(config.model_name, num_classes,
+                                           weight_decay=config.weight_decay, is_training=True)
   devices = model.clone_devices(config.num_clones, config.clone_on_cpu, session.num_gpus())
   with tf.device(model.variables_device(devices)):
     global_step = tf.compat.v1.train.get_or_create_global_step()
-  clones = model.build_clones(network_fn, batch['images'], batch['labels'], dataset.num_classes,
-                              devices, config.label_smoothing)
+  clones = model.build_clones(network_fn, images, labels, num_classes, devices,
+                              config.label_smoothing)
   regularization = model.regularization_loss()
   total_loss = tf.add(clones.cross_entropy, regularization, name='total_loss')
   accuracy = model.batch_accuracy(clones.logits, clones.labels)
@@ -162,7 +168,7 @@ def build_graph(config, dataset):
     averages = tf.train.ExponentialMovingAverage(config.moving_average_decay, global_step)
     update_ops.append(averages.apply(slim.get_model_variables()))
 
-  steps_per_epoch = max(1, dataset.num_samples // config.batch_size)
+  steps_per_epoch = max(1, num_samples // config.batch_size)
   learning_rate = optimization.learning_rate(
       global_step, config.learning_rate, config.learning_rate_decay_type, steps_per_epoch,
       config.num_epochs_per_decay, config.learning_rate_decay_factor, config.end_learning_rate,
@@ -173,14 +179,25 @@ def build_graph(config, dataset):
       variables_to_train=_scoped_variables(config.trainable_scopes),
       clip_gradient_norm=config.clip_gradient_norm,
       summarize_gradients=config.summarize_gradients)
+  return TrainOp(train_op, global_step, clones, total_loss, regularization, accuracy,
+                 moving_accuracy, learning_rate)
 
+
+def build_graph(config, dataset):
+  """Input, clones, losses, train op and summaries in the default graph; returns the train op,
+  the global step and the tensors the step function logs."""
+  # Stage summaries only work in the queue pipeline (tf.data maps run in a function graph).
+  batch = build_input(config, dataset, add_image_summaries=config.input_pipeline == 'queue')
+  built = build_train_op(config, batch['images'], batch['labels'], dataset.num_classes,
+                         dataset.num_samples)
+  clones = built.clones
   _add_scalar_summaries({
       'losses/cross_entropy': clones.cross_entropy,
-      'losses/regularization': regularization,
-      'losses/total': total_loss,
-      'accuracy/train_batch': accuracy,
-      'accuracy/train_moving': moving_accuracy,
-      'learning_rate': learning_rate,
+      'losses/regularization': built.regularization,
+      'losses/total': built.total_loss,
+      'accuracy/train_batch': built.accuracy,
+      'accuracy/train_moving': built.moving_accuracy,
+      'learning_rate': built.learning_rate,
   })
   for name, activation in clones.end_points.items():
     tf.compat.v1.summary.scalar('sparsity/' + name, tf.nn.zero_fraction(activation))
@@ -189,8 +206,9 @@ def build_graph(config, dataset):
   class_names = [dataset.labels_to_names[i] for i in range(dataset.num_classes)]
   image_summaries.prediction_summary(clones.images, clones.labels, clones.logits, class_names)
   image_summaries.feature_map_summaries(clones.end_points, _conv1_weights())
-  return train_op, global_step, {'loss': total_loss, 'accuracy': accuracy,
-                                 'learning_rate': learning_rate}
+  return built.train_op, built.global_step, {'loss': built.total_loss,
+                                             'accuracy': built.accuracy,
+                                             'learning_rate': built.learning_rate}
 
 
 def _conv1_weights():
