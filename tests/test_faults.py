@@ -29,6 +29,7 @@ from faults import wait_for_file
 from faults import write_tiny_checkpoints
 from scripts import assert_one_line_error
 from scripts import run_script
+import tf_helpers
 from training import checkpoints
 from training import trainer
 
@@ -37,12 +38,10 @@ TRAIN = 'train_alexnet.py'
 
 
 def train_config(dataset_dir, train_dir, **overrides):
-  settings = dict(dataset_dir=dataset_dir, train_dir=str(train_dir), batch_size=2,
-                  max_number_of_steps=2, num_readers=1, num_preprocessing_threads=1,
-                  log_every_n_steps=1, save_summaries_secs=1000, save_interval_secs=1000,
-                  summarize_histograms=False)
+  settings = dict(batch_size=2, max_number_of_steps=2, num_readers=1,
+                  num_preprocessing_threads=1, log_every_n_steps=1)
   settings.update(overrides)
-  return trainer.TrainConfig(**settings)
+  return tf_helpers.tiny_train_config(dataset_dir, train_dir, **settings)
 
 
 def train_flags(dataset_dir, train_dir, steps, *extra):

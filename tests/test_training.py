@@ -8,6 +8,7 @@ import tf_slim as slim
 from PIL import Image
 
 from conftest import write_records_dataset
+import tf_helpers
 from tf_helpers import read_events, save_random_checkpoint
 from datasets.dataset_utils import UserError
 from nets import nets_factory
@@ -17,13 +18,7 @@ from training import session
 from training import trainer
 
 
-def config(dataset_dir, train_dir, **overrides):
-  settings = dict(dataset_dir=dataset_dir, train_dir=str(train_dir), batch_size=4,
-                  max_number_of_steps=4, num_readers=2, num_preprocessing_threads=2,
-                  log_every_n_steps=2, save_summaries_secs=1000, save_interval_secs=1000,
-                  summarize_histograms=False)
-  settings.update(overrides)
-  return trainer.TrainConfig(**settings)
+config = tf_helpers.tiny_train_config
 
 
 def checkpoint_value(train_dir, name):

@@ -6,6 +6,7 @@ import tensorflow as tf
 import tf_slim as slim
 
 from nets import nets_factory
+from training import trainer
 
 
 def save_random_checkpoint(prefix, num_classes, step, model_name='alexnet_v2'):
@@ -38,3 +39,13 @@ def read_events(log_dir):
           item = (value.metadata.plugin_data.plugin_name, tf.make_ndarray(value.tensor))
         tags.setdefault(value.tag, []).append((event.step,) + item)
   return tags
+
+
+def tiny_train_config(dataset_dir, train_dir, **overrides):
+  """A TrainConfig for tests: tiny batches, few steps, no timed summaries or checkpoints."""
+  settings = dict(dataset_dir=dataset_dir, train_dir=str(train_dir), batch_size=4,
+                  max_number_of_steps=4, num_readers=2, num_preprocessing_threads=2,
+                  log_every_n_steps=2, save_summaries_secs=1000, save_interval_secs=1000,
+                  summarize_histograms=False)
+  settings.update(overrides)
+  return trainer.TrainConfig(**settings)
