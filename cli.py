@@ -75,7 +75,7 @@ class _NoDeprecationNotices(std_logging.Filter):
 def run(main, graph_mode=True):
   """Runs main(argv) under absl; UserError (datasets.dataset_utils) becomes one line, exit 2."""
   import tensorflow as tf
-  from datasets.dataset_utils import UserError
+  from base import UserError
 
   if graph_mode:
     tf.compat.v1.disable_eager_execution()

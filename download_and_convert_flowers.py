@@ -15,7 +15,7 @@ from absl import flags
 
 from datasets import convert
 from datasets import images
-from datasets.dataset_utils import UserError
+from base import UserError
 
 flags.DEFINE_string('dataset_dir', None, 'Folder to write the TFRecords, labels.txt and '
                     'manifest.json to (created if needed).')

@@ -15,10 +15,11 @@ import sys
 from absl import flags
 from absl import logging
 
+import base
 import cli
 from datasets import dataset_factory
 from datasets import dataset_utils
-from datasets.dataset_utils import UserError
+from base import UserError
 from training import evaluator
 
 FLAGS = flags.FLAGS
@@ -98,7 +99,7 @@ def config_from_flags():
 
 
 def dataset_view():
-  dataset_utils.check_folder_path(FLAGS.dataset_view, 'dataset_view')
+  base.check_folder_path(FLAGS.dataset_view, 'dataset_view')
   dataset = dataset_factory.get_dataset(FLAGS.dataset_name, FLAGS.dataset_split_name,
                                         FLAGS.dataset_dir)
   evaluator.write_dataset_view(dataset, FLAGS.dataset_view, embedding_size=FLAGS.embedding_size)

@@ -37,6 +37,7 @@ import sys
 import tempfile
 import time
 
+import base
 from datasets import convert
 from datasets import dataset_utils
 from datasets import synthetic_flowers
@@ -1075,7 +1076,7 @@ def _quiet_tensorflow():
 def write_json(path, results):
   directory = os.path.dirname(os.path.abspath(path))
   os.makedirs(directory, exist_ok=True)
-  dataset_utils.write_text_atomic(path, json.dumps(results, indent=2, sort_keys=True,
+  base.write_text_atomic(path, json.dumps(results, indent=2, sort_keys=True,
                                                    default=str) + '\n')
 
 

@@ -28,7 +28,7 @@ import zlib
 
 from absl import logging
 
-from datasets.dataset_utils import UserError
+from base import UserError
 
 ExtractResult = collections.namedtuple('ExtractResult', ['root', 'refused', 'extracted'])
 ExtractResult.__doc__ = """root: folder holding the class folders; refused: [(member name,

@@ -33,9 +33,10 @@ import urllib.parse
 
 from absl import logging
 
+import base
 from datasets import dataset_utils
 from datasets import images
-from datasets.dataset_utils import UserError
+from base import UserError
 
 FORMAT_VERSION = 1
 SPLITS = ('train', 'validation')
@@ -154,46 +155,18 @@ def checked_images(paths, max_pixels, num_workers):
     executor.shutdown(wait=True, cancel_futures=True)
 
 
-class _Progress(object):
-  """Logs done/total, images/s and ETA every LOG_EVERY_SECS; calls callback(done, total)."""
-
-  def __init__(self, total, callback=None, clock=time.monotonic):
-    self.total = total
-    self.done = 0
-    self._callback = callback
-    self._clock = clock
-    self.start = clock()
-    self._last_log = self.start
-
-  def rate(self):
-    elapsed = self._clock() - self.start
-    return self.done / elapsed if elapsed > 0 else 0.0
-
-  def update(self):
-    self.done += 1
-    if self._callback is not None:
-      self._callback(self.done, self.total)
-    now = self._clock()
-    if now - self._last_log >= LOG_EVERY_SECS:
-      self._last_log = now
-      rate = self.rate()
-      eta = (self.total - self.done) / rate if rate > 0 else 0
-      logging.info('Converting: %d/%d images (%.0f%%), %.1f images/s, ETA %s',
-                   self.done, self.total, 100.0 * self.done / max(1, self.total), rate,
-                   dataset_utils.format_duration(eta))
-
-
 # --- writing ----------------------------------------------------------------------------------
 
 def _write_shard(path, items, results, progress, report):
-  """Writes one shard from (relative_path, class_id) items; returns the class ids written."""
+  """Writes one shard from (relative_path, class_id) items, calling progress() after each;
+  returns the class ids written."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   labels = []
-  with dataset_utils.atomic_path(path) as tmp:
+  with base.atomic_path(path) as tmp:
     with tf.io.TFRecordWriter(tmp) as writer:
       for relative, class_id in items:
         result = next(results)
-        progress.update()
+        progress()
         if not result.ok:
           report['skipped'].append({'file': relative, 'reason': result.skipped})
           if len(report['skipped']) <= MAX_LISTED:
@@ -225,7 +198,7 @@ def _write_split(dataset_dir, dataset_name, split, items, num_shards, class_name
 
 
 def _temp_files(dataset_dir, dataset_name):
-  """Temporary files of an interrupted run (dataset_utils.atomic_path names)."""
+  """Temporary files of an interrupted run (base.atomic_path names)."""
   prefixes = ('.%s_' % dataset_name, '.%s.' % dataset_utils.MANIFEST_FILENAME,
               '.%s.' % dataset_utils.LABELS_FILENAME)
   return sorted(os.path.join(dataset_dir, name) for name in os.listdir(dataset_dir)
@@ -322,17 +295,26 @@ def convert_photos(photos_dir, dataset_dir, dataset_name='flowers', num_validati
   paths = [os.path.join(photos_dir, relative) for _, (relative, _) in order]
   logging.info('Converting %d photos of %d classes from %s with %d worker(s).', len(photos),
                len(class_names), photos_dir, num_workers)
-  tracker = _Progress(len(paths), progress)
+  started = time.monotonic()
+  tracker = base.Progress(len(paths))
+
+  def tick():
+    tracker.advance()
+    if progress is not None:
+      progress(tracker.done, tracker.total)
+    if tracker.due(LOG_EVERY_SECS):
+      logging.info('Converting: %s', tracker.line())
+
   report = {'skipped': [], 'reencoded': []}
   results = checked_images(paths, max_pixels, num_workers)
   try:
     split_entries = {}
     for split in SPLITS:
       split_entries[split] = _write_split(dataset_dir, dataset_name, split, splits[split],
-                                          num_shards, class_names, results, tracker, report)
+                                          num_shards, class_names, results, tick, report)
   finally:
     results.close()
-  elapsed = time.monotonic() - tracker.start
+  elapsed = time.monotonic() - started
   logging.info('Converted %d photos in %.1f s (%.1f images/s): %d skipped, %d re-encoded.',
                len(paths), elapsed, len(paths) / max(elapsed, 1e-9), len(report['skipped']),
                len(report['reencoded']))

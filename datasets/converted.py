@@ -12,7 +12,7 @@ import tensorflow as tf
 import tf_slim as slim
 
 from datasets import dataset_utils
-from datasets.dataset_utils import UserError
+from base import UserError
 
 SPLITS = ('train', 'validation')
 _SHARD_NUMBER = re.compile(r'_(\d+)-of-(\d+)\.tfrecord$')

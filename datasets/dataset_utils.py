@@ -4,19 +4,15 @@ TFRecord keys are TF-Slim's (image/encoded, image/format, image/class/label, ima
 image/width) plus image/filename, so research/slim's flowers reader reads our shards and ours
 reads theirs. Nothing here reads flags.
 """
-import contextlib
-import datetime
 import json
 import os
-import tempfile
+
+from base import UserError
+from base import write_text_atomic
 
 LABELS_FILENAME = 'labels.txt'
 MANIFEST_FILENAME = 'manifest.json'
 SHARD_PATTERN = '%s_%s_%05d-of-%05d.tfrecord'
-
-
-class UserError(Exception):
-  """A mistake the user can fix; scripts print str(e) on one line and exit 2."""
 
 
 def shard_filename(dataset_dir, dataset_name, split_name, shard_id, num_shards):
@@ -26,17 +22,6 @@ def shard_filename(dataset_dir, dataset_name, split_name, shard_id, num_shards):
 
 def shard_glob(dataset_name, split_name):
   return '%s_%s_*-of-*.tfrecord' % (dataset_name, split_name)
-
-
-def format_duration(seconds):
-  """H:MM:SS for progress lines, days included ("1 day, 2:03:04")."""
-  return str(datetime.timedelta(seconds=int(max(seconds, 0))))
-
-
-def check_folder_path(path, flag):
-  """UserError when `path` exists and is not a folder (it would be written into as one)."""
-  if path and os.path.exists(path) and not os.path.isdir(path):
-    raise UserError('--%s=%s is a file, not a folder; give a folder path' % (flag, path))
 
 
 # --- tf.train.Example -------------------------------------------------------------------------
@@ -66,39 +51,6 @@ def image_to_tfexample(image_data, image_format, height, width, class_id, filena
       'image/width': int64_feature(width),
       'image/filename': bytes_feature(filename),
   }))
-
-
-# --- atomic files -----------------------------------------------------------------------------
-
-def _umask():
-  mask = os.umask(0o022)
-  os.umask(mask)
-  return mask
-
-
-@contextlib.contextmanager
-def atomic_path(path):
-  """Yields a temporary path beside `path`; renames it to `path` only if the block succeeds."""
-  directory = os.path.dirname(os.path.abspath(path))
-  fd, tmp = tempfile.mkstemp(prefix='.' + os.path.basename(path) + '.', suffix='.tmp',
-                             dir=directory)
-  os.close(fd)
-  os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual open() permissions.
-  try:
-    yield tmp
-    os.replace(tmp, path)
-  except BaseException:
-    if os.path.exists(tmp):
-      os.remove(tmp)
-    raise
-
-
-def write_text_atomic(path, text):
-  with atomic_path(path) as tmp:
-    with open(tmp, 'w', encoding='utf-8') as f:
-      f.write(text)
-      f.flush()
-      os.fsync(f.fileno())
 
 
 # --- labels.txt -------------------------------------------------------------------------------

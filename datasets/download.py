@@ -15,7 +15,7 @@ import urllib.request
 
 from absl import logging
 
-from datasets.dataset_utils import UserError
+from base import UserError
 
 FLOWERS_URL = 'http://download.tensorflow.org/example_images/flower_photos.tgz'
 FLOWERS_SIZE = 228813984

@@ -19,6 +19,7 @@ import random
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+import base
 from datasets import dataset_utils
 
 CLASS_NAMES = ('daisy', 'dandelion', 'roses', 'sunflowers', 'tulips')
@@ -49,11 +50,11 @@ def generate(output_dir, images_per_class, seed=0, progress=None):
   """
   if isinstance(images_per_class, bool) or not isinstance(images_per_class, int) \
       or images_per_class < 1:
-    raise dataset_utils.UserError(
+    raise base.UserError(
         'images_per_class must be a whole number >= 1, got %r: pass e.g. 100'
         % (images_per_class,))
   if os.path.exists(output_dir) and not os.path.isdir(output_dir):
-    raise dataset_utils.UserError(
+    raise base.UserError(
         '%s exists and is not a folder: choose another output folder' % output_dir)
   total = images_per_class * len(CLASS_NAMES)
   written = []
@@ -64,7 +65,7 @@ def generate(output_dir, images_per_class, seed=0, progress=None):
       rng = image_rng(seed, class_name, index)
       quality = rng.randint(MIN_QUALITY, MAX_QUALITY)
       image = render_image(class_name, rng)
-      with dataset_utils.atomic_path(os.path.join(output_dir, relative)) as tmp:
+      with base.atomic_path(os.path.join(output_dir, relative)) as tmp:
         image.save(tmp, format='JPEG', quality=quality)
       written.append(relative)
       if progress is not None:

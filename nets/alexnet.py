@@ -22,7 +22,7 @@ import contextlib
 import tensorflow as tf
 import tf_slim as slim
 
-from datasets.dataset_utils import UserError
+from base import UserError
 
 # Smallest input whose pool5 is 5x5 (what fc6 needs); 224x224 is the usual size.
 MIN_IMAGE_SIZE = 195

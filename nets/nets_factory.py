@@ -5,7 +5,7 @@ import numbers
 
 import tf_slim as slim
 
-from datasets.dataset_utils import UserError
+from base import UserError
 from nets import alexnet
 
 

@@ -3,7 +3,7 @@
 research/slim had no entry for alexnet_v2, so asking for it raised ValueError (models#423);
 here the AlexNet names use Inception preprocessing (random crops, colour distortion, [-1, 1]).
 """
-from datasets.dataset_utils import UserError
+from base import UserError
 from preprocessing import inception_preprocessing
 
 PREPROCESSING_MAP = {

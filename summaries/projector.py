@@ -31,7 +31,7 @@ from google.protobuf import text_format
 from PIL import Image
 from tensorboard.plugins import projector
 
-from datasets.dataset_utils import UserError, atomic_path, write_text_atomic
+from base import UserError, atomic_path, write_text_atomic
 from summaries import images
 
 CHECKPOINT_PREFIX = 'embedding.ckpt'

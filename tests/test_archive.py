@@ -9,7 +9,7 @@ import zipfile
 import pytest
 
 from datasets.archive import safe_extract
-from datasets.dataset_utils import UserError
+from base import UserError
 
 GOOD = {
     'flower_photos/daisy/a.jpg': b'daisy bytes \x00\xff' * 50,

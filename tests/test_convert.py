@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from datasets import convert
 from datasets import dataset_utils
-from datasets.dataset_utils import UserError
+from base import UserError
 
 CLASSES = ('daisy', 'roses', 'tulips')
 

@@ -9,7 +9,7 @@ from conftest import CLASS_NAMES, write_records_dataset
 from datasets import dataset_factory
 from datasets import dataset_utils
 from datasets import flowers
-from datasets.dataset_utils import UserError
+from base import UserError
 
 
 def test_label_file_round_trips_on_python3(tmp_path):

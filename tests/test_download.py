@@ -8,7 +8,7 @@ import urllib.request
 import pytest
 
 from datasets import download as dl
-from datasets.dataset_utils import UserError
+from base import UserError
 
 PAYLOAD = bytes(range(256)) * 40  # 10 KB
 

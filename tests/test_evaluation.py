@@ -13,7 +13,7 @@ import pytest
 import tensorflow as tf
 
 from datasets import dataset_factory
-from datasets.dataset_utils import UserError
+from base import UserError
 from training import checkpoints
 from training import evaluator
 from training import trainer

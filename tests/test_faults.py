@@ -19,7 +19,7 @@ from datasets import convert
 from datasets import converted
 from datasets import dataset_factory
 from datasets import dataset_utils
-from datasets.dataset_utils import UserError
+from base import UserError
 from faults import Running
 from faults import assert_last_line_error
 from faults import damaged_copy

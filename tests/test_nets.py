@@ -6,7 +6,7 @@ import tensorflow as tf
 import tf_slim as slim
 from tf_slim.nets import alexnet as tf_slim_alexnet
 
-from datasets.dataset_utils import UserError
+from base import UserError
 from nets import alexnet
 from nets import nets_factory
 

@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from datasets.dataset_utils import UserError
+from base import UserError
 from preprocessing import inception_preprocessing as ip
 from preprocessing import preprocessing_factory
 

@@ -10,7 +10,7 @@ from google.protobuf import text_format
 from PIL import Image
 from tensorboard.plugins import projector as tb_projector
 
-from datasets.dataset_utils import UserError
+from base import UserError
 from summaries import projector
 from tests import tb_server
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import base
 from datasets import dataset_utils
 from datasets import synthetic_flowers as sf
 
@@ -65,14 +66,14 @@ def test_existing_output_dir_is_reused_and_no_temporary_files_remain(tmp_path):
 
 @pytest.mark.parametrize('count', [0, -1, 2.5, '3', True])
 def test_images_per_class_that_is_not_a_positive_whole_number_is_a_user_error(tmp_path, count):
-  with pytest.raises(dataset_utils.UserError, match='images_per_class'):
+  with pytest.raises(base.UserError, match='images_per_class'):
     sf.generate(str(tmp_path), count)
 
 
 def test_output_dir_that_is_a_file_is_a_user_error(tmp_path):
   path = tmp_path / 'a_file'
   path.write_text('x')
-  with pytest.raises(dataset_utils.UserError, match='not a folder'):
+  with pytest.raises(base.UserError, match='not a folder'):
     sf.generate(str(path), 1)
 
 

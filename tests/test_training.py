@@ -10,7 +10,7 @@ from PIL import Image
 from conftest import write_records_dataset
 import tf_helpers
 from tf_helpers import read_events, save_random_checkpoint
-from datasets.dataset_utils import UserError
+from base import UserError
 from nets import nets_factory
 from training import compat
 from training import model

@@ -10,7 +10,7 @@ import tensorflow as tf
 import tf_slim as slim
 from absl import logging
 
-from datasets.dataset_utils import UserError
+from base import UserError
 
 
 STATE_FILENAME = 'checkpoint'  # TensorFlow's state file naming a folder's newest checkpoint

@@ -31,11 +31,12 @@ from absl import logging
 from PIL import Image
 from tf_slim.training import evaluation as slim_evaluation
 
+import base
 from datasets import convert
 from datasets import dataset_factory
 from datasets import dataset_utils
 from datasets import input_pipeline
-from datasets.dataset_utils import UserError
+from base import UserError
 from nets import alexnet
 from nets import nets_factory
 from preprocessing import inception_preprocessing
@@ -51,6 +52,7 @@ DATASET_EMBEDDING_TENSOR = 'pixels'
 EVAL_DEVICES = ('auto', 'cpu', 'gpu')
 THUMB_SIZE = 96          # thumbnails collected for the prediction grid and the sprite
 SPRITE_THUMB_SIZE = 64   # sprite cells (TensorBoard's projector wants the sprite <= 8192 px)
+LOG_EVERY_SECS = 10.0    # progress lines during a pass
 
 
 @dataclasses.dataclass
@@ -155,7 +157,7 @@ def validate(config):
   for ok, message in checks:
     if not ok:
       raise UserError(message)
-  dataset_utils.check_folder_path(config.eval_dir, 'eval_dir')
+  base.check_folder_path(config.eval_dir, 'eval_dir')
   check_eval_dir(config.checkpoint_path, config.eval_dir)
 
 
@@ -234,7 +236,7 @@ def load_state(eval_dir, checkpoint_dir):
 
 
 def save_state(eval_dir, state):
-  dataset_utils.write_text_atomic(os.path.join(eval_dir, STATE_FILENAME),
+  base.write_text_atomic(os.path.join(eval_dir, STATE_FILENAME),
                                   json.dumps(state, indent=2, sort_keys=True) + '\n')
 
 
@@ -381,12 +383,12 @@ class _PassHook(tf.compat.v1.train.SessionRunHook):
     self.thumbnails = {}     # example index -> uint8 [T, T, 3]
     self.features = []
     self._grid_kept = {True: 0, False: 0}
-    self._start = self._last_log = None
+    self._progress = None
 
   def after_create_session(self, session, coord):
     del session, coord
     self.restored = True
-    self._start = self._last_log = time.time()
+    self._progress = base.Progress(self.total)
 
   def before_run(self, run_context):
     fetches = dict(self.collect)
@@ -410,13 +412,9 @@ class _PassHook(tf.compat.v1.train.SessionRunHook):
         self.features.append(values['features'][i])
       if embedded or in_grid:
         self.thumbnails[index] = values['thumbnails'][i]
-    now = time.time()
-    if now - self._last_log >= 10.0:
-      self._last_log = now
-      done = len(self.rows)
-      rate = done / max(now - self._start, 1e-9)
-      logging.info('%s: %d/%d images, %.1f images/s, ETA %s', self.name, done, self.total, rate,
-                   dataset_utils.format_duration((self.total - done) / max(rate, 1e-9)))
+    self._progress.advance(len(values['labels']))
+    if self._progress.due(LOG_EVERY_SECS):
+      logging.info('%s: %s', self.name, self._progress.line())
 
   def embedded_indices(self):
     return list(range(len(self.features)))

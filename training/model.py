@@ -3,7 +3,7 @@ import collections
 
 import tensorflow as tf
 
-from datasets.dataset_utils import UserError
+from base import UserError
 
 Clones = collections.namedtuple('Clones', [
     'logits',          # [B, C] for the whole batch, clone outputs concatenated

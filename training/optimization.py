@@ -1,7 +1,7 @@
 """Learning-rate schedules and optimizers by name (research/slim's flag vocabulary)."""
 import tensorflow as tf
 
-from datasets.dataset_utils import UserError
+from base import UserError
 
 DECAY_TYPES = ('fixed', 'exponential', 'polynomial', 'cosine')
 

@@ -2,7 +2,7 @@
 import tensorflow as tf
 from tensorflow.core.protobuf import rewriter_config_pb2
 
-from datasets.dataset_utils import UserError
+from base import UserError
 
 PRECISIONS = ('fp32', 'bf16', 'fp16')
 BF16_CPU_FLAGS = ('avx512_bf16', 'amx_bf16')

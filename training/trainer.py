@@ -2,18 +2,18 @@
 import collections
 import dataclasses
 import signal
-import time
 from typing import Optional, Sequence
 
 import tensorflow as tf
 import tf_slim as slim
 from absl import logging
 
+import base
 from datasets import convert
 from datasets import dataset_factory
 from datasets import dataset_utils
 from datasets import input_pipeline
-from datasets.dataset_utils import UserError
+from base import UserError
 from nets import alexnet
 from nets import nets_factory
 from preprocessing import preprocessing_factory
@@ -95,7 +95,7 @@ def validate(config):
   for ok, message in checks:
     if not ok:
       raise UserError(message)
-  dataset_utils.check_folder_path(config.train_dir, 'train_dir')
+  base.check_folder_path(config.train_dir, 'train_dir')
   if config.train_image_size is not None:
     map_size = alexnet.score_map_size(config.train_image_size, config.train_image_size)
     if map_size != (1, 1):
@@ -226,7 +226,7 @@ class StepFunction:
     self.log_every_n_steps = log_every_n_steps
     self.stop_signal = None
     self.step = None
-    self._mark = None
+    self._progress = None  # counts images, from the step training started (or resumed) at
 
   def request_stop(self, signum, frame=None):
     """The first SIGINT/SIGTERM stops after this step, with a checkpoint; a second one kills."""
@@ -238,8 +238,9 @@ class StepFunction:
 
   def __call__(self, sess, train_op, global_step, kwargs):
     step = sess.run(global_step)
-    if self._mark is None:
-      self._mark = (step, time.time())
+    if self._progress is None:
+      total = self.max_steps * self.batch_size if self.max_steps else None
+      self._progress = base.Progress(total, done=step * self.batch_size)
     if (step + 1) % self.log_every_n_steps == 0:
       loss, values = sess.run([train_op, self.log_tensors])
       self._log(step + 1, loss, values, kwargs.get('summary_writer'))
@@ -250,17 +251,13 @@ class StepFunction:
     return loss, done or self.stop_signal is not None
 
   def _log(self, step, loss, values, writer):
-    now = time.time()
-    last_step, last_time = self._mark
-    self._mark = (step, now)
-    rate = (step - last_step) * self.batch_size / max(now - last_time, 1e-9)
-    eta = ''
-    if self.max_steps:
-      seconds = (self.max_steps - step) * self.batch_size / max(rate, 1e-9)
-      eta = '  ETA %s' % dataset_utils.format_duration(seconds)
+    progress = self._progress
+    progress.done = step * self.batch_size
+    rate = progress.rate()
     total = '/%d' % self.max_steps if self.max_steps else ''
-    logging.info('step %d%s  loss %.4f  batch accuracy %.3f  lr %.5g  %.1f images/s%s',
-                 step, total, loss, values['accuracy'], values['learning_rate'], rate, eta)
+    logging.info('step %d%s  loss %.4f  batch accuracy %.3f  lr %.5g  %s', step, total, loss,
+                 values['accuracy'], values['learning_rate'], progress.rate_and_eta())
+    progress.lap()
     if writer is not None:
       writer.add_summary(tf.compat.v1.Summary(value=[
           tf.compat.v1.Summary.Value(tag='images_per_sec', simple_value=rate)]), step)

@@ -1,0 +1,111 @@
+"""What every layer of the suite uses: the user-facing error, durations, progress lines, atomic
+writes and folder checks. Imports no package of the suite and no TensorFlow, so the converter's
+worker processes, the nets and the scripts can all import it.
+"""
+import contextlib
+import datetime
+import os
+import tempfile
+import time
+
+
+class UserError(Exception):
+  """A mistake the user can fix; the scripts print str(e) on one line and exit 2."""
+
+
+def format_duration(seconds):
+  """H:MM:SS for progress lines, days included ("1 day, 2:03:04")."""
+  return str(datetime.timedelta(seconds=int(max(seconds, 0))))
+
+
+def check_folder_path(path, flag):
+  """UserError when `path` exists and is not a folder (it would be written into as one)."""
+  if path and os.path.exists(path) and not os.path.isdir(path):
+    raise UserError('--%s=%s is a file, not a folder; give a folder path' % (flag, path))
+
+
+class Progress:
+  """Work done towards a total (images, say): the rate, the time left and one progress line.
+
+  The rate is measured over the current lap: from the start, or from the last `lap()`, so a
+  caller that logs every n steps reports the rate of those n steps, not of the whole run.
+  """
+
+  def __init__(self, total=None, done=0, clock=time.monotonic):
+    self.total = total
+    self.done = done
+    self._clock = clock
+    self._lap = (done, clock())
+    self._last_due = self._lap[1]
+
+  def advance(self, count=1):
+    self.done += count
+
+  def rate(self):
+    """Units per second over the current lap; 0 before any time has passed."""
+    lap_done, lap_time = self._lap
+    elapsed = self._clock() - lap_time
+    return (self.done - lap_done) / elapsed if elapsed > 0 else 0.0
+
+  def eta(self):
+    """Seconds left at the current rate; None without a total or a rate."""
+    rate = self.rate()
+    if not self.total or rate <= 0:
+      return None
+    return max(self.total - self.done, 0) / rate
+
+  def lap(self):
+    self._lap = (self.done, self._clock())
+
+  def due(self, every_secs):
+    """True at most once every `every_secs` seconds: time for the next progress line."""
+    now = self._clock()
+    if now - self._last_due < every_secs:
+      return False
+    self._last_due = now
+    return True
+
+  def rate_and_eta(self, unit='images'):
+    """'12.3 images/s, ETA 0:00:05' (no ETA without a total)."""
+    eta = self.eta()
+    text = '%.1f %s/s' % (self.rate(), unit)
+    return text if eta is None else '%s, ETA %s' % (text, format_duration(eta))
+
+  def line(self, unit='images'):
+    """'40/100 images (40%), 12.3 images/s, ETA 0:00:05'."""
+    if not self.total:
+      return '%d %s, %s' % (self.done, unit, self.rate_and_eta(unit))
+    return '%d/%d %s (%.0f%%), %s' % (self.done, self.total, unit,
+                                     100.0 * self.done / self.total, self.rate_and_eta(unit))
+
+
+def _umask():
+  mask = os.umask(0o022)
+  os.umask(mask)
+  return mask
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+  """Yields a temporary path beside `path`; renames it to `path` only if the block succeeds."""
+  directory = os.path.dirname(os.path.abspath(path))
+  fd, tmp = tempfile.mkstemp(prefix='.' + os.path.basename(path) + '.', suffix='.tmp',
+                             dir=directory)
+  os.close(fd)
+  os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual open() permissions.
+  try:
+    yield tmp
+    os.replace(tmp, path)
+  except BaseException:
+    if os.path.exists(tmp):
+      os.remove(tmp)
+    raise
+
+
+def write_text_atomic(path, text):
+  """Writes text (UTF-8) to path through a temporary file, synced before the rename."""
+  with atomic_path(path) as tmp:
+    with open(tmp, 'w', encoding='utf-8') as f:
+      f.write(text)
+      f.flush()
+      os.fsync(f.fileno())
