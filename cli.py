@@ -9,6 +9,7 @@ import os
 import re
 import sys
 import tempfile
+import traceback
 
 from absl import app
 from absl import flags
@@ -72,8 +73,22 @@ class _NoDeprecationNotices(std_logging.Filter):
     return record.filename != 'deprecation.py'
 
 
+_GRAPH_BUILDERS = tuple(os.path.join(os.path.dirname(os.path.abspath(__file__)), name)
+                        for name in ('nets', 'preprocessing', 'compat.py'))
+
+
+def _raised_by_graph_builder(error):
+  """A ValueError that nets/, preprocessing/ or compat raised: a precise message about the
+  settings (an image too small for the net, say), not a bug to show a traceback for."""
+  if not isinstance(error, ValueError):
+    return False
+  frames = traceback.extract_tb(error.__traceback__)
+  return bool(frames) and os.path.abspath(frames[-1].filename).startswith(_GRAPH_BUILDERS)
+
+
 def run(main, graph_mode=True):
-  """Runs main(argv) under absl; UserError (datasets.dataset_utils) becomes one line, exit 2."""
+  """Runs main(argv) under absl. A UserError (base), or a ValueError that the graph builders
+  raise with a precise message, becomes one line on stderr and exit status 2."""
   import tensorflow as tf
   from base import UserError
 
@@ -91,6 +106,10 @@ def run(main, graph_mode=True):
                         % ' '.join(argv[1:]))
       return main(argv)
     except UserError as e:
+      fail(e)
+    except ValueError as e:
+      if not _raised_by_graph_builder(e):
+        raise
       fail(e)
 
   app.run(guarded, flags_parser=_parse_flags)

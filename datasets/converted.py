@@ -11,8 +11,9 @@ import re
 import tensorflow as tf
 import tf_slim as slim
 
-from datasets import dataset_utils
+import compat
 from base import UserError
+from datasets import dataset_utils
 
 SPLITS = ('train', 'validation')
 _SHARD_NUMBER = re.compile(r'_(\d+)-of-(\d+)\.tfrecord$')
@@ -27,24 +28,6 @@ ITEMS_TO_DESCRIPTIONS = {
 }
 
 
-class DecodedImage(slim.tfexample_decoder.ItemHandler):
-  """image/encoded -> uint8 [H, W, 3].
-
-  Our own handler: tf-slim 1.1.0's tfexample_decoder.Image calls the removed
-  control_flow_ops.case and fails on TF 2.21. decode_image reads JPEG (ours) and PNG/GIF/BMP
-  (other converters' shards) alike.
-  """
-
-  def __init__(self):
-    super().__init__(['image/encoded'])
-
-  def tensors_to_item(self, keys_to_tensors):
-    image = tf.io.decode_image(keys_to_tensors['image/encoded'], channels=3,
-                               expand_animations=False)
-    image.set_shape([None, None, 3])
-    return image
-
-
 def make_decoder():
   keys_to_features = {
       'image/encoded': tf.io.FixedLenFeature((), tf.string, default_value=''),
@@ -55,7 +38,7 @@ def make_decoder():
       'image/filename': tf.io.FixedLenFeature((), tf.string, default_value=''),
   }
   items_to_handlers = {
-      'image': DecodedImage(),
+      'image': compat.DecodedImage(),
       'encoded': slim.tfexample_decoder.Tensor('image/encoded'),
       'label': slim.tfexample_decoder.Tensor('image/class/label'),
       'filename': slim.tfexample_decoder.Tensor('image/filename'),

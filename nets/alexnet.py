@@ -22,7 +22,7 @@ import contextlib
 import tensorflow as tf
 import tf_slim as slim
 
-from base import UserError
+import compat
 
 # Smallest input whose pool5 is 5x5 (what fc6 needs); 224x224 is the usual size.
 MIN_IMAGE_SIZE = 195
@@ -49,8 +49,8 @@ def alexnet_v2_arg_scope(weight_decay=0.0005, use_batch_norm=False, batch_norm_d
                       activation_fn=tf.nn.relu,
                       biases_initializer=tf.compat.v1.constant_initializer(0.1),
                       weights_regularizer=slim.l2_regularizer(float(weight_decay)),
-                      normalizer_fn=batch_norm if use_batch_norm else None):
-    with slim.arg_scope([batch_norm], **batch_norm_params):
+                      normalizer_fn=compat.batch_norm if use_batch_norm else None):
+    with slim.arg_scope([compat.batch_norm], **batch_norm_params):
       with slim.arg_scope([slim.conv2d, dense_conv2d], padding='SAME'):
         with slim.arg_scope([slim.max_pool2d], padding='VALID') as arg_sc:
           return arg_sc
@@ -160,54 +160,6 @@ def dense_conv2d(inputs, num_outputs, kernel_size, padding='SAME', activation_fn
     return slim.utils.collect_named_outputs(outputs_collections, sc.name, outputs)
 
 
-@slim.add_arg_scope
-def batch_norm(inputs, decay=0.997, epsilon=0.001, scale=False, is_training=True,
-               updates_collections=tf.compat.v1.GraphKeys.UPDATE_OPS, scope=None):
-  """Fused batch norm of an NHWC tensor with slim.batch_norm's variables and update ops.
-
-  slim.batch_norm does not run on TF 2.21: its default path builds a keras layer (needs the
-  tf_keras package) and its fused path calls tf_slim.layers.utils.constant_value (uses the
-  removed ops.Tensor). This is its fused path: variables BatchNorm/beta, [gamma,] moving_mean,
-  moving_variance (so checkpoints interchange), moving averages updated by ops put in
-  `updates_collections`, batch statistics while training, moving ones otherwise.
-  """
-  with tf.compat.v1.variable_scope(scope, 'BatchNorm', [inputs]):
-    params_shape = inputs.shape[-1:]
-    beta = slim.model_variable('beta', shape=params_shape,
-                               initializer=tf.compat.v1.zeros_initializer())
-    if scale:
-      gamma = slim.model_variable('gamma', shape=params_shape,
-                                  initializer=tf.compat.v1.ones_initializer())
-    else:
-      gamma = tf.ones(params_shape)
-    moving_mean = slim.model_variable('moving_mean', shape=params_shape, trainable=False,
-                                      initializer=tf.compat.v1.zeros_initializer())
-    moving_variance = slim.model_variable('moving_variance', shape=params_shape, trainable=False,
-                                          initializer=tf.compat.v1.ones_initializer())
-
-    def training():
-      return tf.compat.v1.nn.fused_batch_norm(inputs, gamma, beta, epsilon=epsilon)
-
-    def inference():
-      outputs, _, _ = tf.compat.v1.nn.fused_batch_norm(
-          inputs, gamma, beta, mean=moving_mean, variance=moving_variance, epsilon=epsilon,
-          is_training=False)
-      return outputs, tf.identity(moving_mean), tf.identity(moving_variance)
-
-    if isinstance(is_training, bool):
-      if not is_training:
-        return inference()[0]
-      _check_batch_statistics(inputs)
-      outputs, mean, variance = training()
-    else:  # a bool tensor: at inference the updates leave the averages as they are
-      outputs, mean, variance = tf.cond(is_training, training, inference)
-    for average, value in ((moving_mean, mean), (moving_variance, variance)):
-      update = tf.compat.v1.assign_sub(average, (average - value) * (1.0 - decay))
-      tf.compat.v1.add_to_collections(updates_collections, update)
-    outputs.set_shape(inputs.shape)
-    return outputs
-
-
 def _map_side(side):
   """The side of the fc8 map for an input side: conv1 (11, stride 4, VALID), three 3x3/2 VALID
   pools (the SAME convs keep the size), fc6 (5x5 VALID)."""
@@ -239,9 +191,9 @@ def _layer_defaults(end_points_collection, is_training, use_batch_norm):
   """Collects conv and pool outputs as end points; batch norm follows is_training."""
   with slim.arg_scope([slim.conv2d, dense_conv2d, slim.max_pool2d],
                       outputs_collections=[end_points_collection]):
-    with slim.arg_scope([batch_norm], is_training=is_training):
+    with slim.arg_scope([compat.batch_norm], is_training=is_training):
       if use_batch_norm:
-        with slim.arg_scope([slim.conv2d, dense_conv2d], normalizer_fn=batch_norm):
+        with slim.arg_scope([slim.conv2d, dense_conv2d], normalizer_fn=compat.batch_norm):
           yield
       else:
         yield
@@ -250,17 +202,9 @@ def _layer_defaults(end_points_collection, is_training, use_batch_norm):
 def _check_fc6_fits(pool5, inputs):
   height, width = pool5.shape[1], pool5.shape[2]
   if (height is not None and height < 5) or (width is not None and width < 5):
-    raise UserError('images of %sx%s are too small for alexnet_v2 (fc6 needs a 5x5 pool5); '
-                    'resize them to at least %dx%d, 224x224 is the default'
-                    % (inputs.shape[1], inputs.shape[2], MIN_IMAGE_SIZE, MIN_IMAGE_SIZE))
-
-
-def _check_batch_statistics(inputs):
-  values_per_channel = inputs.shape[:-1].num_elements()
-  if values_per_channel == 1:
-    raise UserError('batch norm in training sees one value per channel at %s (shape %s), which '
-                    'it normalizes to 0; use a batch size of at least 2 (16 or more is better)'
-                    % (tf.compat.v1.get_variable_scope().name, inputs.shape.as_list()))
+    raise ValueError('images of %sx%s are too small for alexnet_v2 (fc6 needs a 5x5 pool5); '
+                     'resize them to at least %dx%d, 224x224 is the default'
+                     % (inputs.shape[1], inputs.shape[2], MIN_IMAGE_SIZE, MIN_IMAGE_SIZE))
 
 
 def _squeeze(net, spatial_squeeze, name):
@@ -268,7 +212,7 @@ def _squeeze(net, spatial_squeeze, name):
     return net
   height, width = net.shape[1], net.shape[2]
   if (height is not None and height != 1) or (width is not None and width != 1):
-    raise UserError('alexnet_v2 gives a %sx%s map for these images, which cannot be squeezed; '
-                    'resize them to 224x224, or pass spatial_squeeze=False (score map) or '
-                    'global_pool=True (one prediction per image)' % (height, width))
+    raise ValueError('alexnet_v2 gives a %sx%s map for these images, which cannot be squeezed; '
+                     'resize them to 224x224, or pass spatial_squeeze=False (score map) or '
+                     'global_pool=True (one prediction per image)' % (height, width))
   return tf.squeeze(net, [1, 2], name=name)

@@ -5,7 +5,6 @@ import numbers
 
 import tf_slim as slim
 
-from base import UserError
 from nets import alexnet
 
 
@@ -45,13 +44,14 @@ def get_network_fn(name, num_classes, weight_decay=0.0, is_training=False, **opt
   network_fn override the net options.
   """
   if name not in nets_map:
-    raise UserError('unknown network "%s"; choose one of %s' % (name, ', '.join(sorted(nets_map))))
+    raise ValueError('unknown network "%s"; choose one of %s'
+                     % (name, ', '.join(sorted(nets_map))))
   if weight_decay is None or weight_decay < 0:
-    raise UserError('weight_decay must be a number >= 0, got %r' % (weight_decay,))
+    raise ValueError('weight_decay must be a number >= 0, got %r' % (weight_decay,))
   if num_classes is not None and (isinstance(num_classes, bool) or
                                   not isinstance(num_classes, numbers.Integral) or num_classes < 0):
-    raise UserError('num_classes must be an integer >= 0 (0 for features), got %r'
-                    % (num_classes,))
+    raise ValueError('num_classes must be an integer >= 0 (0 for features), got %r'
+                     % (num_classes,))
   net_fn = nets_map[name]
   net_options, scope_options = _split_options(name, net_fn, arg_scopes_map[name], options)
   arg_scope = arg_scopes_map[name](weight_decay=float(weight_decay), **scope_options)
@@ -72,9 +72,9 @@ def _split_options(name, net_fn, arg_scope_fn, options):
   scope_params = _parameter_names(arg_scope_fn)
   for key in options:
     if key in _RESERVED or (key not in net_params and key not in scope_params):
-      raise UserError('network "%s" has no option "%s"; it takes %s'
-                      % (name, key, ', '.join(sorted((net_params | scope_params)
-                                                     - set(_RESERVED)))))
+      raise ValueError('network "%s" has no option "%s"; it takes %s'
+                       % (name, key, ', '.join(sorted((net_params | scope_params)
+                                                      - set(_RESERVED)))))
   return ({k: v for k, v in options.items() if k in net_params},
           {k: v for k, v in options.items() if k in scope_params})
 

@@ -3,7 +3,6 @@
 research/slim had no entry for alexnet_v2, so asking for it raised ValueError (models#423);
 here the AlexNet names use Inception preprocessing (random crops, colour distortion, [-1, 1]).
 """
-from base import UserError
 from preprocessing import inception_preprocessing
 
 PREPROCESSING_MAP = {
@@ -15,8 +14,8 @@ PREPROCESSING_MAP = {
 
 def _module(name):
   if name not in PREPROCESSING_MAP:
-    raise UserError('unknown preprocessing "%s"; choose one of %s'
-                    % (name, ', '.join(sorted(PREPROCESSING_MAP))))
+    raise ValueError('unknown preprocessing "%s"; choose one of %s'
+                     % (name, ', '.join(sorted(PREPROCESSING_MAP))))
   return PREPROCESSING_MAP[name]
 
 

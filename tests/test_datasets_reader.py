@@ -80,14 +80,3 @@ def test_data_provider_reads_images_and_labels_matching_the_source(records_datas
     mean = img.reshape(-1, 3).mean(axis=0)
     assert np.argmin(np.abs(colours - mean).sum(axis=1)) == label
 
-
-def test_tf_slim_image_handler_is_broken_on_this_tensorflow_and_ours_decodes(records_dataset):
-  with tf.Graph().as_default():
-    keys = {'image/encoded': tf.constant(b''), 'image/format': tf.constant(b'jpeg')}
-    with pytest.raises(AttributeError, match='case'):
-      slim.tfexample_decoder.Image().tensors_to_item(keys)
-    dataset = flowers.get_split('validation', records_dataset[0])
-    provider = slim.dataset_data_provider.DatasetDataProvider(dataset, shuffle=False)
-    [image] = provider.get(['image'])
-    with tf.compat.v1.train.MonitoredSession() as sess:
-      assert sess.run(image).ndim == 3

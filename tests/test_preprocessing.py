@@ -6,7 +6,6 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from base import UserError
 from preprocessing import inception_preprocessing as ip
 from preprocessing import preprocessing_factory
 
@@ -353,5 +352,5 @@ def test_jpeg_factory_preprocesses_encoded_bytes():
 @pytest.mark.parametrize('getter', [preprocessing_factory.get_preprocessing,
                                     preprocessing_factory.get_jpeg_preprocessing])
 def test_factory_rejects_an_unknown_name_listing_known_ones(getter):
-  with pytest.raises(UserError, match='vgg_16.*alexnet_v2, alexnet_v2_bn, inception'):
+  with pytest.raises(ValueError, match='vgg_16.*alexnet_v2, alexnet_v2_bn, inception'):
     getter('vgg_16')

@@ -12,7 +12,7 @@ import tf_helpers
 from tf_helpers import read_events, save_random_checkpoint
 from base import UserError
 from nets import nets_factory
-from training import compat
+import compat
 from training import model
 from training import session
 from training import trainer
@@ -164,60 +164,14 @@ def test_bf16_training_gives_a_finite_falling_loss(records_dataset, tmp_path):
   assert np.mean(losses[-8:]) < np.mean(losses[:8]) - 0.2
 
 
-def _gradient_graph():
-  w = tf.compat.v1.get_variable('w', initializer=tf.constant([[3.0, 4.0]]))
-  loss = tf.reduce_sum(w * w)
-  return w, loss, tf.compat.v1.train.GradientDescentOptimizer(0.1)
 
 
-def test_tf_slim_gradient_clipping_is_broken_and_ours_clips():
-  with tf.Graph().as_default():
-    w, loss, opt = _gradient_graph()
-    grads = opt.compute_gradients(loss)
-    with pytest.raises(AttributeError, match='IndexedSlices'):
-      slim.learning.clip_gradient_norms(grads, 1.0)
-    clipped = compat.clip_gradient_norms(grads, 1.0)
-    with tf.compat.v1.Session() as sess:
-      sess.run(tf.compat.v1.global_variables_initializer())
-      assert np.linalg.norm(sess.run(clipped[0][0])) == pytest.approx(1.0)
 
 
-def test_tf_slim_gradient_multipliers_are_broken_and_ours_scale():
-  with tf.Graph().as_default():
-    w, loss, opt = _gradient_graph()
-    with pytest.raises(AttributeError):
-      slim.learning.create_train_op(loss, opt, gradient_multipliers={w: 2.0})
-    scaled = compat.multiply_gradients(opt.compute_gradients(loss), {'w': 2.0})
-    with tf.compat.v1.Session() as sess:
-      sess.run(tf.compat.v1.global_variables_initializer())
-      np.testing.assert_allclose(sess.run(scaled[0][0]), [[12.0, 16.0]])
 
 
-def test_tf_slim_gradient_summaries_are_broken_and_ours_work():
-  with tf.Graph().as_default():
-    w, loss, opt = _gradient_graph()
-    tf.compat.v1.train.get_or_create_global_step()
-    with pytest.raises(AttributeError):
-      slim.learning.create_train_op(loss, opt, summarize_gradients=True)
-    compat.create_train_op(loss, opt, summarize_gradients=True, clip_gradient_norm=1.0)
-    tags = [op.name for op in tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.SUMMARIES)]
-    assert any('w/gradient' in t for t in tags)
 
 
-def test_a_non_finite_loss_stops_the_step_before_the_weights_change():
-  with tf.Graph().as_default():
-    w, _, opt = _gradient_graph()
-    scale = tf.compat.v1.placeholder(tf.float32, [])
-    loss = tf.reduce_sum(w * w) * scale
-    tf.compat.v1.train.get_or_create_global_step()
-    train_op = compat.create_train_op(loss, opt)
-    with tf.compat.v1.Session() as sess:
-      sess.run(tf.compat.v1.global_variables_initializer())
-      sess.run(train_op, {scale: 1.0})
-      before = sess.run(w)
-      with pytest.raises(tf.errors.InvalidArgumentError, match='inf or nan'):
-        sess.run(train_op, {scale: np.inf})
-      np.testing.assert_array_equal(sess.run(w), before)
 
 
 def test_bad_settings_are_one_line_user_errors(records_dataset, tmp_path):

@@ -19,7 +19,7 @@ from nets import nets_factory
 from preprocessing import preprocessing_factory
 from summaries import image_summaries
 from training import checkpoints
-from training import compat
+import compat
 from training import model
 from training import optimization
 from training import session

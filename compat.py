@@ -1,0 +1,173 @@
+"""The one compat seam: every workaround for a part of tf-slim 1.1.0 that fails on TF 2.21.
+
+Everything else of tf-slim is used as it is. Each piece here has a test in tests/test_compat.py
+that shows the upstream failure it works around (when that test fails, upstream works again and
+the piece can go).
+
+- Gradient transforms: tf-slim's clip_gradient_norms, gradient_multipliers and
+  create_train_op(summarize_gradients=True) use `ops.IndexedSlices` / `ops.Tensor`, which TF
+  2.21's framework.ops no longer has (AttributeError). Working versions are fed to tf-slim's own
+  create_train_op through its `transform_grads_fn` hook; its check_numerics runs after the
+  update, so ours checks before it.
+- batch_norm: slim.batch_norm builds a keras layer (needs the tf_keras package) or, fused, calls
+  tf_slim.layers.utils.constant_value (uses the removed ops.Tensor).
+- DecodedImage: tfexample_decoder.Image calls the removed control_flow_ops.case.
+"""
+import tensorflow as tf
+import tf_slim as slim
+from tf_slim.training import training as slim_training
+
+
+def _map_gradient(grad, fn):
+  """Applies fn to a dense gradient or to the values of an IndexedSlices gradient."""
+  if isinstance(grad, tf.IndexedSlices):
+    return tf.IndexedSlices(fn(grad.values), grad.indices, grad.dense_shape)
+  return fn(grad)
+
+
+def clip_gradient_norms(grads_and_vars, max_norm):
+  """Clips each gradient to L2 norm max_norm (research/slim's --clip_gradient_norm semantics)."""
+  return [(None if g is None else _map_gradient(g, lambda t: tf.clip_by_norm(t, max_norm)), v)
+          for g, v in grads_and_vars]
+
+
+def multiply_gradients(grads_and_vars, multipliers):
+  """Scales the gradient of each variable (or variable op name) in `multipliers`."""
+  out = []
+  for grad, var in grads_and_vars:
+    factor = multipliers.get(var, multipliers.get(var.op.name))
+    if grad is not None and factor is not None:
+      grad = _map_gradient(grad, lambda t, f=factor: t * tf.cast(f, t.dtype))
+    out.append((grad, var))
+  return out
+
+
+def add_gradient_summaries(grads_and_vars):
+  """Histograms of each gradient and of its norm."""
+  for grad, var in grads_and_vars:
+    if grad is None:
+      continue
+    values = grad.values if isinstance(grad, tf.IndexedSlices) else grad
+    tf.compat.v1.summary.histogram(var.op.name + '/gradient', values)
+    tf.compat.v1.summary.scalar(var.op.name + '/gradient_norm', tf.norm(values))
+
+
+NON_FINITE_MESSAGE = 'Loss or gradients are inf or nan'
+
+
+def assert_finite(grads_and_vars, total_loss):
+  """Makes every gradient depend on a check that the loss and the gradient norm are finite, so a
+  NaN/Inf step fails *before* the optimizer touches the weights (tf-slim's own check_numerics
+  runs after the update, which lets NaN weights reach a checkpoint)."""
+  grads = [g for g, _ in grads_and_vars if g is not None]
+  norm = tf.linalg.global_norm(grads)
+  check = tf.debugging.Assert(
+      tf.logical_and(tf.math.is_finite(total_loss), tf.math.is_finite(norm)),
+      [NON_FINITE_MESSAGE + '. total_loss:', total_loss, 'gradient norm:', norm],
+      name='loss_is_finite')
+  with tf.control_dependencies([check]):
+    return [(None if g is None else _map_gradient(g, tf.identity), v) for g, v in grads_and_vars]
+
+
+def create_train_op(total_loss, optimizer, global_step=None, update_ops=None,
+                    variables_to_train=None, clip_gradient_norm=0, gradient_multipliers=None,
+                    summarize_gradients=False, check_numerics=True):
+  """tf-slim's create_train_op with working gradient transforms.
+
+  The train op runs the update ops (batch-norm moving averages etc.) before each step and returns
+  the total loss. With check_numerics the step fails before any weight is changed.
+  """
+
+  def transform(grads_and_vars):
+    if gradient_multipliers:
+      grads_and_vars = multiply_gradients(grads_and_vars, gradient_multipliers)
+    if clip_gradient_norm > 0:
+      grads_and_vars = clip_gradient_norms(grads_and_vars, clip_gradient_norm)
+    if check_numerics:
+      grads_and_vars = assert_finite(grads_and_vars, total_loss)
+    if summarize_gradients:
+      add_gradient_summaries(grads_and_vars)
+    return grads_and_vars
+
+  kwargs = {}
+  if global_step is not None:
+    kwargs['global_step'] = global_step
+  return slim_training.create_train_op(
+      total_loss, optimizer, update_ops=update_ops, variables_to_train=variables_to_train,
+      transform_grads_fn=transform, summarize_gradients=False, check_numerics=False,
+      colocate_gradients_with_ops=True, **kwargs)
+
+
+# --- layers ---------------------------------------------------------------------------------
+
+@slim.add_arg_scope
+def batch_norm(inputs, decay=0.997, epsilon=0.001, scale=False, is_training=True,
+               updates_collections=tf.compat.v1.GraphKeys.UPDATE_OPS, scope=None):
+  """Fused batch norm of an NHWC tensor with slim.batch_norm's variables and update ops.
+
+  slim.batch_norm's fused path, working on TF 2.21: variables BatchNorm/beta, [gamma,] moving_mean,
+  moving_variance (so checkpoints interchange), moving averages updated by ops put in
+  `updates_collections`, batch statistics while training, moving ones otherwise.
+  """
+  with tf.compat.v1.variable_scope(scope, 'BatchNorm', [inputs]):
+    params_shape = inputs.shape[-1:]
+    beta = slim.model_variable('beta', shape=params_shape,
+                               initializer=tf.compat.v1.zeros_initializer())
+    if scale:
+      gamma = slim.model_variable('gamma', shape=params_shape,
+                                  initializer=tf.compat.v1.ones_initializer())
+    else:
+      gamma = tf.ones(params_shape)
+    moving_mean = slim.model_variable('moving_mean', shape=params_shape, trainable=False,
+                                      initializer=tf.compat.v1.zeros_initializer())
+    moving_variance = slim.model_variable('moving_variance', shape=params_shape, trainable=False,
+                                          initializer=tf.compat.v1.ones_initializer())
+
+    def training():
+      return tf.compat.v1.nn.fused_batch_norm(inputs, gamma, beta, epsilon=epsilon)
+
+    def inference():
+      outputs, _, _ = tf.compat.v1.nn.fused_batch_norm(
+          inputs, gamma, beta, mean=moving_mean, variance=moving_variance, epsilon=epsilon,
+          is_training=False)
+      return outputs, tf.identity(moving_mean), tf.identity(moving_variance)
+
+    if isinstance(is_training, bool):
+      if not is_training:
+        return inference()[0]
+      _check_batch_statistics(inputs)
+      outputs, mean, variance = training()
+    else:  # a bool tensor: at inference the updates leave the averages as they are
+      outputs, mean, variance = tf.cond(is_training, training, inference)
+    for average, value in ((moving_mean, mean), (moving_variance, variance)):
+      update = tf.compat.v1.assign_sub(average, (average - value) * (1.0 - decay))
+      tf.compat.v1.add_to_collections(updates_collections, update)
+    outputs.set_shape(inputs.shape)
+    return outputs
+
+
+def _check_batch_statistics(inputs):
+  values_per_channel = inputs.shape[:-1].num_elements()
+  if values_per_channel == 1:
+    raise ValueError('batch norm in training sees one value per channel at %s (shape %s), which '
+                     'it normalizes to 0; use a batch size of at least 2 (16 or more is better)'
+                     % (tf.compat.v1.get_variable_scope().name, inputs.shape.as_list()))
+
+
+# --- reading records ------------------------------------------------------------------------
+
+class DecodedImage(slim.tfexample_decoder.ItemHandler):
+  """image/encoded -> uint8 [H, W, 3].
+
+  In place of tfexample_decoder.Image. decode_image reads JPEG (ours) and PNG/GIF/BMP (other
+  converters' shards) alike.
+  """
+
+  def __init__(self):
+    super().__init__(['image/encoded'])
+
+  def tensors_to_item(self, keys_to_tensors):
+    image = tf.io.decode_image(keys_to_tensors['image/encoded'], channels=3,
+                               expand_animations=False)
+    image.set_shape([None, None, 3])
+    return image

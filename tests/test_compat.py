@@ -1,0 +1,149 @@
+"""compat: each workaround, and the upstream failure (tf-slim 1.1.0 on TF 2.21) it works around.
+
+When a test of an upstream failure fails, upstream works again and the workaround can go.
+"""
+import numpy as np
+import pytest
+import tensorflow as tf
+import tf_slim as slim
+
+import compat
+from datasets import flowers
+
+
+def initialized_session():
+  sess = tf.compat.v1.Session()
+  sess.run(tf.compat.v1.global_variables_initializer())
+  return sess
+
+
+# --- gradient transforms ----------------------------------------------------------------------
+
+def _gradient_graph():
+  w = tf.compat.v1.get_variable('w', initializer=tf.constant([[3.0, 4.0]]))
+  loss = tf.reduce_sum(w * w)
+  return w, loss, tf.compat.v1.train.GradientDescentOptimizer(0.1)
+
+
+def test_tf_slim_gradient_clipping_is_broken_and_ours_clips():
+  with tf.Graph().as_default():
+    w, loss, opt = _gradient_graph()
+    grads = opt.compute_gradients(loss)
+    with pytest.raises(AttributeError, match='IndexedSlices'):
+      slim.learning.clip_gradient_norms(grads, 1.0)
+    clipped = compat.clip_gradient_norms(grads, 1.0)
+    with tf.compat.v1.Session() as sess:
+      sess.run(tf.compat.v1.global_variables_initializer())
+      assert np.linalg.norm(sess.run(clipped[0][0])) == pytest.approx(1.0)
+
+
+def test_tf_slim_gradient_multipliers_are_broken_and_ours_scale():
+  with tf.Graph().as_default():
+    w, loss, opt = _gradient_graph()
+    with pytest.raises(AttributeError):
+      slim.learning.create_train_op(loss, opt, gradient_multipliers={w: 2.0})
+    scaled = compat.multiply_gradients(opt.compute_gradients(loss), {'w': 2.0})
+    with tf.compat.v1.Session() as sess:
+      sess.run(tf.compat.v1.global_variables_initializer())
+      np.testing.assert_allclose(sess.run(scaled[0][0]), [[12.0, 16.0]])
+
+
+def test_tf_slim_gradient_summaries_are_broken_and_ours_work():
+  with tf.Graph().as_default():
+    w, loss, opt = _gradient_graph()
+    tf.compat.v1.train.get_or_create_global_step()
+    with pytest.raises(AttributeError):
+      slim.learning.create_train_op(loss, opt, summarize_gradients=True)
+    compat.create_train_op(loss, opt, summarize_gradients=True, clip_gradient_norm=1.0)
+    tags = [op.name for op in tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.SUMMARIES)]
+    assert any('w/gradient' in t for t in tags)
+
+
+def test_a_non_finite_loss_stops_the_step_before_the_weights_change():
+  with tf.Graph().as_default():
+    w, _, opt = _gradient_graph()
+    scale = tf.compat.v1.placeholder(tf.float32, [])
+    loss = tf.reduce_sum(w * w) * scale
+    tf.compat.v1.train.get_or_create_global_step()
+    train_op = compat.create_train_op(loss, opt)
+    with tf.compat.v1.Session() as sess:
+      sess.run(tf.compat.v1.global_variables_initializer())
+      sess.run(train_op, {scale: 1.0})
+      before = sess.run(w)
+      with pytest.raises(tf.errors.InvalidArgumentError, match='inf or nan'):
+        sess.run(train_op, {scale: np.inf})
+      np.testing.assert_array_equal(sess.run(w), before)
+
+
+# --- batch norm -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('updates_collections', ['update_ops', ['update_ops']])
+def test_slim_batch_norm_fails_on_this_tensorflow(updates_collections):
+  # Why compat has its own batch_norm; when this fails, slim.batch_norm works again.
+  with tf.Graph().as_default():
+    with pytest.raises((ImportError, AttributeError)):
+      slim.batch_norm(tf.zeros([2, 3, 3, 4]), updates_collections=updates_collections)
+
+
+def test_batch_norm_normalizes_with_batch_statistics_in_training():
+  with tf.Graph().as_default():
+    rng = np.random.default_rng(0)
+    inputs = tf.constant(rng.normal(3.0, 2.0, (4, 5, 5, 8)).astype(np.float32))
+    outputs = compat.batch_norm(inputs, is_training=True)
+    with initialized_session() as sess:
+      values = sess.run(outputs)
+  np.testing.assert_allclose(values.mean(axis=(0, 1, 2)), 0, atol=1e-4)
+  np.testing.assert_allclose(values.std(axis=(0, 1, 2)), 1, atol=1e-2)
+
+
+def test_batch_norm_uses_moving_statistics_at_eval():
+  with tf.Graph().as_default():
+    inputs = tf.fill([2, 3, 3, 4], 5.0)
+    outputs = compat.batch_norm(inputs, is_training=False, epsilon=0.001)
+    with initialized_session() as sess:
+      values = sess.run(outputs)
+  np.testing.assert_allclose(values, 5.0 / np.sqrt(1.001), rtol=1e-5)
+
+
+def test_batch_norm_update_moves_averages_by_one_minus_decay():
+  with tf.Graph().as_default():
+    outputs = compat.batch_norm(tf.fill([2, 3, 3, 4], 5.0), decay=0.9, is_training=True)
+    moving_mean = slim.get_variables('BatchNorm/moving_mean')[0]
+    moving_variance = slim.get_variables('BatchNorm/moving_variance')[0]
+    update_ops = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)
+    with initialized_session() as sess:
+      sess.run([outputs] + update_ops)
+      mean, variance = sess.run([moving_mean, moving_variance])
+  np.testing.assert_allclose(mean, 0.1 * 5.0, rtol=1e-5)
+  np.testing.assert_allclose(variance, 0.9 * 1.0, rtol=1e-5)
+
+
+def test_batch_norm_with_training_tensor_follows_its_value():
+  with tf.Graph().as_default():
+    is_training = tf.compat.v1.placeholder(tf.bool, [])
+    outputs = compat.batch_norm(tf.fill([2, 3, 3, 4], 5.0), is_training=is_training)
+    moving_mean = slim.get_variables('BatchNorm/moving_mean')[0]
+    update_ops = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)
+    with initialized_session() as sess:
+      evaluating, _ = sess.run([outputs, update_ops], {is_training: False})
+      mean_after_eval = sess.run(moving_mean)
+      training, _ = sess.run([outputs, update_ops], {is_training: True})
+      mean_after_training = sess.run(moving_mean)
+  np.testing.assert_allclose(evaluating, 5.0 / np.sqrt(1.001), rtol=1e-5)
+  np.testing.assert_array_equal(mean_after_eval, 0)
+  np.testing.assert_allclose(training, 0, atol=1e-4)
+  assert np.all(mean_after_training > 0)
+
+
+# --- reading records --------------------------------------------------------------------------
+
+def test_tf_slim_image_handler_is_broken_on_this_tensorflow_and_ours_decodes(records_dataset):
+  with tf.Graph().as_default():
+    keys = {'image/encoded': tf.constant(b''), 'image/format': tf.constant(b'jpeg')}
+    with pytest.raises(AttributeError, match='case'):
+      slim.tfexample_decoder.Image().tensors_to_item(keys)
+    dataset = flowers.get_split('validation', records_dataset[0])
+    provider = slim.dataset_data_provider.DatasetDataProvider(dataset, shuffle=False)
+    [image] = provider.get(['image'])
+    with tf.compat.v1.train.MonitoredSession() as sess:
+      assert sess.run(image).ndim == 3
