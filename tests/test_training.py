@@ -12,7 +12,6 @@ import tf_helpers
 from tf_helpers import read_events, save_random_checkpoint
 from base import UserError
 from nets import nets_factory
-import compat
 from training import model
 from training import session
 from training import trainer

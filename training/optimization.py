@@ -19,6 +19,15 @@ OPTIMIZER_PARAMS = {
 OPTIMIZERS = tuple(OPTIMIZER_PARAMS)
 
 
+def parameter_users():
+  """{parameter: [the optimizers that take it]}, parameters sorted (one flag each)."""
+  users = {}
+  for name, params in OPTIMIZER_PARAMS.items():
+    for param in params:
+      users.setdefault(param, []).append(name)
+  return dict(sorted(users.items()))
+
+
 def learning_rate(global_step, base_rate, decay_type, steps_per_epoch, num_epochs_per_decay=2.0,
                   decay_factor=0.94, end_learning_rate=0.0001, max_steps=None, warmup_epochs=0.0):
   """The learning rate tensor at global_step.

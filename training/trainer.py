@@ -11,7 +11,6 @@ from absl import logging
 import base
 from datasets import convert
 from datasets import dataset_factory
-from datasets import dataset_utils
 from datasets import input_pipeline
 from base import UserError
 from nets import alexnet
@@ -36,7 +35,7 @@ class TrainConfig:
   dataset_split_name: str = 'train'
   model_name: str = 'alexnet_v2'
   batch_size: int = 32
-  max_number_of_steps: Optional[int] = None
+  max_number_of_steps: int = 10000     # the global step to stop at; 0: until stopped
   optimizer: str = 'momentum'
   optimizer_params: dict = dataclasses.field(default_factory=dict)
   learning_rate: float = 0.01
@@ -76,8 +75,9 @@ def validate(config):
   """One-line UserErrors for settings that can never work."""
   checks = [
       (config.batch_size > 0, '--batch_size must be positive, got %d' % config.batch_size),
-      (config.max_number_of_steps is None or config.max_number_of_steps > 0,
-       '--max_number_of_steps must be positive, got %s' % config.max_number_of_steps),
+      (config.max_number_of_steps >= 0,
+       '--max_number_of_steps must be >= 0 (0: until stopped), got %d'
+       % config.max_number_of_steps),
       (config.log_every_n_steps > 0, '--log_every_n_steps must be positive'),
       (config.keep_checkpoint_max > 0, '--keep_checkpoint_max must be positive'),
       (config.num_readers > 0 and config.num_preprocessing_threads > 0,
@@ -85,12 +85,6 @@ def validate(config):
       (0.0 <= config.label_smoothing < 1.0, '--label_smoothing must be in [0, 1)'),
       (config.moving_average_decay is None or 0.0 < config.moving_average_decay < 1.0,
        '--moving_average_decay must be in (0, 1)'),
-      (config.input_pipeline in input_pipeline.PIPELINES,
-       'unknown --input_pipeline "%s"; choose one of %s'
-       % (config.input_pipeline, ', '.join(input_pipeline.PIPELINES))),
-      (config.optimizer in optimization.OPTIMIZERS,
-       'unknown --optimizer "%s"; choose one of %s'
-       % (config.optimizer, ', '.join(optimization.OPTIMIZERS))),
   ]
   for ok, message in checks:
     if not ok:
@@ -295,13 +289,13 @@ def train(config):
                                               config.checkpoint_exclude_scopes,
                                               config.ignore_missing_vars)
     saver = checkpoints.StepSaver(max_to_keep=config.keep_checkpoint_max)
-    step_fn = StepFunction(log_tensors, config.batch_size, config.max_number_of_steps,
+    step_fn = StepFunction(log_tensors, config.batch_size, config.max_number_of_steps or None,
                            config.log_every_n_steps)
     previous = {s: signal.signal(s, step_fn.request_stop) for s in INTERRUPT_STATUS}
     try:
       slim.learning.train(
           train_op, logdir=config.train_dir, train_step_fn=step_fn, train_step_kwargs={},
-          number_of_steps=config.max_number_of_steps, init_fn=init_fn, saver=saver,
+          number_of_steps=config.max_number_of_steps or None, init_fn=init_fn, saver=saver,
           save_summaries_secs=config.save_summaries_secs,
           save_interval_secs=config.save_interval_secs,
           session_config=session.session_config(config.precision, config.log_device_placement))

@@ -1,0 +1,91 @@
+"""The flags that train_alexnet.py and eval_alexnet.py share, defined once, and configs built from
+flags.
+
+A flag takes its type and default from the config dataclass field of the same name, so the
+dataclass is the only home of a default; choices come from the modules that own them (the nets
+factory, the input pipelines, the session's precisions), so a new net or pipeline needs no
+change here.
+"""
+import dataclasses
+import typing
+
+from absl import flags
+
+from base import UserError
+from datasets import input_pipeline
+from nets import nets_factory
+
+FLAGS = flags.FLAGS
+BATCH_NORM_SUFFIX = '_bn'
+
+
+def _flag_kind(annotation):
+  """The absl DEFINE_* for a dataclass field type (Optional[X] is X)."""
+  args = [a for a in typing.get_args(annotation) if a is not type(None)]
+  if typing.get_origin(annotation) is typing.Union and len(args) == 1:
+    annotation = args[0]
+  if typing.get_origin(annotation) in (list, tuple, typing.get_origin(typing.Sequence[str])):
+    return flags.DEFINE_list
+  return {bool: flags.DEFINE_boolean, int: flags.DEFINE_integer, float: flags.DEFINE_float,
+          str: flags.DEFINE_string}[annotation]
+
+
+def field_default(config_cls, name):
+  field = {f.name: f for f in dataclasses.fields(config_cls)}[name]
+  if field.default_factory is not dataclasses.MISSING:
+    return field.default_factory()
+  return None if field.default is dataclasses.MISSING else field.default
+
+
+def define(config_cls, name, help_text, choices=None):
+  """Defines --name with the type and default of config_cls's field `name`."""
+  default = field_default(config_cls, name)
+  if choices is not None:
+    flags.DEFINE_enum(name, default, list(choices), help_text)
+    return
+  kind = _flag_kind(typing.get_type_hints(config_cls)[name])
+  kind(name, list(default) if kind is flags.DEFINE_list else default, help_text)
+
+
+def define_dataset_flags(config_cls):
+  define(config_cls, 'dataset_dir', 'Folder of the converted TFRecords.')
+  define(config_cls, 'dataset_name', 'flowers, or the --dataset_name another conversion used.')
+  define(config_cls, 'dataset_split_name', 'Split to read.')
+
+
+def define_model_flags(config_cls):
+  define(config_cls, 'model_name', 'The network.', choices=sorted(nets_factory.nets_map))
+  flags.DEFINE_boolean('use_batch_norm', False,
+                       'Batch normalization after each conv layer: the --model_name variant '
+                       'with "%s" (alexnet_v2 -> alexnet_v2_bn).' % BATCH_NORM_SUFFIX)
+
+
+def define_input_flags(config_cls):
+  define(config_cls, 'input_pipeline',
+         'queue: slim DatasetDataProvider and queue runners; tf_data: tf.data.',
+         choices=input_pipeline.PIPELINES)
+  define(config_cls, 'num_preprocessing_threads', 'Threads that decode and preprocess.')
+
+
+def model_name():
+  """--model_name, or its batch-norm variant with --use_batch_norm."""
+  name = FLAGS.model_name
+  if not FLAGS.use_batch_norm or name.endswith(BATCH_NORM_SUFFIX):
+    return name
+  if name + BATCH_NORM_SUFFIX not in nets_factory.nets_map:
+    raise UserError('--model_name=%s has no batch-norm variant; drop --use_batch_norm' % name)
+  return name + BATCH_NORM_SUFFIX
+
+
+def config_from_flags(config_cls, **values):
+  """config_cls with every field that has a flag of its name taken from the flags; `values`
+  give the others (and override)."""
+  settings = {}
+  for field in dataclasses.fields(config_cls):
+    if field.name in values:
+      settings[field.name] = values[field.name]
+    elif field.name == 'model_name' and 'use_batch_norm' in FLAGS:
+      settings[field.name] = model_name()
+    elif field.name in FLAGS:
+      settings[field.name] = FLAGS[field.name].value
+  return config_cls(**settings)
