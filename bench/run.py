@@ -139,9 +139,9 @@ def machine_info():
 
 def model_device():
   """Where the trainer puts the net: /gpu:0 when a GPU is visible, else /cpu:0."""
-  from training import model
+  from training import clones
   from training import session
-  return model.variables_device(model.clone_devices(1, False, session.num_gpus()))
+  return clones.variables_device(clones.clone_devices(1, False, session.num_gpus()))
 
 
 def peak_rss_bytes(status='/proc/self/status'):

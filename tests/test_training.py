@@ -12,7 +12,7 @@ import tf_helpers
 from tf_helpers import read_events, save_random_checkpoint
 from base import UserError
 from nets import nets_factory
-from training import model
+from training import clones
 from training import session
 from training import trainer
 
@@ -116,9 +116,9 @@ def test_two_clones_give_the_loss_of_one_on_the_same_batch():
     images = tf.random.stateless_uniform([4, 224, 224, 3], seed=[1, 2], minval=-1, maxval=1)
     labels = tf.constant([0, 1, 2, 3], tf.int64)
     network_fn = nets_factory.get_network_fn('alexnet_v2', 5, is_training=False)
-    one = model.build_clones(network_fn, images, labels, 5, ['/cpu:0'])
+    one = clones.build_clones(network_fn, images, labels, 5, ['/cpu:0'])
     with tf.compat.v1.variable_scope(tf.compat.v1.get_variable_scope(), reuse=True):
-      two = model.build_clones(network_fn, images, labels, 5, ['/cpu:0', '/cpu:0'])
+      two = clones.build_clones(network_fn, images, labels, 5, ['/cpu:0', '/cpu:0'])
     with tf.compat.v1.Session() as sess:
       sess.run(tf.compat.v1.global_variables_initializer())
       loss_one, loss_two, logits_one, logits_two = sess.run(
@@ -187,7 +187,7 @@ def test_clones_are_placed_one_per_gpu_with_shared_variables_on_the_cpu():
   with tf.Graph().as_default() as graph:
     images = tf.zeros([4, 224, 224, 3])
     network_fn = nets_factory.get_network_fn('alexnet_v2', 5, is_training=True)
-    model.build_clones(network_fn, images, tf.zeros([4], tf.int64), 5, ['/gpu:0', '/gpu:1'])
+    clones.build_clones(network_fn, images, tf.zeros([4], tf.int64), 5, ['/gpu:0', '/gpu:1'])
     devices = {op.name: op.device for op in graph.get_operations()}
     names = [v.op.name for v in slim.get_model_variables()]
   assert devices['clone_0/alexnet_v2/conv1/Conv2D'].lower().endswith('gpu:0')

@@ -19,7 +19,7 @@ from preprocessing import preprocessing_factory
 from summaries import image_summaries
 from training import checkpoints
 import compat
-from training import model
+from training import clones
 from training import optimization
 from training import session
 
@@ -138,7 +138,7 @@ def build_input(config, dataset, add_image_summaries=False):
 
 
 TrainOp = collections.namedtuple('TrainOp', [
-    'train_op', 'global_step', 'clones', 'total_loss', 'regularization', 'accuracy',
+    'train_op', 'global_step', 'model', 'total_loss', 'regularization', 'accuracy',
     'moving_accuracy', 'learning_rate'])
 
 
@@ -146,17 +146,17 @@ def build_train_op(config, images, labels, num_classes, num_samples):
   """The net on its clones, the losses, the update ops and the train op for a batch."""
   network_fn = nets_factory.get_network_fn(config.model_name, num_classes,
                                            weight_decay=config.weight_decay, is_training=True)
-  devices = model.clone_devices(config.num_clones, config.clone_on_cpu, session.num_gpus())
-  with tf.device(model.variables_device(devices)):
+  devices = clones.clone_devices(config.num_clones, config.clone_on_cpu, session.num_gpus())
+  with tf.device(clones.variables_device(devices)):
     global_step = tf.compat.v1.train.get_or_create_global_step()
-  clones = model.build_clones(network_fn, images, labels, num_classes, devices,
+  model = clones.build_clones(network_fn, images, labels, num_classes, devices,
                               config.label_smoothing)
-  regularization = model.regularization_loss()
-  total_loss = tf.add(clones.cross_entropy, regularization, name='total_loss')
-  accuracy = model.batch_accuracy(clones.logits, clones.labels)
-  moving_accuracy, accuracy_update = model.moving_average_update(accuracy, 0.98,
+  regularization = clones.regularization_loss()
+  total_loss = tf.add(model.cross_entropy, regularization, name='total_loss')
+  accuracy = clones.batch_accuracy(model.logits, model.labels)
+  moving_accuracy, accuracy_update = clones.moving_average_update(accuracy, 0.98,
                                                                  'moving_train_accuracy')
-  update_ops = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS, clones.scope)
+  update_ops = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS, model.scope)
   update_ops.append(accuracy_update)
   if config.moving_average_decay:
     averages = tf.train.ExponentialMovingAverage(config.moving_average_decay, global_step)
@@ -173,7 +173,7 @@ def build_train_op(config, images, labels, num_classes, num_samples):
       variables_to_train=_scoped_variables(config.trainable_scopes),
       clip_gradient_norm=config.clip_gradient_norm,
       summarize_gradients=config.summarize_gradients)
-  return TrainOp(train_op, global_step, clones, total_loss, regularization, accuracy,
+  return TrainOp(train_op, global_step, model, total_loss, regularization, accuracy,
                  moving_accuracy, learning_rate)
 
 
@@ -184,22 +184,22 @@ def build_graph(config, dataset):
   batch = build_input(config, dataset, add_image_summaries=config.input_pipeline == 'queue')
   built = build_train_op(config, batch['images'], batch['labels'], dataset.num_classes,
                          dataset.num_samples)
-  clones = built.clones
+  model = built.model
   _add_scalar_summaries({
-      'losses/cross_entropy': clones.cross_entropy,
+      'losses/cross_entropy': model.cross_entropy,
       'losses/regularization': built.regularization,
       'losses/total': built.total_loss,
       'accuracy/train_batch': built.accuracy,
       'accuracy/train_moving': built.moving_accuracy,
       'learning_rate': built.learning_rate,
   })
-  for name, activation in clones.end_points.items():
+  for name, activation in model.end_points.items():
     tf.compat.v1.summary.scalar('sparsity/' + name, tf.nn.zero_fraction(activation))
   if config.summarize_histograms:
-    _add_histogram_summaries(clones.end_points)
+    _add_histogram_summaries(model.end_points)
   class_names = [dataset.labels_to_names[i] for i in range(dataset.num_classes)]
-  image_summaries.prediction_summary(clones.images, clones.labels, clones.logits, class_names)
-  image_summaries.feature_map_summaries(clones.end_points, _conv1_weights())
+  image_summaries.prediction_summary(model.images, model.labels, model.logits, class_names)
+  image_summaries.feature_map_summaries(model.end_points, _conv1_weights())
   return built.train_op, built.global_step, {'loss': built.total_loss,
                                              'accuracy': built.accuracy,
                                              'learning_rate': built.learning_rate}

@@ -1,4 +1,4 @@
-"""The model, its losses and its training metrics for one batch, split over clones."""
+"""Clones: the model, its losses and its training metrics for one batch, split over devices."""
 import collections
 
 import tensorflow as tf
