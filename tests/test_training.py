@@ -135,11 +135,11 @@ def test_two_cpu_clones_train(records_dataset, tmp_path):
 
 
 def test_clones_need_gpus_unless_on_cpu():
-  assert model.clone_devices(2, clone_on_cpu=True, num_gpus=0) == ['/cpu:0', '/cpu:0']
-  assert model.clone_devices(2, clone_on_cpu=False, num_gpus=2) == ['/gpu:0', '/gpu:1']
-  assert model.clone_devices(1, clone_on_cpu=False, num_gpus=0) == ['/cpu:0']
+  assert clones.clone_devices(2, clone_on_cpu=True, num_gpus=0) == ['/cpu:0', '/cpu:0']
+  assert clones.clone_devices(2, clone_on_cpu=False, num_gpus=2) == ['/gpu:0', '/gpu:1']
+  assert clones.clone_devices(1, clone_on_cpu=False, num_gpus=0) == ['/cpu:0']
   with pytest.raises(UserError, match='only 1 GPU'):
-    model.clone_devices(2, clone_on_cpu=False, num_gpus=1)
+    clones.clone_devices(2, clone_on_cpu=False, num_gpus=1)
 
 
 def test_precision_needs_the_hardware():
