@@ -5,7 +5,18 @@ import os
 import pytest
 import tensorflow as tf
 
+from bench import converter
+from bench import evaluation_rate
+from bench import input_pipeline
+from bench import limits
+from bench import machine
+from bench import memory
+from bench import report
 from bench import run
+from bench import targets
+from bench import timing
+from bench import training_rate
+from bench.config import MODES
 from datasets import convert
 
 TINY = dict(warmup_steps=1, windows=1, window_seconds=0.0)
@@ -36,8 +47,8 @@ def test_measure_reports_the_best_window_and_the_median():
   clock = FakeClock()
   # Warm-up: 2 steps of 0.5 s (one window_seconds); then windows of 2 steps each.
   step = stepper(clock, [0.5, 0.5] + [0.5, 0.5] + [0.25, 0.25] + [1.0, 1.0])
-  result = run.measure(step, items_per_step=4, warmup_steps=2, windows=3, window_seconds=1.0,
-                       clock=clock, cpu_clock=clock)
+  result = timing.measure(step, items_per_step=4, warmup_steps=2, windows=3, window_seconds=1.0,
+                          clock=clock, cpu_clock=clock)
   assert result['steps_per_window'] == 2
   assert result['window_rates'] == [8.0, 16.0, 4.0]
   assert result['images_per_sec'] == 16.0
@@ -48,16 +59,10 @@ def test_measure_reports_the_best_window_and_the_median():
 
 def test_measure_warms_up_for_at_least_one_window_of_time():
   clock = FakeClock()
-  result = run.measure(stepper(clock, [0.1] * 1000), 1, warmup_steps=1, windows=1,
-                       window_seconds=1.0, clock=clock, cpu_clock=clock)
+  result = timing.measure(stepper(clock, [0.1] * 1000), 1, warmup_steps=1, windows=1,
+                          window_seconds=1.0, clock=clock, cpu_clock=clock)
   assert result['warmup_steps'] >= 10
   assert result['steps_per_window'] == 10
-
-
-def test_peak_rss_reads_vm_hwm(tmp_path):
-  status = tmp_path / 'status'
-  status.write_text('Name:\tpython\nVmPeak:\t 9999 kB\nVmHWM:\t  2048 kB\nVmRSS:\t 1000 kB\n')
-  assert run.peak_rss_bytes(str(status)) == 2048 * 1024
 
 
 # --- machine ----------------------------------------------------------------------------------
@@ -66,20 +71,26 @@ def test_peak_rss_reads_vm_hwm(tmp_path):
     (1, {'avx512_bf16'}, 'fp16'), (0, {'avx512_bf16'}, 'bf16'), (0, {'amx_bf16'}, 'bf16'),
     (0, {'avx2'}, None)])
 def test_mixed_precision_is_fp16_on_gpus_and_bf16_on_cpus_that_have_it(gpus, flags, expected):
-  assert run.mixed_precision(gpus, flags) == expected
+  assert machine.mixed_precision(gpus, flags) == expected
 
 
 def test_machine_info_names_the_cpu_cores_and_tensorflow():
-  info = run.machine_info()
+  info = machine.machine_info()
   assert info['cores'] >= 1
   assert info['tensorflow'] == tf.__version__
   assert isinstance(info['bf16'], bool) and info['cpu']
 
 
+def test_peak_rss_reads_vm_hwm(tmp_path):
+  status = tmp_path / 'status'
+  status.write_text('Name:\tpython\nVmPeak:\t 9999 kB\nVmHWM:\t  2048 kB\nVmRSS:\t 1000 kB\n')
+  assert machine.peak_rss_bytes(str(status)) == 2048 * 1024
+
+
 # --- converter --------------------------------------------------------------------------------
 
 def test_make_photos_links_each_drawn_photo_copies_times(tmp_path):
-  paths = run.make_photos(str(tmp_path), 1, copies=3)
+  paths = converter.make_photos(str(tmp_path), 1, copies=3)
   assert len(paths) == 15 and len(set(paths)) == 15
   first = tmp_path / paths[0]
   copy = tmp_path / paths[5]
@@ -88,8 +99,8 @@ def test_make_photos_links_each_drawn_photo_copies_times(tmp_path):
 
 def test_converter_rate_counts_every_converted_photo(tmp_path):
   photos, out = str(tmp_path / 'photos'), str(tmp_path / 'out')
-  run.make_photos(photos, 2)
-  row = run.converter_rate(photos, out, 1, num_validation=3, num_shards=1)
+  converter.make_photos(photos, 2)
+  row = converter.converter_rate(photos, out, 1, num_validation=3, num_shards=1)
   assert row['images'] == 10 and row['num_workers'] == 1
   assert row['images_per_sec'] > 0 and row['cpu_ms_per_image'] > 0
   assert convert.check_complete(out)[0]
@@ -100,15 +111,15 @@ def test_converter_rate_counts_every_converted_photo(tmp_path):
 @pytest.mark.parametrize('pipeline', ['queue', 'tf_data', 'cached'])
 def test_pipeline_rate_measures_each_pipeline(records_dataset, pipeline):
   dataset_dir, _ = records_dataset
-  row = run.pipeline_rate(dataset_dir, 2, pipeline, fast_mode=True, decode_and_crop=True,
-                          timing=TINY)
+  row = input_pipeline.pipeline_rate(dataset_dir, 2, pipeline, fast_mode=True,
+                                     decode_and_crop=True, timing=TINY)
   assert row['pipeline'] == pipeline and row['batch_size'] == 2
   assert row['images_per_sec'] > 0
 
 
 def test_in_memory_batch_looks_preprocessed():
   with tf.Graph().as_default():
-    images, labels = run.in_memory_batch(3, 8, 5, '/cpu:0')
+    images, labels = training_rate.in_memory_batch(3, 8, 5, '/cpu:0')
     with tf.compat.v1.Session() as sess:
       sess.run(tf.compat.v1.global_variables_initializer())
       images, labels = sess.run([images, labels])
@@ -128,33 +139,33 @@ def test_build_train_op_creates_the_variables_of_trainer_build_graph(records_dat
   config = trainer.TrainConfig(dataset_dir=dataset_dir, train_dir=str(tmp_path), batch_size=2)
 
   def ours():
-    dataset = run.get_dataset(dataset_dir)
-    images, labels = run.in_memory_batch(2, 224, dataset.num_classes, '/cpu:0')
-    run.build_train_op(config, images, labels, dataset.num_classes, dataset.num_samples)
+    dataset = input_pipeline.get_dataset(dataset_dir)
+    images, labels = training_rate.in_memory_batch(2, 224, dataset.num_classes, '/cpu:0')
+    training_rate.build_train_op(config, images, labels, dataset.num_classes, dataset.num_samples)
 
   def theirs():
-    trainer.build_graph(config, run.get_dataset(dataset_dir))
+    trainer.build_graph(config, input_pipeline.get_dataset(dataset_dir))
 
   assert _variable_names(ours) - {'in_memory/images', 'in_memory/labels'} == \
       _variable_names(theirs)
 
 
-@pytest.mark.parametrize('source', run.INPUTS)
+@pytest.mark.parametrize('source', training_rate.INPUTS)
 def test_train_rate_steps_the_train_op_from_each_source(records_dataset, source):
   dataset_dir, _ = records_dataset
-  row = run.train_rate(dataset_dir, 2, source, timing=TINY)
+  row = training_rate.train_rate(dataset_dir, 2, source, timing=TINY)
   assert row['source'] == source and row['precision'] == 'fp32' and row['batch_size'] == 2
   assert row['images_per_sec'] > 0
 
 
 def test_train_rate_rejects_an_unknown_source(records_dataset):
   with pytest.raises(ValueError, match='unknown source'):
-    run.train_rate(records_dataset[0], 2, 'disk', timing=TINY)
+    training_rate.train_rate(records_dataset[0], 2, 'disk', timing=TINY)
 
 
 def test_eval_rate_goes_over_the_validation_split_once(records_dataset):
   dataset_dir, splits = records_dataset
-  row = run.eval_rate(dataset_dir, 4, 'tf_data')
+  row = evaluation_rate.eval_rate(dataset_dir, 4, 'tf_data')
   assert row['images'] == len(splits['validation'])
   assert row['images_per_sec'] > 0
 
@@ -162,12 +173,12 @@ def test_eval_rate_goes_over_the_validation_split_once(records_dataset):
 # --- the limit --------------------------------------------------------------------------------
 
 def test_matmul_peak_reports_gflops_of_its_precision():
-  peak = run.matmul_peak('fp32', 64, TINY)
+  peak = limits.matmul_peak('fp32', 64, TINY)
   assert peak['precision'] == 'fp32' and peak['size'] == 64 and peak['gflops'] > 0
 
 
 def test_training_flops_are_three_forwards_of_alexnet_per_image():
-  flops = run.training_flops_per_image()
+  flops = limits.training_flops_per_image()
   # alexnet_v2 at 224: ~1.465 GFLOP of convolutions per image (2 x multiply-adds).
   assert 1.4e9 < flops['forward_per_image'] < 1.5e9
   assert flops['training_per_image'] == 3 * flops['forward_per_image']
@@ -184,11 +195,11 @@ def test_training_flops_are_three_forwards_of_alexnet_per_image():
     ('Momentum/update_alexnet_v2/fc7/weights/ResourceApplyMomentum', 'fc7'),
     ('total_loss', 'other'), ('alexnet_v2', 'other')])
 def test_layer_of_names_the_layer_of_an_op(op_name, layer):
-  assert run._layer_of(op_name) == layer
+  assert limits.layer_of(op_name) == layer
 
 
 def test_step_profile_shares_the_step_among_the_layers(records_dataset):
-  profile = run.step_profile(records_dataset[0], 2, warmup_steps=1)
+  profile = limits.step_profile(records_dataset[0], 2, warmup_steps=1)
   layers = {row['name']: row['share'] for row in profile['by_layer']}
   assert {'conv1', 'conv2', 'fc6', 'fc7'} <= set(layers)
   assert 0.95 <= sum(layers.values()) <= 1.0 + 1e-9
@@ -196,16 +207,16 @@ def test_step_profile_shares_the_step_among_the_layers(records_dataset):
 
 
 def test_profile_rows_put_flop_and_time_shares_side_by_side():
-  rows = run.profile_rows({'forward_per_layer': {'conv1': 3, 'fc6': 1}},
-                          [{'precision': 'fp32', 'by_layer': [{'name': 'fc6', 'share': 0.6},
-                                                              {'name': 'other', 'share': 0.1}]}])
+  rows = report.profile_rows({'forward_per_layer': {'conv1': 3, 'fc6': 1}},
+                             [{'precision': 'fp32', 'by_layer': [{'name': 'fc6', 'share': 0.6},
+                                                                 {'name': 'other', 'share': 0.1}]}])
   assert [r['layer'] for r in rows] == ['conv1', 'fc6', 'other']
   assert rows[0]['flops_share'] == 75.0 and rows[0]['fp32'] == 0.0
   assert rows[1]['fp32'] == pytest.approx(60.0)
 
 
 def test_utilization_divides_by_the_peak_of_the_same_precision():
-  rows = run.utilization(
+  rows = limits.utilization(
       [{'source': 'memory', 'precision': 'bf16', 'batch_size': 32, 'images_per_sec': 10.0},
        {'source': 'memory', 'precision': 'fp16', 'batch_size': 32, 'images_per_sec': 10.0}],
       {'training_per_image': 4e9},
@@ -235,7 +246,7 @@ def fake_results():
                     {'how': 'convert_photos', 'num_workers': 2, 'images': 100,
                      'images_per_sec': 190.0, 'cpu_ms_per_image': 1.25},
                     {'how': 'script', 'num_workers': 2, 'images': 100, 'images_per_sec': 10.0}],
-      'training': run._with_input_ratios(training),
+      'training': training_rate.with_input_ratios(training),
       'utilization': [{'source': 'memory', 'precision': 'fp32', 'batch_size': 32,
                        'gflops': 50.0, 'peak_gflops': 100.0, 'fraction_of_peak': 0.5}],
       'memory': {'peak_rss_bytes': 3.0e9, 'batch_size': 32, 'images_per_sec': 19.0},
@@ -243,7 +254,7 @@ def fake_results():
 
 
 def test_targets_say_which_are_met_from_the_figures():
-  found = {t['name'].split(' (')[0].split(',')[0]: t for t in run.targets(fake_results())}
+  found = {t['name'].split(' (')[0].split(',')[0]: t for t in targets.evaluate(fake_results())}
   assert found['full pipeline / in-memory training']['figure'] == pytest.approx(0.98)
   assert found['full pipeline / in-memory training']['met'] is True
   assert found['bf16 / fp32 training']['figure'] == pytest.approx(1.3)
@@ -256,30 +267,57 @@ def test_targets_say_which_are_met_from_the_figures():
 
 def test_targets_estimate_the_ratios_from_cpu_time_per_image():
   found = {t['name'].split(' (')[0].split(',')[0]: t['cpu_estimate']
-           for t in run.targets(fake_results())}
+           for t in targets.evaluate(fake_results())}
   assert found['full pipeline / in-memory training'] == pytest.approx(50.0 / 55.0)
   assert found['bf16 / fp32 training'] == pytest.approx(50.0 / 40.0)
   assert found['converter'] == pytest.approx(2 * 1.0 / 1.25)
   assert found['peak RSS of training at batch 32'] is None
 
 
+def _figure(value):
+  return lambda results, batch_size: (value, None)
+
+
+def test_a_target_fails_when_its_figure_misses_the_threshold():
+  table = [targets.Target('at least', _figure(0.59), '>=', 0.6, 'test'),
+           targets.Target('at least, reached', _figure(0.6), '>=', 0.6, 'test'),
+           targets.Target('at most', _figure(2.51), '<=', 2.5, 'test'),
+           targets.Target('at most, reached', _figure(2.5), '<=', 2.5, 'test'),
+           targets.Target('not measured', _figure(None), '>=', 1.0, 'test')]
+  rows = targets.evaluate({}, table=table)
+  assert [r['met'] for r in rows] == [False, True, False, True, None]
+  assert rows[0]['target'] == '>= 0.6' and rows[0]['figure'] == 0.59
+  assert rows[2]['target'] == '<= 2.5'
+
+
+@pytest.mark.parametrize('target', targets.TARGETS, ids=lambda t: t.compared.__name__)
+def test_each_target_fails_just_past_its_threshold_and_names_its_source(target):
+  miss = target.threshold * (0.99 if target.op == '>=' else 1.01)
+  [row] = targets.evaluate(fake_results(), table=[target._replace(compared=_figure(miss))])
+  assert row['met'] is False
+  [row] = targets.evaluate(fake_results(),
+                           table=[target._replace(compared=_figure(target.threshold))])
+  assert row['met'] is True
+  assert target.source
+
+
 def test_keep_best_keeps_the_faster_round_and_lists_every_round():
   rows = [{'source': 'memory', 'precision': 'fp32', 'batch_size': 32, 'images_per_sec': 10.0}]
-  run._keep_best(rows, dict(rows[0], images_per_sec=12.0))
-  run._keep_best(rows, dict(rows[0], images_per_sec=11.0))
+  training_rate.keep_best(rows, dict(rows[0], images_per_sec=12.0))
+  training_rate.keep_best(rows, dict(rows[0], images_per_sec=11.0))
   assert len(rows) == 1 and rows[0]['images_per_sec'] == 12.0
   assert rows[0]['round_rates'] == [10.0, 12.0, 11.0]
 
 
 def test_targets_without_figures_are_not_judged():
   results = {'machine': {'cores': 2, 'mixed_precision': None}}
-  assert [t['met'] for t in run.targets(results)] == [None] * 5
+  assert [t['met'] for t in targets.evaluate(results)] == [None] * 5
 
 
 def test_report_shows_every_section_it_has():
   results = fake_results()
-  results['targets'] = run.targets(results)
-  text = run.report(results)
+  results['targets'] = targets.evaluate(results)
+  text = report.report(results)
   for title in ('Machine: Test CPU', 'Converter', 'Training', 'Training against the peak',
                 'Peak RSS', 'Targets'):
     assert title in text
@@ -287,7 +325,7 @@ def test_report_shows_every_section_it_has():
 
 
 def test_format_table_marks_missing_values_and_booleans():
-  text = run.format_table('T', [('a', 'a', '%.1f'), ('b', 'b', None)],
+  text = report.format_table('T', [('a', 'a', '%.1f'), ('b', 'b', None)],
                           [{'a': 1.25, 'b': True}, {'a': None, 'b': False}])
   lines = text.splitlines()
   assert lines[0] == 'T'
@@ -304,11 +342,11 @@ def test_run_records_a_failing_section_and_runs_the_others(tmp_path, monkeypatch
       'converter': lambda r: ran.append('converter'),
       'pipeline': fails,
       'training': lambda r: r.results.update(training=[]) or ran.append('training')})
-  settings = dataclasses.replace(run.MODES['quick'], photos_per_class=1, photo_copies=1)
+  settings = dataclasses.replace(MODES['quick'], photos_per_class=1, photo_copies=1)
   results = run.run(str(tmp_path), settings, ('converter', 'pipeline', 'training'))
   assert ran == ['converter', 'training']
   assert results['errors'] == {'pipeline': 'RuntimeError: no such device'}
-  assert 'Section pipeline failed: RuntimeError: no such device' in run.report(results)
+  assert 'Section pipeline failed: RuntimeError: no such device' in report.report(results)
   assert len(results['targets']) == 5
 
 
@@ -319,13 +357,13 @@ def test_unknown_sections_are_a_usage_error():
 
 def test_write_json_creates_the_folder(tmp_path):
   path = tmp_path / 'deep' / 'results.json'
-  run.write_json(str(path), {'a': 1})
+  report.write_json(str(path), {'a': 1})
   assert path.read_text().strip().startswith('{')
   assert not [p for p in os.listdir(path.parent) if p.endswith('.tmp')]
 
 
 @pytest.mark.slow
 def test_training_peak_memory_comes_from_a_subprocess(records_dataset):
-  memory = run.training_peak_memory(records_dataset[0], 2, TINY)
-  assert memory['peak_rss_bytes'] > 100e6  # TensorFlow and AlexNet alone are more
-  assert memory['children_ru_maxrss_bytes'] >= memory['peak_rss_bytes'] * 0.9
+  peak = memory.training_peak_memory(records_dataset[0], 2, TINY)
+  assert peak['peak_rss_bytes'] > 100e6  # TensorFlow and AlexNet alone are more
+  assert peak['children_ru_maxrss_bytes'] >= peak['peak_rss_bytes'] * 0.9

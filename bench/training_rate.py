@@ -1,0 +1,125 @@
+"""The training section: images/s of the trainer's train op fed from a constant batch in memory,
+from the full input pipeline, and as trainer.build_graph builds it (what train_alexnet.py steps),
+in fp32 and this machine's mixed precision; the pipeline/memory ratio says whether input holds
+training back."""
+from bench.input_pipeline import get_dataset, input_batch
+from bench.machine import model_device
+from bench.timing import find_row, log, measure, ratio, running_session
+
+INPUTS = ('memory', 'pipeline', 'trainer')
+
+
+def in_memory_batch(batch_size, image_size, num_classes, device):
+  """Preprocessed-looking images (uniform in [-1, 1]) and labels in variables on `device`."""
+  import tensorflow as tf
+  with tf.device(device), tf.name_scope('in_memory'):
+    images = tf.Variable(tf.random.uniform([batch_size, image_size, image_size, 3], -1.0, 1.0,
+                                           seed=1), trainable=False, name='images')
+    labels = tf.Variable(tf.random.uniform([batch_size], 0, num_classes, tf.int64, seed=2),
+                         trainable=False, name='labels')
+  return tf.convert_to_tensor(images), tf.convert_to_tensor(labels)
+
+
+def build_train_op(config, images, labels, num_classes, num_samples):
+  """The compute half of the trainer's graph (trainer.build_train_op) for a batch; no summaries:
+  they do not run per step."""
+  from training import trainer
+  return trainer.build_train_op(config, images, labels, num_classes, num_samples).train_op
+
+
+def _train_op(config, dataset, source):
+  """The train op of `source` (see train_rate) in the default graph."""
+  from training import trainer
+  if source == 'trainer':
+    return trainer.build_graph(config, dataset)[0]
+  if source == 'memory':
+    images, labels = in_memory_batch(config.batch_size, 224, dataset.num_classes, model_device())
+  else:
+    batch = input_batch(dataset, config.batch_size, config.input_pipeline, config.fast_mode,
+                        config.decode_and_crop, num_readers=config.num_readers,
+                        num_preprocessing_threads=config.num_preprocessing_threads,
+                        seed=config.seed)
+    images, labels = batch['images'], batch['labels']
+  return build_train_op(config, images, labels, dataset.num_classes, dataset.num_samples)
+
+
+def train_rate(dataset_dir, batch_size, source='memory', precision='fp32', pipeline='queue',
+               fast_mode=True, decode_and_crop=True, inter_op_threads=0, intra_op_threads=0,
+               num_preprocessing_threads=4, timing=None):
+  """Training images/s of the train op fed from `source`:
+    memory   : a constant batch in variables on the model's device (no input work at all);
+    pipeline : the trainer's input (or 'cached' for cached_decoded_batch) before the same op;
+    trainer  : trainer.build_graph itself (its queue/tf_data input, the summaries built but only
+               the train op run), i.e. what train_alexnet.py steps.
+  The session is the trainer's: session.session_config(precision, threads).
+  """
+  import tensorflow as tf
+  from training import session
+  from training import trainer
+  if source not in INPUTS:
+    raise ValueError('unknown source %r; choose one of %s' % (source, ', '.join(INPUTS)))
+  config = trainer.TrainConfig(dataset_dir=dataset_dir, train_dir='', batch_size=batch_size,
+                               precision=precision, input_pipeline=pipeline, fast_mode=fast_mode,
+                               decode_and_crop=decode_and_crop,
+                               num_preprocessing_threads=num_preprocessing_threads)
+  with tf.Graph().as_default() as graph:
+    tf.compat.v1.set_random_seed(config.seed)
+    train_op = _train_op(config, get_dataset(dataset_dir, config.dataset_split_name), source)
+    session_config = session.session_config(precision, inter_op_threads=inter_op_threads,
+                                            intra_op_threads=intra_op_threads)
+    with running_session(session_config) as sess:
+      graph.finalize()
+      result = measure(lambda: sess.run(train_op), batch_size, **(timing or {}))
+  result.update(source=source, precision=precision, batch_size=batch_size,
+                pipeline=None if source == 'memory' else pipeline,
+                fast_mode=fast_mode, decode_and_crop=decode_and_crop,
+                inter_op_threads=inter_op_threads, intra_op_threads=intra_op_threads,
+                num_preprocessing_threads=num_preprocessing_threads)
+  return result
+
+
+def keep_best(rows, row):
+  """Replaces the row of the same source, precision and batch size by `row` when it is faster;
+  the kept row lists the rate of every round."""
+  key = dict(source=row['source'], precision=row['precision'], batch_size=row['batch_size'])
+  old = find_row(rows, **key)
+  rates = old.get('round_rates', [old['images_per_sec']]) + [row['images_per_sec']]
+  best = row if row['images_per_sec'] > old['images_per_sec'] else old
+  best['round_rates'] = [round(r, 2) for r in rates]
+  rows[rows.index(old)] = best
+
+
+def with_input_ratios(rows):
+  """Gives each row fed from an input its rate over the in-memory row's ('input_ratio')."""
+  for row in rows:
+    if row['source'] != 'memory':
+      memory = find_row(rows, source='memory', precision=row['precision'],
+                        batch_size=row['batch_size'])
+      row['input_ratio'] = ratio(row, memory)
+  return rows
+
+
+def run_section(bench):
+  """Every batch size and precision from memory and from the pipeline; the rows at the targets'
+  batch size again (settings.rounds in all, the best kept); then trainer.build_graph once."""
+  rows = []
+  for batch_size in bench.settings.batch_sizes:
+    for precision in bench.precisions:
+      for source in ('memory', 'pipeline'):
+        row = train_rate(bench.dataset_dir, batch_size, source, precision, timing=bench.timing)
+        log('training %s %s batch %d: %.1f images/s'
+            % (source, precision, batch_size, row['images_per_sec']))
+        rows.append(row)
+  batch_size = bench.target_batch_size
+  for _ in range(bench.settings.rounds - 1):
+    for precision in bench.precisions:
+      for source in ('memory', 'pipeline'):
+        row = train_rate(bench.dataset_dir, batch_size, source, precision, timing=bench.timing)
+        log('training %s %s batch %d, again: %.1f images/s'
+            % (source, precision, batch_size, row['images_per_sec']))
+        keep_best(rows, row)
+  row = train_rate(bench.dataset_dir, batch_size, 'trainer', 'fp32', timing=bench.timing)
+  log('training as trainer.build_graph, batch %d: %.1f images/s'
+      % (batch_size, row['images_per_sec']))
+  rows.append(row)
+  bench.results['training'] = with_input_ratios(rows)
