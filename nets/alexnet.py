@@ -5,9 +5,9 @@ Variable names are those of tf_slim.nets.alexnet.alexnet_v2, so checkpoints inte
 
 The fully connected layers are convolutions: fc6 is a 5x5 VALID conv over pool5 (on a 224x224
 image pool5 is 5x5, so fc6 sees all of it, exactly like a dense layer on the flattened pool5),
-fc7 and fc8 are 1x1 convs (computed as matmuls where that is the same thing: dense_conv2d). On a larger image the same weights slide over pool5, one step per
-32 input pixels, and give a score map (4x7 for a 300x400 photo); `average_score_map` or
-`global_pool=True` turns it into one prediction per image.
+fc7 and fc8 are 1x1 convs (computed as matmuls where that is the same thing: dense_conv2d). On
+a larger image the same weights slide over pool5, one step per 32 input pixels, and give a score
+map (4x7 for a 300x400 photo); `global_pool=True` averages it into one prediction per image.
 
 The net is built in float32. Mixed precision is the trainer's business (grappler rewrites
 `auto_mixed_precision` / `auto_mixed_precision_onednn_bfloat16` in the session config), so the
@@ -176,14 +176,6 @@ def score_map_size(height, width):
 
 # Square input sizes classified with one score (a 1x1 map), 224 among them: (195, 226).
 CLASSIFY_SIZES = (MIN_IMAGE_SIZE, max(s for s in range(MIN_IMAGE_SIZE, 1024) if _map_side(s) == 1))
-
-
-def average_score_map(logits, name='average_score_map'):
-  """Averages a [batch, h, w, C] score map into one prediction [batch, C] per image."""
-  if logits.shape.rank != 4:
-    raise ValueError('average_score_map wants a [batch, h, w, classes] score map, got shape %s'
-                     % logits.shape)
-  return tf.reduce_mean(logits, [1, 2], name=name)
 
 
 @contextlib.contextmanager

@@ -155,13 +155,6 @@ def adjust_color(image, params, color_ordering=0, fast_mode=True):
   return tf.clip_by_value(image, 0.0, 1.0)
 
 
-def distort_color(image, color_ordering=0, fast_mode=True, seed=None, scope=None):
-  """Random brightness and saturation (+ hue and contrast unless fast_mode) in the order
-  `color_ordering` (0-1 in fast mode, 0-3 otherwise). image: float [0, 1]; returns [0, 1]."""
-  with tf.name_scope(scope or 'distort_color'):
-    return adjust_color(image, sample_color_params(fast_mode, seed), color_ordering, fast_mode)
-
-
 def sample_crop_window(image_shape, bbox=None, min_object_covered=0.1,
                        aspect_ratio_range=(0.75, 1.33), area_range=(0.05, 1.0),
                        max_attempts=100, seed=None):

@@ -19,18 +19,6 @@ def _module(name):
   return PREPROCESSING_MAP[name]
 
 
-def get_preprocessing(name, is_training=False):
-  """fn(image, output_height, output_width, **kwargs) for a decoded image [h, w, 3], as in
-  research/slim. kwargs go to the module's preprocess_image (fast_mode, seed, ...)."""
-  module = _module(name)
-
-  def preprocessing_fn(image, output_height, output_width, **kwargs):
-    return module.preprocess_image(image, output_height, output_width,
-                                   is_training=is_training, **kwargs)
-
-  return preprocessing_fn
-
-
 def get_jpeg_preprocessing(name, is_training=False):
   """fn(jpeg_bytes, output_height, output_width, **kwargs) for a scalar string tensor of
   encoded image bytes. kwargs go to preprocess_jpeg (decode_and_crop, fast_mode, seed, ...)."""

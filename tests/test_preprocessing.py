@@ -168,12 +168,12 @@ def test_full_mode_shifts_the_hue():
   assert max(np.abs(h - hue_of(colour)).max() for h in hues) > 0.02
 
 
-def test_distort_color_rejects_an_unknown_ordering():
+def test_colour_distortion_rejects_an_unknown_ordering():
   with tf.Graph().as_default():
     image = tf.zeros([4, 4, 3])
     with pytest.raises(ValueError, match='color_ordering'):
-      ip.distort_color(image, color_ordering=2, fast_mode=True)
-    ip.distort_color(image, color_ordering=3, fast_mode=False)
+      ip.adjust_color(image, ip.sample_color_params(True), color_ordering=2, fast_mode=True)
+    ip.adjust_color(image, ip.sample_color_params(False), color_ordering=3, fast_mode=False)
 
 
 def test_sampled_crops_respect_area_and_aspect_ranges():
@@ -328,16 +328,17 @@ def test_rejects_an_output_size_that_is_not_a_positive_int(size):
 def test_factory_maps_names_to_inception_preprocessing(name):
   image = random_image()
   with tf.Graph().as_default():
-    fn = preprocessing_factory.get_preprocessing(name, is_training=False)
-    a, b = run([fn(tf.constant(image), HEIGHT, WIDTH),
-                ip.preprocess_for_eval(tf.constant(image), HEIGHT, WIDTH)])[0]
+    fn = preprocessing_factory.get_jpeg_preprocessing(name, is_training=False)
+    encoded = jpeg_tensor(image)
+    a, b = run([fn(encoded, HEIGHT, WIDTH),
+                ip.preprocess_for_eval(tf.io.decode_jpeg(encoded, channels=3), HEIGHT, WIDTH)])[0]
   np.testing.assert_array_equal(a, b)
 
 
 def test_factory_training_function_distorts():
   with tf.Graph().as_default():
-    fn = preprocessing_factory.get_preprocessing('alexnet_v2', is_training=True)
-    first, second = run(fn(tf.constant(random_image()), HEIGHT, WIDTH, seed=3), times=2)
+    fn = preprocessing_factory.get_jpeg_preprocessing('alexnet_v2', is_training=True)
+    first, second = run(fn(jpeg_tensor(random_image()), HEIGHT, WIDTH, seed=3), times=2)
   assert not np.array_equal(first, second)
 
 
@@ -349,8 +350,6 @@ def test_jpeg_factory_preprocesses_encoded_bytes():
   assert value.shape == (HEIGHT, WIDTH, 3)
 
 
-@pytest.mark.parametrize('getter', [preprocessing_factory.get_preprocessing,
-                                    preprocessing_factory.get_jpeg_preprocessing])
-def test_factory_rejects_an_unknown_name_listing_known_ones(getter):
+def test_factory_rejects_an_unknown_name_listing_known_ones():
   with pytest.raises(ValueError, match='vgg_16.*alexnet_v2, alexnet_v2_bn, inception'):
-    getter('vgg_16')
+    preprocessing_factory.get_jpeg_preprocessing('vgg_16')
