@@ -128,10 +128,17 @@ def test_two_clones_give_the_loss_of_one_on_the_same_batch():
 
 
 @pytest.mark.slow
-def test_two_cpu_clones_train(records_dataset, tmp_path):
-  step, _ = trainer.train(config(records_dataset[0], tmp_path, num_clones=2, clone_on_cpu=True,
-                                 max_number_of_steps=2))
-  assert step == 2
+def test_two_cpu_clones_train_one_set_of_weights(records_dataset, tmp_path):
+  dataset_dir = records_dataset[0]
+  two_clones = dict(num_clones=2, clone_on_cpu=True)
+  assert trainer.train(config(dataset_dir, tmp_path, max_number_of_steps=1, **two_clones))[0] == 1
+  before = checkpoint_value(tmp_path, 'alexnet_v2/fc8/weights')
+  assert trainer.train(config(dataset_dir, tmp_path, max_number_of_steps=3, **two_clones))[0] == 3
+  after = checkpoint_value(tmp_path, 'alexnet_v2/fc8/weights')
+  assert int(checkpoint_value(tmp_path, 'global_step')) == 3
+  assert np.all(np.isfinite(after)) and np.abs(after - before).max() > 0
+  graph = (tmp_path / 'graph.pbtxt').read_text()
+  assert 'clone_1/alexnet_v2/conv1/Conv2D' in graph and 'clone_2/' not in graph
 
 
 def test_clones_need_gpus_unless_on_cpu():
