@@ -10,6 +10,7 @@ import re
 import sys
 import tempfile
 import traceback
+import warnings
 
 from absl import app
 from absl import flags
@@ -94,6 +95,8 @@ def run(main, graph_mode=True):
 
   if graph_mode:
     tf.compat.v1.disable_eager_execution()
+  # tf-slim's layers call keras' deprecated layer.apply: nothing a user can act on.
+  warnings.filterwarnings('ignore', message='`layer.apply` is deprecated')
   tf_logger = tf.get_logger()
   tf_logger.addFilter(_NoDeprecationNotices())
   for handler in list(tf_logger.handlers):  # absl's handler prints its records already

@@ -48,7 +48,8 @@ def alexnet_v2_arg_scope(weight_decay=0.0005, use_batch_norm=False, batch_norm_d
   with slim.arg_scope([slim.conv2d, dense_conv2d, slim.fully_connected],
                       activation_fn=tf.nn.relu,
                       biases_initializer=tf.compat.v1.constant_initializer(0.1),
-                      weights_regularizer=slim.l2_regularizer(float(weight_decay)),
+                      weights_regularizer=(slim.l2_regularizer(float(weight_decay)) if weight_decay
+                                           else None),
                       normalizer_fn=compat.batch_norm if use_batch_norm else None):
     with slim.arg_scope([compat.batch_norm], **batch_norm_params):
       with slim.arg_scope([slim.conv2d, dense_conv2d], padding='SAME'):

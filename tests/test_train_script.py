@@ -23,6 +23,9 @@ def test_missing_flags_and_bad_values_are_one_line_errors(records_dataset, tmp_p
   assert_one_line_error(run_script('train_alexnet.py', '--dataset_dir=' + dataset_dir,
                                    '--train_dir=%s' % tmp_path, '--dataset_split_name=test'),
                         'unknown split "test"')
+  assert_one_line_error(run_script('train_alexnet.py', '--dataset_dir=' + dataset_dir,
+                                   '--train_dir=%s' % tmp_path, '--batch_size=100000'),
+                        '--batch_size=100000 needs about', 'GiB')
 
 
 def small_run_flags(dataset_dir, train_dir, steps):
@@ -40,8 +43,9 @@ def test_a_short_run_from_the_shell_writes_a_checkpoint(records_dataset, tmp_pat
 
 
 @pytest.mark.slow
-def test_sigterm_saves_a_checkpoint_at_the_current_step_and_exits_143(records_dataset,
-                                                                      tmp_path):
+@pytest.mark.parametrize('signum,status', [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_sigterm_or_a_closed_terminal_saves_a_checkpoint_at_the_current_step(
+    records_dataset, tmp_path, signum, status):
   process = start_script('train_alexnet.py',
                          *small_run_flags(records_dataset[0], tmp_path, 100000))
   output = []
@@ -50,11 +54,12 @@ def test_sigterm_saves_a_checkpoint_at_the_current_step_and_exits_143(records_da
     output.append(line)
     if 'step 3/' in line or time.time() > deadline:
       break
-  process.send_signal(signal.SIGTERM)
+  process.send_signal(signum)
   rest, _ = process.communicate(timeout=120)
   log = ''.join(output) + rest
-  assert process.returncode == 143, log[-3000:]
-  assert 'Received SIGTERM' in log and 'rerun the same command to resume' in log
+  assert process.returncode == status, log[-3000:]
+  assert 'Received %s' % signal.Signals(signum).name in log
+  assert 'rerun the same command to resume' in log
   newest = tf.train.latest_checkpoint(str(tmp_path))
   step = int(newest.rsplit('-', 1)[1])
   assert step >= 3

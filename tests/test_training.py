@@ -13,6 +13,7 @@ from tf_helpers import read_events, save_random_checkpoint
 from base import UserError
 from nets import nets_factory
 from training import clones
+from training import resources
 from training import session
 from training import trainer
 
@@ -187,6 +188,43 @@ def test_bad_settings_are_one_line_user_errors(records_dataset, tmp_path):
     trainer.train(config(records_dataset[0], tmp_path, optimizer='adamw'))
   with pytest.raises(UserError, match='does not exist'):
     trainer.train(config(str(tmp_path / 'nowhere'), tmp_path))
+
+
+@pytest.mark.parametrize('setting,message', [
+    (dict(save_interval_secs=-1), '--save_interval_secs must be positive'),
+    (dict(save_summaries_secs=0), '--save_summaries_secs must be positive'),
+    (dict(end_learning_rate=-0.01), '--end_learning_rate must be >= 0'),
+    (dict(learning_rate_decay_factor=-0.5), '--learning_rate_decay_factor must be in'),
+    (dict(learning_rate_decay_factor=1.5), '--learning_rate_decay_factor must be in'),
+    (dict(learning_rate=0.0), '--learning_rate must be positive'),
+    (dict(clip_gradient_norm=-1.0), '--clip_gradient_norm must be >= 0'),
+    (dict(optimizer_params={'momentum': -0.9}), '--momentum must be in'),
+    (dict(optimizer_params={'momentum': 1.5}), '--momentum must be in'),
+    (dict(optimizer_params={'opt_epsilon': 0.0}), '--opt_epsilon must be positive'),
+    (dict(optimizer_params={'ftrl_learning_rate_power': 0.5}),
+     '--ftrl_learning_rate_power must be <= 0'),
+])
+def test_values_that_make_no_sense_are_refused_before_anything_runs(tmp_path, setting, message):
+  with pytest.raises(UserError, match=message):
+    trainer.train(config(str(tmp_path / 'unused'), tmp_path / 'run', **setting))
+  assert not (tmp_path / 'run').exists()
+
+
+def test_a_batch_larger_than_the_memory_is_refused_with_the_size_that_fits():
+  per_image = resources.bytes_per_image('alexnet_v2', 224, 5)
+  assert 4e6 < per_image < 5e7  # ~12 MB: inputs held by the queues, activations, gradients
+  resources.check_batch_fits(32, per_image, available=32 * per_image)
+  with pytest.raises(UserError, match=r'--batch_size=100000 needs about .* GiB.*use '
+                                      r'--batch_size=(\d+) or less') as error:
+    resources.check_batch_fits(100000, per_image, available=64 * per_image)
+  assert '--batch_size=64 or less' in str(error.value)
+  resources.check_batch_fits(10 ** 9, per_image, available=None)  # unknown: not refused
+
+
+def test_thread_counts_are_capped_by_the_cores():
+  assert resources.capped_threads(4, 'num_readers', cores=2) == 4
+  assert resources.capped_threads(100000, 'num_readers', cores=2) == resources.thread_cap(2)
+  assert resources.thread_cap(2) == 16 and resources.thread_cap(32) == 128
 
 
 def test_clones_are_placed_one_per_gpu_with_shared_variables_on_the_cpu():

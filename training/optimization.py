@@ -28,6 +28,22 @@ def parameter_users():
   return dict(sorted(users.items()))
 
 
+def check_params(params):
+  """UserError for an optimizer parameter out of its range (all are >= 0 but the FTRL power,
+  and the betas, decays and momenta are below 1)."""
+  for name, value in sorted((params or {}).items()):
+    if name == 'ftrl_learning_rate_power':
+      ok, expected = value <= 0, '<= 0'
+    elif name.endswith(('momentum', 'beta1', 'beta2', 'decay', 'rho')):
+      ok, expected = 0 <= value < 1, 'in [0, 1)'
+    elif name.endswith('epsilon'):
+      ok, expected = value > 0, 'positive'
+    else:
+      ok, expected = value >= 0, '>= 0'
+    if not ok:
+      raise UserError('--%s must be %s, got %g' % (name, expected, value))
+
+
 def learning_rate(global_step, base_rate, decay_type, steps_per_epoch, num_epochs_per_decay=2.0,
                   decay_factor=0.94, end_learning_rate=0.0001, max_steps=None, warmup_epochs=0.0):
   """The learning rate tensor at global_step.

@@ -21,10 +21,12 @@ from training import checkpoints
 import compat
 from training import clones
 from training import optimization
+from training import resources
 from training import session
 
-# Exit statuses of an interrupted run (the checkpoint is saved first), as a shell reports them.
-INTERRUPT_STATUS = {signal.SIGINT: 130, signal.SIGTERM: 143}
+# Exit statuses of an interrupted run (the checkpoint is saved first), as a shell reports them;
+# SIGHUP is a closed terminal.
+INTERRUPT_STATUS = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
 
 
 @dataclasses.dataclass
@@ -85,10 +87,23 @@ def validate(config):
       (0.0 <= config.label_smoothing < 1.0, '--label_smoothing must be in [0, 1)'),
       (config.moving_average_decay is None or 0.0 < config.moving_average_decay < 1.0,
        '--moving_average_decay must be in (0, 1)'),
+      (config.learning_rate > 0, '--learning_rate must be positive'),
+      (config.end_learning_rate >= 0,
+       '--end_learning_rate must be >= 0 (a negative rate climbs the loss)'),
+      (0.0 < config.learning_rate_decay_factor <= 1.0,
+       '--learning_rate_decay_factor must be in (0, 1]'),
+      (config.num_epochs_per_decay > 0, '--num_epochs_per_decay must be positive'),
+      (config.warmup_epochs >= 0, '--warmup_epochs must be >= 0'),
+      (config.weight_decay >= 0, '--weight_decay must be >= 0'),
+      (config.clip_gradient_norm >= 0, '--clip_gradient_norm must be >= 0 (0 does not clip)'),
+      (config.save_interval_secs > 0, '--save_interval_secs must be positive'),
+      (config.save_summaries_secs > 0, '--save_summaries_secs must be positive'),
+      (config.num_clones > 0, '--num_clones must be positive'),
   ]
   for ok, message in checks:
     if not ok:
       raise UserError(message)
+  optimization.check_params(config.optimizer_params)
   base.check_folder_path(config.train_dir, 'train_dir')
   if config.train_image_size is not None:
     map_size = alexnet.score_map_size(config.train_image_size, config.train_image_size)
@@ -257,6 +272,18 @@ class StepFunction:
           tf.compat.v1.Summary.Value(tag='images_per_sec', simple_value=rate)]), step)
 
 
+def _check_resources(config, num_classes):
+  """config with the thread counts capped; UserError when a batch cannot fit in memory."""
+  image_size = config.train_image_size or nets_factory.get_network_fn(
+      config.model_name, 0).default_image_size
+  per_image = resources.bytes_per_image(config.model_name, image_size, num_classes)
+  resources.check_batch_fits(config.batch_size, per_image, resources.available_memory_bytes())
+  return dataclasses.replace(
+      config, num_readers=resources.capped_threads(config.num_readers, 'num_readers'),
+      num_preprocessing_threads=resources.capped_threads(config.num_preprocessing_threads,
+                                                         'num_preprocessing_threads'))
+
+
 def train(config):
   """Trains until max_number_of_steps (or forever); resumes from train_dir's newest checkpoint.
 
@@ -278,6 +305,7 @@ def train(config):
     tf.compat.v1.set_random_seed(config.seed)
     dataset = dataset_factory.get_dataset(config.dataset_name, config.dataset_split_name,
                                           config.dataset_dir)
+    config = _check_resources(config, dataset.num_classes)
     train_op, global_step, log_tensors = build_graph(config, dataset)
     init_fn = None
     if resume_from:
