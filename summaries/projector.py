@@ -32,7 +32,7 @@ from PIL import Image
 from tensorboard.plugins import projector
 
 from base import UserError, atomic_path, write_text_atomic
-from summaries import images
+from summaries import photo_grids
 
 CHECKPOINT_PREFIX = 'embedding.ckpt'
 CONFIG_FILENAME = 'projector_config.pbtxt'
@@ -197,7 +197,7 @@ def write_projector(log_dir, embeddings, metadata=None, thumbnails=None, tensor_
   if thumbnails is not None:
     if len(thumbnails) != count:
       raise ValueError('got %d thumbnails for %d embeddings' % (len(thumbnails), count))
-    sprite, thumb = images.sprite_image(thumbnails, thumb_size)
+    sprite, thumb = photo_grids.sprite_image(thumbnails, thumb_size)
 
   os.makedirs(log_dir, exist_ok=True)
   _check_checkpoint_owner(log_dir)

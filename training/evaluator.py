@@ -41,7 +41,8 @@ from nets import alexnet
 from nets import nets_factory
 from preprocessing import inception_preprocessing
 from preprocessing import preprocessing_factory
-from summaries import images as pictures
+from summaries import drawing
+from summaries import photo_grids
 from summaries import projector
 from training import checkpoints
 from training import session
@@ -582,7 +583,7 @@ def write_summaries(writer, result, pass_hook, grid_images):
   values = [tf.compat.v1.Summary.Value(tag=tag, simple_value=v)
             for tag, v in sorted(result.scalars().items())]
   values.append(image_summary_value(
-      'eval/confusion_matrix', pictures.confusion_matrix_image(
+      'eval/confusion_matrix', drawing.confusion_matrix_image(
           result.confusion_matrix, result.class_names,
           title='Confusion matrix, step %d' % result.step)))
   if grid_images:
@@ -595,12 +596,12 @@ def write_summaries(writer, result, pass_hook, grid_images):
 
 
 def prediction_grid(pass_hook, class_names, max_images):
-  """Thumbnails captioned with true and predicted label, mistakes first (summaries.images)."""
+  """Thumbnails captioned with true and predicted label, mistakes first."""
   kept = sorted(pass_hook.thumbnails)
   if not kept:
     return None
   rows = [pass_hook.rows[i] for i in kept]
-  return pictures.prediction_grid(
+  return photo_grids.prediction_grid(
       [pass_hook.thumbnails[i] for i in kept], [r[0] for r in rows], [r[1] for r in rows],
       class_names, probabilities=np.stack([r[2] for r in rows]), max_images=max_images)
 
@@ -791,7 +792,7 @@ def write_dataset_view(dataset, log_dir, images_per_class=8, embedding_size=None
   values = []
   for label, name in enumerate(names):
     if samples[label]:
-      values.append(image_summary_value('dataset/%s' % _tag(name), pictures.image_grid(
+      values.append(image_summary_value('dataset/%s' % _tag(name), photo_grids.image_grid(
           [t for t, _ in samples[label]], [os.path.basename(f) for _, f in samples[label]])))
   table = ['%d %s images in %d classes' % (counts.sum(), dataset.split_name, len(names)), '',
            '| class | images |', '|---|---|']
