@@ -20,6 +20,7 @@ import cli
 from datasets import dataset_factory
 from datasets import dataset_utils
 from base import UserError
+from summaries.dataset_view import write_dataset_view
 from training import evaluator
 
 FLAGS = flags.FLAGS
@@ -102,7 +103,7 @@ def dataset_view():
   base.check_folder_path(FLAGS.dataset_view, 'dataset_view')
   dataset = dataset_factory.get_dataset(FLAGS.dataset_name, FLAGS.dataset_split_name,
                                         FLAGS.dataset_dir)
-  evaluator.write_dataset_view(dataset, FLAGS.dataset_view, embedding_size=FLAGS.embedding_size)
+  write_dataset_view(dataset, FLAGS.dataset_view, embedding_size=FLAGS.embedding_size)
   logging.info('Look at it: tensorboard --logdir=%s', FLAGS.dataset_view)
   return 0
 

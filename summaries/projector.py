@@ -36,6 +36,7 @@ from summaries import photo_grids
 
 CHECKPOINT_PREFIX = 'embedding.ckpt'
 CONFIG_FILENAME = 'projector_config.pbtxt'
+SPRITE_THUMB_SIZE = 64  # wanted sprite cell side (smaller when the sprite would pass 8192 px)
 _TENSOR_NAME = re.compile(r'^[A-Za-z0-9.][A-Za-z0-9_.\-/]*$')
 
 
@@ -161,7 +162,7 @@ def _write_config(log_dir, config):
 
 
 def write_projector(log_dir, embeddings, metadata=None, thumbnails=None, tensor_name='embedding',
-                    step=0, metadata_header=None, thumb_size=64):
+                    step=0, metadata_header=None, thumb_size=SPRITE_THUMB_SIZE):
   """Writes (or replaces) one embedding for TensorBoard's projector in log_dir.
 
   Args:
