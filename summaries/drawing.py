@@ -187,14 +187,9 @@ def prediction_image(image, true_label, probabilities, class_names, size=224):
   names = class_name_list(class_names, num_classes)
   true_label = int(true_label)
   predicted = int(np.argmax(probabilities))
-  correct = predicted == true_label
-  verdict = GREEN if correct else RED
-
+  verdict = GREEN if predicted == true_label else RED
   layout = _prediction_layout(num_classes, size)
   height, width = prediction_image_size(num_classes, size)
-  font = load_font(layout['font_size'])
-  small = load_font(max(8, layout['font_size'] - 1))
-  line, margin, border = layout['line'], layout['margin'], layout['border']
 
   canvas = Image.new('RGB', (width, height), BACKGROUND)
   photo = _to_rgb(image)
@@ -202,19 +197,35 @@ def prediction_image(image, true_label, probabilities, class_names, size=224):
     photo = _resize(photo, size, size)
   canvas.paste(Image.fromarray(photo), (0, 0))
   draw = ImageDraw.Draw(canvas)
-
-  # Caption band.
-  x = border + margin
-  y = size + margin // 2
-  text_width = width - 2 * x
   true_name = names[true_label] if 0 <= true_label < num_classes else str(true_label)
-  draw.text((x, y), fit_text(font, 'true: %s' % true_name, text_width), fill=TEXT, font=font)
-  share = '  %.1f%%' % (100.0 * probabilities[predicted])
-  pred_text = fit_text(font, 'pred: %s' % names[predicted],
-                       text_width - _text_width(font, share))
-  draw.text((x, y + line), pred_text + share, fill=verdict, font=font)
+  _draw_caption(draw, layout, size, true_name, names[predicted], probabilities[predicted],
+                verdict)
+  _draw_bars(draw, layout, size, names, true_label, probabilities, verdict)
+  for i in range(layout['border']):
+    draw.rectangle([i, i, width - 1 - i, height - 1 - i], outline=verdict)
+  return np.asarray(canvas)
 
-  # Bar chart of all class probabilities.
+
+def _draw_caption(draw, layout, size, true_name, predicted_name, probability, verdict):
+  """'true: <name>' and, in the verdict's colour, 'pred: <name>  87.3%' under the photo."""
+  font = load_font(layout['font_size'])
+  x = layout['border'] + layout['margin']
+  y = size + layout['margin'] // 2
+  text_width = size - 2 * x
+  draw.text((x, y), fit_text(font, 'true: %s' % true_name, text_width), fill=TEXT, font=font)
+  share = '  %.1f%%' % (100.0 * probability)
+  pred_text = fit_text(font, 'pred: %s' % predicted_name, text_width - _text_width(font, share))
+  draw.text((x, y + layout['line']), pred_text + share, fill=verdict, font=font)
+
+
+def _draw_bars(draw, layout, size, names, true_label, probabilities, verdict):
+  """A bar per class probability; the predicted bar in the verdict's colour, the true class
+  marked with a triangle."""
+  small = load_font(max(8, layout['font_size'] - 1))
+  line, margin, border = layout['line'], layout['margin'], layout['border']
+  predicted = int(np.argmax(probabilities))
+  width = size
+  x = border + margin
   top = size + layout['caption']
   draw.line([(border, top - 1), (width - border - 1, top - 1)], fill=PAD_COLOUR)
   marker = max(4, line // 3)
@@ -224,7 +235,7 @@ def prediction_image(image, true_label, probabilities, class_names, size=224):
   bar_left = name_left + name_width + 4
   bar_right = width - border - margin - value_width - 4
   bar_height = max(3, line - 6)
-  for c in range(num_classes):
+  for c in range(len(probabilities)):
     row_top = top + margin // 2 + c * line
     is_true = c == true_label
     if is_true:
@@ -243,10 +254,6 @@ def prediction_image(image, true_label, probabilities, class_names, size=224):
     value = '%d%%' % round(100 * p)
     draw.text((width - border - margin - _text_width(small, value), row_top + 1), value,
               fill=TEXT if c == predicted else MUTED, font=small)
-
-  for i in range(border):
-    draw.rectangle([i, i, width - 1 - i, height - 1 - i], outline=verdict)
-  return np.asarray(canvas)
 
 
 def class_name_list(class_names, num_classes):
@@ -383,9 +390,6 @@ def confusion_matrix_image(matrix, class_names, title='Confusion matrix', font_s
   _draw_rotated_text(canvas, 'true', (margin, top + grid_w // 2 - _text_width(font, 'true') // 2),
                      font, faint, (255, 255, 255), line)
 
-  row_sums = matrix.sum(axis=1, keepdims=True)
-  shares = np.divide(matrix, row_sums, out=np.zeros_like(matrix), where=row_sums > 0)
-  colours = apply_colormap(shares, 'blues')
   for i in range(num_classes):
     name = fit_text(font, names[i], max_name)
     y = top + i * cell
@@ -394,17 +398,24 @@ def confusion_matrix_image(matrix, class_names, title='Confusion matrix', font_s
     x = left + i * cell
     _draw_rotated_text(canvas, name, (x + (cell - line) // 2, top - 6 - _text_width(font, name)),
                        font, ink, (255, 255, 255), line)
-    for j in range(num_classes):
-      x0, y0 = left + j * cell, top + i * cell
-      colour = tuple(int(v) for v in colours[i, j])
-      draw.rectangle([x0, y0, x0 + cell - 1, y0 + cell - 1], fill=colour,
-                     outline=(255, 255, 255))
-      text = cell_text[i][j]
-      text_colour = (255, 255, 255) if _luminance(colour) < 140 else ink
-      draw.text((x0 + (cell - _text_width(font, text)) // 2, y0 + (cell - font_size) // 2 - 1),
-                text, fill=text_colour, font=font)
+  _draw_cells(draw, matrix, cell_text, left, top, cell, font, font_size, ink)
   draw.rectangle([left - 1, top - 1, left + grid_w, top + grid_w], outline=(160, 160, 160))
   return np.asarray(canvas)
+
+
+def _draw_cells(draw, matrix, cell_text, left, top, cell, font, font_size, ink):
+  """The matrix's cells from (left, top), coloured by their share of the row, text written."""
+  row_sums = matrix.sum(axis=1, keepdims=True)
+  shares = np.divide(matrix, row_sums, out=np.zeros_like(matrix), where=row_sums > 0)
+  colours = apply_colormap(shares, 'blues')
+  for i, j in np.ndindex(*matrix.shape):
+    x0, y0 = left + j * cell, top + i * cell
+    colour = tuple(int(v) for v in colours[i, j])
+    draw.rectangle([x0, y0, x0 + cell - 1, y0 + cell - 1], fill=colour, outline=(255, 255, 255))
+    text = cell_text[i][j]
+    text_colour = (255, 255, 255) if _luminance(colour) < 140 else ink
+    draw.text((x0 + (cell - _text_width(font, text)) // 2, y0 + (cell - font_size) // 2 - 1),
+              text, fill=text_colour, font=font)
 
 
 def _draw_rotated_text(canvas, text, position, font, fill, background, line):
