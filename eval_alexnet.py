@@ -20,6 +20,7 @@ import base
 import cli
 import script_flags
 from datasets import dataset_factory
+from summaries import dataset_view
 from training import evaluator
 from training import trainer
 
@@ -73,11 +74,11 @@ def config_from_flags():
       max_number_of_steps=FLAGS.max_number_of_steps or None)
 
 
-def dataset_view():
+def write_dataset_view():
   base.check_folder_path(FLAGS.dataset_view, 'dataset_view')
   dataset = dataset_factory.get_dataset(FLAGS.dataset_name, FLAGS.dataset_split_name,
                                         FLAGS.dataset_dir)
-  evaluator.write_dataset_view(dataset, FLAGS.dataset_view, embedding_size=FLAGS.embedding_size)
+  dataset_view.write_dataset_view(dataset, FLAGS.dataset_view, embedding_size=FLAGS.embedding_size)
   logging.info('Look at it: tensorboard --logdir=%s', FLAGS.dataset_view)
   return 0
 
@@ -85,7 +86,7 @@ def dataset_view():
 def main(argv):
   del argv
   if FLAGS.dataset_view:
-    return dataset_view()
+    return write_dataset_view()
   for name in ('checkpoint_path', 'eval_dir'):
     if not FLAGS[name].value:
       raise base.UserError('--%s is required (or pass --dataset_view=DIR)' % name)

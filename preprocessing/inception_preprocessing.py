@@ -8,6 +8,8 @@ bicubic, area at random), random left-right flip, random colour distortion (fast
 brightness and saturation in one of 2 orders; full mode: brightness, saturation, hue and
 contrast in one of 4 orders), clip to [0, 1], scale to [-1, 1].
 Evaluation: the central 87.5% of the image, bilinear resize, scale to [-1, 1]. No randomness.
+Whole-photo evaluation (preprocess_full_image): the whole photo, its shorter side resized to a
+given size, aspect kept, for a fully convolutional net that slides over all of it.
 
 Entry points: preprocess_jpeg() for the encoded bytes of a record (image/encoded) and
 preprocess_image() for an already decoded image. With decode_and_crop=True, preprocess_jpeg
@@ -344,3 +346,15 @@ def preprocess_jpeg(jpeg_bytes, height, width, is_training=False, fast_mode=True
     begin, size = central_crop_window(encoded_image_shape(jpeg_bytes))
     image = to_float(decode_window(jpeg_bytes, begin, size))
     return _resize_for_eval(image, height, width, add_image_summaries)
+
+
+def preprocess_full_image(jpeg_bytes, shorter_side):
+  """The whole photo, resized (bilinear) so its shorter side is `shorter_side`, aspect kept,
+  float32 [h, w, 3] in [-1, 1]: the fully convolutional net then slides over all of it."""
+  image = to_float(decode_whole(jpeg_bytes))
+  side = tf.cast(tf.shape(image)[:2], tf.float32)
+  scale = float(shorter_side) / tf.reduce_min(side)
+  size = tf.maximum(tf.cast(tf.round(side * scale), tf.int32), shorter_side)
+  image = tf.image.resize(image, size, method=tf.image.ResizeMethod.BILINEAR)
+  image.set_shape([None, None, 3])
+  return scale_to_unit_range(image)

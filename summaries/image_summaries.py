@@ -1,4 +1,4 @@
-"""Graph-mode image summaries: summaries.images drawings run inside the graph by tf.numpy_function.
+"""Graph-mode image summaries: summaries.drawing pictures drawn in the graph by tf.numpy_function.
 
 Each function adds tf.compat.v1.summary.image ops to `collections` (default: the SUMMARIES
 collection, so tf.compat.v1.summary.merge_all and slim.learning.train pick them up) and returns
@@ -6,7 +6,7 @@ them. The summary tag is the given name plus '/image' (inside any enclosing name
 """
 import tensorflow as tf
 
-from summaries import images
+from summaries import drawing
 
 
 def _class_names(class_names):
@@ -32,7 +32,7 @@ def prediction_summary(images_batch, labels, logits, class_names,
     logits: [batch, num_classes] (or [batch, 1, 1, num_classes]); num_classes must be static.
     class_names: list (or {id: name}) of num_classes names.
     name: summary name; the tag is name + '/image'.
-    size: side of the photo in the picture (see images.prediction_image_size).
+    size: side of the photo in the picture (see drawing.prediction_image_size).
   Returns:
     The summary op (a serialized Summary string tensor).
   """
@@ -40,7 +40,7 @@ def prediction_summary(images_batch, labels, logits, class_names,
   if num_classes is None:
     raise ValueError('logits need a static number of classes, got shape %s' % logits.shape)
   names = _class_names(class_names)
-  height, width = images.prediction_image_size(num_classes, size)
+  height, width = drawing.prediction_image_size(num_classes, size)
   with tf.name_scope('prediction_image'):
     logits = tf.reshape(logits, [-1, num_classes])
     probabilities = tf.nn.softmax(tf.cast(logits[0], tf.float32))
@@ -48,7 +48,7 @@ def prediction_summary(images_batch, labels, logits, class_names,
       labels = tf.argmax(labels, axis=1)
     label = tf.reshape(labels, [-1])[0]
     picture = _drawn_image(
-        lambda image, true_label, probs: images.prediction_image(image, true_label, probs, names,
+        lambda image, true_label, probs: drawing.prediction_image(image, true_label, probs, names,
                                                                   size),
         [images_batch[0], label, probabilities], height, width, name='draw')
   return tf.compat.v1.summary.image(name, picture, max_outputs=1, collections=collections)
@@ -94,9 +94,9 @@ def feature_map_summaries(end_points, weights_conv1=None, names=('conv1', 'conv5
     h, w, c = activations.shape[1:]
     height = width = None
     if None not in (h, w, c):
-      height, width = images.feature_map_grid_size(h, w, c, max_channels)
+      height, width = drawing.feature_map_grid_size(h, w, c, max_channels)
     with tf.name_scope('feature_map_image'):
-      picture = _drawn_image(lambda a: images.feature_map_grid(a, max_channels),
+      picture = _drawn_image(lambda a: drawing.feature_map_grid(a, max_channels),
                              [activations[0]], height, width, name='draw')
     summaries.append(tf.compat.v1.summary.image('%s/%s' % (family, name) if family else name,
                                                 picture, max_outputs=1, collections=collections))
@@ -107,9 +107,9 @@ def feature_map_summaries(end_points, weights_conv1=None, names=('conv1', 'conv5
     kh, kw, _, out = weights.shape
     height = width = None
     if None not in (kh, kw, out):
-      height, width = images.filter_grid_size(kh, kw, out)
+      height, width = drawing.filter_grid_size(kh, kw, out)
     with tf.name_scope('filter_image'):
-      picture = _drawn_image(images.filter_grid, [weights], height, width, name='draw')
+      picture = _drawn_image(drawing.filter_grid, [weights], height, width, name='draw')
     summaries.append(tf.compat.v1.summary.image(filters_name, picture, max_outputs=1,
                                                 collections=collections))
   return summaries

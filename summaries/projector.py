@@ -32,10 +32,11 @@ from PIL import Image
 from tensorboard.plugins import projector
 
 from base import UserError, atomic_path, write_text_atomic
-from summaries import images
+from summaries import photo_grids
 
 CHECKPOINT_PREFIX = 'embedding.ckpt'
 CONFIG_FILENAME = 'projector_config.pbtxt'
+SPRITE_THUMB_SIZE = 64  # wanted sprite cell side (smaller when the sprite would pass 8192 px)
 _TENSOR_NAME = re.compile(r'^[A-Za-z0-9.][A-Za-z0-9_.\-/]*$')
 
 
@@ -160,24 +161,9 @@ def _write_config(log_dir, config):
     shutil.rmtree(tmp_dir, ignore_errors=True)
 
 
-def write_projector(log_dir, embeddings, metadata=None, thumbnails=None, tensor_name='embedding',
-                    step=0, metadata_header=None, thumb_size=64):
-  """Writes (or replaces) one embedding for TensorBoard's projector in log_dir.
-
-  Args:
-    log_dir: the run directory (created if missing), e.g. the eval directory.
-    embeddings: float [N, D].
-    metadata: N rows for metadata_tsv (e.g. dicts with filename, true, predicted, correct), or
-      None.
-    thumbnails: N images (uint8 [N, h, w, 3] or a list) for the sprite, or None.
-    tensor_name: the embedding's name in the checkpoint and in the projector's menu.
-    step: global step, part of the checkpoint name.
-    metadata_header: column names when metadata rows are lists.
-    thumb_size: wanted sprite thumbnail side (smaller when the sprite would pass 8192 px).
-  Returns:
-    {'checkpoint': prefix, 'config': path, 'metadata': path or None, 'sprite': path or None,
-     'thumb_size': int or None}.
-  """
+def _checked_inputs(embeddings, metadata, thumbnails, tensor_name, metadata_header, thumb_size):
+  """(embeddings float32 [N, D], metadata TSV or None, sprite or None, its thumbnail side or
+  None); ValueError for inputs the projector cannot show."""
   embeddings = np.asarray(embeddings, np.float32)
   if embeddings.ndim != 2 or embeddings.shape[0] == 0 or embeddings.shape[1] == 0:
     raise ValueError('embeddings must be [N, D] with N, D > 0, got shape %s'
@@ -197,8 +183,30 @@ def write_projector(log_dir, embeddings, metadata=None, thumbnails=None, tensor_
   if thumbnails is not None:
     if len(thumbnails) != count:
       raise ValueError('got %d thumbnails for %d embeddings' % (len(thumbnails), count))
-    sprite, thumb = images.sprite_image(thumbnails, thumb_size)
+    sprite, thumb = photo_grids.sprite_image(thumbnails, thumb_size)
+  return embeddings, metadata_text, sprite, thumb
 
+
+def write_projector(log_dir, embeddings, metadata=None, thumbnails=None, tensor_name='embedding',
+                    step=0, metadata_header=None, thumb_size=SPRITE_THUMB_SIZE):
+  """Writes (or replaces) one embedding for TensorBoard's projector in log_dir.
+
+  Args:
+    log_dir: the run directory (created if missing), e.g. the eval directory.
+    embeddings: float [N, D].
+    metadata: N rows for metadata_tsv (e.g. dicts with filename, true, predicted, correct), or
+      None.
+    thumbnails: N images (uint8 [N, h, w, 3] or a list) for the sprite, or None.
+    tensor_name: the embedding's name in the checkpoint and in the projector's menu.
+    step: global step, part of the checkpoint name.
+    metadata_header: column names when metadata rows are lists.
+    thumb_size: wanted sprite thumbnail side (smaller when the sprite would pass 8192 px).
+  Returns:
+    {'checkpoint': prefix, 'config': path, 'metadata': path or None, 'sprite': path or None,
+     'thumb_size': int or None}.
+  """
+  embeddings, metadata_text, sprite, thumb = _checked_inputs(
+      embeddings, metadata, thumbnails, tensor_name, metadata_header, thumb_size)
   os.makedirs(log_dir, exist_ok=True)
   _check_checkpoint_owner(log_dir)
   config = _read_config(log_dir)

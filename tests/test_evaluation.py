@@ -1,5 +1,5 @@
 """Evaluation: one pass with streaming metrics, the checkpoint loop, the rotation race, what lands
-in eval_dir (and nothing in train_dir), the projector, the dataset view."""
+in eval_dir (and nothing in train_dir), the projector."""
 import collections
 import glob
 import json
@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from datasets import dataset_factory
 from base import UserError
 from training import checkpoints
 from training import evaluator
+from training import metrics
 from training import trainer
 from tf_helpers import read_events, save_random_checkpoint
 
@@ -169,7 +169,7 @@ def test_class_metrics_leave_undefined_classes_out_of_the_mean():
                         [1, 0, 0, 0],
                         [2, 0, 4, 0],
                         [0, 0, 0, 0]])
-  precision, recall, mean = evaluator.class_metrics(confusion)
+  precision, recall, mean = metrics.class_metrics(confusion)
   np.testing.assert_allclose(precision, [3 / 6, np.nan, 4 / 5, np.nan])
   np.testing.assert_allclose(recall, [3 / 4, 0.0, 4 / 6, np.nan])
   assert mean == pytest.approx((3 / 4 + 0.0 + 4 / 6) / 3)
@@ -247,7 +247,7 @@ def test_restarted_evaluator_goes_on_where_it_stopped(trained, tmp_path):
   link_checkpoint(second, str(watched))
   assert steps_of(evaluator.evaluate(eval_config(trained, watched, eval_dir, **options))) == [
       second_step]
-  state = json.loads((eval_dir / evaluator.STATE_FILENAME).read_text())
+  state = json.loads((eval_dir / checkpoints.EVAL_STATE_FILENAME).read_text())
   assert [e['step'] for e in state['evaluated']] == [first_step, second_step]
   assert state['last_step'] == second_step
 
@@ -290,7 +290,7 @@ def test_checkpoint_deleted_before_restore_is_skipped_and_the_loop_goes_on(train
       hooks=[hook])
   assert hook.done
   assert steps_of(results) == [second_step]
-  state = json.loads((eval_dir / evaluator.STATE_FILENAME).read_text())
+  state = json.loads((eval_dir / checkpoints.EVAL_STATE_FILENAME).read_text())
   assert [s['step'] for s in state['skipped']] == [first_step]
 
 
@@ -314,26 +314,6 @@ def test_nothing_is_written_into_the_training_folder(trained, tmp_path):
   assert len(results) == len(trained.checkpoints)
   assert snapshot(trained.train_dir) == before
   assert os.path.isfile(tmp_path / 'eval' / 'projector_config.pbtxt')
-
-
-# --- what the dataset looks like -----------------------------------------------------------------
-
-def test_dataset_view_writes_class_grids_and_a_pixel_projector(records_dataset, tmp_path):
-  dataset_dir, splits = records_dataset
-  with tf.Graph().as_default():
-    dataset = dataset_factory.get_dataset('flowers', 'train', dataset_dir)
-  view = evaluator.write_dataset_view(dataset, str(tmp_path / 'view'), images_per_class=2,
-                                      pixel_size=8)
-  counts = class_counts(splits, 'train')
-  assert view['num_images'] == counts.sum() == view['embedded']
-  tags = read_events(tmp_path / 'view')
-  for name in ('daisy', 'dandelion', 'roses', 'sunflowers', 'tulips'):
-    assert tags['dataset/' + name][0][1] == 'image'
-  assert tags['dataset/classes'][0][1] == 'text'
-  pixels = tf.train.load_checkpoint(tf.train.latest_checkpoint(str(tmp_path / 'view')))
-  assert pixels.get_tensor('pixels').shape == (counts.sum(), 8 * 8 * 3)
-  metadata = (tmp_path / 'view' / 'pixels_metadata.tsv').read_text().splitlines()
-  assert metadata[0] == 'filename\tlabel' and len(metadata) == counts.sum() + 1
 
 
 # --- read back by TensorBoard itself -------------------------------------------------------------

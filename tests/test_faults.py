@@ -372,8 +372,8 @@ def test_training_with_a_garbled_state_file_resumes_instead_of_starting_over(
 def test_resuming_a_train_dir_of_another_architecture_is_a_user_error(records_dataset,
                                                                        tmp_path):
   trainer.train(train_config(records_dataset[0], tmp_path, max_number_of_steps=1))
-  with pytest.raises(UserError, match='model.ckpt-1 has no alexnet_v2/conv1/BatchNorm/.*'
-                                      'new --train_dir'):
+  with pytest.raises(UserError, match='model.ckpt-1 has no variable alexnet_v2/conv1/BatchNorm/'
+                                      '.*new --train_dir'):
     trainer.train(train_config(records_dataset[0], tmp_path, max_number_of_steps=2,
                                model_name='alexnet_v2_bn'))
 

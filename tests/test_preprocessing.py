@@ -245,6 +245,13 @@ def test_preprocess_jpeg_equals_preprocess_image_of_the_decoded_photo():
   np.testing.assert_array_equal(a, b)
 
 
+def test_full_image_keeps_the_whole_photo_and_its_aspect():
+  with tf.Graph().as_default():  # 61 x 83: the shorter side becomes 32, the longer 83 * 32 / 61
+    value = run(ip.preprocess_full_image(jpeg_tensor(random_image()), 32))[0]
+  assert value.shape == (32, 44, 3) and value.dtype == np.float32
+  assert -1.0 <= value.min() and value.max() <= 1.0
+
+
 @pytest.mark.parametrize('is_training', [True, False])
 def test_decode_and_crop_reads_png_too(is_training):
   with tf.Graph().as_default():

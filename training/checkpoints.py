@@ -1,6 +1,8 @@
-"""Finding checkpoints, repairing a training folder's state file, initialising a model from a
-checkpoint (fine-tuning)."""
+"""Finding checkpoints, repairing a training folder's state file, checking a checkpoint against the
+graph's variables (resume, fine-tune, evaluate), initialising a model from a checkpoint
+(fine-tuning), and the evaluator's record of the checkpoints it has evaluated."""
 import glob
+import json
 import numbers
 import os
 import re
@@ -10,10 +12,12 @@ import tensorflow as tf
 import tf_slim as slim
 from absl import logging
 
+import base
 from base import UserError
 
 
 STATE_FILENAME = 'checkpoint'  # TensorFlow's state file naming a folder's newest checkpoint
+EVAL_STATE_FILENAME = 'eval_state.json'  # in eval_dir: the steps an evaluator is done with
 _DATA_FILE = re.compile(r'\.data-\d+-of-(\d+)$')
 _STEP_SUFFIX = re.compile(r'-(\d+)$')
 
@@ -97,6 +101,26 @@ def resolve(checkpoint_path):
                   'model.ckpt-1000, or a folder holding checkpoints)' % checkpoint_path)
 
 
+def train_dir_of(checkpoint_path):
+  """The training folder of a checkpoint path: the prefix's folder, or the path itself (a folder,
+  perhaps one still to come)."""
+  path = strip_suffix(checkpoint_path)
+  is_prefix = not os.path.isdir(path) and exists(path)
+  return os.path.dirname(path) if is_prefix else path
+
+
+def check_not_a_missing_checkpoint(checkpoint_path):
+  """A path that does not exist is a training folder still to come, unless its parent holds
+  checkpoints: then it is a mistyped checkpoint prefix (UserError)."""
+  if os.path.exists(checkpoint_path):
+    return
+  parent = os.path.dirname(os.path.abspath(checkpoint_path))
+  found = list_checkpoints(parent) if os.path.isdir(parent) else []
+  if found:
+    raise UserError('checkpoint %s does not exist; %s holds %s' % (
+        checkpoint_path, parent, ', '.join(os.path.basename(p) for _, p in found[-5:])))
+
+
 def _named_checkpoint(train_dir):
   """(the complete checkpoint the state file names, or None and what is wrong with the file)."""
   if not os.path.exists(os.path.join(train_dir, STATE_FILENAME)):
@@ -171,21 +195,77 @@ class StepSaver(tf.compat.v1.train.Saver):
                           latest_filename=latest_filename, **kwargs)
 
 
+def check_variables(checkpoint, saved_shapes, variables, advice, missing_ok=False):
+  """UserError for the first of `variables` ({name in the checkpoint: variable}) that the
+  checkpoint lacks or holds with another shape, ended by the caller's advice(name, saved shape
+  or None): 'checkpoint C has no variable N; <advice>' or 'checkpoint C holds N with shape S but
+  the model needs W; <advice>'. saved_shapes: the checkpoint's {name: shape}.
+
+  With missing_ok, the names the checkpoint lacks are returned instead (in order); a shape that
+  differs is still an error.
+  """
+  missing = []
+  for name, var in variables.items():
+    want = var.shape.as_list()
+    if name not in saved_shapes:
+      if missing_ok:
+        missing.append(name)
+        continue
+      found = 'has no variable %s' % name
+    elif saved_shapes[name] != want:
+      found = 'holds %s with shape %s but the model needs %s' % (name, saved_shapes[name], want)
+    else:
+      continue
+    raise UserError('checkpoint %s %s; %s' % (checkpoint, found,
+                                              advice(name, saved_shapes.get(name))))
+  return missing
+
+
 def check_resumable(checkpoint, variables):
   """UserError unless the checkpoint holds every variable with its shape: a training folder
   trained with another model, class count or optimizer cannot be resumed."""
   saved = tf.train.load_checkpoint(checkpoint).get_variable_to_shape_map()
-  for var in variables:
-    name, want = var.op.name, var.shape.as_list()
-    if name not in saved:
-      found = 'has no %s' % name
-    elif saved[name] != want:
-      found = 'holds %s with shape %s, not %s' % (name, saved[name], want)
-    else:
-      continue
-    raise UserError('checkpoint %s %s: it was trained with other settings (--model_name, '
-                    'number of classes, --optimizer, --moving_average_decay); resume with '
-                    'those, or give a new --train_dir' % (checkpoint, found))
+  check_variables(checkpoint, saved, {var.op.name: var for var in variables},
+                  lambda *_: 'it was trained with other settings (--model_name, number of '
+                  'classes, --optimizer, --moving_average_decay); resume with those, or give a '
+                  'new --train_dir')
+
+
+class CheckpointGone(Exception):
+  """The checkpoint disappeared (rotated away by training) before it could be read."""
+
+
+def check_evaluable(checkpoint, variables, model_name):
+  """UserError unless the checkpoint holds every variable ({name: variable}, see
+  eval_variables_to_restore) with its shape; CheckpointGone when it cannot be read any more."""
+  try:
+    saved = tf.train.load_checkpoint(checkpoint).get_variable_to_shape_map()
+  except (tf.errors.NotFoundError, tf.errors.DataLossError, ValueError) as e:
+    raise CheckpointGone(str(e).splitlines()[0] if str(e) else type(e).__name__)
+
+  def advice(name, saved_shape):
+    if saved_shape is not None:
+      return ('check --model_name (%s) and --dataset_name/--dataset_dir (number of classes)'
+              % model_name)
+    if name.endswith('/ExponentialMovingAverage'):
+      return ('it holds no moving averages: evaluate without --moving_average_decay, or train '
+              'with it')
+    return 'it was not trained as %s; check --model_name / --use_batch_norm' % model_name
+
+  check_variables(checkpoint, saved, dict(sorted(variables.items())), advice)
+
+
+def eval_variables_to_restore(moving_average_decay, global_step):
+  """{checkpoint name: variable} for evaluation: the model variables (their moving averages when
+  decay is given, as the trainer keeps them for slim.get_model_variables()) and the global
+  step."""
+  if moving_average_decay:
+    averages = tf.train.ExponentialMovingAverage(moving_average_decay, global_step)
+    names = averages.variables_to_restore(slim.get_model_variables())
+  else:
+    names = {v.op.name: v for v in slim.get_model_variables()}
+  names[global_step.op.name] = global_step
+  return names
 
 
 def _under(name, scopes):
@@ -195,6 +275,12 @@ def _under(name, scopes):
 def variables_to_restore(exclude_scopes=()):
   """The model variables of the graph outside exclude_scopes."""
   return [v for v in slim.get_model_variables() if not _under(v.op.name, exclude_scopes)]
+
+
+def _fine_tune_advice(name, saved_shape):
+  if saved_shape is None:
+    return 'pass --ignore_missing_vars or --checkpoint_exclude_scopes'
+  return 'exclude it with --checkpoint_exclude_scopes=%s' % name.rsplit('/', 1)[0]
 
 
 def fine_tune_init_fn(checkpoint_path, exclude_scopes=(), ignore_missing_vars=False):
@@ -208,24 +294,44 @@ def fine_tune_init_fn(checkpoint_path, exclude_scopes=(), ignore_missing_vars=Fa
     reader = tf.train.load_checkpoint(path)
   except (tf.errors.OpError, ValueError) as e:
     raise UserError('cannot read checkpoint %s: %s' % (path, str(e).splitlines()[0]))
-  saved_shapes = reader.get_variable_to_shape_map()
-  var_list = {}
-  for var in variables_to_restore(exclude_scopes):
-    name = var.op.name
-    if name not in saved_shapes:
-      if ignore_missing_vars:
-        logging.warning('Checkpoint %s has no %s; it keeps its initial value.', path, name)
-        continue
-      raise UserError('checkpoint %s has no variable %s; pass --ignore_missing_vars or '
-                      '--checkpoint_exclude_scopes' % (path, name))
-    want = var.shape.as_list()
-    if saved_shapes[name] != want:
-      raise UserError('checkpoint %s holds %s with shape %s but the model needs %s; exclude it '
-                      'with --checkpoint_exclude_scopes=%s' % (path, name, saved_shapes[name],
-                                                                want, name.rsplit('/', 1)[0]))
-    var_list[name] = var
+  var_list = {var.op.name: var for var in variables_to_restore(exclude_scopes)}
+  missing = check_variables(
+      path, reader.get_variable_to_shape_map(), var_list, _fine_tune_advice,
+      missing_ok=ignore_missing_vars)
+  for name in missing:
+    logging.warning('Checkpoint %s has no %s; it keeps its initial value.', path, name)
+    del var_list[name]
   if not var_list:
     raise UserError('nothing to restore from %s: no model variable of this net is in it' % path)
   logging.info('Fine-tuning from %s: restoring %d variables.', path, len(var_list))
   saver = tf.compat.v1.train.Saver(var_list)
   return lambda sess: saver.restore(sess, path)
+
+
+def load_eval_state(eval_dir, checkpoint_dir):
+  """The state of an earlier evaluator of the same training folder in eval_dir, or a fresh one:
+  {'checkpoint_dir', 'last_step', 'evaluated': [...], 'skipped': [...]}."""
+  fresh = {'checkpoint_dir': os.path.realpath(checkpoint_dir), 'last_step': -1,
+           'evaluated': [], 'skipped': []}
+  path = os.path.join(eval_dir, EVAL_STATE_FILENAME)
+  try:
+    with open(path, encoding='utf-8') as f:
+      state = json.load(f)
+  except FileNotFoundError:
+    return fresh
+  except (OSError, ValueError) as e:
+    logging.warning('Ignoring unreadable %s (%s); evaluating from the start.', path, e)
+    return fresh
+  if not isinstance(state, dict) or state.get('checkpoint_dir') != fresh['checkpoint_dir']:
+    logging.warning('%s belongs to another training folder (%s); evaluating %s from the start.',
+                    path, state.get('checkpoint_dir') if isinstance(state, dict) else '?',
+                    checkpoint_dir)
+    return fresh
+  for key, value in fresh.items():
+    state.setdefault(key, value)
+  return state
+
+
+def save_eval_state(eval_dir, state):
+  base.write_text_atomic(os.path.join(eval_dir, EVAL_STATE_FILENAME),
+                         json.dumps(state, indent=2, sort_keys=True) + '\n')

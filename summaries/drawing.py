@@ -1,17 +1,16 @@
-"""Pictures for TensorBoard, drawn with numpy and Pillow only (no TensorFlow here).
+"""Pictures of what the net does, drawn with numpy and Pillow only (no TensorFlow here): an image
+with its prediction, feature-map and filter grids, the confusion matrix; and the drawing helpers
+(colour maps, fonts, thumbnails, tiling) that summaries.photo_grids shares.
 
-Every function returns a uint8 RGB array [H, W, 3]; the `*_size` functions give that H, W ahead
-of time so graph wrappers can set static shapes. Images the net saw are float in [-1, 1]
-(inception preprocessing); `to_uint8` turns them back into pixels.
+Every picture is a uint8 RGB array [H, W, 3]; the `*_size` functions give that H, W ahead of time
+so graph wrappers can set static shapes. Images the net saw are float in [-1, 1] (inception
+preprocessing); `to_uint8` turns them back into pixels.
 """
 import functools
 import math
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
-
-# TensorBoard's projector refuses sprites larger than this on either side.
-MAX_SPRITE_SIZE = 8192
 
 BACKGROUND = (28, 28, 32)
 PAD_COLOUR = (60, 60, 66)
@@ -31,7 +30,7 @@ _GRAY_ANCHORS = [(0, 0, 0), (255, 255, 255)]
 _COLORMAPS = {'viridis': _VIRIDIS_ANCHORS, 'blues': _BLUES_ANCHORS, 'gray': _GRAY_ANCHORS}
 
 
-# --- small helpers ------------------------------------------------------------------------------
+# --- drawing helpers (summaries.photo_grids uses them too) --------------------------------------
 
 @functools.lru_cache(maxsize=None)
 def colormap_table(name):
@@ -54,7 +53,7 @@ def apply_colormap(values, name='viridis'):
 
 
 @functools.lru_cache(maxsize=None)
-def _font(size):
+def load_font(size):
   try:
     return ImageFont.load_default(size=size)  # Pillow >= 10.1: a scalable FreeType font.
   except TypeError:
@@ -65,7 +64,7 @@ def _text_width(font, text):
   return int(math.ceil(font.getlength(text)))
 
 
-def _fit_text(font, text, max_width):
+def fit_text(font, text, max_width):
   """`text`, cut and ended with an ellipsis when it is wider than max_width pixels."""
   if _text_width(font, text) <= max_width:
     return text
@@ -106,7 +105,7 @@ def _resize(image, height, width):
   return np.asarray(Image.fromarray(image).resize((width, height), Image.BILINEAR))
 
 
-def _square_thumbnail(image, size, fit=False):
+def square_thumbnail(image, size, fit=False):
   """Resizes to size x size: centre crop to a square (or, with fit, pad with BACKGROUND)."""
   image = _to_rgb(image)
   h, w = image.shape[:2]
@@ -127,7 +126,7 @@ def _square_thumbnail(image, size, fit=False):
   return np.asarray(Image.fromarray(crop).resize((size, size), resample))
 
 
-def _grid_shape(count, columns=None):
+def grid_shape(count, columns=None):
   """(rows, columns) of a near-square grid for `count` tiles."""
   columns = columns or max(1, int(math.ceil(math.sqrt(count))))
   columns = max(1, min(columns, count)) if count else 1
@@ -185,17 +184,12 @@ def prediction_image(image, true_label, probabilities, class_names, size=224):
   """
   probabilities = np.nan_to_num(np.asarray(probabilities, np.float64).reshape(-1))
   num_classes = probabilities.size
-  names = _class_name_list(class_names, num_classes)
+  names = class_name_list(class_names, num_classes)
   true_label = int(true_label)
   predicted = int(np.argmax(probabilities))
-  correct = predicted == true_label
-  verdict = GREEN if correct else RED
-
+  verdict = GREEN if predicted == true_label else RED
   layout = _prediction_layout(num_classes, size)
   height, width = prediction_image_size(num_classes, size)
-  font = _font(layout['font_size'])
-  small = _font(max(8, layout['font_size'] - 1))
-  line, margin, border = layout['line'], layout['margin'], layout['border']
 
   canvas = Image.new('RGB', (width, height), BACKGROUND)
   photo = _to_rgb(image)
@@ -203,18 +197,35 @@ def prediction_image(image, true_label, probabilities, class_names, size=224):
     photo = _resize(photo, size, size)
   canvas.paste(Image.fromarray(photo), (0, 0))
   draw = ImageDraw.Draw(canvas)
-
-  # Caption band.
-  x = border + margin
-  y = size + margin // 2
-  text_width = width - 2 * x
   true_name = names[true_label] if 0 <= true_label < num_classes else str(true_label)
-  draw.text((x, y), _fit_text(font, 'true: %s' % true_name, text_width), fill=TEXT, font=font)
-  share = '  %.1f%%' % (100.0 * probabilities[predicted])
-  pred_text = _fit_text(font, 'pred: %s' % names[predicted], text_width - _text_width(font, share))
-  draw.text((x, y + line), pred_text + share, fill=verdict, font=font)
+  _draw_caption(draw, layout, size, true_name, names[predicted], probabilities[predicted],
+                verdict)
+  _draw_bars(draw, layout, size, names, true_label, probabilities, verdict)
+  for i in range(layout['border']):
+    draw.rectangle([i, i, width - 1 - i, height - 1 - i], outline=verdict)
+  return np.asarray(canvas)
 
-  # Bar chart of all class probabilities.
+
+def _draw_caption(draw, layout, size, true_name, predicted_name, probability, verdict):
+  """'true: <name>' and, in the verdict's colour, 'pred: <name>  87.3%' under the photo."""
+  font = load_font(layout['font_size'])
+  x = layout['border'] + layout['margin']
+  y = size + layout['margin'] // 2
+  text_width = size - 2 * x
+  draw.text((x, y), fit_text(font, 'true: %s' % true_name, text_width), fill=TEXT, font=font)
+  share = '  %.1f%%' % (100.0 * probability)
+  pred_text = fit_text(font, 'pred: %s' % predicted_name, text_width - _text_width(font, share))
+  draw.text((x, y + layout['line']), pred_text + share, fill=verdict, font=font)
+
+
+def _draw_bars(draw, layout, size, names, true_label, probabilities, verdict):
+  """A bar per class probability; the predicted bar in the verdict's colour, the true class
+  marked with a triangle."""
+  small = load_font(max(8, layout['font_size'] - 1))
+  line, margin, border = layout['line'], layout['margin'], layout['border']
+  predicted = int(np.argmax(probabilities))
+  width = size
+  x = border + margin
   top = size + layout['caption']
   draw.line([(border, top - 1), (width - border - 1, top - 1)], fill=PAD_COLOUR)
   marker = max(4, line // 3)
@@ -224,14 +235,14 @@ def prediction_image(image, true_label, probabilities, class_names, size=224):
   bar_left = name_left + name_width + 4
   bar_right = width - border - margin - value_width - 4
   bar_height = max(3, line - 6)
-  for c in range(num_classes):
+  for c in range(len(probabilities)):
     row_top = top + margin // 2 + c * line
     is_true = c == true_label
     if is_true:
       cy = row_top + line // 2
       draw.polygon([(x, cy - marker // 2 - 1), (x, cy + marker // 2 + 1), (x + marker, cy)],
                    fill=TEXT)
-    draw.text((name_left, row_top + 1), _fit_text(small, names[c], name_width),
+    draw.text((name_left, row_top + 1), fit_text(small, names[c], name_width),
               fill=TEXT if is_true or c == predicted else MUTED, font=small)
     p = float(np.clip(probabilities[c], 0.0, 1.0))
     bar_top = row_top + (line - bar_height) // 2
@@ -244,12 +255,8 @@ def prediction_image(image, true_label, probabilities, class_names, size=224):
     draw.text((width - border - margin - _text_width(small, value), row_top + 1), value,
               fill=TEXT if c == predicted else MUTED, font=small)
 
-  for i in range(border):
-    draw.rectangle([i, i, width - 1 - i, height - 1 - i], outline=verdict)
-  return np.asarray(canvas)
 
-
-def _class_name_list(class_names, num_classes):
+def class_name_list(class_names, num_classes):
   if isinstance(class_names, dict):
     return [str(class_names.get(i, i)) for i in range(num_classes)]
   names = [n.decode('utf-8') if isinstance(n, bytes) else str(n) for n in class_names]
@@ -269,7 +276,7 @@ def feature_map_grid_size(height, width, channels, max_channels=None, pad=1, min
   ceil(sqrt(n)) columns and ceil(n / columns) rows, f = ceil(min_tile / min(height, width)) (at
   least 1), H = rows * (height * f + pad) + pad and W = columns * (width * f + pad) + pad."""
   n = channels if max_channels is None else min(channels, max_channels)
-  rows, columns = _grid_shape(n)
+  rows, columns = grid_shape(n)
   f = _upscale_factor(height, width, min_tile)
   return rows * (height * f + pad) + pad, columns * (width * f + pad) + pad
 
@@ -296,14 +303,14 @@ def feature_map_grid(activations, max_channels=None, pad=1, colormap='viridis', 
   f = _upscale_factor(h, w, min_tile)
   if f > 1:
     tiles = tiles.repeat(f, axis=1).repeat(f, axis=2)
-  rows, columns = _grid_shape(c)
+  rows, columns = grid_shape(c)
   return _tile(tiles, rows, columns, pad, PAD_COLOUR)
 
 
 def filter_grid_size(kernel_height, kernel_width, num_filters, pad=1, scale=4):
   """(H, W) of filter_grid: tiles of kernel * scale pixels in a near-square grid, as in
   feature_map_grid_size with f = scale."""
-  rows, columns = _grid_shape(num_filters)
+  rows, columns = grid_shape(num_filters)
   return (rows * (kernel_height * scale + pad) + pad,
           columns * (kernel_width * scale + pad) + pad)
 
@@ -328,7 +335,7 @@ def filter_grid(weights, pad=1, scale=4):
     tiles = np.repeat(tiles, 3, axis=3)
   if scale > 1:
     tiles = tiles.repeat(scale, axis=1).repeat(scale, axis=2)
-  rows, columns = _grid_shape(tiles.shape[0])
+  rows, columns = grid_shape(tiles.shape[0])
   return _tile(tiles, rows, columns, pad, PAD_COLOUR)
 
 
@@ -347,11 +354,11 @@ def confusion_matrix_image(matrix, class_names, title='Confusion matrix', font_s
     raise ValueError('expected a square matrix [C, C], got shape %s' % (matrix.shape,))
   matrix = np.nan_to_num(matrix.astype(np.float64))
   num_classes = matrix.shape[0]
-  names = _class_name_list(class_names, num_classes)
+  names = class_name_list(class_names, num_classes)
   integral = np.all(matrix == np.round(matrix))
   cell_text = [[('%d' % v) if integral else ('%.2g' % v) for v in row] for row in matrix]
 
-  font, title_font = _font(font_size), _font(font_size + 3)
+  font, title_font = load_font(font_size), load_font(font_size + 3)
   line = font_size + 5
   margin = 10
   max_name = min(140, max([_text_width(font, n) for n in names] + [1]))
@@ -383,28 +390,32 @@ def confusion_matrix_image(matrix, class_names, title='Confusion matrix', font_s
   _draw_rotated_text(canvas, 'true', (margin, top + grid_w // 2 - _text_width(font, 'true') // 2),
                      font, faint, (255, 255, 255), line)
 
-  row_sums = matrix.sum(axis=1, keepdims=True)
-  shares = np.divide(matrix, row_sums, out=np.zeros_like(matrix), where=row_sums > 0)
-  colours = apply_colormap(shares, 'blues')
   for i in range(num_classes):
-    name = _fit_text(font, names[i], max_name)
+    name = fit_text(font, names[i], max_name)
     y = top + i * cell
     draw.text((left - 6 - _text_width(font, name), y + (cell - font_size) // 2 - 1), name,
               fill=ink, font=font)
     x = left + i * cell
     _draw_rotated_text(canvas, name, (x + (cell - line) // 2, top - 6 - _text_width(font, name)),
                        font, ink, (255, 255, 255), line)
-    for j in range(num_classes):
-      x0, y0 = left + j * cell, top + i * cell
-      colour = tuple(int(v) for v in colours[i, j])
-      draw.rectangle([x0, y0, x0 + cell - 1, y0 + cell - 1], fill=colour,
-                     outline=(255, 255, 255))
-      text = cell_text[i][j]
-      text_colour = (255, 255, 255) if _luminance(colour) < 140 else ink
-      draw.text((x0 + (cell - _text_width(font, text)) // 2, y0 + (cell - font_size) // 2 - 1),
-                text, fill=text_colour, font=font)
+  _draw_cells(draw, matrix, cell_text, left, top, cell, font, font_size, ink)
   draw.rectangle([left - 1, top - 1, left + grid_w, top + grid_w], outline=(160, 160, 160))
   return np.asarray(canvas)
+
+
+def _draw_cells(draw, matrix, cell_text, left, top, cell, font, font_size, ink):
+  """The matrix's cells from (left, top), coloured by their share of the row, text written."""
+  row_sums = matrix.sum(axis=1, keepdims=True)
+  shares = np.divide(matrix, row_sums, out=np.zeros_like(matrix), where=row_sums > 0)
+  colours = apply_colormap(shares, 'blues')
+  for i, j in np.ndindex(*matrix.shape):
+    x0, y0 = left + j * cell, top + i * cell
+    colour = tuple(int(v) for v in colours[i, j])
+    draw.rectangle([x0, y0, x0 + cell - 1, y0 + cell - 1], fill=colour, outline=(255, 255, 255))
+    text = cell_text[i][j]
+    text_colour = (255, 255, 255) if _luminance(colour) < 140 else ink
+    draw.text((x0 + (cell - _text_width(font, text)) // 2, y0 + (cell - font_size) // 2 - 1),
+              text, fill=text_colour, font=font)
 
 
 def _draw_rotated_text(canvas, text, position, font, fill, background, line):
@@ -412,128 +423,3 @@ def _draw_rotated_text(canvas, text, position, font, fill, background, line):
   strip = Image.new('RGB', (max(1, _text_width(font, text)), line), background)
   ImageDraw.Draw(strip).text((0, 0), text, fill=fill, font=font)
   canvas.paste(strip.rotate(90, expand=True), position)
-
-
-# --- grids of photos ----------------------------------------------------------------------------
-
-def _caption_height(caption_lines, font_size):
-  return caption_lines * (font_size + 3) + 4 if caption_lines else 0
-
-
-def image_grid_size(num_images, thumb_size=112, columns=None, caption_lines=2, pad=4,
-                    font_size=11):
-  """(H, W) of image_grid: rows * (thumb_size + caption + pad) + pad by
-  columns * (thumb_size + pad) + pad, caption = caption_lines * (font_size + 3) + 4."""
-  rows, columns = _grid_shape(num_images, columns)
-  caption = _caption_height(caption_lines, font_size)
-  return rows * (thumb_size + caption + pad) + pad, columns * (thumb_size + pad) + pad
-
-
-def image_grid(images, captions=None, caption_colours=None, columns=None, thumb_size=112,
-               pad=4, font_size=11):
-  """Thumbnails with captions under them, row by row.
-
-  Args:
-    images: list (or array) of uint8 [h, w, 3] (or [-1, 1] float) images of any sizes; each is
-      fitted into a thumb_size square.
-    captions: one str per image ('\\n' starts another line) or None.
-    caption_colours: one RGB tuple per image (text and a frame round the thumbnail) or None.
-    columns: grid columns (default ceil(sqrt(N))).
-  Returns:
-    uint8 [H, W, 3] of image_grid_size(N, thumb_size, columns, most caption lines, pad).
-  """
-  images = list(images)
-  if not images:
-    raise ValueError('image_grid needs at least one image')
-  if captions is not None and len(captions) != len(images):
-    raise ValueError('got %d captions for %d images' % (len(captions), len(images)))
-  if caption_colours is not None and len(caption_colours) != len(images):
-    raise ValueError('got %d caption colours for %d images' % (len(caption_colours), len(images)))
-  lines = [str(c).split('\n') for c in captions] if captions is not None else [[]] * len(images)
-  caption_lines = max(len(l) for l in lines)
-  rows, columns = _grid_shape(len(images), columns)
-  height, width = image_grid_size(len(images), thumb_size, columns, caption_lines, pad, font_size)
-  caption = _caption_height(caption_lines, font_size)
-  font = _font(font_size)
-
-  canvas = Image.new('RGB', (width, height), BACKGROUND)
-  draw = ImageDraw.Draw(canvas)
-  frame = max(1, thumb_size // 48)
-  for i, image in enumerate(images):
-    r, c = divmod(i, columns)
-    left, top = pad + c * (thumb_size + pad), pad + r * (thumb_size + caption + pad)
-    canvas.paste(Image.fromarray(_square_thumbnail(image, thumb_size, fit=True)), (left, top))
-    colour = tuple(caption_colours[i]) if caption_colours is not None else TEXT
-    if caption_colours is not None:
-      for k in range(frame):
-        draw.rectangle([left + k, top + k, left + thumb_size - 1 - k, top + thumb_size - 1 - k],
-                       outline=colour)
-    for k, text in enumerate(lines[i]):
-      draw.text((left + 1, top + thumb_size + 3 + k * (font_size + 3)),
-                _fit_text(font, text, thumb_size - 2), fill=colour, font=font)
-  return np.asarray(canvas)
-
-
-def prediction_grid(images, true_labels, predicted_labels, class_names, probabilities=None,
-                    max_images=None, columns=None, thumb_size=112):
-  """image_grid of validation images captioned 'true: x' / 'pred: y 87%', mistakes first.
-
-  Mistakes (red) come before right answers (green), each group in the order given; at most
-  max_images are drawn. probabilities, when given, is [N, num_classes].
-  """
-  true_labels = np.asarray(true_labels).reshape(-1)
-  predicted_labels = np.asarray(predicted_labels).reshape(-1)
-  count = len(true_labels)
-  if len(predicted_labels) != count or len(images) != count:
-    raise ValueError('got %d images, %d true labels and %d predictions'
-                     % (len(images), count, len(predicted_labels)))
-  order = sorted(range(count), key=lambda i: true_labels[i] == predicted_labels[i])
-  if max_images is not None:
-    order = order[:max_images]
-  largest_label = int(max(true_labels.max(), predicted_labels.max()))
-  names = _class_name_list(class_names, max(len(class_names), largest_label + 1))
-  captions, colours = [], []
-  for i in order:
-    t, p = int(true_labels[i]), int(predicted_labels[i])
-    pred = 'pred: %s' % names[p]
-    if probabilities is not None:
-      pred += ' %d%%' % round(100 * float(np.asarray(probabilities)[i][p]))
-    captions.append('true: %s\n%s' % (names[t], pred))
-    colours.append(GREEN if t == p else RED)
-  return image_grid([images[i] for i in order], captions, colours, columns, thumb_size)
-
-
-# --- projector sprite ---------------------------------------------------------------------------
-
-def sprite_thumb_size(num_images, thumb_size=64):
-  """The thumbnail side sprite_image uses: min(thumb_size, 8192 // ceil(sqrt(N)))."""
-  columns = max(1, int(math.ceil(math.sqrt(num_images))))
-  return min(int(thumb_size), MAX_SPRITE_SIZE // columns)
-
-
-def sprite_image(images, thumb_size=64):
-  """Square thumbnails of images (centre-cropped) laid out for TensorBoard's projector.
-
-  Args:
-    images: uint8 [N, h, w, 3] or a list of images (any sizes; [-1, 1] floats are converted).
-    thumb_size: wanted thumbnail side; made smaller when the sprite would pass 8192 pixels.
-  Returns:
-    (sprite, thumb): uint8 [rows * thumb, columns * thumb, 3] with columns = ceil(sqrt(N)),
-    rows = ceil(N / columns), images in row-major order, unused cells black; and the thumbnail
-    side used (the projector's single_image_dim).
-  """
-  images = list(images) if not isinstance(images, np.ndarray) else images
-  count = len(images)
-  if count == 0:
-    raise ValueError('sprite_image needs at least one image')
-  thumb = sprite_thumb_size(count, thumb_size)
-  if thumb < 1:
-    raise ValueError('%d images do not fit in a %d pixel sprite' % (count, MAX_SPRITE_SIZE))
-  columns = int(math.ceil(math.sqrt(count)))
-  rows = int(math.ceil(count / columns))
-  sprite = np.zeros((rows * thumb, columns * thumb, 3), np.uint8)
-  for i in range(count):
-    r, c = divmod(i, columns)
-    sprite[r * thumb:(r + 1) * thumb, c * thumb:(c + 1) * thumb] = _square_thumbnail(
-        images[i], thumb)
-  return sprite, thumb

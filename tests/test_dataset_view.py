@@ -1,0 +1,27 @@
+"""summaries.dataset_view: what a split looks like in TensorBoard, before any training."""
+import numpy as np
+import tensorflow as tf
+
+from datasets import dataset_factory
+from summaries import dataset_view
+from tf_helpers import read_events
+
+
+def test_dataset_view_writes_class_grids_and_a_pixel_projector(records_dataset, tmp_path):
+  dataset_dir, splits = records_dataset
+  with tf.Graph().as_default():
+    dataset = dataset_factory.get_dataset('flowers', 'train', dataset_dir)
+  view = dataset_view.write_dataset_view(dataset, str(tmp_path / 'view'), images_per_class=2,
+                                         pixel_size=8)
+  counts = np.bincount([label for _, label, _, _ in splits['train']], minlength=5)
+  assert view['num_images'] == counts.sum() == view['embedded']
+  assert view['class_counts'] == dict(zip(
+      ['daisy', 'dandelion', 'roses', 'sunflowers', 'tulips'], counts.tolist()))
+  tags = read_events(tmp_path / 'view')
+  for name in ('daisy', 'dandelion', 'roses', 'sunflowers', 'tulips'):
+    assert tags['dataset/' + name][0][1] == 'image'
+  assert tags['dataset/classes'][0][1] == 'text'
+  pixels = tf.train.load_checkpoint(tf.train.latest_checkpoint(str(tmp_path / 'view')))
+  assert pixels.get_tensor('pixels').shape == (counts.sum(), 8 * 8 * 3)
+  metadata = (tmp_path / 'view' / 'pixels_metadata.tsv').read_text().splitlines()
+  assert metadata[0] == 'filename\tlabel' and len(metadata) == counts.sum() + 1

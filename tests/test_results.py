@@ -1,0 +1,61 @@
+"""summaries.results: one table of an evaluation's numbers, rendered as log text and as Markdown."""
+import re
+
+import numpy as np
+
+from summaries import results
+from training import metrics
+
+NAMES = ['daisy', 'dandelion', 'roses']
+
+
+def a_result(confusion, **overrides):
+  confusion = np.array(confusion, np.int64)
+  precision, recall, mean = metrics.class_metrics(confusion)
+  settings = dict(checkpoint='/runs/alexnet/model.ckpt-70', step=70, class_names=NAMES,
+                  confusion_matrix=confusion, accuracy=np.trace(confusion) / confusion.sum(),
+                  loss=1.23456, recall_at_k=0.875, k=2, precision=precision, recall=recall,
+                  mean_per_class_accuracy=mean)
+  settings.update(overrides)
+  return results.EvalResult(**settings)
+
+
+def numbers(text):
+  return re.findall(r'\d+(?:\.\d+)?', text)
+
+
+def test_text_and_markdown_show_the_same_numbers_in_the_same_order():
+  table = results.results_table(a_result([[5, 1, 0], [2, 3, 0], [0, 0, 0]]), 'validation')
+  text, markdown = table.text(), table.markdown()
+  assert numbers(text) == numbers(markdown)
+  for cell in ('0.727', '1.2346', '0.875', '0.833', '0.750', '0.600'):
+    assert cell in text and cell in markdown
+  assert '| roses | - | - | 0 |' in markdown
+  assert re.search(r'roses\s+-\s+-\s+0\n', text)
+
+
+def test_text_is_aligned_columns_with_the_split_in_the_headline():
+  table = results.results_table(a_result([[5, 1, 0], [2, 3, 0], [0, 0, 12]]), 'validation')
+  lines = table.text().splitlines()
+  assert lines[0] == ('model.ckpt-70 (step 70) on 23 validation images: accuracy 0.870, loss '
+                      '1.2346, recall@2 0.875, mean per-class accuracy 0.811')
+  assert lines[1] == '  class      precision  recall  images'
+  assert lines[-4:] == ['                 daisy  dandelion      roses',
+                        '  daisy              5          1          0',
+                        '  dandelion          2          3          0',
+                        '  roses              0          0         12']
+
+
+def test_markdown_is_tables_for_the_text_dashboard():
+  markdown = results.results_table(a_result([[1, 0, 0], [0, 1, 0], [0, 0, 1]])).markdown()
+  assert markdown.startswith('**model.ckpt-70** (step 70), 3 images: accuracy 1.000')
+  assert '| class | precision | recall | images |\n|---|---|---|---|\n| daisy |' in markdown
+  assert markdown.endswith('| true \\ predicted | daisy | dandelion | roses |\n|---|---|---|---|\n'
+                           '| daisy | 1 | 0 | 0 |\n| dandelion | 0 | 1 | 0 |\n'
+                           '| roses | 0 | 0 | 1 |')
+
+
+def test_scalars_leave_undefined_values_out_and_tag_class_names():
+  scalars = a_result([[2, 0, 0], [0, 0, 0], [0, 0, 0]], class_names=['a b', 'c', 'd']).scalars()
+  assert scalars['eval/precision/a_b'] == 1.0 and scalars['eval/num_examples'] == 2.0
+  assert 'eval/recall/c' not in scalars and 'eval/precision/c' not in scalars
