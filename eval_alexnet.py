@@ -69,9 +69,7 @@ flags.adopt_module_key_flags(script_flags)  # listed in --helpshort, as this scr
 
 
 def config_from_flags():
-  return script_flags.config_from_flags(
-      CONFIG, timeout=FLAGS.timeout or None,
-      max_number_of_steps=FLAGS.max_number_of_steps or None)
+  return script_flags.config_from_flags(CONFIG)
 
 
 def write_dataset_view():

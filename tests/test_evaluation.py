@@ -240,7 +240,7 @@ def test_loop_without_checkpoints_ends_on_timeout(trained, tmp_path):
 def test_restarted_evaluator_goes_on_where_it_stopped(trained, tmp_path):
   watched, eval_dir = tmp_path / 'train', tmp_path / 'eval'
   (first_step, first), (second_step, second) = trained.checkpoints[0], trained.checkpoints[-1]
-  options = dict(timeout=0.0, embedding_every=0, grid_images=0)
+  options = dict(timeout=0.01, embedding_every=0, grid_images=0)
   link_checkpoint(first, str(watched))
   assert steps_of(evaluator.evaluate(eval_config(trained, watched, eval_dir, **options))) == [
       first_step]
@@ -286,7 +286,7 @@ def test_checkpoint_deleted_before_restore_is_skipped_and_the_loop_goes_on(train
   link_checkpoint(second, str(watched))
   hook = DeleteBeforeFirstRestore(doomed)
   results = evaluator.evaluate(
-      eval_config(trained, watched, eval_dir, timeout=0.0, embedding_every=0, grid_images=0),
+      eval_config(trained, watched, eval_dir, timeout=0.01, embedding_every=0, grid_images=0),
       hooks=[hook])
   assert hook.done
   assert steps_of(results) == [second_step]
@@ -302,7 +302,7 @@ def test_checkpoint_gone_between_listing_and_reading_is_skipped(trained, tmp_pat
   phantom = (step - 1, str(watched / ('model.ckpt-%d' % (step - 1))))
   monkeypatch.setattr(checkpoints, 'list_checkpoints',
                       lambda folder: sorted(real_list(folder) + [phantom]))
-  results = evaluator.evaluate(eval_config(trained, watched, tmp_path / 'eval', timeout=0.0,
+  results = evaluator.evaluate(eval_config(trained, watched, tmp_path / 'eval', timeout=0.01,
                                            embedding_every=0, grid_images=0))
   assert steps_of(results) == [step]
 
@@ -310,7 +310,7 @@ def test_checkpoint_gone_between_listing_and_reading_is_skipped(trained, tmp_pat
 def test_nothing_is_written_into_the_training_folder(trained, tmp_path):
   before = snapshot(trained.train_dir)
   results = evaluator.evaluate(eval_config(trained, trained.train_dir, tmp_path / 'eval',
-                                           timeout=0.0))
+                                           timeout=0.01))
   assert len(results) == len(trained.checkpoints)
   assert snapshot(trained.train_dir) == before
   assert os.path.isfile(tmp_path / 'eval' / 'projector_config.pbtxt')

@@ -56,9 +56,9 @@ class EvalConfig:
   model_name: str = 'alexnet_v2'
   batch_size: int = 50
   eval_interval_secs: float = 60.0      # pause between looks for a new checkpoint
-  timeout: Optional[float] = 3600.0     # stop after this long without a new one (0: evaluate
-                                        # what is there and stop); None: wait forever
-  max_number_of_steps: Optional[int] = None   # training's last step: stop once it is evaluated
+  timeout: float = 3600.0               # stop after this long without a new one; 0: never
+  max_number_of_steps: int = 0          # training's last step: stop once it is evaluated
+                                        # (0: unknown)
   once: bool = False
   eval_image_size: Optional[int] = None       # default: the net's (224)
   full_image: bool = False
@@ -78,20 +78,13 @@ def validate(config):
   checks = [
       (config.batch_size > 0, '--batch_size must be positive, got %d' % config.batch_size),
       (config.eval_interval_secs >= 0, '--eval_interval_secs must be >= 0'),
-      (config.timeout is None or config.timeout >= 0, '--timeout must be >= 0'),
-      (config.max_number_of_steps is None or config.max_number_of_steps > 0,
-       '--max_number_of_steps must be positive (0 on the command line: unknown)'),
+      (config.timeout >= 0, '--timeout must be >= 0 (0 waits forever)'),
+      (config.max_number_of_steps >= 0, '--max_number_of_steps must be >= 0 (0: unknown)'),
       (config.eval_image_size is None or config.eval_image_size >= alexnet.MIN_IMAGE_SIZE,
        '--eval_image_size must be at least %d (alexnet_v2 needs a 5x5 pool5), got %s'
        % (alexnet.MIN_IMAGE_SIZE, config.eval_image_size)),
       (config.moving_average_decay is None or 0.0 < config.moving_average_decay < 1.0,
        '--moving_average_decay must be in (0, 1)'),
-      (config.eval_device in EVAL_DEVICES,
-       'unknown --eval_device "%s"; choose one of %s' % (config.eval_device,
-                                                         ', '.join(EVAL_DEVICES))),
-      (config.input_pipeline is None or config.input_pipeline in input_pipeline.PIPELINES,
-       'unknown --input_pipeline "%s"; choose one of %s'
-       % (config.input_pipeline, ', '.join(input_pipeline.PIPELINES))),
       (not (config.full_image and config.input_pipeline == 'queue'),
        '--full_image needs --input_pipeline=tf_data (the queue pipeline batches equal-size '
        'images only)'),
@@ -138,6 +131,9 @@ def model_device(eval_device):
     if session.num_gpus() == 0:
       raise UserError('--eval_device=gpu but no GPU is visible; use --eval_device=cpu or auto')
     return '/gpu:0'
+  if eval_device != 'auto':
+    raise ValueError('unknown eval_device "%s"; choose one of %s'
+                     % (eval_device, ', '.join(EVAL_DEVICES)))
   return None
 
 
@@ -337,7 +333,7 @@ def evaluate_checkpoint(config, dataset, checkpoint, writer, write_embedding=Tru
 def _wants_embedding(config, evaluation_index, step):
   if not config.embedding_every or config.embedding_size == 0:
     return False
-  last = config.max_number_of_steps is not None and step >= config.max_number_of_steps
+  last = 0 < config.max_number_of_steps <= step
   return evaluation_index % config.embedding_every == 0 or last
 
 
@@ -377,7 +373,7 @@ def evaluate(config, hooks=()):
 def _loop(config, dataset, checkpoint_dir, writer, hooks):
   state = checkpoints.load_eval_state(config.eval_dir, checkpoint_dir)
   last_step = state['last_step']
-  max_steps = config.max_number_of_steps
+  max_steps = config.max_number_of_steps or None
   state_path = os.path.join(config.eval_dir, checkpoints.EVAL_STATE_FILENAME)
   if max_steps is not None and last_step >= max_steps:
     logging.info('Step %d (training\'s last, --max_number_of_steps) is already evaluated '
@@ -394,7 +390,7 @@ def _loop(config, dataset, checkpoint_dir, writer, hooks):
     pending = [(s, p) for s, p in checkpoints.list_checkpoints(checkpoint_dir) if s > last_step]
     if not pending:
       idle = time.monotonic() - idle_since
-      if config.timeout is not None and idle >= config.timeout:
+      if config.timeout and idle >= config.timeout:
         logging.info('No new checkpoint in %s for %.0f s (--timeout); stopping after %d '
                      'evaluation(s).', checkpoint_dir, idle, len(evaluated))
         return evaluated
@@ -403,7 +399,7 @@ def _loop(config, dataset, checkpoint_dir, writer, hooks):
                      checkpoint_dir)
         waiting_logged = True
       pause = config.eval_interval_secs
-      if config.timeout is not None:
+      if config.timeout:
         pause = min(pause, max(config.timeout - idle, 0.0))
       time.sleep(max(pause, 0.01))
       continue
