@@ -1,5 +1,6 @@
 """Training: builds the graph from a TrainConfig and runs slim.learning.train over it."""
 import collections
+import contextlib
 import dataclasses
 import signal
 from typing import Optional, Sequence
@@ -284,6 +285,41 @@ def _check_resources(config, num_classes):
                                                          'num_preprocessing_threads'))
 
 
+def _init_fn(config, resume_from):
+  """The fine-tuning init_fn, or None when the run starts fresh or resumes (slim restores it)."""
+  if resume_from:
+    checkpoints.check_resumable(resume_from, tf.compat.v1.global_variables())
+    logging.info('Resuming from %s%s.', resume_from,
+                 ' (ignoring --checkpoint_path)' if config.checkpoint_path else '')
+    return None
+  if config.checkpoint_path:
+    return checkpoints.fine_tune_init_fn(config.checkpoint_path, config.checkpoint_exclude_scopes,
+                                         config.ignore_missing_vars)
+  return None
+
+
+@contextlib.contextmanager
+def _user_errors(config, dataset, step_fn):
+  """TensorFlow's errors that have a cause the user can act on, as one-line UserErrors."""
+  try:
+    yield
+  except tf.errors.InvalidArgumentError as e:
+    if compat.NON_FINITE_MESSAGE not in str(e):
+      raise
+    newest = tf.train.latest_checkpoint(config.train_dir)
+    raise UserError(
+        'the loss or the gradients became NaN or Inf after step %s, so training stopped before '
+        'the weights changed; lower --learning_rate (%g) or set --clip_gradient_norm. Newest '
+        'checkpoint: %s' % (step_fn.step or 0, config.learning_rate, newest or 'none'))
+  except tf.errors.DataLossError:
+    # TensorFlow's message says only "corrupted record at N": find and name the shard.
+    damaged = convert.damaged_shards_error(dataset.data_sources, config.dataset_dir,
+                                           config.dataset_name)
+    if damaged is None:
+      raise
+    raise damaged from None
+
+
 def train(config):
   """Trains until max_number_of_steps (or forever); resumes from train_dir's newest checkpoint.
 
@@ -300,48 +336,26 @@ def train(config):
                    resume_from, done, config.max_number_of_steps)
       return done, None
 
-  graph = tf.Graph()
-  with graph.as_default():
+  with tf.Graph().as_default():
     tf.compat.v1.set_random_seed(config.seed)
     dataset = dataset_factory.get_dataset(config.dataset_name, config.dataset_split_name,
                                           config.dataset_dir)
     config = _check_resources(config, dataset.num_classes)
-    train_op, global_step, log_tensors = build_graph(config, dataset)
-    init_fn = None
-    if resume_from:
-      checkpoints.check_resumable(resume_from, tf.compat.v1.global_variables())
-      logging.info('Resuming from %s%s.', resume_from,
-                   ' (ignoring --checkpoint_path)' if config.checkpoint_path else '')
-    elif config.checkpoint_path:
-      init_fn = checkpoints.fine_tune_init_fn(config.checkpoint_path,
-                                              config.checkpoint_exclude_scopes,
-                                              config.ignore_missing_vars)
-    saver = checkpoints.StepSaver(max_to_keep=config.keep_checkpoint_max)
+    train_op, _, log_tensors = build_graph(config, dataset)
+    init_fn = _init_fn(config, resume_from)
     step_fn = StepFunction(log_tensors, config.batch_size, config.max_number_of_steps or None,
                            config.log_every_n_steps)
     previous = {s: signal.signal(s, step_fn.request_stop) for s in INTERRUPT_STATUS}
     try:
-      slim.learning.train(
-          train_op, logdir=config.train_dir, train_step_fn=step_fn, train_step_kwargs={},
-          number_of_steps=config.max_number_of_steps or None, init_fn=init_fn, saver=saver,
-          save_summaries_secs=config.save_summaries_secs,
-          save_interval_secs=config.save_interval_secs,
-          session_config=session.session_config(config.precision, config.log_device_placement))
-    except tf.errors.InvalidArgumentError as e:
-      if compat.NON_FINITE_MESSAGE not in str(e):
-        raise
-      newest = tf.train.latest_checkpoint(config.train_dir)
-      raise UserError(
-          'the loss or the gradients became NaN or Inf after step %s, so training stopped before '
-          'the weights changed; lower --learning_rate (%g) or set --clip_gradient_norm. Newest '
-          'checkpoint: %s' % (step_fn.step or 0, config.learning_rate, newest or 'none'))
-    except tf.errors.DataLossError:
-      # TensorFlow's message says only "corrupted record at N": find and name the shard.
-      damaged = convert.damaged_shards_error(dataset.data_sources, config.dataset_dir,
-                                             config.dataset_name)
-      if damaged is None:
-        raise
-      raise damaged from None
+      with _user_errors(config, dataset, step_fn):
+        slim.learning.train(
+            train_op, logdir=config.train_dir, train_step_fn=step_fn, train_step_kwargs={},
+            number_of_steps=config.max_number_of_steps or None, init_fn=init_fn,
+            saver=checkpoints.StepSaver(max_to_keep=config.keep_checkpoint_max),
+            save_summaries_secs=config.save_summaries_secs,
+            save_interval_secs=config.save_interval_secs,
+            session_config=session.session_config(config.precision,
+                                                  config.log_device_placement))
     finally:
       for s, handler in previous.items():
         signal.signal(s, handler)
