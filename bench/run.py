@@ -24,7 +24,6 @@ converter's own workers.
 import argparse
 import contextlib
 import dataclasses
-import importlib
 import json
 import multiprocessing
 import os
@@ -38,8 +37,8 @@ import tempfile
 import time
 
 import base
-from datasets import convert
 from datasets import dataset_utils
+from datasets import photos as photos_lib
 from datasets import synthetic_flowers
 
 MODEL_NAME = 'alexnet_v2'
@@ -124,7 +123,7 @@ def machine_info():
   gpus = gpu_names()
   return {
       'cpu': cpu_model(),
-      'cores': convert.default_num_workers(),
+      'cores': photos_lib.default_num_workers(),
       'bf16': bool(flags & set(session.BF16_CPU_FLAGS)),
       'bf16_flags': sorted(flags & set(session.BF16_CPU_FLAGS)),
       'gpus': gpus,
@@ -248,14 +247,14 @@ def _children_cpu_seconds():
 def converter_rate(photos_dir, dataset_dir, num_workers, num_validation, num_shards):
   """One convert_photos run (overwriting): images/s over the whole call, and the CPU time per
   image of this process and its (finished) worker processes."""
-  importlib.import_module('tensorflow')  # before the clock, as convert_photos does
+  from datasets import writer  # imports TensorFlow: before the clock, as the script does
   start, cpu_start, child_start = time.perf_counter(), time.process_time(), _children_cpu_seconds()
-  manifest = convert.convert_photos(photos_dir, dataset_dir, dataset_name=DATASET_NAME,
-                                    num_validation=num_validation, num_shards=num_shards,
-                                    num_workers=num_workers, overwrite=True)
+  manifest = writer.convert_photos(photos_dir, dataset_dir, dataset_name=DATASET_NAME,
+                                   num_validation=num_validation, num_shards=num_shards,
+                                   num_workers=num_workers, overwrite=True)
   seconds = time.perf_counter() - start
   cpu = time.process_time() - cpu_start + _children_cpu_seconds() - child_start
-  images = sum(manifest['splits'][split]['num_samples'] for split in convert.SPLITS)
+  images = sum(manifest['splits'][split]['num_samples'] for split in dataset_utils.SPLITS)
   return {'num_workers': num_workers, 'images': images, 'seconds': seconds,
           'images_per_sec': images / max(seconds, 1e-9), 'cpu_ms_per_image': 1000.0 * cpu / images}
 
@@ -271,7 +270,7 @@ def script_converter_rate(photos_dir, dataset_dir, num_workers, num_validation, 
   subprocess.run(command, check=True, cwd=REPO_ROOT, stdout=subprocess.DEVNULL,
                  stderr=subprocess.DEVNULL)
   seconds = time.perf_counter() - start
-  images = len(convert.list_photos(photos_dir)[1])
+  images = len(photos_lib.list_photos(photos_dir)[1])
   return {'how': 'script', 'num_workers': num_workers, 'images': images, 'seconds': seconds,
           'images_per_sec': images / max(seconds, 1e-9),
           'cpu_ms_per_image': 1000.0 * (_children_cpu_seconds() - child_start) / images}
@@ -1046,7 +1045,8 @@ def run(work_dir, settings, sections=SECTIONS, command='', mode=''):
     _log('drawing %d synthetic photos (each %d times) into %s'
          % (5 * settings.photos_per_class, settings.photo_copies, r.photos_dir))
     make_photos(r.photos_dir, settings.photos_per_class, settings.photo_copies)
-  if 'converter' not in sections and not convert.check_complete(r.dataset_dir, DATASET_NAME)[0]:
+  from datasets import checks  # imports TensorFlow, which the converter's workers must not
+  if 'converter' not in sections and not checks.check_complete(r.dataset_dir, DATASET_NAME)[0]:
     converter_rate(r.photos_dir, r.dataset_dir, r.machine['cores'], settings.num_validation,
                    settings.num_shards)
   # Explorations compare against the training rows, and the peak against both.
