@@ -215,7 +215,8 @@ def test_a_converter_killed_mid_run_is_detected_and_rebuilt_without_its_shards(t
   assert 'Removed' in rerun.stderr and 'earlier flowers conversion' in rerun.stderr
   manifest = dataset_utils.read_manifest(dataset_dir)
   assert manifest['splits']['train']['num_samples'] == 300
-  for split in dataset_utils.SPLITS:  # Every shard is the rerun's own: none kept from the killed run.
+  # Every shard is the rerun's own: none kept from the killed run.
+  for split in dataset_utils.SPLITS:
     for shard in manifest['splits'][split]['shards']:
       assert os.path.getmtime(os.path.join(dataset_dir, shard['file'])) > killed_at
   verify = run_script(CONVERT, '--dataset_dir=' + dataset_dir, '--verify')

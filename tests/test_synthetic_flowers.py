@@ -7,7 +7,6 @@ import pytest
 from PIL import Image
 
 import base
-from datasets import dataset_utils
 from datasets import synthetic_flowers as sf
 
 STATS_IMAGES = 16
