@@ -20,6 +20,34 @@ from datasets.drawing import shade
 
 _GOLDEN_ANGLE = math.pi * (3.0 - math.sqrt(5.0))
 
+# Colour kinds of a flower: (cumulative share, hue range, saturation range, value range); the
+# last kind takes the rest.
+ROSE_COLOURS = (
+    (0.5, (-0.025, 0.015), (0.75, 0.95), (0.55, 0.9)),  # red
+    (0.85, (0.92, 0.985), (0.3, 0.65), (0.8, 1.0)),  # pink
+    (0.95, (0.02, 0.06), (0.45, 0.75), (0.85, 1.0)),  # salmon
+    (1.0, (0.86, 0.92), (0.5, 0.8), (0.5, 0.8)),  # magenta
+)
+TULIP_COLOURS = (
+    (0.3, (-0.02, 0.02), (0.8, 0.95), (0.7, 0.95)),  # red
+    (0.52, (0.9, 0.97), (0.4, 0.7), (0.8, 1.0)),  # pink
+    (0.72, (0.12, 0.15), (0.75, 0.95), (0.85, 1.0)),  # yellow
+    (0.88, (0.75, 0.82), (0.45, 0.75), (0.45, 0.8)),  # purple
+    (0.96, (0.04, 0.08), (0.8, 0.95), (0.85, 1.0)),  # orange
+    (1.0, (0.1, 0.16), (0.05, 0.15), (0.92, 1.0)),  # white
+)
+
+
+def _pick_colour(rng, kinds):
+  """A colour of one of the kinds, drawn by their shares."""
+  draw = rng.random()
+  for share, hue, saturation, value in kinds[:-1]:
+    if draw < share:
+      break
+  else:
+    _, hue, saturation, value = kinds[-1]
+  return hsv(rng.uniform(*hue), rng.uniform(*saturation), rng.uniform(*value))
+
 
 def _draw_disc_florets(painter, frame, rng, radius, colors, count):
   """`count` dots in a sunflower spiral filling a disc of `radius`."""
@@ -118,17 +146,6 @@ def _draw_dandelion_puff(painter, frame, rng):
   painter.mask_polygon(frame.map(ellipse_points(0, 0, 0.9, 0.9)))
 
 
-def _rose_color(rng):
-  kind = rng.random()
-  if kind < 0.5:
-    return hsv(rng.uniform(-0.025, 0.015), rng.uniform(0.75, 0.95), rng.uniform(0.55, 0.9))
-  if kind < 0.85:
-    return hsv(rng.uniform(0.92, 0.985), rng.uniform(0.3, 0.65), rng.uniform(0.8, 1.0))
-  if kind < 0.95:
-    return hsv(rng.uniform(0.02, 0.06), rng.uniform(0.45, 0.75), rng.uniform(0.85, 1.0))
-  return hsv(rng.uniform(0.86, 0.92), rng.uniform(0.5, 0.8), rng.uniform(0.5, 0.8))
-
-
 def _crescent_points(start_angle, end_angle, radius, depth, points=10):
   """A petal of a rose's spiral: the arc of `radius` between the angles, hollowed by `depth`."""
   outer, inner = [], []
@@ -143,7 +160,7 @@ def _crescent_points(start_angle, end_angle, radius, depth, points=10):
 
 
 def draw_rose(painter, frame, rng, light):
-  base = _rose_color(rng)
+  base = _pick_colour(rng, ROSE_COLOURS)
   start = rng.uniform(0, 2 * math.pi)
   guards = rng.randint(5, 7)
   for i in range(guards):  # The outer (guard) petals.
@@ -207,21 +224,6 @@ def draw_sunflower(painter, frame, rng, light):
                     head=True)
 
 
-def _tulip_color(rng):
-  kind = rng.random()
-  if kind < 0.3:
-    return hsv(rng.uniform(-0.02, 0.02), rng.uniform(0.8, 0.95), rng.uniform(0.7, 0.95))
-  if kind < 0.52:
-    return hsv(rng.uniform(0.9, 0.97), rng.uniform(0.4, 0.7), rng.uniform(0.8, 1.0))
-  if kind < 0.72:
-    return hsv(rng.uniform(0.12, 0.15), rng.uniform(0.75, 0.95), rng.uniform(0.85, 1.0))
-  if kind < 0.88:
-    return hsv(rng.uniform(0.75, 0.82), rng.uniform(0.45, 0.75), rng.uniform(0.45, 0.8))
-  if kind < 0.96:
-    return hsv(rng.uniform(0.04, 0.08), rng.uniform(0.8, 0.95), rng.uniform(0.85, 1.0))
-  return hsv(rng.uniform(0.1, 0.16), rng.uniform(0.05, 0.15), rng.uniform(0.92, 1.0))
-
-
 def _tulip_petal_points(x_top, half_width, height, openness, points=10):
   """A broad petal from the cup's base (0, 0.55) to its tip near (x_top, 0.55 - height)."""
   left, right = [], []
@@ -237,7 +239,7 @@ def _tulip_petal_points(x_top, half_width, height, openness, points=10):
 
 
 def draw_tulip(painter, frame, rng, light):
-  base = _tulip_color(rng)
+  base = _pick_colour(rng, TULIP_COLOURS)
   count = rng.randint(3, 6)
   back, front = count // 2, count - count // 2
   openness = rng.uniform(0.0, 0.6)
