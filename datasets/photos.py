@@ -5,8 +5,8 @@ The split is reproducible: the file list is sorted, shuffled with random.Random(
 first num_validation photos are the validation split (so it never depends on file-system order).
 
 No TensorFlow here, by design: the worker processes are started with 'spawn' and re-import the
-__main__ module, and the scripts import this module at their top. The workers themselves run
-datasets/images.py only.
+__main__ module, which may import this one at its top (bench/run.py does); the workers
+themselves run datasets/images.py only.
 """
 import collections
 import concurrent.futures
