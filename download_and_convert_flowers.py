@@ -13,9 +13,8 @@ rebuilt. Everything (download, extraction) happens inside --dataset_dir. Exit co
 """
 from absl import flags
 
-from datasets import convert
-from datasets import images
 from base import UserError
+from datasets import images  # No TensorFlow: the converter's worker processes import this too.
 
 flags.DEFINE_string('dataset_dir', None, 'Folder to write the TFRecords, labels.txt and '
                     'manifest.json to (created if needed).')
@@ -47,7 +46,7 @@ _SOURCE_FLAGS = ('archive', 'sha256', 'photos_dir', 'synthetic')
 
 def verify(dataset_dir, dataset_name):
   """Prints the problems found; returns the exit code."""
-  problems = convert.verify_dataset(dataset_dir, dataset_name)
+  problems = checks.verify_dataset(dataset_dir, dataset_name)
   for problem in problems:
     print('problem: %s' % problem)
   if problems:
@@ -65,13 +64,13 @@ def run(argv):
     if given:
       raise UserError('--verify checks an existing --dataset_dir: drop %s' % ', '.join(given))
     return verify(FLAGS.dataset_dir, FLAGS.dataset_name)
-  manifest = convert.download_and_convert(
+  manifest = sources.download_and_convert(
       FLAGS.dataset_dir, archive=FLAGS.archive, sha256=FLAGS.sha256,
       photos_dir=FLAGS.photos_dir, synthetic=FLAGS.synthetic, dataset_name=FLAGS.dataset_name,
       num_validation=FLAGS.num_validation, num_shards=FLAGS.num_shards, seed=FLAGS.seed,
       num_workers=FLAGS.num_workers, overwrite=FLAGS.overwrite, cleanup=FLAGS.cleanup,
       max_pixels=FLAGS.max_pixels, flags=_flag_values())
-  print(convert.summary_text(manifest, FLAGS.dataset_dir))
+  print(writer.summary_text(manifest, FLAGS.dataset_dir))
   return 0
 
 
@@ -83,7 +82,10 @@ def _flag_values():
 
 
 if __name__ == '__main__':
-  # Here, not at the top: the converter's worker processes re-import this script, and cli
-  # imports TensorFlow, which they do not need.
+  # Here, not at the top: the converter's worker processes re-import this script, and these
+  # modules import TensorFlow, which they do not need (cli first: it quiets TensorFlow's start).
   import cli
+  from datasets import checks
+  from datasets import sources
+  from datasets import writer
   cli.run(run, graph_mode=False)

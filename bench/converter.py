@@ -1,6 +1,5 @@
 """The converter section: synthetic photos of Flowers size, and images/s of convert_photos (and
 of download_and_convert_flowers.py as a user runs it) with one worker and with every core."""
-import importlib
 import os
 import resource
 import shutil
@@ -10,7 +9,8 @@ import time
 
 from bench.config import DATASET_NAME, REPO_ROOT
 from bench.timing import log
-from datasets import convert
+from datasets import dataset_utils
+from datasets import photos
 from datasets import synthetic_flowers
 
 
@@ -42,14 +42,16 @@ def _children_cpu_seconds():
 def converter_rate(photos_dir, dataset_dir, num_workers, num_validation, num_shards):
   """One convert_photos run (overwriting): images/s over the whole call, and the CPU time per
   image of this process and its (finished) worker processes."""
-  importlib.import_module('tensorflow')  # before the clock, as convert_photos does
+  # Here, not at the top: writer imports TensorFlow, which the spawned workers (they import
+  # bench.run) must not; and before the clock, as the converter script imports it.
+  from datasets import writer
   start, cpu_start, child_start = time.perf_counter(), time.process_time(), _children_cpu_seconds()
-  manifest = convert.convert_photos(photos_dir, dataset_dir, dataset_name=DATASET_NAME,
+  manifest = writer.convert_photos(photos_dir, dataset_dir, dataset_name=DATASET_NAME,
                                     num_validation=num_validation, num_shards=num_shards,
                                     num_workers=num_workers, overwrite=True)
   seconds = time.perf_counter() - start
   cpu = time.process_time() - cpu_start + _children_cpu_seconds() - child_start
-  images = sum(manifest['splits'][split]['num_samples'] for split in convert.SPLITS)
+  images = sum(manifest['splits'][split]['num_samples'] for split in dataset_utils.SPLITS)
   return {'num_workers': num_workers, 'images': images, 'seconds': seconds,
           'images_per_sec': images / max(seconds, 1e-9), 'cpu_ms_per_image': 1000.0 * cpu / images}
 
@@ -65,7 +67,7 @@ def script_converter_rate(photos_dir, dataset_dir, num_workers, num_validation, 
   subprocess.run(command, check=True, cwd=REPO_ROOT, stdout=subprocess.DEVNULL,
                  stderr=subprocess.DEVNULL)
   seconds = time.perf_counter() - start
-  images = len(convert.list_photos(photos_dir)[1])
+  images = len(photos.list_photos(photos_dir)[1])
   return {'how': 'script', 'num_workers': num_workers, 'images': images, 'seconds': seconds,
           'images_per_sec': images / max(seconds, 1e-9),
           'cpu_ms_per_image': 1000.0 * (_children_cpu_seconds() - child_start) / images}

@@ -5,7 +5,7 @@ import platform
 import resource
 
 from bench.config import GB
-from datasets import convert
+from datasets import photos
 
 
 def cpu_model(cpuinfo='/proc/cpuinfo'):
@@ -46,7 +46,7 @@ def machine_info():
   gpus = gpu_names()
   return {
       'cpu': cpu_model(),
-      'cores': convert.default_num_workers(),
+      'cores': photos.default_num_workers(),
       'bf16': bool(flags & set(session.BF16_CPU_FLAGS)),
       'bf16_flags': sorted(flags & set(session.BF16_CPU_FLAGS)),
       'gpus': gpus,

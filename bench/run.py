@@ -41,7 +41,6 @@ from bench import training_rate
 from bench.config import DATASET_NAME, MODES, SECTIONS, Bench
 from bench.machine import machine_info, quiet_tensorflow
 from bench.timing import log
-from datasets import convert
 
 _SECTION_RUNNERS = {
     'converter': converter.run_section,
@@ -62,7 +61,8 @@ def _prepare_data(bench, sections):
     log('drawing %d synthetic photos (each %d times) into %s'
         % (5 * settings.photos_per_class, settings.photo_copies, bench.photos_dir))
     converter.make_photos(bench.photos_dir, settings.photos_per_class, settings.photo_copies)
-  if 'converter' not in sections and not convert.check_complete(bench.dataset_dir,
+  from datasets import checks  # imports TensorFlow: the converter's workers import this module
+  if 'converter' not in sections and not checks.check_complete(bench.dataset_dir,
                                                                 DATASET_NAME)[0]:
     converter.converter_rate(bench.photos_dir, bench.dataset_dir, bench.machine['cores'],
                              settings.num_validation, settings.num_shards)

@@ -1,9 +1,10 @@
-"""The on-disk format shared by the converter and the readers.
+"""The on-disk format shared by the converter, the checks and the readers: file names, labels.txt
+and manifest.json. (The records themselves are built and parsed in datasets/records.py.)
 
-TFRecord keys are TF-Slim's (image/encoded, image/format, image/class/label, image/height,
-image/width) plus image/filename, so research/slim's flowers reader reads our shards and ours
-reads theirs. Nothing here reads flags.
+No TensorFlow here: the converter's top-level modules import this, and its worker processes
+re-import those. Nothing here reads flags.
 """
+import glob
 import json
 import os
 
@@ -13,6 +14,8 @@ from base import write_text_atomic
 LABELS_FILENAME = 'labels.txt'
 MANIFEST_FILENAME = 'manifest.json'
 SHARD_PATTERN = '%s_%s_%05d-of-%05d.tfrecord'
+SPLITS = ('train', 'validation')
+FORMAT_VERSION = 1  # manifest.json's format_version: what a reader of the manifest may expect.
 
 
 def shard_filename(dataset_dir, dataset_name, split_name, shard_id, num_shards):
@@ -24,33 +27,16 @@ def shard_glob(dataset_name, split_name):
   return '%s_%s_*-of-*.tfrecord' % (dataset_name, split_name)
 
 
-# --- tf.train.Example -------------------------------------------------------------------------
-
-def int64_feature(values):
-  import tensorflow as tf
-  if not isinstance(values, (tuple, list)):
-    values = [values]
-  return tf.train.Feature(int64_list=tf.train.Int64List(value=values))
+def shard_files(dataset_dir, dataset_name, split_name):
+  """The sorted paths of a split's shards present in dataset_dir (of any shard count)."""
+  return sorted(glob.glob(os.path.join(dataset_dir, shard_glob(dataset_name, split_name))))
 
 
-def bytes_feature(values):
-  import tensorflow as tf
-  if isinstance(values, str):
-    values = values.encode('utf-8')
-  return tf.train.Feature(bytes_list=tf.train.BytesList(value=[values]))
-
-
-def image_to_tfexample(image_data, image_format, height, width, class_id, filename):
-  """One record: JPEG bytes, format, label, size and the photo's path relative to its root."""
-  import tensorflow as tf
-  return tf.train.Example(features=tf.train.Features(feature={
-      'image/encoded': bytes_feature(image_data),
-      'image/format': bytes_feature(image_format),
-      'image/class/label': int64_feature(class_id),
-      'image/height': int64_feature(height),
-      'image/width': int64_feature(width),
-      'image/filename': bytes_feature(filename),
-  }))
+def temp_files(dataset_dir, dataset_name):
+  """Temporary files an interrupted conversion left (base.atomic_path names: '.NAME.*.tmp')."""
+  prefixes = ('.%s_' % dataset_name, '.%s.' % MANIFEST_FILENAME, '.%s.' % LABELS_FILENAME)
+  return sorted(os.path.join(dataset_dir, name) for name in os.listdir(dataset_dir)
+                if name.startswith(prefixes) and name.endswith('.tmp'))
 
 
 # --- labels.txt -------------------------------------------------------------------------------
@@ -67,8 +53,7 @@ def has_labels(dataset_dir, filename=LABELS_FILENAME):
 
 
 def read_label_file(dataset_dir, filename=LABELS_FILENAME):
-  """Reads `id:name` lines into {id: name}. (research/slim's version called .decode() on a str
-  and died with AttributeError on Python 3.)"""
+  """Reads `id:name` lines into {id: name}; names are text (UTF-8), kept as str."""
   path = os.path.join(dataset_dir, filename)
   labels_to_class_names = {}
   with open(path, encoding='utf-8') as f:

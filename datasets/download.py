@@ -8,13 +8,13 @@ import http.client
 import os
 import posixpath
 import re
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 
 from absl import logging
 
+import base
 from base import UserError
 
 FLOWERS_URL = 'http://download.tensorflow.org/example_images/flower_photos.tgz'
@@ -68,24 +68,23 @@ class _ProgressLog(object):
 
   def __init__(self, label, total, callback=None, every_secs=LOG_EVERY_SECS):
     self._label = label
-    self._total = total
     self._callback = callback
     self._every_secs = every_secs
-    self._start = self._last = time.monotonic()
+    self._tracker = base.Progress(total)
 
   def update(self, done, final=False):
+    tracker = self._tracker
     if self._callback is not None:
-      self._callback(done, self._total)
-    now = time.monotonic()
-    if not final and now - self._last < self._every_secs:
+      self._callback(done, tracker.total)
+    tracker.done = done
+    if not tracker.due(self._every_secs) and not final:
       return
-    self._last = now
-    elapsed = max(now - self._start, 1e-6)
-    rate = done / elapsed
-    if self._total:
-      eta = (self._total - done) / rate if rate > 0 else float('inf')
+    rate = tracker.rate()
+    if tracker.total:
+      eta = tracker.eta()
       logging.info('%s: %.1f/%.1f MB (%.0f%%), %.2f MB/s, ETA %.0f s', self._label, done / _MB,
-                   self._total / _MB, 100.0 * done / self._total, rate / _MB, eta)
+                   tracker.total / _MB, 100.0 * done / tracker.total, rate / _MB,
+                   float('inf') if eta is None else eta)
     else:
       logging.info('%s: %.1f MB, %.2f MB/s', self._label, done / _MB, rate / _MB)
 

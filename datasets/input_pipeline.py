@@ -1,7 +1,7 @@
 """Turns a dataset split into batches of preprocessed images, on the CPU.
 
 Two pipelines share the same stages: records are decoded by the dataset's decoder
-(converted.make_decoder) and each image is preprocessed by the same `preprocess_fn`
+(reader.make_decoder) and each image is preprocessed by the same `preprocess_fn`
 (JPEG bytes -> float image); only the reading and batching differ.
   queue   : slim DatasetDataProvider (parallel readers, shuffling common queue), train.batch with
             preprocessing threads, a prefetch queue. Needs queue runners (slim.learning.train and

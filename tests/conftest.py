@@ -1,7 +1,7 @@
 """Shared fixtures: small datasets built by the tests themselves, once per session."""
 import io
 import os
-import random
+import tempfile
 import zlib
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
@@ -15,6 +15,8 @@ import tensorflow as tf
 tf.compat.v1.disable_eager_execution()
 
 from datasets import dataset_utils  # noqa: E402
+from datasets import photos  # noqa: E402
+from datasets import writer  # noqa: E402
 
 CLASS_NAMES = ('daisy', 'dandelion', 'roses', 'sunflowers', 'tulips')
 
@@ -34,36 +36,27 @@ CLASS_COLOURS = [(240, 240, 240), (230, 210, 30), (200, 30, 60), (120, 70, 20), 
 def write_records_dataset(dataset_dir, per_class, num_validation, num_shards=2,
                           dataset_name='flowers', write_manifest=True, seed=0,
                           class_names=CLASS_NAMES):
-  """Writes shards straight from generated JPEGs (no converter): returns {split: [(filename,
-  label, height, width)]} in the order written."""
-  os.makedirs(dataset_dir, exist_ok=True)
-  items = []
-  for label, name in enumerate(class_names):
-    for i in range(per_class):
-      height, width = 40 + 7 * i, 60 + 5 * label
-      items.append(('%s/%s_%03d.jpg' % (name, name, i), label, height, width))
-  random.Random(seed).shuffle(items)
-  splits = {'validation': items[:num_validation], 'train': items[num_validation:]}
-  manifest = {'format_version': 1, 'dataset_name': dataset_name,
-              'class_names': list(class_names), 'num_classes': len(class_names), 'splits': {}}
-  for split, split_items in splits.items():
-    shards = []
-    for shard_id in range(num_shards):
-      path = dataset_utils.shard_filename(dataset_dir, dataset_name, split, shard_id, num_shards)
-      shard_items = split_items[shard_id::num_shards]
-      with tf.io.TFRecordWriter(path) as writer:
-        for j, (filename, label, height, width) in enumerate(shard_items):
-          data = jpeg_bytes(height, width, CLASS_COLOURS[label], seed=zlib.crc32(filename.encode()))
-          example = dataset_utils.image_to_tfexample(data, b'jpeg', height, width, label, filename)
-          writer.write(example.SerializeToString())
-      shards.append({'file': os.path.basename(path), 'num_records': len(shard_items),
-                     'bytes': os.path.getsize(path)})
-    manifest['splits'][split] = {'num_samples': len(split_items), 'num_shards': num_shards,
-                                 'shards': shards}
-  dataset_utils.write_label_file(dict(enumerate(class_names)), dataset_dir)
-  if write_manifest:
-    dataset_utils.write_manifest(dataset_dir, manifest)
-  return splits
+  """Converts photos of one colour per class (CLASS_COLOURS, sizes varying with class and index)
+  with the converter itself; returns {split: [(filename, label, height, width)]} in the order
+  written. Without write_manifest, manifest.json is removed, as in shards research/slim wrote."""
+  sizes = {}
+  with tempfile.TemporaryDirectory() as photos_dir:
+    for label, name in enumerate(class_names):
+      os.makedirs(os.path.join(photos_dir, name))
+      for i in range(per_class):
+        filename = '%s/%s_%03d.jpg' % (name, name, i)
+        height, width = sizes[filename] = 40 + 7 * i, 60 + 5 * label
+        with open(os.path.join(photos_dir, filename), 'wb') as f:
+          f.write(jpeg_bytes(height, width, CLASS_COLOURS[label],
+                             seed=zlib.crc32(filename.encode())))
+    writer.convert_photos(photos_dir, dataset_dir, dataset_name=dataset_name,
+                          num_validation=num_validation, num_shards=num_shards, seed=seed,
+                          num_workers=1)
+    splits = photos.split_photos(photos.list_photos(photos_dir)[1], num_validation, seed)
+  if not write_manifest:
+    os.remove(os.path.join(dataset_dir, dataset_utils.MANIFEST_FILENAME))
+  return {split: [(filename, label) + sizes[filename] for filename, label in items]
+          for split, items in splits.items()}
 
 
 @pytest.fixture(scope='session')

@@ -17,7 +17,7 @@ from bench import targets
 from bench import timing
 from bench import training_rate
 from bench.config import MODES
-from datasets import convert
+from datasets import checks
 
 TINY = dict(warmup_steps=1, windows=1, window_seconds=0.0)
 
@@ -103,7 +103,7 @@ def test_converter_rate_counts_every_converted_photo(tmp_path):
   row = converter.converter_rate(photos, out, 1, num_validation=3, num_shards=1)
   assert row['images'] == 10 and row['num_workers'] == 1
   assert row['images_per_sec'] > 0 and row['cpu_ms_per_image'] > 0
-  assert convert.check_complete(out)[0]
+  assert checks.check_complete(out)[0]
 
 
 # --- input, training, evaluation --------------------------------------------------------------

@@ -1,14 +1,18 @@
 """download_and_convert_flowers.py as a user runs it (subprocesses: few, the rest is in-process)."""
 import io
 import os
+import subprocess
+import sys
 import tarfile
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from datasets import convert
+from datasets import checks
 from datasets import dataset_utils
+from datasets import writer
+from scripts import ROOT
 from scripts import assert_one_line_error
 from scripts import run_script as _run
 
@@ -39,7 +43,7 @@ def test_photos_dir_is_converted_end_to_end(tmp_path):
                       '--num_validation=2', '--num_shards=2', '--num_workers=1')
   assert result.returncode == 0, result.stderr
   assert "Dataset 'flowers': 6 images of 2 classes" in result.stdout
-  assert convert.check_complete(dataset_dir) == (True, '')
+  assert checks.check_complete(dataset_dir) == (True, '')
   manifest = dataset_utils.read_manifest(dataset_dir)
   assert manifest['flags']['photos_dir'] == photos
 
@@ -62,8 +66,8 @@ def test_archive_given_as_file_url_is_converted_end_to_end(tmp_path):
 @pytest.mark.slow
 def test_verify_exits_1_and_names_the_damaged_shard(tmp_path):
   dataset_dir = str(tmp_path / 'data')
-  manifest = convert.convert_photos(make_photos(tmp_path / 'photos'), dataset_dir,
-                                    num_validation=2, num_shards=1, num_workers=1)
+  manifest = writer.convert_photos(make_photos(tmp_path / 'photos'), dataset_dir,
+                                   num_validation=2, num_shards=1, num_workers=1)
   shard = manifest['splits']['train']['shards'][0]['file']
   with open(os.path.join(dataset_dir, shard), 'r+b') as f:
     f.truncate(manifest['splits']['train']['shards'][0]['bytes'] - 5)
@@ -91,3 +95,13 @@ def test_two_sources_exit_2_with_one_line(tmp_path):
 def test_bad_flag_value_exits_2_with_one_line(tmp_path):
   result = run_script('--dataset_dir=%s' % (tmp_path / 'data'), '--num_shards=many')
   assert_one_line_error(result, '--num_shards')
+
+
+def test_what_its_worker_processes_import_has_no_tensorflow():
+  # A spawned worker runs the script's top level as __mp_main__, then imports the module of the
+  # function it is given (datasets.images): none of it may pull in TensorFlow.
+  code = ('import runpy, sys; runpy.run_path(%r, run_name="__mp_main__"); '
+          'import datasets.images; print("tensorflow" in sys.modules)' % SCRIPT)
+  out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True,
+                       cwd=ROOT)
+  assert out.stdout.strip() == 'False'

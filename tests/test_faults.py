@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from datasets import convert
-from datasets import converted
+from datasets import checks
 from datasets import dataset_factory
 from datasets import dataset_utils
+from datasets import reader
 from base import UserError
 from faults import Running
 from faults import assert_last_line_error
@@ -204,7 +204,7 @@ def test_a_converter_killed_mid_run_is_detected_and_rebuilt_without_its_shards(t
   killed_at = time.time()
   assert not os.path.exists(os.path.join(dataset_dir, dataset_utils.MANIFEST_FILENAME)), \
       'the conversion finished before the kill: nothing was tested'
-  assert convert.check_complete(dataset_dir)[0] is False
+  assert checks.check_complete(dataset_dir)[0] is False
   with pytest.raises(UserError):  # Training never reads a half-written conversion.
     dataset_factory.get_dataset('flowers', 'train', dataset_dir)
 
@@ -215,7 +215,8 @@ def test_a_converter_killed_mid_run_is_detected_and_rebuilt_without_its_shards(t
   assert 'Removed' in rerun.stderr and 'earlier flowers conversion' in rerun.stderr
   manifest = dataset_utils.read_manifest(dataset_dir)
   assert manifest['splits']['train']['num_samples'] == 300
-  for split in convert.SPLITS:  # Every shard is the rerun's own: none kept from the killed run.
+  # Every shard is the rerun's own: none kept from the killed run.
+  for split in dataset_utils.SPLITS:
     for shard in manifest['splits'][split]['shards']:
       assert os.path.getmtime(os.path.join(dataset_dir, shard['file'])) > killed_at
   verify = run_script(CONVERT, '--dataset_dir=' + dataset_dir, '--verify')
@@ -232,10 +233,10 @@ def test_a_split_with_a_missing_shard_is_never_read(records_dataset, tmp_path):
 
 
 def test_missing_shards_names_each_absent_shard_of_a_numbered_set():
-  assert converted.missing_shards(['d/x_train_00000-of-00003.tfrecord',
-                                   'd/x_train_00002-of-00003.tfrecord']) == [
-                                       'x_train_00001-of-00003.tfrecord']
-  assert converted.missing_shards(['d/x_train_00000-of-00001.tfrecord']) == []
+  assert reader.missing_shards(['d/x_train_00000-of-00003.tfrecord',
+                                'd/x_train_00002-of-00003.tfrecord']) == [
+                                    'x_train_00001-of-00003.tfrecord']
+  assert reader.missing_shards(['d/x_train_00000-of-00001.tfrecord']) == []
 
 
 # --- corruption: shards -----------------------------------------------------------------------
@@ -244,7 +245,7 @@ def test_missing_shards_names_each_absent_shard_of_a_numbered_set():
 def test_corrupt_shards_names_only_the_damaged_file(records_dataset, tmp_path, damage):
   dataset_dir, shard = damaged_copy(records_dataset[0], tmp_path / 'data', 'train', damage)
   paths = sorted(glob.glob(os.path.join(dataset_dir, '*.tfrecord')))
-  found = convert.corrupt_shards(paths)
+  found = checks.corrupt_shards(paths)
   assert [os.path.basename(path) for path, _ in found] == [shard]
   assert found[0][1].startswith(shard + ' is corrupt after ')
 

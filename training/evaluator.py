@@ -27,7 +27,7 @@ from absl import logging
 from tf_slim.training import evaluation as slim_evaluation
 
 import base
-from datasets import convert
+from datasets import checks
 from datasets import dataset_factory
 from datasets import input_pipeline
 from base import UserError
@@ -272,8 +272,8 @@ def _run_pass(config, dataset, checkpoint, graph, pass_hook, hooks):
         hooks=[pass_hook] + list(hooks), config=session_config(config.eval_device))
   except (tf.errors.NotFoundError, tf.errors.DataLossError, ValueError) as e:
     if pass_hook.restored and isinstance(e, tf.errors.DataLossError):
-      damaged = convert.damaged_shards_error(dataset.data_sources, config.dataset_dir,
-                                             config.dataset_name)
+      damaged = checks.damaged_shards_error(dataset.data_sources, config.dataset_dir,
+                                            config.dataset_name)
       if damaged:
         raise damaged from None
     if pass_hook.restored or not _restore_failed_by_race(e, checkpoint):

@@ -10,7 +10,7 @@ import tf_slim as slim
 from absl import logging
 
 import base
-from datasets import convert
+from datasets import checks
 from datasets import dataset_factory
 from datasets import input_pipeline
 from base import UserError
@@ -313,8 +313,8 @@ def _user_errors(config, dataset, step_fn):
         'checkpoint: %s' % (step_fn.step or 0, config.learning_rate, newest or 'none'))
   except tf.errors.DataLossError:
     # TensorFlow's message says only "corrupted record at N": find and name the shard.
-    damaged = convert.damaged_shards_error(dataset.data_sources, config.dataset_dir,
-                                           config.dataset_name)
+    damaged = checks.damaged_shards_error(dataset.data_sources, config.dataset_dir,
+                                          config.dataset_name)
     if damaged is None:
       raise
     raise damaged from None

@@ -15,7 +15,7 @@ import compat
 from base import UserError
 from datasets import dataset_utils
 
-SPLITS = ('train', 'validation')
+SPLITS = dataset_utils.SPLITS
 _SHARD_NUMBER = re.compile(r'_(\d+)-of-(\d+)\.tfrecord$')
 
 ITEMS_TO_DESCRIPTIONS = {
@@ -67,7 +67,7 @@ def count_records(paths):
   return sum(sum(1 for _ in tf.compat.v1.io.tf_record_iterator(p)) for p in paths)
 
 
-def get_split(dataset_name, split_name, dataset_dir, file_pattern=None, reader=None):
+def get_split(dataset_name, split_name, dataset_dir, file_pattern=None):
   """A slim.dataset.Dataset over <dataset_dir>/<dataset_name>_<split_name>_*.tfrecord.
 
   file_pattern: a glob relative to dataset_dir (may contain %s for the split name).
@@ -106,7 +106,7 @@ def get_split(dataset_name, split_name, dataset_dir, file_pattern=None, reader=N
 
   return slim.dataset.Dataset(
       data_sources=filenames,
-      reader=reader or tf.compat.v1.TFRecordReader,
+      reader=tf.compat.v1.TFRecordReader,
       decoder=make_decoder(),
       num_samples=num_samples,
       items_to_descriptions=ITEMS_TO_DESCRIPTIONS,

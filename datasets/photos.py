@@ -1,0 +1,132 @@
+"""The photos a conversion starts from: the class-folder list, the train/validation split, the
+shard ranges, and checking the photos in worker processes.
+
+The split is reproducible: the file list is sorted, shuffled with random.Random(seed) and the
+first num_validation photos are the validation split (so it never depends on file-system order).
+
+No TensorFlow here, by design: the worker processes are started with 'spawn' and re-import the
+__main__ module, which may import this one at its top (bench/run.py does); the workers
+themselves run datasets/images.py only.
+"""
+import collections
+import concurrent.futures
+import hashlib
+import itertools
+import multiprocessing
+import os
+import random
+
+from base import UserError
+from datasets import images
+
+
+def list_photos(photos_dir):
+  """(class names sorted, [(relative_path, class_id)] sorted) for photos_dir/<class>/<file>.
+
+  Hidden folders and files (starting with '.') are ignored, as are files directly in photos_dir
+  and folders inside class folders. Files of any extension are listed: they are checked later.
+  """
+  if not os.path.isdir(photos_dir):
+    raise UserError('photos folder %s does not exist: give a folder of class folders '
+                    '(<dir>/<class>/<photo>)' % photos_dir)
+  class_names = sorted(name for name in os.listdir(photos_dir)
+                       if not name.startswith('.')
+                       and os.path.isdir(os.path.join(photos_dir, name)))
+  if not class_names:
+    raise UserError('%s has no class folders: expected %s/<class>/<photo>'
+                    % (photos_dir, photos_dir))
+  photos = []
+  for class_id, class_name in enumerate(class_names):
+    class_dir = os.path.join(photos_dir, class_name)
+    for name in os.listdir(class_dir):
+      if not name.startswith('.') and os.path.isfile(os.path.join(class_dir, name)):
+        photos.append((class_name + '/' + name, class_id))
+  photos.sort()
+  return class_names, photos
+
+
+def check_num_validation(num_validation, num_photos):
+  """UserError unless 0 <= num_validation < num_photos (training needs at least one photo)."""
+  if isinstance(num_validation, bool) or not isinstance(num_validation, int) \
+      or num_validation < 0:
+    raise UserError('num_validation must be a whole number >= 0, got %r' % (num_validation,))
+  if num_validation >= num_photos:
+    raise UserError('num_validation=%d leaves no training photos: there are only %d photos; '
+                    'pass a smaller --num_validation (e.g. %d)'
+                    % (num_validation, num_photos, num_photos // 5))
+
+
+def split_photos(photos, num_validation, seed=0):
+  """{'train': [...], 'validation': [...]}: sorted, shuffled by seed, validation taken first."""
+  check_num_validation(num_validation, len(photos))
+  shuffled = sorted(photos)
+  random.Random(seed).shuffle(shuffled)
+  return {'train': shuffled[num_validation:], 'validation': shuffled[:num_validation]}
+
+
+def shard_ranges(num_items, num_shards):
+  """num_shards (start, end) ranges covering range(num_items) evenly; some may be empty."""
+  bounds = [num_items * i // num_shards for i in range(num_shards + 1)]
+  return list(zip(bounds[:-1], bounds[1:]))
+
+
+def photos_fingerprint(photos_dir):
+  """SHA-256 over the sorted (relative path, size) of the photos: changes when files do."""
+  _, photos = list_photos(photos_dir)
+  digest = hashlib.sha256()
+  for relative, _ in photos:
+    size = os.path.getsize(os.path.join(photos_dir, relative))
+    digest.update(('%s\t%d\n' % (relative, size)).encode('utf-8'))
+  return digest.hexdigest()
+
+
+def photos_dir_source(photos_dir):
+  """The manifest's description of a folder source."""
+  return {'kind': 'photos_dir', 'path': os.path.abspath(photos_dir),
+          'fingerprint': photos_fingerprint(photos_dir)}
+
+
+# --- checking photos in worker processes ------------------------------------------------------
+
+def default_num_workers():
+  if hasattr(os, 'sched_getaffinity'):
+    return max(1, len(os.sched_getaffinity(0)))
+  return max(1, os.cpu_count() or 1)
+
+
+def worker_pool(num_workers):
+  """The processes that check photos. Started with 'spawn', never forked from a process running
+  TensorFlow; they ignore Ctrl-C, which the parent handles."""
+  return concurrent.futures.ProcessPoolExecutor(
+      max_workers=num_workers, mp_context=multiprocessing.get_context('spawn'),
+      initializer=images.init_worker)
+
+
+def checked_images(paths, max_pixels, num_workers):
+  """Yields images.check_image(path) for each path, in order, computed by num_workers processes
+  (in this process when 1). At most a few chunks per worker run ahead of the consumer."""
+  num_workers = max(1, num_workers)
+  chunksize = max(1, min(32, len(paths) // (num_workers * 16)))
+  if num_workers <= 1 or len(paths) <= chunksize:
+    for path in paths:
+      yield images.check_image(path, max_pixels)
+    return
+  chunks = iter([paths[i:i + chunksize] for i in range(0, len(paths), chunksize)])
+  executor = worker_pool(num_workers)
+  try:
+    pending = collections.deque(
+        executor.submit(images.check_images, chunk, max_pixels)
+        for chunk in itertools.islice(chunks, num_workers * 4))
+    while pending:
+      try:
+        results = pending.popleft().result()
+      except concurrent.futures.process.BrokenProcessPool as e:
+        raise UserError('a photo-checking worker process died (out of memory?): rerun with '
+                        '--num_workers=1 or a smaller --max_pixels') from e
+      chunk = next(chunks, None)
+      if chunk is not None:
+        pending.append(executor.submit(images.check_images, chunk, max_pixels))
+      for result in results:
+        yield result
+  finally:
+    executor.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,258 @@
+"""Converts a folder of class folders of photos into sharded TFRecords, labels.txt and a manifest.
+
+    photos_dir/<class>/<photo>  ->  dataset_dir/<name>_{train,validation}_NNNNN-of-NNNNN.tfrecord
+                                    dataset_dir/labels.txt       (id:class, ids by sorted name)
+                                    dataset_dir/manifest.json    (written last: the completion mark)
+
+The split (datasets/photos.py) is made on the file list, before the photos are checked: a photo
+that is skipped (unreadable, over the pixel limit) leaves its split one smaller, and never moves
+another photo. Every split always gets exactly num_shards files, the photos spread evenly (a
+shard may be empty when a split has fewer photos than shards); the records of a split are in its
+shuffled order.
+
+Photos are checked and re-encoded where needed (datasets/images.py) in worker processes; this
+process writes the records in order. Each shard is written under a temporary name and renamed;
+manifest.json is written last, so an output without it (or whose files do not match it,
+datasets/checks.py) is never taken for complete: it is removed and rebuilt. One dataset per
+dataset_dir. Nothing here reads flags.
+"""
+import collections
+import datetime
+import os
+import re
+import time
+
+from absl import logging
+
+import base
+from base import UserError
+from datasets import checks
+from datasets import dataset_utils
+from datasets import images
+from datasets import photos as photos_lib
+from datasets import records
+
+SPLITS = dataset_utils.SPLITS
+LOG_EVERY_SECS = 2.0
+MAX_LOGGED = 10  # Skipped photos logged one by one; the rest only counted (all in the manifest).
+_VALID_NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9.-]*(_[A-Za-z0-9.-]+)*$')
+
+
+# --- settings and earlier outputs -------------------------------------------------------------
+
+def validate_settings(dataset_name, num_shards, max_pixels, num_workers=None):
+  """UserError for settings no conversion can use, before anything is read or written."""
+  if num_workers is not None and (isinstance(num_workers, bool)
+                                  or not isinstance(num_workers, int) or num_workers < 0):
+    raise UserError('num_workers must be a whole number >= 0 (0: all cores), got %r'
+                    % (num_workers,))
+  if not isinstance(dataset_name, str) or not _VALID_NAME.match(dataset_name):
+    raise UserError('dataset name %r is not usable in file names: use letters, digits, '
+                    '".", "-" and single "_" (e.g. flowers)' % (dataset_name,))
+  for name, value in (('num_shards', num_shards), ('max_pixels', max_pixels)):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+      raise UserError('%s must be a whole number >= 1, got %r' % (name, value))
+
+
+def complete_output(dataset_dir, dataset_name, num_shards, num_validation, seed, source,
+                    max_pixels, overwrite):
+  """(the manifest of a complete output made with these settings, or None, and why not)."""
+  if overwrite:
+    return None, '--overwrite'
+  done, why = checks.up_to_date(dataset_dir, dataset_name, num_shards, num_validation, seed,
+                                source, max_pixels)
+  if not done:
+    return None, why
+  logging.info('%s already holds a complete %s conversion with these settings; nothing to do '
+               '(use --overwrite to rebuild it).', dataset_dir, dataset_name)
+  return dataset_utils.read_manifest(dataset_dir), ''
+
+
+def remove_outputs(dataset_dir, dataset_name):
+  """Removes manifest.json (first), the dataset's shards and leftover temporary files."""
+  paths = [os.path.join(dataset_dir, dataset_utils.MANIFEST_FILENAME)]
+  for split in SPLITS:
+    paths += dataset_utils.shard_files(dataset_dir, dataset_name, split)
+  paths += dataset_utils.temp_files(dataset_dir, dataset_name)
+  removed = 0
+  for path in paths:
+    if os.path.lexists(path):
+      os.remove(path)
+      removed += 1
+  if removed:
+    logging.info('Removed %d files of an earlier %s conversion in %s.', removed, dataset_name,
+                 dataset_dir)
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+def _write_shard(path, items, results, progress, report):
+  """Writes one shard from (relative_path, class_id) items, calling progress() after each;
+  returns the class ids written."""
+  labels = []
+  with base.atomic_path(path) as tmp:
+    with records.file_writer(tmp) as write:
+      for relative, class_id in items:
+        result = next(results)
+        progress()
+        if not result.ok:
+          report['skipped'].append({'file': relative, 'reason': result.skipped})
+          if len(report['skipped']) <= MAX_LOGGED:
+            logging.warning('Skipping %s: %s', relative, result.skipped)
+          continue
+        if result.reencoded:
+          report['reencoded'].append({'file': relative, 'reason': result.reencoded})
+        write(records.image_to_tfexample(result.data, records.IMAGE_FORMAT, result.height,
+                                         result.width, class_id, relative))
+        labels.append(class_id)
+  return labels
+
+
+def _write_split(dataset_dir, dataset_name, split, items, num_shards, class_names, results,
+                 progress, report):
+  """Writes num_shards shards of one split; returns its manifest entry."""
+  shards = []
+  per_class = collections.Counter()
+  for shard_id, (start, end) in enumerate(photos_lib.shard_ranges(len(items), num_shards)):
+    path = dataset_utils.shard_filename(dataset_dir, dataset_name, split, shard_id, num_shards)
+    labels = _write_shard(path, items[start:end], results, progress, report)
+    per_class.update(labels)
+    shards.append({'file': os.path.basename(path), 'num_records': len(labels),
+                   'bytes': os.path.getsize(path)})
+  return {'num_samples': sum(per_class.values()), 'num_shards': num_shards,
+          'per_class': {name: per_class[i] for i, name in enumerate(class_names)},
+          'shards': shards}
+
+
+def _write_splits(photos_dir, dataset_dir, dataset_name, splits, num_shards, class_names,
+                  max_pixels, num_workers, progress):
+  """Checks the photos in worker processes and writes every split's shards; returns
+  ({split: manifest entry}, {'skipped': [...], 'reencoded': [...]})."""
+  order = [(split, item) for split in SPLITS for item in splits[split]]
+  paths = [os.path.join(photos_dir, relative) for _, (relative, _) in order]
+  logging.info('Converting %d photos of %d classes from %s with %d worker(s).', len(paths),
+               len(class_names), photos_dir, num_workers)
+  started = time.monotonic()
+  tracker = base.Progress(len(paths))
+
+  def tick():
+    tracker.advance()
+    if progress is not None:
+      progress(tracker.done, tracker.total)
+    if tracker.due(LOG_EVERY_SECS):
+      logging.info('Converting: %s', tracker.line())
+
+  report = {'skipped': [], 'reencoded': []}
+  results = photos_lib.checked_images(paths, max_pixels, num_workers)
+  try:
+    entries = {split: _write_split(dataset_dir, dataset_name, split, splits[split], num_shards,
+                                   class_names, results, tick, report)
+               for split in SPLITS}
+  finally:
+    results.close()
+  elapsed = time.monotonic() - started
+  logging.info('Converted %d photos in %.1f s (%.1f images/s): %d skipped, %d re-encoded.',
+               len(paths), elapsed, len(paths) / max(elapsed, 1e-9), len(report['skipped']),
+               len(report['reencoded']))
+  return entries, report
+
+
+def _utc_now():
+  return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def convert_photos(photos_dir, dataset_dir, dataset_name='flowers', num_validation=350,
+                   num_shards=5, seed=0, num_workers=None, source=None, flags=None,
+                   overwrite=False, refused_members=None, progress=None,
+                   max_pixels=images.DEFAULT_MAX_PIXELS):
+  """Converts photos_dir/<class>/<photo> into shards, labels.txt and manifest.json.
+
+  Returns the manifest. When dataset_dir already holds a complete conversion with the same
+  settings (and overwrite is False) nothing is written and its manifest is returned.
+  source: a dict describing where the photos came from (default: the folder and a fingerprint of
+  its files); flags: a dict recorded as given; refused_members: [(archive member, reason)].
+  num_workers: processes decoding photos (None or 0: all cores; 1: in this process). They are
+  started with 'spawn' (never forked from a process running TensorFlow), so a script calling
+  this must guard its entry point with `if __name__ == '__main__':`. progress(done, total) is
+  called after each photo. Raises UserError for unusable arguments or photos_dir.
+  """
+  validate_settings(dataset_name, num_shards, max_pixels, num_workers)
+  class_names, photos = photos_lib.list_photos(photos_dir)
+  splits = photos_lib.split_photos(photos, num_validation, seed)
+  if source is None:
+    source = photos_lib.photos_dir_source(photos_dir)
+  os.makedirs(dataset_dir, exist_ok=True)
+  manifest, why = complete_output(dataset_dir, dataset_name, num_shards, num_validation, seed,
+                                  source, max_pixels, overwrite)
+  if manifest:
+    return manifest
+  logging.info('Converting into %s: %s.', dataset_dir, why)
+  remove_outputs(dataset_dir, dataset_name)
+  for class_id, name in enumerate(class_names):
+    if not any(label == class_id for _, label in photos):
+      logging.warning('Class folder %s has no files.', os.path.join(photos_dir, name))
+
+  entries, report = _write_splits(photos_dir, dataset_dir, dataset_name, splits, num_shards,
+                                  class_names, max_pixels,
+                                  num_workers or photos_lib.default_num_workers(), progress)
+  dataset_utils.write_label_file(dict(enumerate(class_names)), dataset_dir)
+  manifest = {
+      'format_version': dataset_utils.FORMAT_VERSION,
+      'dataset_name': dataset_name,
+      'class_names': list(class_names),
+      'num_classes': len(class_names),
+      'splits': entries,
+      'source': dict(source),
+      'flags': dict(flags or {}),
+      'seed': seed,
+      'num_validation': num_validation,
+      'max_pixels': max_pixels,
+      'skipped': report['skipped'],
+      'reencoded': report['reencoded'],
+      'refused_members': [{'member': member, 'reason': reason}
+                          for member, reason in (refused_members or [])],
+      'created': _utc_now(),
+  }
+  dataset_utils.write_manifest(dataset_dir, manifest)
+  return manifest
+
+
+# --- the final summary ------------------------------------------------------------------------
+
+def _grouped(entries, key='reason'):
+  counts = collections.Counter(images.reason_group(entry[key]) for entry in entries)
+  return ', '.join('%s: %d' % item for item in sorted(counts.items()))
+
+
+def summary_text(manifest, dataset_dir):
+  """A few lines for the user: images per split and class, what was skipped or re-encoded,
+  where the files are."""
+  class_names = manifest['class_names']
+  splits = manifest['splits']
+  total = sum(splits[split]['num_samples'] for split in SPLITS)
+  width = max([len('class')] + [len(name) for name in class_names])
+  lines = ['Dataset %r: %d images of %d classes in %s'
+           % (manifest['dataset_name'], total, len(class_names), os.path.abspath(dataset_dir)),
+           '  %-*s %8s %11s' % (width, 'class', 'train', 'validation')]
+  for name in class_names:
+    lines.append('  %-*s %8d %11d' % (width, name, splits['train']['per_class'].get(name, 0),
+                                     splits['validation']['per_class'].get(name, 0)))
+  lines.append('  %-*s %8d %11d' % (width, 'total', splits['train']['num_samples'],
+                                   splits['validation']['num_samples']))
+  size = sum(shard['bytes'] for split in SPLITS for shard in splits[split]['shards'])
+  num_shards = splits['train']['num_shards']
+  lines.append('Files: %s_{train,validation}_NNNNN-of-%05d.tfrecord (%d shards, %.1f MB), '
+               '%s, %s' % (manifest['dataset_name'], num_shards,
+                           sum(len(splits[split]['shards']) for split in SPLITS),
+                           size / 1e6, dataset_utils.LABELS_FILENAME,
+                           dataset_utils.MANIFEST_FILENAME))
+  for key, title in (('reencoded', 'Re-encoded as RGB JPEG'), ('skipped', 'Skipped photos')):
+    entries = manifest.get(key, [])
+    if entries:
+      lines.append('%s: %d (%s); listed in %s' % (title, len(entries), _grouped(entries),
+                                                  dataset_utils.MANIFEST_FILENAME))
+  refused = manifest.get('refused_members', [])
+  if refused:
+    lines.append('Archive members not extracted: %d (%s); listed in %s'
+                 % (len(refused), _grouped(refused), dataset_utils.MANIFEST_FILENAME))
+  return '\n'.join(lines)

@@ -1,0 +1,114 @@
+"""datasets.sources: an archive, a folder, synthetic photos or the default download, converted."""
+import os
+import tarfile
+
+import pytest
+
+from base import UserError
+from datasets import checks
+from datasets import dataset_utils
+from datasets import sources
+from photo_files import make_photos, mtimes
+
+SPLITS = dataset_utils.SPLITS
+
+
+def _tgz_of(photos, path):
+  with tarfile.open(path, 'w:gz') as tar:
+    tar.add(photos, arcname='my_photos')
+  return path
+
+
+def test_file_url_archive_is_extracted_inside_dataset_dir_and_cleaned_up(tmp_path):
+  archive = _tgz_of(make_photos(tmp_path / 'photos'), str(tmp_path / 'photos.tgz'))
+  dataset_dir = str(tmp_path / 'data')
+  manifest = sources.download_and_convert(dataset_dir, archive='file://' + archive,
+                                          num_validation=3, num_shards=2, num_workers=1)
+  assert manifest['source']['kind'] == 'archive' and len(manifest['source']['sha256']) == 64
+  assert sum(manifest['splits'][s]['num_samples'] for s in SPLITS) == 12
+  assert not os.path.exists(os.path.join(dataset_dir, sources.WORK_DIRNAME))
+  assert os.path.isfile(archive)  # A local archive is never removed.
+
+
+def test_complete_output_from_same_archive_is_not_rebuilt(tmp_path):
+  archive = _tgz_of(make_photos(tmp_path / 'photos'), str(tmp_path / 'photos.tgz'))
+  dataset_dir = str(tmp_path / 'data')
+  settings = dict(archive=archive, num_validation=3, num_shards=2, num_workers=1)
+  sources.download_and_convert(dataset_dir, **settings)
+  before = mtimes(dataset_dir)
+  sources.download_and_convert(dataset_dir, **settings)
+  assert mtimes(dataset_dir) == before
+
+
+def test_nocleanup_keeps_the_extracted_photos(tmp_path):
+  archive = _tgz_of(make_photos(tmp_path / 'photos'), str(tmp_path / 'photos.tgz'))
+  dataset_dir = str(tmp_path / 'data')
+  sources.download_and_convert(dataset_dir, archive=archive, num_validation=3, num_shards=2,
+                               num_workers=1, cleanup=False)
+  kept = os.path.join(dataset_dir, sources.WORK_DIRNAME, 'my_photos', 'daisy', 'daisy_00.jpg')
+  assert os.path.isfile(kept)
+
+
+def test_synthetic_source_draws_photos_per_class(tmp_path):
+  dataset_dir = str(tmp_path / 'data')
+  manifest = sources.download_and_convert(dataset_dir, synthetic=2, num_validation=3,
+                                          num_shards=1, num_workers=1)
+  assert manifest['source'] == {'kind': 'synthetic', 'images_per_class': 2, 'seed': 0}
+  assert sum(manifest['splits'][s]['num_samples'] for s in SPLITS) == 10
+
+
+def test_too_few_synthetic_photos_for_validation_is_a_user_error(tmp_path):
+  with pytest.raises(UserError, match='num_validation=350 leaves no training photos'):
+    sources.download_and_convert(str(tmp_path / 'data'), synthetic=2)
+
+
+def test_two_sources_are_a_user_error(tmp_path):
+  with pytest.raises(UserError, match='--archive and --photos_dir are alternatives'):
+    sources.download_and_convert(str(tmp_path), archive='a.tgz', photos_dir=str(tmp_path))
+
+
+@pytest.fixture
+def http_server(tmp_path):
+  """Serves tmp_path/'served' on localhost; yields the base URL."""
+  import functools
+  import http.server
+  import threading
+  served = tmp_path / 'served'
+  served.mkdir()
+  handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+  handler.log_message = lambda *args: None
+  server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
+  thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+  thread.start()
+  yield 'http://127.0.0.1:%d/' % server.server_address[1], served
+  server.shutdown()
+  server.server_close()
+
+
+def test_default_source_downloads_checks_and_removes_the_archive(tmp_path, monkeypatch,
+                                                                 http_server):
+  from datasets import download
+  base_url, served = http_server
+  archive = _tgz_of(make_photos(tmp_path / 'photos'), str(served / 'flower_photos.tgz'))
+  monkeypatch.setattr(download, 'FLOWERS_URL', base_url + 'flower_photos.tgz')
+  monkeypatch.setattr(download, 'FLOWERS_SIZE', os.path.getsize(archive))
+  monkeypatch.setattr(download, 'FLOWERS_SHA256', download.sha256_of_file(archive))
+  dataset_dir = str(tmp_path / 'data')
+  manifest = sources.download_and_convert(dataset_dir, num_validation=3, num_shards=2,
+                                          num_workers=1)
+  assert manifest['source']['kind'] == 'download'
+  assert manifest['source']['sha256'] == download.FLOWERS_SHA256
+  assert sum(manifest['splits'][s]['num_samples'] for s in SPLITS) == 12
+  assert sorted(os.listdir(dataset_dir)) == sorted(
+      ['labels.txt', 'manifest.json'] + [s['file'] for split in SPLITS
+                                         for s in manifest['splits'][split]['shards']])
+
+
+def test_wrong_checksum_of_download_is_a_user_error(tmp_path, monkeypatch, http_server):
+  from datasets import download
+  base_url, served = http_server
+  _tgz_of(make_photos(tmp_path / 'photos'), str(served / 'flower_photos.tgz'))
+  monkeypatch.setattr(download, 'FLOWERS_URL', base_url + 'flower_photos.tgz')
+  with pytest.raises(UserError):
+    sources.download_and_convert(str(tmp_path / 'data'), num_validation=3, num_workers=1)
+  assert not checks.check_complete(str(tmp_path / 'data'))[0]
