@@ -24,6 +24,20 @@ def check_folder_path(path, flag):
     raise UserError('--%s=%s is a file, not a folder; give a folder path' % (flag, path))
 
 
+GLOB_CHARACTERS = '*?['
+
+
+def check_no_glob_characters(path, flag):
+  """UserError when a folder the suite writes or reads by pattern has glob characters in its
+  path: TensorFlow expands checkpoint and shard patterns, so runs/run[12] would match (and its
+  checkpoint rotation delete) runs/run1's files."""
+  if path and any(c in path for c in GLOB_CHARACTERS):
+    raise UserError('--%s=%s has glob characters (%s), which TensorFlow expands when it looks '
+                    'for checkpoints and shards (it could read or delete another folder\'s '
+                    'files); use a folder name without them' % (flag, path,
+                                                               ' '.join(GLOB_CHARACTERS)))
+
+
 class Progress:
   """Work done towards a total (images, say): the rate, the time left and one progress line.
 

@@ -79,3 +79,11 @@ def test_a_file_given_as_folder_is_a_user_error(tmp_path):
   with pytest.raises(base.UserError, match='is a file, not a folder'):
     base.check_folder_path(str(path), 'train_dir')
   base.check_folder_path(str(tmp_path / 'missing'), 'train_dir')
+
+
+def test_paths_with_glob_characters_are_refused():
+  for path in ('runs/run[12]', 'data/ds*', 'a?b'):
+    with pytest.raises(base.UserError, match='glob characters'):
+      base.check_no_glob_characters(path, 'train_dir')
+  base.check_no_glob_characters('runs/run-12_(copy) v2', 'train_dir')
+  base.check_no_glob_characters(None, 'train_dir')
