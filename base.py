@@ -4,6 +4,7 @@ worker processes, the nets and the scripts can all import it.
 """
 import contextlib
 import datetime
+import fcntl
 import os
 import tempfile
 import time
@@ -91,6 +92,28 @@ class Progress:
       return '%d %s, %s' % (self.done, unit, self.rate_and_eta(unit))
     return '%d/%d %s (%.0f%%), %s' % (self.done, self.total, unit,
                                      100.0 * self.done / self.total, self.rate_and_eta(unit))
+
+
+@contextlib.contextmanager
+def folder_lock(folder, name, what):
+  """Holds an exclusive lock on folder/name while the block runs: a second process that asks for
+  it gets a UserError naming the holder. The kernel drops the lock when its process ends, however
+  it ends (kill -9 included), so a lock is never left stuck; the file stays, holding the last
+  holder's PID for the message."""
+  path = os.path.join(folder, name)
+  fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+  try:
+    try:
+      fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+      holder = os.read(fd, 200).decode('utf-8', 'replace').strip() or 'another process'
+      raise UserError('%s is in use by %s (%s); stop it first, or use another folder'
+                      % (folder, holder, what)) from None
+    os.ftruncate(fd, 0)
+    os.write(fd, ('%s, PID %d' % (what, os.getpid())).encode('utf-8'))
+    yield
+  finally:
+    os.close(fd)  # releases the lock
 
 
 def _umask():

@@ -42,6 +42,7 @@ from training import metrics
 from training import session
 
 EVAL_DEVICES = ('auto', 'cpu', 'gpu')
+LOCK_FILENAME = '.eval.lock'
 THUMB_SIZE = 96          # thumbnails collected for the prediction grid and the sprite
 LOG_EVERY_SECS = 10.0    # progress lines during a pass
 
@@ -98,6 +99,8 @@ def validate(config):
     if not ok:
       raise UserError(message)
   base.check_folder_path(config.eval_dir, 'eval_dir')
+  for flag in ('eval_dir', 'dataset_dir', 'checkpoint_path'):
+    base.check_no_glob_characters(getattr(config, flag), flag)
   check_eval_dir(config.checkpoint_path, config.eval_dir)
 
 
@@ -353,12 +356,17 @@ def evaluate(config, hooks=()):
   once = config.once or checkpoints.exists(checkpoint_path)
   if not once:
     checkpoints.check_not_a_missing_checkpoint(checkpoint_path)
-  if once:
-    checkpoint = checkpoints.resolve(checkpoint_path)
+  checkpoint = checkpoints.resolve(checkpoint_path) if once else None
   tf.io.gfile.makedirs(config.eval_dir)
+  with base.folder_lock(config.eval_dir, LOCK_FILENAME, 'an evaluation'):
+    return _evaluate_locked(config, dataset, checkpoint_path, checkpoint, hooks)
+
+
+def _evaluate_locked(config, dataset, checkpoint_path, checkpoint, hooks):
+  """One checkpoint (when given) or the loop over checkpoint_path, writing to eval_dir."""
   writer = events.make_writer(config.eval_dir)
   try:
-    if once:
+    if checkpoint:
       result = evaluate_checkpoint(config, dataset, checkpoint, writer,
                                    write_embedding=_wants_embedding(config, 0, 0), hooks=hooks)
       if result is None:

@@ -27,6 +27,7 @@ from training import session
 
 # Exit statuses of an interrupted run (the checkpoint is saved first), as a shell reports them;
 # SIGHUP is a closed terminal.
+LOCK_FILENAME = '.train.lock'
 INTERRUPT_STATUS = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
 
 
@@ -106,6 +107,8 @@ def validate(config):
       raise UserError(message)
   optimization.check_params(config.optimizer_params)
   base.check_folder_path(config.train_dir, 'train_dir')
+  for flag in ('train_dir', 'dataset_dir', 'checkpoint_path'):
+    base.check_no_glob_characters(getattr(config, flag), flag)
   if config.train_image_size is not None:
     map_size = alexnet.score_map_size(config.train_image_size, config.train_image_size)
     if map_size != (1, 1):
@@ -322,12 +325,18 @@ def _user_errors(config, dataset, step_fn):
 
 def train(config):
   """Trains until max_number_of_steps (or forever); resumes from train_dir's newest checkpoint.
+  One training at a time per train_dir (a lock file there; a second one is a UserError).
 
   Returns the final global step and the signal that stopped it (None when it ran to the end).
   """
   validate(config)
   session.check_precision(config.precision, session.num_gpus(), session.cpu_flags())
   tf.io.gfile.makedirs(config.train_dir)
+  with base.folder_lock(config.train_dir, LOCK_FILENAME, 'a training run'):
+    return _train(config)
+
+
+def _train(config):
   resume_from = checkpoints.repair_state(config.train_dir)
   if resume_from and config.max_number_of_steps:
     done = checkpoints.saved_step(resume_from)
