@@ -116,6 +116,18 @@ def folder_lock(folder, name, what):
     os.close(fd)  # releases the lock
 
 
+def read_kib_field(path, key):
+  """Bytes of a '<key>: N kB' line of a /proc file (meminfo, status), or None."""
+  try:
+    with open(path) as f:
+      for line in f:
+        if line.startswith(key + ':'):
+          return int(line.split()[1]) * 1024
+  except (OSError, ValueError, IndexError):
+    pass
+  return None
+
+
 def _umask():
   mask = os.umask(0o022)
   os.umask(mask)

@@ -9,6 +9,7 @@ import os
 import tensorflow as tf
 from absl import logging
 
+import base
 from base import UserError
 from nets import nets_factory
 
@@ -23,14 +24,7 @@ MIN_THREAD_CAP = 16
 
 def available_memory_bytes(meminfo='/proc/meminfo'):
   """MemAvailable of the machine, or None where /proc/meminfo does not say."""
-  try:
-    with open(meminfo) as f:
-      for line in f:
-        if line.startswith('MemAvailable:'):
-          return int(line.split()[1]) * 1024
-  except (OSError, ValueError, IndexError):
-    pass
-  return None
+  return base.read_kib_field(meminfo, 'MemAvailable')
 
 
 def bytes_per_image(model_name, image_size, num_classes):
