@@ -115,7 +115,9 @@ def write_dataset_view(dataset, log_dir, images_per_class=8, embedding_size=None
   (first embedding_size images, all by default) with filename and label metadata and a sprite of
   the photos.
   Returns {'num_images': N, 'class_counts': {name: count}, 'embedded': M}.
+  UserError, before anything is written, when log_dir is a training folder (holds checkpoints).
   """
+  projector.check_log_dir(log_dir)
   names = [dataset.labels_to_names[i] for i in range(dataset.num_classes)]
   view = _collect(dataset, names, images_per_class, embedding_size, pixel_size, thumb_size)
   if not view.counts.sum():

@@ -9,7 +9,9 @@ text table, and the fc7 features of the images for the embedding projector (summ
 
 The loop (`evaluate`) takes every checkpoint of the training folder in global-step order, not
 only the newest, and remembers the last evaluated step in eval_dir/eval_state.json, so a
-restarted evaluator goes on where it stopped. It ends when --timeout seconds pass without a new
+restarted evaluator goes on where it stopped. The state also notes each step's summaries as soon
+as they are written, so a rerun (after a failed projector write, or --once again) never writes a
+step's summaries twice. It ends when --timeout seconds pass without a new
 checkpoint, or after the checkpoint of the training's last step. A checkpoint that training's
 rotation deletes between discovery and restore (tensorflow#39033) is logged and skipped.
 
@@ -36,6 +38,7 @@ from nets import nets_factory
 from preprocessing import inception_preprocessing
 from preprocessing import preprocessing_factory
 from summaries import events
+from summaries import projector
 from summaries import results
 from training import checkpoints
 from training import metrics
@@ -111,6 +114,7 @@ def check_eval_dir(checkpoint_path, eval_dir):
   if os.path.realpath(eval_dir) == os.path.realpath(train_dir or '.'):
     raise UserError('--eval_dir=%s is the training folder; give the evaluation a folder of its '
                     'own, e.g. --eval_dir=%s' % (eval_dir, os.path.join(train_dir or '.', 'eval')))
+  projector.check_log_dir(eval_dir)  # Another training folder: refused before any summary.
 
 
 def input_pipeline_name(config):
@@ -296,8 +300,22 @@ def _eval_result(values, checkpoint, class_names, k):
       k=k, precision=precision, recall=recall, mean_per_class_accuracy=mean_per_class)
 
 
-def evaluate_checkpoint(config, dataset, checkpoint, writer, write_embedding=True, hooks=()):
-  """Evaluates one checkpoint over one pass of the split and writes its summaries.
+def _write_summaries_once(config, writer, result, table, record, state):
+  """The summaries of the result's step, unless eval_dir's state (when given) says they are
+  written; the state notes them at once, before the projector is written."""
+  if state is not None and checkpoints.summaries_written(state, result.step):
+    logging.info('The summaries of step %d are already in %s; not writing them again.',
+                 result.step, config.eval_dir)
+    return
+  results.write_summaries(writer, result, table, record, config.grid_images)
+  if state is not None:
+    checkpoints.record_summaries(config.eval_dir, state, result.step)
+
+
+def evaluate_checkpoint(config, dataset, checkpoint, writer, write_embedding=True, hooks=(),
+                        state=None):
+  """Evaluates one checkpoint over one pass of the split and writes its summaries (unless
+  state, eval_dir's checkpoints.load_eval_state, says they are written already).
 
   Returns an EvalResult, or None when the checkpoint vanished before it was restored.
   """
@@ -324,7 +342,7 @@ def evaluate_checkpoint(config, dataset, checkpoint, writer, write_embedding=Tru
     logging.warning('The pass counted %d images but the dataset says the %s split has %d; is '
                     'its manifest out of date?', result.num_examples, dataset.split_name,
                     dataset.num_samples)
-  results.write_summaries(writer, result, table, pass_hook.record, config.grid_images)
+  _write_summaries_once(config, writer, result, table, pass_hook.record, state)
   if write_embedding and pass_hook.record.features:
     results.write_embedding_projector(config.eval_dir, result, pass_hook.record)
     result.embedding_written = True
@@ -367,8 +385,11 @@ def _evaluate_locked(config, dataset, checkpoint_path, checkpoint, hooks):
   writer = events.make_writer(config.eval_dir)
   try:
     if checkpoint:
+      state = checkpoints.load_eval_state(config.eval_dir, checkpoints.train_dir_of(checkpoint),
+                                          claim=False)
       result = evaluate_checkpoint(config, dataset, checkpoint, writer,
-                                   write_embedding=_wants_embedding(config, 0, 0), hooks=hooks)
+                                   write_embedding=_wants_embedding(config, 0, 0), hooks=hooks,
+                                   state=state)
       if result is None:
         raise UserError('checkpoint %s disappeared before it could be read; run again'
                         % checkpoint)
@@ -417,7 +438,7 @@ def _loop(config, dataset, checkpoint_dir, writer, hooks):
       logging.info('%d checkpoints waiting; taking them in order.', len(pending))
     result = evaluate_checkpoint(config, dataset, checkpoint, writer,
                                  write_embedding=_wants_embedding(config, len(evaluated), step),
-                                 hooks=hooks)
+                                 hooks=hooks, state=state)
     last_step = step
     state['last_step'] = step
     if result is None:
