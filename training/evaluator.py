@@ -42,6 +42,7 @@ from summaries import projector
 from summaries import results
 from training import checkpoints
 from training import metrics
+from training import resources
 from training import session
 
 EVAL_DEVICES = ('auto', 'cpu', 'gpu')
@@ -290,8 +291,11 @@ def _run_pass(config, dataset, checkpoint, graph, pass_hook, hooks):
     return None
 
 
-def _eval_result(values, checkpoint, class_names, k):
+def _eval_result(values, checkpoint, class_names, k, split_name):
   confusion = np.asarray(values['confusion_matrix'], np.int64)
+  if not confusion.sum():  # The manifest counted images the shards do not hold.
+    raise UserError('the pass over the %s split read no images: its shards hold no records; '
+                    'convert the photos again' % split_name)
   precision, recall, mean_per_class = metrics.class_metrics(confusion)
   return results.EvalResult(
       checkpoint=checkpoint, step=int(values['global_step']), class_names=class_names,
@@ -335,7 +339,7 @@ def evaluate_checkpoint(config, dataset, checkpoint, writer, write_embedding=Tru
     if values is None:
       return None
 
-  result = _eval_result(values, checkpoint, class_names, graph.k)
+  result = _eval_result(values, checkpoint, class_names, graph.k, dataset.split_name)
   table = results.results_table(result, dataset.split_name)
   logging.info('%s', table.text())
   if result.num_examples != dataset.num_samples:
@@ -367,6 +371,9 @@ def evaluate(config, hooks=()):
   validate(config)
   dataset = dataset_factory.get_dataset(config.dataset_name, config.dataset_split_name,
                                         config.dataset_dir)
+  resources.check_split_has_images(dataset, 'evaluate')
+  config = dataclasses.replace(config, batch_size=resources.batch_for_split(
+      config.batch_size, dataset.num_samples))
   model_device(config.eval_device)  # UserError now for gpu without a GPU
   if config.full_image and config.batch_size != 1:
     logging.info('--full_image classifies one whole photo at a time (batch size 1).')

@@ -349,6 +349,7 @@ def _train(config):
     tf.compat.v1.set_random_seed(config.seed)
     dataset = dataset_factory.get_dataset(config.dataset_name, config.dataset_split_name,
                                           config.dataset_dir)
+    resources.check_split_has_images(dataset, 'train')
     config = _check_resources(config, dataset.num_classes)
     train_op, _, log_tensors = build_graph(config, dataset)
     init_fn = _init_fn(config, resume_from)
