@@ -372,8 +372,9 @@ def evaluate(config, hooks=()):
   dataset = dataset_factory.get_dataset(config.dataset_name, config.dataset_split_name,
                                         config.dataset_dir)
   resources.check_split_has_images(dataset, 'evaluate')
-  config = dataclasses.replace(config, batch_size=resources.batch_for_split(
-      config.batch_size, dataset.num_samples))
+  if not config.full_image:  # (which takes one photo at a time)
+    config = dataclasses.replace(config, batch_size=resources.batch_for_split(
+        config.batch_size, dataset.num_samples))
   model_device(config.eval_device)  # UserError now for gpu without a GPU
   if config.full_image and config.batch_size != 1:
     logging.info('--full_image classifies one whole photo at a time (batch size 1).')
