@@ -8,6 +8,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from summaries import drawing
+from summaries import lettering
 
 # TensorBoard's projector refuses sprites larger than this on either side.
 MAX_SPRITE_SIZE = 8192
@@ -53,7 +54,7 @@ def image_grid(images, captions=None, caption_colours=None, columns=None, thumb_
   rows, columns = drawing.grid_shape(len(images), columns)
   height, width = image_grid_size(len(images), thumb_size, columns, caption_lines, pad, font_size)
   caption = _caption_height(caption_lines, font_size)
-  font = drawing.load_font(font_size)
+  font = lettering.load_font(font_size)
 
   canvas = Image.new('RGB', (width, height), drawing.BACKGROUND)
   draw = ImageDraw.Draw(canvas)
@@ -70,7 +71,7 @@ def image_grid(images, captions=None, caption_colours=None, columns=None, thumb_
                        outline=colour)
     for k, text in enumerate(lines[i]):
       draw.text((left + 1, top + thumb_size + 3 + k * (font_size + 3)),
-                drawing.fit_text(font, text, thumb_size - 2), fill=colour, font=font)
+                lettering.fit_text(font, text, thumb_size - 2), fill=colour, font=font)
   return np.asarray(canvas)
 
 
@@ -91,7 +92,7 @@ def prediction_grid(images, true_labels, predicted_labels, class_names, probabil
   if max_images is not None:
     order = order[:max_images]
   largest_label = int(max(true_labels.max(), predicted_labels.max()))
-  names = drawing.class_name_list(class_names, max(len(class_names), largest_label + 1))
+  names = lettering.class_name_list(class_names, max(len(class_names), largest_label + 1))
   captions, colours = [], []
   for i in order:
     t, p = int(true_labels[i]), int(predicted_labels[i])

@@ -47,8 +47,7 @@ class EvalResult:
               'eval/recall_at_%d' % self.k: self.recall_at_k,
               'eval/mean_per_class_accuracy': self.mean_per_class_accuracy,
               'eval/num_examples': float(self.num_examples)}
-    for name, p, r in zip(self.class_names, self.precision, self.recall):
-      tag = events.summary_tag(name)
+    for tag, p, r in zip(events.class_tags(self.class_names), self.precision, self.recall):
       values['eval/precision/' + tag] = p
       values['eval/recall/' + tag] = r
     return {t: float(v) for t, v in values.items() if not math.isnan(v)}
