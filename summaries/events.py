@@ -1,7 +1,9 @@
 """Summaries written from Python, without a graph: image (PNG) and text (Markdown) values for
 tf.compat.v1.Summary, a tag TensorBoard accepts, and a v1 FileWriter."""
 import io
+import os
 import re
+import uuid
 
 import numpy as np
 import tensorflow as tf
@@ -36,6 +38,11 @@ def text_summary_value(tag, text):
 
 
 def make_writer(log_dir):
-  """A v1 FileWriter (which wants graph mode) for log_dir, without a graph."""
+  """A v1 FileWriter (which wants graph mode) for log_dir, without a graph.
+
+  Its file name ends in a suffix of its own: event file names otherwise differ only by the
+  second they were opened in, and a second writer opened in the same second (the trainer's
+  beside this one) would write into the same file."""
   with tf.Graph().as_default():
-    return tf.compat.v1.summary.FileWriter(log_dir)
+    return tf.compat.v1.summary.FileWriter(log_dir, filename_suffix='.%d.%s' % (
+        os.getpid(), uuid.uuid4().hex[:8]))

@@ -12,11 +12,13 @@ from absl import logging
 import base
 from datasets import checks
 from datasets import dataset_factory
+from datasets import dataset_utils
 from datasets import input_pipeline
 from base import UserError
 from nets import alexnet
 from nets import nets_factory
 from preprocessing import preprocessing_factory
+from summaries import hparams
 from summaries import image_summaries
 from training import checkpoints
 import compat
@@ -288,6 +290,15 @@ def _check_resources(config, num_classes):
                                                          'num_preprocessing_threads'))
 
 
+def _dataset_text(config, dataset):
+  """The split's images per class (from the converter's manifest, when there is one)."""
+  manifest = dataset_utils.read_manifest(config.dataset_dir) or {}
+  per_class = manifest.get('splits', {}).get(config.dataset_split_name, {}).get('per_class')
+  if not per_class:
+    per_class = {dataset.labels_to_names[i]: '?' for i in range(dataset.num_classes)}
+  return hparams.dataset_markdown(config.dataset_split_name, dataset.num_samples, per_class)
+
+
 def _init_fn(config, resume_from):
   """The fine-tuning init_fn, or None when the run starts fresh or resumes (slim restores it)."""
   if resume_from:
@@ -352,6 +363,8 @@ def _train(config):
     config = _check_resources(config, dataset.num_classes)
     train_op, _, log_tensors = build_graph(config, dataset)
     init_fn = _init_fn(config, resume_from)
+    if not resume_from:  # a resumed run is the same HParams session: written once
+      hparams.write_run_start(config.train_dir, config, _dataset_text(config, dataset))
     step_fn = StepFunction(log_tensors, config.batch_size, config.max_number_of_steps or None,
                            config.log_every_n_steps)
     previous = {s: signal.signal(s, step_fn.request_stop) for s in INTERRUPT_STATUS}
