@@ -18,7 +18,7 @@ from base import UserError
 from nets import alexnet
 from nets import nets_factory
 from preprocessing import preprocessing_factory
-from summaries import hparams
+from summaries import run_start
 from summaries import image_summaries
 from training import checkpoints
 import compat
@@ -296,7 +296,7 @@ def _dataset_text(config, dataset):
   per_class = manifest.get('splits', {}).get(config.dataset_split_name, {}).get('per_class')
   if not per_class:
     per_class = {dataset.labels_to_names[i]: '?' for i in range(dataset.num_classes)}
-  return hparams.dataset_markdown(config.dataset_split_name, dataset.num_samples, per_class)
+  return run_start.dataset_markdown(config.dataset_split_name, dataset.num_samples, per_class)
 
 
 def _init_fn(config, resume_from):
@@ -364,7 +364,7 @@ def _train(config):
     train_op, _, log_tensors = build_graph(config, dataset)
     init_fn = _init_fn(config, resume_from)
     if not resume_from:  # a resumed run is the same HParams session: written once
-      hparams.write_run_start(config.train_dir, config, _dataset_text(config, dataset))
+      run_start.write_run_start(config.train_dir, config, _dataset_text(config, dataset))
     step_fn = StepFunction(log_tensors, config.batch_size, config.max_number_of_steps or None,
                            config.log_every_n_steps)
     previous = {s: signal.signal(s, step_fn.request_stop) for s in INTERRUPT_STATUS}

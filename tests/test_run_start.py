@@ -1,11 +1,12 @@
-"""Runs in TensorBoard's HParams dashboard: read back through a real TensorBoard's HTTP API."""
+"""What a training run writes when it starts (HParams session, config and dataset text, Custom
+Scalars layout), read back through a real TensorBoard's HTTP API."""
 import os
 
 import tensorflow as tf
 
 import tb_server
 from summaries import events
-from summaries import hparams
+from summaries import run_start
 from training import trainer
 
 
@@ -22,7 +23,7 @@ def fake_run(logdir, name, accuracy, **settings):
   train_dir = logdir / name
   os.makedirs(train_dir / 'eval')
   config = trainer.TrainConfig(dataset_dir='data', train_dir=str(train_dir), **settings)
-  hparams.write_run_start(str(train_dir), config, hparams.dataset_markdown(
+  run_start.write_run_start(str(train_dir), config, run_start.dataset_markdown(
       'train', 10, {'daisy': 6, 'roses': 4}))
   write_scalars(train_dir, 100, {'losses/total': 1.0, 'accuracy/train_moving': 0.5})
   write_scalars(train_dir / 'eval', 100, {'eval/accuracy': accuracy, 'eval/loss': 0.7,
@@ -30,10 +31,10 @@ def fake_run(logdir, name, accuracy, **settings):
 
 
 def test_hparams_values_are_plain_numbers_booleans_and_text():
-  assert hparams.hparam_value(None) == 'none'
-  assert hparams.hparam_value(['a/fc8', 'a/fc7']) == 'a/fc8,a/fc7'
-  assert hparams.hparam_value(()) == 'none'
-  assert hparams.hparam_value(0.01) == 0.01 and hparams.hparam_value(True) is True
+  assert run_start.hparam_value(None) == 'none'
+  assert run_start.hparam_value(['a/fc8', 'a/fc7']) == 'a/fc8,a/fc7'
+  assert run_start.hparam_value(()) == 'none'
+  assert run_start.hparam_value(0.01) == 0.01 and run_start.hparam_value(True) is True
 
 
 def test_two_runs_compare_in_the_hparams_dashboard_with_their_eval_metrics(tmp_path):
@@ -62,6 +63,11 @@ def test_two_runs_compare_in_the_hparams_dashboard_with_their_eval_metrics(tmp_p
     assert seen == {0.05: [0.8], 0.001: [0.6]}, groups
     text = tb.tags('text')
     assert 'run/config' in text['fast'] and 'run/dataset' in text['slow']
+    layout = tb.wait_for(lambda: tb.get_json('/data/plugin/custom_scalars/layout'))
+    charts = {c['title']: c['multiline']['tag'] for c in layout['category'][0]['chart']}
+    accuracy = charts['accuracy: training (moving) and validation'][0]
+    series = tb.get_json('/data/plugin/custom_scalars/scalars', run='fast/eval', tag=accuracy)
+    assert series['regex_valid'] and 'eval/accuracy' in series['tag_to_events']
 
 
 def test_two_writers_opened_in_the_same_second_keep_their_own_files(tmp_path):

@@ -1,6 +1,8 @@
-"""Which run was better: each training run as a session of TensorBoard's HParams dashboard.
+"""What a training run writes once, when it starts fresh: its place in TensorBoard's HParams
+dashboard ("which run was better"), its configuration and dataset as Text, and a Custom Scalars
+layout that puts training and evaluation on one chart.
 
-A training folder is one session: its hyperparameters (from the TrainConfig) are written there
+A training folder is one HParams session: its hyperparameters (from the TrainConfig) are written there
 once, when the run starts fresh (a resumed run is the same session), with the experiment that
 names the hyperparameters and the metrics. The metrics are scalars the suite writes anyway:
 training's in the training folder, the evaluation's in its `eval` subfolder (the HParams plugin
@@ -10,6 +12,8 @@ reads a metric of group "eval" from the session's `eval` run). So several runs u
 import time
 
 import tensorflow as tf
+from tensorboard.plugins.custom_scalar import layout_pb2
+from tensorboard.plugins.custom_scalar import summary as custom_scalar_summary
 from tensorboard.plugins.hparams import api_pb2
 from tensorboard.plugins.hparams import summary as hparams_summary
 
@@ -82,10 +86,26 @@ def dataset_markdown(split_name, num_samples, class_counts):
   return '\n'.join(lines)
 
 
+# Custom Scalars charts: (title, tag regex). A tag regex matches in every run, so one chart
+# holds the training folder's series and its eval run's: the train and eval tags differ.
+CHARTS = (
+    ('accuracy: training (moving) and validation', r'^(accuracy/train_moving|eval/accuracy)$'),
+    ('loss: training (total, cross-entropy) and validation',
+     r'^(losses/total|losses/cross_entropy|eval/loss)$'),
+)
+
+
+def layout_summary():
+  charts = [layout_pb2.Chart(title=title, multiline=layout_pb2.MultilineChartContent(tag=[tag]))
+            for title, tag in CHARTS]
+  return custom_scalar_summary.pb(layout_pb2.Layout(category=[
+      layout_pb2.Category(title='training and validation', chart=charts)]))
+
+
 def write_run_start(train_dir, config, dataset_text, start_time=None):
   """Writes, at step 0 into train_dir (an event file of its own beside training's), the
-  experiment and this run's hyperparameters, and its whole configuration and dataset as
-  text."""
+  experiment and this run's hyperparameters, its whole configuration and dataset as text, and
+  the Custom Scalars layout."""
   hparams = hparams_of(config)
   writer = events.make_writer(train_dir)
   try:
@@ -95,5 +115,6 @@ def write_run_start(train_dir, config, dataset_text, start_time=None):
     writer.add_summary(tf.compat.v1.Summary(value=[
         events.text_summary_value('run/config', config_markdown(config)),
         events.text_summary_value('run/dataset', dataset_text)]), 0)
+    writer.add_summary(layout_summary(), 0)
   finally:
     writer.close()
