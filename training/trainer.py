@@ -290,6 +290,27 @@ def _check_resources(config, num_classes):
                                                          'num_preprocessing_threads'))
 
 
+def start_line(config, dataset, num_gpus):
+  """What will run where: the net, the data, the devices, the steps and epochs."""
+  if num_gpus == 0:
+    devices = 'CPU only: no GPU visible (see GPUs in README.md)'
+    if config.num_clones > 1 and not config.clone_on_cpu:
+      devices += '; --num_clones=%d runs as clones on the CPU' % config.num_clones
+  else:
+    devices = '%d of %d GPU(s)' % (1 if config.clone_on_cpu else config.num_clones, num_gpus)
+    if config.clone_on_cpu:
+      devices = 'the CPU (--clone_on_cpu) with %d GPU(s) visible' % num_gpus
+  steps_per_epoch = max(1, dataset.num_samples // config.batch_size)
+  until = 'until stopped'
+  if config.max_number_of_steps:
+    until = 'to step %d (%.1f epochs)' % (config.max_number_of_steps,
+                                          config.max_number_of_steps / steps_per_epoch)
+  return ('Training %s on %d %s images of %s (%d classes) on %s; batch %d, %d steps per epoch, '
+          '%s.' % (config.model_name, dataset.num_samples, config.dataset_split_name,
+                   config.dataset_name, dataset.num_classes, devices, config.batch_size,
+                   steps_per_epoch, until))
+
+
 def _dataset_text(config, dataset):
   """The split's images per class (from the converter's manifest, when there is one)."""
   manifest = dataset_utils.read_manifest(config.dataset_dir) or {}
@@ -362,6 +383,7 @@ def _train(config):
                                           config.dataset_dir)
     config = _check_resources(config, dataset.num_classes)
     train_op, _, log_tensors = build_graph(config, dataset)
+    logging.info('%s', start_line(config, dataset, session.num_gpus()))
     init_fn = _init_fn(config, resume_from)
     if not resume_from:  # a resumed run is the same HParams session: written once
       run_start.write_run_start(config.train_dir, config, _dataset_text(config, dataset))
