@@ -2,6 +2,7 @@
 import collections
 import contextlib
 import dataclasses
+import re
 import signal
 from typing import Optional, Sequence
 
@@ -135,11 +136,26 @@ def _add_scalar_summaries(values):
     tf.compat.v1.summary.scalar(name, tensor)
 
 
-def _add_histogram_summaries(end_points):
+def _layer_name(end_point):
+  """'alexnet_v2/pool1' for an end point of any clone: pooling layers carry the clone's name
+  scope ('clone_0/alexnet_v2/pool1'), convolutions the variable scope alone."""
+  return re.sub(r'^clone_\d+/', '', end_point)
+
+
+def _add_activation_summaries(end_points, histograms):
+  """Sparsity (the fraction of zeros after the ReLU) of every layer but the logits, and with
+  histograms=True the histograms of activations and weights, under one tag name per layer."""
+  logits = list(end_points)[-1]  # the nets' last end point; no ReLU after it, so no zeros
   for name, activation in end_points.items():
-    tf.compat.v1.summary.histogram('activations/' + name, activation)
-  for var in slim.get_model_variables():
-    tf.compat.v1.summary.histogram(var.op.name, var)
+    layer = _layer_name(name)
+    if name != logits:
+      tf.compat.v1.summary.scalar('sparsity/' + layer, tf.nn.zero_fraction(activation))
+    if histograms:
+      tf.compat.v1.summary.histogram('activations/' + layer, activation)
+  if histograms:
+    # A prefix: the variable's own op name is taken, and TF would tag it '.../weights_1'.
+    for var in slim.get_model_variables():
+      tf.compat.v1.summary.histogram('weights/' + var.op.name, var)
 
 
 def build_input(config, dataset, add_image_summaries=False):
@@ -214,10 +230,7 @@ def build_graph(config, dataset):
       'accuracy/train_moving': built.moving_accuracy,
       'learning_rate': built.learning_rate,
   })
-  for name, activation in model.end_points.items():
-    tf.compat.v1.summary.scalar('sparsity/' + name, tf.nn.zero_fraction(activation))
-  if config.summarize_histograms:
-    _add_histogram_summaries(model.end_points)
+  _add_activation_summaries(model.end_points, config.summarize_histograms)
   class_names = [dataset.labels_to_names[i] for i in range(dataset.num_classes)]
   image_summaries.prediction_summary(model.images, model.labels, model.logits, class_names)
   image_summaries.feature_map_summaries(model.end_points, _conv1_weights())
