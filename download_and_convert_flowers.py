@@ -8,8 +8,10 @@ r"""Downloads the Flowers photos (or takes yours) and converts them to sharded T
 
 Writes DIR/<name>_{train,validation}_NNNNN-of-NNNNN.tfrecord, labels.txt and manifest.json (last,
 the completion mark). Rerunning over a complete output does nothing; a half-written one is
-rebuilt. Everything (download, extraction) happens inside --dataset_dir. Exit codes: 0 done,
-1 --verify found problems, 2 a usage error (one line on stderr).
+rebuilt. A rebuild is made in DIR/.staging and swapped in only when complete: the earlier output
+stays usable until then, and after a failure (a full disk, Ctrl-C). Everything (download,
+extraction) happens inside --dataset_dir. Exit codes: 0 done, 1 --verify found problems, 2 a
+usage error or a full disk (one line on stderr).
 """
 from absl import flags
 
@@ -38,7 +40,8 @@ flags.DEFINE_boolean('cleanup', True, 'Remove the downloaded archive and the ext
 flags.DEFINE_boolean('verify', False, 'Only check an existing --dataset_dir: every record, '
                      'image and count; exit 1 if problems are found.')
 flags.DEFINE_integer('max_pixels', images.DEFAULT_MAX_PIXELS, 'Photos with more pixels are '
-                     'skipped (decompression-bomb guard).')
+                     'skipped (decompression-bomb guard); a value above Pillow\'s own limit '
+                     'raises that limit for the run.')
 
 FLAGS = flags.FLAGS
 _SOURCE_FLAGS = ('archive', 'sha256', 'photos_dir', 'synthetic')
