@@ -11,8 +11,10 @@ the completion mark). Rerunning over a complete output does nothing; a half-writ
 rebuilt. A rebuild is made in DIR/.staging and swapped in only when complete: the earlier output
 stays usable until then, and after a failure (a full disk, Ctrl-C). Everything (download,
 extraction) happens inside --dataset_dir. Exit codes: 0 done, 1 --verify found problems, 2 a
-usage error or a full disk (one line on stderr).
+usage error or a full disk (one line on stderr), 130 interrupted by Ctrl-C.
 """
+import sys
+
 from absl import flags
 
 from base import UserError
@@ -44,6 +46,7 @@ flags.DEFINE_integer('max_pixels', images.DEFAULT_MAX_PIXELS, 'Photos with more 
                      'raises that limit for the run.')
 
 FLAGS = flags.FLAGS
+INTERRUPTED_STATUS = 130  # Ctrl-C, as a shell reports it.
 _SOURCE_FLAGS = ('archive', 'sha256', 'photos_dir', 'synthetic')
 
 
@@ -67,12 +70,19 @@ def run(argv):
     if given:
       raise UserError('--verify checks an existing --dataset_dir: drop %s' % ', '.join(given))
     return verify(FLAGS.dataset_dir, FLAGS.dataset_name)
-  manifest = sources.download_and_convert(
-      FLAGS.dataset_dir, archive=FLAGS.archive, sha256=FLAGS.sha256,
-      photos_dir=FLAGS.photos_dir, synthetic=FLAGS.synthetic, dataset_name=FLAGS.dataset_name,
-      num_validation=FLAGS.num_validation, num_shards=FLAGS.num_shards, seed=FLAGS.seed,
-      num_workers=FLAGS.num_workers, overwrite=FLAGS.overwrite, cleanup=FLAGS.cleanup,
-      max_pixels=FLAGS.max_pixels, flags=_flag_values())
+  try:
+    manifest = sources.download_and_convert(
+        FLAGS.dataset_dir, archive=FLAGS.archive, sha256=FLAGS.sha256,
+        photos_dir=FLAGS.photos_dir, synthetic=FLAGS.synthetic, dataset_name=FLAGS.dataset_name,
+        num_validation=FLAGS.num_validation, num_shards=FLAGS.num_shards, seed=FLAGS.seed,
+        num_workers=FLAGS.num_workers, overwrite=FLAGS.overwrite, cleanup=FLAGS.cleanup,
+        max_pixels=FLAGS.max_pixels, flags=_flag_values())
+  except KeyboardInterrupt:
+    # The new output is built beside the old one and swapped in with Ctrl-C held back
+    # (datasets/staging.py): whichever dataset the folder holds is whole.
+    print('interrupted: %s holds no half-written dataset (the earlier one, or the new one if '
+          'it was complete); rerun to finish' % FLAGS.dataset_dir, file=sys.stderr)
+    return INTERRUPTED_STATUS
   print(writer.summary_text(manifest, FLAGS.dataset_dir))
   return 0
 

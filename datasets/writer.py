@@ -182,7 +182,7 @@ def _write_error(error, dataset_dir, photos_dir, photos):
   if error.errno in (errno.ENOSPC, errno.EDQUOT):
     needed = sum(os.path.getsize(os.path.join(photos_dir, relative)) for relative, _ in photos)
     return UserError(
-        'disk full while writing the new dataset into %s: %.1f MB free, about %.1f MB needed '
+        'disk full while writing the new dataset into %s: %.2f MB free, about %.2f MB needed '
         '(the size of the photos) beside the earlier dataset, which is kept unchanged; free '
         'some space or give another --dataset_dir'
         % (dataset_dir, shutil.disk_usage(dataset_dir).free / 1e6, needed / 1e6))

@@ -20,6 +20,7 @@ from datasets import dataset_factory
 from datasets import dataset_utils
 from datasets import reader
 from datasets import staging
+from datasets import writer
 from base import UserError
 from faults import Running
 from faults import assert_last_line_error
@@ -234,6 +235,28 @@ def test_a_converter_killed_mid_run_leaves_no_shard_and_an_earlier_dataset_whole
   assert dataset_factory.get_dataset('flowers', 'train', dataset_dir).num_samples == 300
   verify = run_script(CONVERT, '--dataset_dir=' + dataset_dir, '--verify')
   assert verify.returncode == 0, verify.stdout + verify.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_a_rebuild_exits_130_and_keeps_the_earlier_dataset(tmp_path):
+  from photo_files import make_photos
+  dataset_dir = str(tmp_path / 'data')
+  writer.convert_photos(make_photos(tmp_path / 'small'), dataset_dir, num_validation=3,
+                        num_shards=2, num_workers=1)
+  before = {name: open(os.path.join(dataset_dir, name), 'rb').read()
+            for name in os.listdir(dataset_dir)}
+  run = Running(CONVERT, '--dataset_dir=' + dataset_dir,
+                '--photos_dir=' + slow_photos(tmp_path / 'photos'), '--num_validation=100',
+                '--num_workers=1')
+  staged = wait_for_file(os.path.join(dataset_dir, staging.STAGING_DIRNAME, 'flowers_*.tfrecord'),
+                         120, process=run.process)
+  run.process.send_signal(signal.SIGINT)
+  assert run.finish() == 130, run.output[-3000:]
+  assert staged, 'the converter wrote no shard before it ended:\n' + run.output[-3000:]
+  assert run.output.strip().splitlines()[-1].startswith('interrupted: ' + dataset_dir)
+  assert 'Traceback' not in run.output
+  assert {name: open(os.path.join(dataset_dir, name), 'rb').read()
+          for name in os.listdir(dataset_dir)} == before
 
 
 def test_a_split_with_a_missing_shard_is_never_read(records_dataset, tmp_path):
