@@ -63,9 +63,17 @@ def test_a_full_disk_mid_rebuild_keeps_the_earlier_dataset_complete(tmp_path, mo
   before = contents(dataset_dir)
   fail_at_record(monkeypatch, 5, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
   with pytest.raises(UserError, match='disk full while writing the new dataset into .*MB free.*'
-                                      'earlier dataset, which is kept unchanged'):
+                                      'the earlier dataset there is kept unchanged'):
     writer.convert_photos(photos, dataset_dir, **dict(SETTINGS, num_shards=3))
   assert_untouched(dataset_dir, before)
+
+
+def test_a_full_disk_in_a_first_conversion_leaves_no_file(tmp_path, monkeypatch):
+  fail_at_record(monkeypatch, 5, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
+  dataset_dir = str(tmp_path / 'data')
+  with pytest.raises(UserError, match='disk full .*; nothing of it was kept'):
+    writer.convert_photos(make_photos(tmp_path / 'photos'), dataset_dir, **SETTINGS)
+  assert os.listdir(dataset_dir) == []
 
 
 def test_ctrl_c_mid_rebuild_keeps_the_earlier_dataset_complete(tmp_path):

@@ -228,7 +228,7 @@ def test_class_folder_with_a_newline_gives_a_clean_class_name_reported(tmp_path)
   assert manifest['renamed_classes'] == [{'folder': 'tu\nlips\t', 'class_name': 'tu lips',
                                           'reason': 'control characters'}]
   assert checks.check_complete(dataset_dir) == (True, '')
-  assert 'Class folders renamed (control characters): 1' in writer.summary_text(manifest,
+  assert 'Class folders renamed (unprintable characters): 1' in writer.summary_text(manifest,
                                                                                dataset_dir)
   assert ('tu\nlips\t/tulips_00.jpg' in
           [name for path in shard_paths(dataset_dir, manifest, 'train')
