@@ -12,6 +12,7 @@ import urllib.parse
 from absl import logging
 
 from base import UserError
+from base import check_no_glob_characters
 from datasets import archive as archive_lib
 from datasets import download
 from datasets import images
@@ -87,6 +88,7 @@ def _check_arguments(dataset_dir, archive, sha256, photos_dir, synthetic, datase
                      num_validation, num_shards, num_workers, max_pixels):
   _check_sources(archive, photos_dir, synthetic, sha256)
   writer.validate_settings(dataset_name, num_shards, max_pixels, num_workers)
+  check_no_glob_characters(dataset_dir, 'dataset_dir')  # The readers would refuse it.
   if os.path.exists(dataset_dir) and not os.path.isdir(dataset_dir):
     raise UserError('--dataset_dir %s is a file: give a folder for the dataset' % dataset_dir)
   if photos_dir and not os.path.isdir(photos_dir):

@@ -112,3 +112,9 @@ def test_wrong_checksum_of_download_is_a_user_error(tmp_path, monkeypatch, http_
   with pytest.raises(UserError):
     sources.download_and_convert(str(tmp_path / 'data'), num_validation=3, num_workers=1)
   assert not checks.check_complete(str(tmp_path / 'data'))[0]
+
+
+def test_a_dataset_dir_with_glob_characters_is_refused_before_anything_is_fetched(tmp_path):
+  with pytest.raises(UserError, match=r'--dataset_dir=.*data\* has glob characters'):
+    sources.download_and_convert(str(tmp_path / 'data*'), synthetic=2, num_validation=3)
+  assert os.listdir(str(tmp_path)) == []
