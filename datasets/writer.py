@@ -194,7 +194,7 @@ def _write_error(error, dataset_dir, photos_dir, photos):
 def convert_photos(photos_dir, dataset_dir, dataset_name='flowers', num_validation=350,
                    num_shards=5, seed=0, num_workers=None, source=None, flags=None,
                    overwrite=False, refused_members=None, progress=None,
-                   max_pixels=images.DEFAULT_MAX_PIXELS):
+                   max_pixels=images.DEFAULT_MAX_PIXELS, reason=None):
   """Converts photos_dir/<class>/<photo> into shards, labels.txt and manifest.json.
 
   Returns the manifest. When dataset_dir already holds a complete conversion with the same
@@ -206,8 +206,9 @@ def convert_photos(photos_dir, dataset_dir, dataset_name='flowers', num_validati
   num_workers: processes decoding photos (None or 0: all cores; 1: in this process). They are
   started with 'spawn' (never forked from a process running TensorFlow), so a script calling
   this must guard its entry point with `if __name__ == '__main__':`. progress(done, total) is
-  called after each photo. Raises UserError for unusable arguments or photos_dir, and for a
-  disk that is full or cannot be written.
+  called after each photo. reason: why the caller (sources.download_and_convert) already
+  decided to build, having checked the existing output itself. Raises UserError for unusable
+  arguments or photos_dir, and for a disk that is full or cannot be written.
   """
   validate_settings(dataset_name, num_shards, max_pixels, num_workers)
   base.check_no_glob_characters(dataset_dir, 'dataset_dir')
@@ -217,11 +218,12 @@ def convert_photos(photos_dir, dataset_dir, dataset_name='flowers', num_validati
   if source is None:
     source = photos_lib.photos_dir_source(photos_dir)
   os.makedirs(dataset_dir, exist_ok=True)
-  manifest, why = complete_output(dataset_dir, dataset_name, num_shards, num_validation, seed,
-                                  source, max_pixels, overwrite)
-  if manifest:
-    return manifest
-  logging.info('Converting into %s: %s.', dataset_dir, why)
+  if reason is None:
+    manifest, reason = complete_output(dataset_dir, dataset_name, num_shards, num_validation,
+                                       seed, source, max_pixels, overwrite)
+    if manifest:
+      return manifest
+  logging.info('Converting into %s: %s.', dataset_dir, reason)
   for class_id, folder in enumerate(folders):
     if not any(label == class_id for _, label in photos):
       logging.warning('Class folder %r in %s has no files.', folder, photos_dir)

@@ -68,5 +68,6 @@ def shard_paths(dataset_dir, manifest, split):
 
 
 def mtimes(dataset_dir):
+  """{file: mtime} of the dataset's files (the converter's lock file is rewritten by each run)."""
   return {name: os.stat(os.path.join(dataset_dir, name)).st_mtime_ns
-          for name in os.listdir(dataset_dir)}
+          for name in os.listdir(dataset_dir) if name != '.convert.lock'}
