@@ -2,7 +2,9 @@
 tf.compat.v1.Summary, tags TensorBoard accepts for class names, and a v1 FileWriter."""
 import collections
 import io
+import os
 import unicodedata
+import uuid
 
 import numpy as np
 import tensorflow as tf
@@ -66,6 +68,11 @@ def text_summary_value(tag, text):
 
 
 def make_writer(log_dir):
-  """A v1 FileWriter (which wants graph mode) for log_dir, without a graph."""
+  """A v1 FileWriter (which wants graph mode) for log_dir, without a graph.
+
+  Its file name ends in a suffix of its own: event file names otherwise differ only by the
+  second they were opened in, and a second writer opened in the same second (the trainer's
+  beside this one) would write into the same file."""
   with tf.Graph().as_default():
-    return tf.compat.v1.summary.FileWriter(log_dir)
+    return tf.compat.v1.summary.FileWriter(log_dir, filename_suffix='.%d.%s' % (
+        os.getpid(), uuid.uuid4().hex[:8]))
