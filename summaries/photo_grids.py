@@ -119,9 +119,11 @@ def sprite_image(images, thumb_size=64):
     images: uint8 [N, h, w, 3] or a list of images (any sizes; [-1, 1] floats are converted).
     thumb_size: wanted thumbnail side; made smaller when the sprite would pass 8192 pixels.
   Returns:
-    (sprite, thumb): uint8 [rows * thumb, columns * thumb, 3] with columns = ceil(sqrt(N)),
-    rows = ceil(N / columns), images in row-major order, unused cells black; and the thumbnail
-    side used (the projector's single_image_dim).
+    (sprite, thumb): a square uint8 [columns * thumb, columns * thumb, 3] with
+    columns = ceil(sqrt(N)), images in row-major order, unused cells black; and the thumbnail
+    side used (the projector's single_image_dim). Square, because TensorBoard's projector takes
+    the number of rows from the sprite's width (tensorboard#670): in a sprite with fewer rows
+    than columns it looks for thumbnails in the wrong places and draws some black.
   """
   images = list(images) if not isinstance(images, np.ndarray) else images
   count = len(images)
@@ -131,8 +133,7 @@ def sprite_image(images, thumb_size=64):
   if thumb < 1:
     raise ValueError('%d images do not fit in a %d pixel sprite' % (count, MAX_SPRITE_SIZE))
   columns = int(math.ceil(math.sqrt(count)))
-  rows = int(math.ceil(count / columns))
-  sprite = np.zeros((rows * thumb, columns * thumb, 3), np.uint8)
+  sprite = np.zeros((columns * thumb, columns * thumb, 3), np.uint8)
   for i in range(count):
     r, c = divmod(i, columns)
     sprite[r * thumb:(r + 1) * thumb, c * thumb:(c + 1) * thumb] = drawing.square_thumbnail(

@@ -70,7 +70,7 @@ def test_write_projector_writes_config_with_relative_paths(tmp_path):
   assert list(embedding.sprite.single_image_dim) == [32, 32]
   assert os.path.isfile(tmp_path / embedding.metadata_path)
   sprite = Image.open(tmp_path / embedding.sprite.image_path)
-  assert sprite.size == (3 * 32, 2 * 32)
+  assert sprite.size == (3 * 32, 3 * 32)  # square, as TensorBoard expects
 
 
 def test_write_projector_metadata_has_header_and_one_row_per_point(tmp_path):
@@ -267,9 +267,13 @@ def test_tensorboard_serves_the_projector_tensors_metadata_and_sprite(tmp_path):
     assert metadata.decode().splitlines()[0] == 'filename\ttrue label\tpredicted label\tcorrect'
     assert len(metadata.decode().splitlines()) == 11
 
-    sprite = Image.open(io.BytesIO(
-        tb.get_bytes('/data/plugin/projector/sprite_image', run='eval', name='pixels')))
-    assert sprite.size == (4 * 16, 3 * 16)
+    sprite = np.asarray(Image.open(io.BytesIO(
+        tb.get_bytes('/data/plugin/projector/sprite_image', run='eval', name='pixels'))))
+    assert sprite.shape[:2] == (4 * 16, 4 * 16)  # square (tensorboard#670)
+    # Each point's cell, where the projector looks for it (rows from the width), is a photo.
+    for i in range(10):
+      row, column = divmod(i, sprite.shape[1] // 16)
+      assert sprite[row * 16:(row + 1) * 16, column * 16:(column + 1) * 16].max() > 0, i
 
     # The next set (another step, another number of points) replaces the whole projector.
     projector.write_projector(run_dir, np.ones((5, 3)), rows(5), thumbnails(5), tensor_name='fc7',
