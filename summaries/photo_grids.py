@@ -16,6 +16,13 @@ MAX_SPRITE_SIZE = 8192
 
 # --- grids of photos ----------------------------------------------------------------------------
 
+# TensorBoard's image cards are about this wide; a wider picture is scaled down to fit them.
+CARD_WIDTH = 500
+GRID_COLUMNS = 3
+GRID_THUMB_SIZE = 158
+GRID_FONT_SIZE = 14
+
+
 def _caption_height(caption_lines, font_size):
   return caption_lines * (font_size + 3) + 4 if caption_lines else 0
 
@@ -76,11 +83,13 @@ def image_grid(images, captions=None, caption_colours=None, columns=None, thumb_
 
 
 def prediction_grid(images, true_labels, predicted_labels, class_names, probabilities=None,
-                    max_images=None, columns=None, thumb_size=112):
+                    max_images=None, columns=GRID_COLUMNS, thumb_size=GRID_THUMB_SIZE):
   """image_grid of validation images captioned 'true: x' / 'pred: y 87%', mistakes first.
 
   Mistakes (red) come before right answers (green), each group in the order given; at most
-  max_images are drawn. probabilities, when given, is [N, num_classes].
+  max_images are drawn. probabilities, when given, is [N, num_classes]. By default the grid
+  fits the width of a TensorBoard image card (CARD_WIDTH), so it is not scaled down there and
+  its captions stay readable.
   """
   true_labels = np.asarray(true_labels).reshape(-1)
   predicted_labels = np.asarray(predicted_labels).reshape(-1)
@@ -101,7 +110,8 @@ def prediction_grid(images, true_labels, predicted_labels, class_names, probabil
       pred += ' %d%%' % round(100 * float(np.asarray(probabilities)[i][p]))
     captions.append('true: %s\n%s' % (names[t], pred))
     colours.append(drawing.GREEN if t == p else drawing.RED)
-  return image_grid([images[i] for i in order], captions, colours, columns, thumb_size)
+  return image_grid([images[i] for i in order], captions, colours, columns, thumb_size,
+                    font_size=GRID_FONT_SIZE)
 
 
 # --- the projector's sprite -----------------------------------------------------------------------

@@ -303,3 +303,13 @@ def test_tensorboard_shows_the_summary_images_at_their_size(tmp_path):
     png = tb.get_bytes('/data/plugin/images/individualImage?' + entry['query'])
   height, width = drawing.prediction_image_size(5)
   assert Image.open(io.BytesIO(png)).size == (width, height)
+
+
+def test_the_prediction_grid_fits_a_tensorboard_card_with_readable_captions():
+  # TensorBoard scales a picture wider than its card down; the captions would shrink with it.
+  images = np.zeros((24, 96, 96, 3), np.uint8)
+  labels = np.arange(24) % 5
+  grid = photo_grids.prediction_grid(images, labels, (labels + 1) % 5, list('abcde'),
+                                     probabilities=np.full((24, 5), 0.2))
+  assert grid.shape[1] <= photo_grids.CARD_WIDTH
+  assert photo_grids.GRID_FONT_SIZE >= 14

@@ -73,7 +73,7 @@ class EvalConfig:
   num_preprocessing_threads: int = 4
   embedding_size: Optional[int] = None        # images in the projector; None: all
   embedding_every: int = 1                    # projector every n-th evaluation; 0: never
-  grid_images: int = 36                       # images in the prediction grid; 0: no grid
+  grid_images: int = 24                       # images in the prediction grid; 0: no grid
 
 
 # --- settings ------------------------------------------------------------------------------------
