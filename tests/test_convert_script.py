@@ -59,8 +59,8 @@ def test_archive_given_as_file_url_is_converted_end_to_end(tmp_path):
                       '--num_validation=2', '--num_shards=1', '--num_workers=1')
   assert result.returncode == 0, result.stderr
   assert sorted(os.listdir(dataset_dir)) == [
-      'flowers_train_00000-of-00001.tfrecord', 'flowers_validation_00000-of-00001.tfrecord',
-      'labels.txt', 'manifest.json']
+      '.convert.lock', 'flowers_train_00000-of-00001.tfrecord',
+      'flowers_validation_00000-of-00001.tfrecord', 'labels.txt', 'manifest.json']
 
 
 @pytest.mark.slow
