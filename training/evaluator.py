@@ -255,8 +255,7 @@ class _PassHook(tf.compat.v1.train.SessionRunHook):
 
 
 def _restore_failed_by_race(error, checkpoint):
-  return (isinstance(error, (tf.errors.NotFoundError, tf.errors.DataLossError))
-          or not checkpoints.exists(checkpoint))
+  return isinstance(error, tf.errors.NotFoundError) or not checkpoints.exists(checkpoint)
 
 
 def _run_pass(config, dataset, checkpoint, graph, pass_hook, hooks):
@@ -276,6 +275,10 @@ def _run_pass(config, dataset, checkpoint, graph, pass_hook, hooks):
                                             config.dataset_name)
       if damaged:
         raise damaged from None
+    if (not pass_hook.restored and isinstance(e, tf.errors.DataLossError)
+        and checkpoints.exists(checkpoint)):  # Its data files are damaged, not rotated away.
+      raise checkpoints.CheckpointDamaged('checkpoint %s cannot be read: %s' % (
+          checkpoint, checkpoints.first_line(e))) from None
     if pass_hook.restored or not _restore_failed_by_race(e, checkpoint):
       raise
     logging.warning('Skipping %s: it vanished before it could be restored (rotated away by '
@@ -296,7 +299,8 @@ def _eval_result(values, checkpoint, class_names, k):
 def evaluate_checkpoint(config, dataset, checkpoint, writer, write_embedding=True, hooks=()):
   """Evaluates one checkpoint over one pass of the split and writes its summaries.
 
-  Returns an EvalResult, or None when the checkpoint vanished before it was restored.
+  Returns an EvalResult, or None when the checkpoint vanished before it was restored;
+  checkpoints.CheckpointDamaged when it is there but cannot be read.
   """
   class_names = [dataset.labels_to_names[i] for i in range(dataset.num_classes)]
   name = os.path.basename(checkpoint)
@@ -356,11 +360,15 @@ def evaluate(config, hooks=()):
   if once:
     checkpoint = checkpoints.resolve(checkpoint_path)
   tf.io.gfile.makedirs(config.eval_dir)
+  base.check_writable(config.eval_dir)  # Not after a whole pass (or hours of waiting).
   writer = events.make_writer(config.eval_dir)
   try:
     if once:
-      result = evaluate_checkpoint(config, dataset, checkpoint, writer,
-                                   write_embedding=_wants_embedding(config, 0, 0), hooks=hooks)
+      try:
+        result = evaluate_checkpoint(config, dataset, checkpoint, writer,
+                                     write_embedding=_wants_embedding(config, 0, 0), hooks=hooks)
+      except checkpoints.CheckpointDamaged as e:
+        raise UserError('%s; evaluate another checkpoint (--checkpoint_path=<prefix>)' % e)
       if result is None:
         raise UserError('checkpoint %s disappeared before it could be read; run again'
                         % checkpoint)
@@ -407,13 +415,18 @@ def _loop(config, dataset, checkpoint_dir, writer, hooks):
     step, checkpoint = pending[0]
     if len(pending) > 1:
       logging.info('%d checkpoints waiting; taking them in order.', len(pending))
-    result = evaluate_checkpoint(config, dataset, checkpoint, writer,
-                                 write_embedding=_wants_embedding(config, len(evaluated), step),
-                                 hooks=hooks)
+    skipped = {'step': step, 'checkpoint': os.path.basename(checkpoint)}
+    try:
+      result = evaluate_checkpoint(config, dataset, checkpoint, writer,
+                                   write_embedding=_wants_embedding(config, len(evaluated), step),
+                                   hooks=hooks)
+    except checkpoints.CheckpointDamaged as e:  # Skipped once, not a crash at every restart.
+      logging.warning('Skipping %s: %s', skipped['checkpoint'], e)
+      result, skipped['reason'] = None, str(e)
     last_step = step
     state['last_step'] = step
     if result is None:
-      state['skipped'].append({'step': step, 'checkpoint': os.path.basename(checkpoint)})
+      state['skipped'].append(skipped)
     else:
       evaluated.append(result)
       state['evaluated'].append(result.to_json())
