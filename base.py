@@ -5,6 +5,7 @@ worker processes, the nets and the scripts can all import it.
 import contextlib
 import datetime
 import errno
+import fcntl
 import os
 import shutil
 import tempfile
@@ -197,6 +198,40 @@ def check_writable(folder):
     raise OSError(e.errno, e.strerror, folder) from None
   os.close(fd)
   os.remove(path)
+
+
+@contextlib.contextmanager
+def folder_lock(folder, name, what):
+  """Holds an exclusive lock on folder/name while the block runs: a second process that asks for
+  it gets a UserError naming the holder. The kernel drops the lock when its process ends, however
+  it ends (kill -9 included), so a lock is never left stuck; the file stays, holding the last
+  holder's PID for the message."""
+  path = os.path.join(folder, name)
+  fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+  try:
+    try:
+      fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+      holder = os.read(fd, 200).decode('utf-8', 'replace').strip() or 'another process'
+      raise UserError('%s is in use by %s (%s); stop it first, or use another folder'
+                      % (folder, holder, what)) from None
+    os.ftruncate(fd, 0)
+    os.write(fd, ('%s, PID %d' % (what, os.getpid())).encode('utf-8'))
+    yield
+  finally:
+    os.close(fd)  # releases the lock
+
+
+def read_kib_field(path, key):
+  """Bytes of a '<key>: N kB' line of a /proc file (meminfo, status), or None."""
+  try:
+    with open(path) as f:
+      for line in f:
+        if line.startswith(key + ':'):
+          return int(line.split()[1]) * 1024
+  except (OSError, ValueError, IndexError):
+    pass
+  return None
 
 
 def _umask():

@@ -8,9 +8,13 @@ r"""Downloads the Flowers photos (or takes yours) and converts them to sharded T
 
 Writes DIR/<name>_{train,validation}_NNNNN-of-NNNNN.tfrecord, labels.txt and manifest.json (last,
 the completion mark). Rerunning over a complete output does nothing; a half-written one is
-rebuilt. Everything (download, extraction) happens inside --dataset_dir. Exit codes: 0 done,
-1 --verify found problems, 2 a usage error (one line on stderr).
+rebuilt. A rebuild is made in DIR/.staging and swapped in only when complete: the earlier output
+stays usable until then, and after a failure (a full disk, Ctrl-C). Everything (download,
+extraction) happens inside --dataset_dir. Exit codes: 0 done, 1 --verify found problems, 2 a
+usage error or a full disk (one line on stderr), 130 interrupted by Ctrl-C.
 """
+import sys
+
 from absl import flags
 
 from base import UserError
@@ -38,9 +42,11 @@ flags.DEFINE_boolean('cleanup', True, 'Remove the downloaded archive and the ext
 flags.DEFINE_boolean('verify', False, 'Only check an existing --dataset_dir: every record, '
                      'image and count; exit 1 if problems are found.')
 flags.DEFINE_integer('max_pixels', images.DEFAULT_MAX_PIXELS, 'Photos with more pixels are '
-                     'skipped (decompression-bomb guard).')
+                     'skipped (decompression-bomb guard); a value above Pillow\'s own limit '
+                     'raises that limit for the run.')
 
 FLAGS = flags.FLAGS
+INTERRUPTED_STATUS = 130  # Ctrl-C, as a shell reports it.
 _SOURCE_FLAGS = ('archive', 'sha256', 'photos_dir', 'synthetic')
 
 
@@ -64,12 +70,19 @@ def run(argv):
     if given:
       raise UserError('--verify checks an existing --dataset_dir: drop %s' % ', '.join(given))
     return verify(FLAGS.dataset_dir, FLAGS.dataset_name)
-  manifest = sources.download_and_convert(
-      FLAGS.dataset_dir, archive=FLAGS.archive, sha256=FLAGS.sha256,
-      photos_dir=FLAGS.photos_dir, synthetic=FLAGS.synthetic, dataset_name=FLAGS.dataset_name,
-      num_validation=FLAGS.num_validation, num_shards=FLAGS.num_shards, seed=FLAGS.seed,
-      num_workers=FLAGS.num_workers, overwrite=FLAGS.overwrite, cleanup=FLAGS.cleanup,
-      max_pixels=FLAGS.max_pixels, flags=_flag_values())
+  try:
+    manifest = sources.download_and_convert(
+        FLAGS.dataset_dir, archive=FLAGS.archive, sha256=FLAGS.sha256,
+        photos_dir=FLAGS.photos_dir, synthetic=FLAGS.synthetic, dataset_name=FLAGS.dataset_name,
+        num_validation=FLAGS.num_validation, num_shards=FLAGS.num_shards, seed=FLAGS.seed,
+        num_workers=FLAGS.num_workers, overwrite=FLAGS.overwrite, cleanup=FLAGS.cleanup,
+        max_pixels=FLAGS.max_pixels, flags=_flag_values())
+  except KeyboardInterrupt:
+    # The new output is built beside the old one and swapped in with Ctrl-C held back
+    # (datasets/staging.py): whichever dataset the folder holds is whole.
+    print('interrupted: %s holds no half-written dataset (the earlier one, or the new one if '
+          'it was complete); rerun to finish' % FLAGS.dataset_dir, file=sys.stderr)
+    return INTERRUPTED_STATUS
   print(writer.summary_text(manifest, FLAGS.dataset_dir))
   return 0
 

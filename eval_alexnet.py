@@ -74,6 +74,7 @@ def config_from_flags():
 
 def write_dataset_view():
   base.check_folder_path(FLAGS.dataset_view, 'dataset_view')
+  base.check_no_glob_characters(FLAGS.dataset_view, 'dataset_view')
   dataset = dataset_factory.get_dataset(FLAGS.dataset_name, FLAGS.dataset_split_name,
                                         FLAGS.dataset_dir)
   dataset_view.write_dataset_view(dataset, FLAGS.dataset_view, embedding_size=FLAGS.embedding_size)

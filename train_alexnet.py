@@ -7,6 +7,8 @@ Rerunning the same command resumes from the newest checkpoint. Ctrl-C or SIGTERM
 at the current step and exits with status 130 or 143.
 """
 import functools
+import os
+import shlex
 import sys
 
 from absl import flags
@@ -81,14 +83,27 @@ def config_from_flags():
   return script_flags.config_from_flags(CONFIG, optimizer_params=params)
 
 
+def next_commands(config):
+  """The commands that evaluate the run and show it, with the settings they need from it."""
+  settings = {'dataset_dir': config.dataset_dir, 'checkpoint_path': config.train_dir,
+              'eval_dir': os.path.join(config.train_dir, 'eval')}
+  for name in ('dataset_name', 'model_name', 'moving_average_decay'):
+    if getattr(config, name) != script_flags.field_default(CONFIG, name):
+      settings[name] = getattr(config, name)
+  evaluate = ' '.join(['python eval_alexnet.py'] + ['--%s=%s' % (name, shlex.quote(str(value)))
+                                                    for name, value in settings.items()])
+  return ('Evaluate it:  %s --once\nLook at it:   tensorboard --logdir=%s '
+          '--samples_per_plugin=images=100' % (evaluate, shlex.quote(config.train_dir)))
+
+
 def main(argv):
   del argv
-  step, stop_signal = trainer.train(config_from_flags())
+  config = config_from_flags()
+  step, stop_signal = trainer.train(config)
   if stop_signal is not None:
     logging.info('Stopped at step %d; rerun the same command to resume.', step)
     return trainer.INTERRUPT_STATUS[stop_signal]
-  logging.info('Training finished at step %s. Watch it: tensorboard --logdir=%s', step,
-               FLAGS.train_dir)
+  logging.info('Training finished at step %s.\n%s', step, next_commands(config))
   return 0
 
 

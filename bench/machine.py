@@ -4,6 +4,7 @@ import os
 import platform
 import resource
 
+import base
 from bench.config import GB
 from datasets import photos
 
@@ -68,14 +69,8 @@ def model_device():
 
 def peak_rss_bytes(status='/proc/self/status'):
   """This process's peak resident set (VmHWM), else ru_maxrss."""
-  try:
-    with open(status) as f:
-      for line in f:
-        if line.startswith('VmHWM:'):
-          return int(line.split()[1]) * 1024
-  except OSError:
-    pass
-  return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+  peak = base.read_kib_field(status, 'VmHWM')
+  return peak if peak is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def quiet_tensorflow():

@@ -18,6 +18,7 @@ from base import UserError
 from datasets import dataset_utils
 from datasets import images
 from datasets import records
+from datasets import staging
 
 MAX_LISTED = 10  # Bad records of a shard listed one by one; the rest only counted.
 SPLITS = dataset_utils.SPLITS
@@ -54,6 +55,8 @@ def _labels_problems(dataset_dir, class_names):
 
 def _structure_problems(dataset_dir, dataset_name, manifest):
   """Everything about the files that does not match the manifest (no record is read)."""
+  if staging.swap_interrupted(dataset_dir):
+    return ['a conversion was interrupted while its new files were moved in: rerun it to finish']
   if manifest.get('format_version') != dataset_utils.FORMAT_VERSION:
     return ['manifest.json has format_version %r, expected %d'
             % (manifest.get('format_version'), dataset_utils.FORMAT_VERSION)]

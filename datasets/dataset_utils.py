@@ -27,9 +27,15 @@ def shard_glob(dataset_name, split_name):
   return '%s_%s_*-of-*.tfrecord' % (dataset_name, split_name)
 
 
+def in_folder(dataset_dir, pattern):
+  """The sorted paths matching a glob pattern inside dataset_dir, the folder taken literally (a
+  folder named ds[1] must never match its sibling ds1's files)."""
+  return sorted(glob.glob(os.path.join(glob.escape(dataset_dir), pattern)))
+
+
 def shard_files(dataset_dir, dataset_name, split_name):
   """The sorted paths of a split's shards present in dataset_dir (of any shard count)."""
-  return sorted(glob.glob(os.path.join(dataset_dir, shard_glob(dataset_name, split_name))))
+  return in_folder(dataset_dir, shard_glob(dataset_name, split_name))
 
 
 def temp_files(dataset_dir, dataset_name):
@@ -53,9 +59,11 @@ def has_labels(dataset_dir, filename=LABELS_FILENAME):
 
 
 def read_label_file(dataset_dir, filename=LABELS_FILENAME):
-  """Reads `id:name` lines into {id: name}; names are text (UTF-8), kept as str."""
+  """Reads `id:name` lines into {id: name}; names are text (UTF-8), kept as str. A line that
+  is not `id:name`, or repeats an id, is a UserError naming the file and the line."""
   path = os.path.join(dataset_dir, filename)
   labels_to_class_names = {}
+  lines_of_ids = {}
   with open(path, encoding='utf-8') as f:
     for line_number, line in enumerate(f, 1):
       line = line.rstrip('\r\n')
@@ -64,8 +72,42 @@ def read_label_file(dataset_dir, filename=LABELS_FILENAME):
       label, sep, name = line.partition(':')
       if not sep or not label.strip().isdigit():
         raise UserError('%s line %d is not "id:name": %r' % (path, line_number, line))
-      labels_to_class_names[int(label)] = name
+      label = int(label)
+      if label in lines_of_ids:
+        raise UserError('%s line %d repeats id %d of line %d; each class needs its own id'
+                        % (path, line_number, label, lines_of_ids[label]))
+      lines_of_ids[label] = line_number
+      labels_to_class_names[label] = name
   return labels_to_class_names
+
+
+def labels_problem(labels_to_names, class_names=None, per_class=None):
+  """What is wrong with labels.txt's {id: name}, or None: its ids must be 0..N-1; given the
+  manifest's class_names, it must list exactly them; given a split's per_class counts (by
+  name), every class with records must be in it."""
+  if not labels_to_names:
+    return 'it lists no class'
+  gaps = sorted(set(range(max(labels_to_names) + 1)) - set(labels_to_names))
+  if gaps:
+    return 'id %d is missing (ids run 0-%d without gaps)' % (gaps[0], max(labels_to_names))
+  if len(set(labels_to_names.values())) < len(labels_to_names):
+    return 'a class name appears twice'
+  if class_names is not None:
+    class_names = list(class_names)
+    if len(class_names) != len(labels_to_names):
+      missing = [name for name in class_names if name not in labels_to_names.values()]
+      return 'it lists %d classes, manifest.json %d%s' % (
+          len(labels_to_names), len(class_names),
+          ' (%s missing)' % ', '.join(repr(name) for name in missing) if missing else '')
+    for class_id, name in enumerate(class_names):
+      if labels_to_names[class_id] != name:
+        return 'id %d is %r, manifest.json says %r' % (class_id, labels_to_names[class_id], name)
+  names = set(labels_to_names.values())
+  unknown = sorted(name for name, count in (per_class or {}).items()
+                   if count and name not in names)
+  if unknown:
+    return 'the records hold class %r, which it does not list' % unknown[0]
+  return None
 
 
 # --- manifest.json ----------------------------------------------------------------------------

@@ -4,11 +4,14 @@ An 8-bit RGB JPEG (baseline, extended or progressive Huffman coding) is kept byt
 Anything else Pillow can decode (CMYK or grayscale JPEG, PNG, GIF, BMP, WebP, also when misnamed
 .jpg; palette, 16-bit, alpha) is re-encoded as an RGB JPEG at quality 95: alpha is composited
 on white, 16-bit samples are scaled to 8 bits, an animated image gives its first frame. A file
-that cannot be decoded, or has more pixels than allowed, is skipped with a reason.
+that cannot be decoded, or has more pixels than allowed, is skipped with a reason. A photo with
+an EXIF orientation (a phone held sideways) is turned upright and re-encoded, since
+tf.io.decode_jpeg ignores EXIF.
 
 Pure Pillow and numpy (no TensorFlow): it runs in worker processes.
 """
 import collections
+import contextlib
 import io
 import os
 import signal
@@ -16,8 +19,10 @@ import warnings
 
 import numpy as np
 from PIL import Image
+from PIL import ImageOps
 
-DEFAULT_MAX_PIXELS = 89478485  # Pillow's own default Image.MAX_IMAGE_PIXELS.
+# Pillow's own default Image.MAX_IMAGE_PIXELS; a larger max_pixels raises Pillow's limit to it.
+DEFAULT_MAX_PIXELS = 89478485
 JPEG_QUALITY = 95
 
 EMPTY = 'empty file'
@@ -26,6 +31,8 @@ CORRUPT = 'truncated or corrupt image'
 OVER_PIXEL_LIMIT = 'over pixel limit'
 UNREADABLE = 'cannot read file'
 UNSUPPORTED_MODE = 'unsupported image mode'
+ROTATED = 'turned upright'
+EXIF_ORIENTATION = 0x0112  # The EXIF tag: how the stored pixels must be turned to stand upright.
 
 _JPEG_FORMATS = ('JPEG', 'MPO')  # MPO: a camera JPEG with extra pictures appended.
 _EXTENSIONS = {'JPEG': ('.jpg', '.jpeg', '.jpe', '.jfif'), 'MPO': ('.jpg', '.jpeg', '.mpo'),
@@ -45,10 +52,11 @@ _OTHER_SOF = {0xC3: 'lossless', 0xC5: 'hierarchical', 0xC6: 'hierarchical',
 
 
 class ImageResult(collections.namedtuple(
-    'ImageResult', ['data', 'height', 'width', 'reencoded', 'skipped'])):
+    'ImageResult', ['data', 'height', 'width', 'reencoded', 'skipped', 'rotated'],
+    defaults=(None,))):
   """data: JPEG bytes (None when skipped); reencoded: why it was re-encoded, or None;
-  skipped: why it was skipped, or None. A reason may carry details after ' (' -- group by
-  reason_group()."""
+  skipped: why it was skipped, or None; rotated: the EXIF orientation (2-8) it was turned
+  upright from, or None. A reason may carry details after ' (' -- group by reason_group()."""
 
   @property
   def ok(self):
@@ -155,50 +163,87 @@ def _encode_jpeg(rgb):
   return buf.getvalue()
 
 
-def check_bytes(data, name='', max_pixels=DEFAULT_MAX_PIXELS):
-  """ImageResult for a photo's bytes; `name` (its path) only appears in re-encode reasons."""
-  if not data:
-    return _skip(EMPTY)
+@contextlib.contextmanager
+def _pillow_pixel_limit(max_pixels):
+  """Pillow refuses images over twice its own Image.MAX_IMAGE_PIXELS: raised to max_pixels for
+  the block, so that max_pixels (checked right after the header is read) is the one limit."""
+  pillow_limit = Image.MAX_IMAGE_PIXELS
+  if pillow_limit is not None:
+    Image.MAX_IMAGE_PIXELS = max(pillow_limit, max_pixels)
+  try:
+    yield
+  finally:
+    Image.MAX_IMAGE_PIXELS = pillow_limit
+
+
+def exif_orientation(image):
+  """The EXIF orientation (2-8) of a Pillow image stored turned or mirrored, else None (1,
+  none, or EXIF that does not parse)."""
+  try:
+    value = image.getexif().get(EXIF_ORIENTATION)
+  except Exception:  # pylint: disable=broad-except
+    return None  # Odd EXIF of a photo that decodes: kept as stored.
+  return value if isinstance(value, int) and 2 <= value <= 8 else None
+
+
+def _opened(data, max_pixels):
+  """(the Pillow image of the bytes, decoded, or None; a skip reason, or None)."""
   try:
     with warnings.catch_warnings():
       warnings.simplefilter('ignore')  # DecompressionBombWarning, odd EXIF: we judge ourselves.
       image = Image.open(io.BytesIO(data))
   except Image.DecompressionBombError as e:
-    return _skip('%s (%s)' % (OVER_PIXEL_LIMIT, e))
+    return None, '%s (%s)' % (OVER_PIXEL_LIMIT, e)
   except Image.UnidentifiedImageError:
-    return _skip(NOT_AN_IMAGE)
+    return None, NOT_AN_IMAGE
   except Exception as e:  # pylint: disable=broad-except
-    return _skip('%s (%s: %s)' % (CORRUPT, type(e).__name__, e))
+    return None, '%s (%s: %s)' % (CORRUPT, type(e).__name__, e)
   width, height = image.size
   if width * height > max_pixels:
-    return _skip('%s (%dx%d = %d > %d pixels)' % (OVER_PIXEL_LIMIT, width, height,
-                                                 width * height, max_pixels))
+    return None, '%s (%dx%d = %d > %d pixels)' % (OVER_PIXEL_LIMIT, width, height,
+                                                  width * height, max_pixels)
   if width < 1 or height < 1:
-    return _skip('%s (size %dx%d)' % (CORRUPT, width, height))
-  image_format = image.format or 'unknown'
-  frames = getattr(image, 'n_frames', 1) if getattr(image, 'is_animated', False) else 1
+    return None, '%s (size %dx%d)' % (CORRUPT, width, height)
   try:
     with warnings.catch_warnings():
       warnings.simplefilter('ignore')
       image.load()  # Decodes everything: a truncated file fails here.
   except Exception as e:  # pylint: disable=broad-except
-    return _skip('%s (%s: %s)' % (CORRUPT, type(e).__name__, e))
+    return None, '%s (%s: %s)' % (CORRUPT, type(e).__name__, e)
+  return image, None
 
+
+def check_bytes(data, name='', max_pixels=DEFAULT_MAX_PIXELS):
+  """ImageResult for a photo's bytes; `name` (its path) only appears in re-encode reasons."""
+  if not data:
+    return _skip(EMPTY)
+  with _pillow_pixel_limit(max_pixels):
+    image, skipped = _opened(data, max_pixels)
+  if skipped:
+    return _skip(skipped)
+  image_format = image.format or 'unknown'
+  frames = getattr(image, 'n_frames', 1) if getattr(image, 'is_animated', False) else 1
+  orientation = exif_orientation(image)
   if image_format in _JPEG_FORMATS and image.mode == 'RGB':
     coding, precision = jpeg_coding(data)
     if coding in _PLAIN_SOF.values() and precision == 8:
-      return ImageResult(data, height, width, None, None)
-    reason = '%s JPEG' % (coding or 'unusual')
-    if precision not in (None, 8):
-      reason = '%d-bit %s' % (precision, reason)
+      if orientation is None:
+        return ImageResult(data, image.size[1], image.size[0], None, None)
+      reason = '%s (EXIF orientation %d)' % (ROTATED, orientation)
+    else:
+      reason = '%s JPEG' % (coding or 'unusual')
+      if precision not in (None, 8):
+        reason = '%d-bit %s' % (precision, reason)
   else:
     reason = _reencode_reason(image, image_format, name, frames)
   try:
+    if orientation is not None:
+      image = ImageOps.exif_transpose(image)
     rgb = to_rgb(image)
     encoded = _encode_jpeg(rgb)
   except Exception as e:  # pylint: disable=broad-except
     return _skip('%s (%s: %s: %s)' % (UNSUPPORTED_MODE, image.mode, type(e).__name__, e))
-  return ImageResult(encoded, rgb.size[1], rgb.size[0], reason, None)
+  return ImageResult(encoded, rgb.size[1], rgb.size[0], reason, None, orientation)
 
 
 def check_image(path, max_pixels=DEFAULT_MAX_PIXELS):

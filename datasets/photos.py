@@ -15,6 +15,9 @@ import itertools
 import multiprocessing
 import os
 import random
+import re
+
+from absl import logging
 
 from base import UserError
 from datasets import images
@@ -43,6 +46,41 @@ def list_photos(photos_dir):
         photos.append((class_name + '/' + name, class_id))
   photos.sort()
   return class_names, photos
+
+
+# What breaks labels.txt's one line per class or prints as nothing: control characters
+# (newline, tab, ...) and the line and paragraph separators; and file-name bytes that are not
+# UTF-8 (Python gives them as lone surrogates, which cannot be written as text).
+_CONTROL = re.compile('[\x00-\x1f\x7f-\x9f\u2028\u2029]+')
+_UNDECODABLE = re.compile('[\ud800-\udfff]')
+
+
+def clean_class_name(folder):
+  """The class name of a folder: each run of control characters becomes one space, each
+  undecodable byte U+FFFD; a name that changed is stripped of spaces at its ends."""
+  name = _UNDECODABLE.sub('\ufffd', _CONTROL.sub(' ', folder))
+  return folder if name == folder else name.strip(' ')
+
+
+def class_names_of(folders):
+  """(class names, [{'folder', 'class_name', 'reason'}] for those that differ from their folder).
+  A UserError when a cleaned name is empty or the same as another class's."""
+  folders_of_names, renamed = {}, []
+  for folder in folders:
+    name = clean_class_name(folder)
+    if name != folder:
+      reason = ('control characters' if _CONTROL.search(folder) else
+                'bytes that are not UTF-8')
+      logging.warning('Class folder %r has %s, which labels.txt cannot hold; its class is named '
+                      '%r.', folder, reason, name)
+      renamed.append({'folder': folder, 'class_name': name, 'reason': reason})
+    if not name:
+      raise UserError('class folder %r has no printable character: rename it' % folder)
+    if name in folders_of_names:
+      raise UserError('class folders %r and %r both give the class name %r: rename one'
+                      % (folders_of_names[name], folder, name))
+    folders_of_names[name] = folder
+  return list(folders_of_names), renamed
 
 
 def check_num_validation(num_validation, num_photos):
@@ -76,7 +114,7 @@ def photos_fingerprint(photos_dir):
   digest = hashlib.sha256()
   for relative, _ in photos:
     size = os.path.getsize(os.path.join(photos_dir, relative))
-    digest.update(('%s\t%d\n' % (relative, size)).encode('utf-8'))
+    digest.update(('%s\t%d\n' % (relative, size)).encode('utf-8', 'surrogateescape'))
   return digest.hexdigest()
 
 

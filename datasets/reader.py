@@ -4,7 +4,7 @@ Works for Flowers and for any class-folder dataset the converter wrote under ano
 --dataset_name: the class count and names come from labels.txt, the sizes from the manifest
 (counted from the shards when there is none, e.g. shards written by research/slim).
 """
-import glob
+import collections
 import os
 import re
 
@@ -13,7 +13,10 @@ import tf_slim as slim
 
 import compat
 from base import UserError
+from base import check_no_glob_characters
 from datasets import dataset_utils
+from datasets import records
+from datasets import staging
 
 SPLITS = dataset_utils.SPLITS
 _SHARD_NUMBER = re.compile(r'_(\d+)-of-(\d+)\.tfrecord$')
@@ -63,27 +66,48 @@ def missing_shards(filenames):
           for shard_id in range(total) if shard_id not in ids]
 
 
-def count_records(paths):
-  return sum(sum(1 for _ in tf.compat.v1.io.tf_record_iterator(p)) for p in paths)
+def _record_labels(paths):
+  """{label: records} over TFRecord files (the whole files are read: only where no manifest
+  gives the counts). A damaged file is a UserError naming it."""
+  counts = collections.Counter()
+  for path in paths:
+    try:
+      for serialized in records.read(path):
+        counts[records.parse(serialized).label] += 1
+    except records.CorruptFile as e:
+      raise UserError('damaged data: %s is corrupt after %d records (%s); rerun '
+                      'download_and_convert_flowers.py with --overwrite'
+                      % (path, sum(counts.values()), e)) from None
+  return counts
 
 
-def get_split(dataset_name, split_name, dataset_dir, file_pattern=None):
-  """A slim.dataset.Dataset over <dataset_dir>/<dataset_name>_<split_name>_*.tfrecord.
+def _label_range_problem(counts, num_classes):
+  """What is wrong with the records' labels for a labels.txt of num_classes classes, or None."""
+  if None in counts:
+    return '%d record(s) carry no label' % counts[None]
+  outside = [label for label in counts if not 0 <= label < num_classes]
+  if outside:
+    return ('records carry label %d, but it has ids 0-%d only (a line removed?)'
+            % (max(outside, key=abs), num_classes - 1))
+  return None
 
-  file_pattern: a glob relative to dataset_dir (may contain %s for the split name).
-  Extra attributes: num_classes, labels_to_names, filenames (the sorted shard paths).
-  """
-  if split_name not in SPLITS:
-    raise UserError('unknown split "%s"; choose one of %s' % (split_name, ', '.join(SPLITS)))
-  if not os.path.isdir(dataset_dir):
-    raise UserError('dataset folder %s does not exist; run download_and_convert_flowers.py '
-                    '--dataset_dir=%s first' % (dataset_dir, dataset_dir))
+
+def _manifest_of(dataset_dir, dataset_name):
+  """The manifest.json of this dataset, or None (none, unreadable, or another dataset's)."""
+  manifest = dataset_utils.read_manifest(dataset_dir)
+  if manifest and manifest.get('dataset_name', dataset_name) == dataset_name:
+    return manifest
+  return None
+
+
+def _shard_paths(dataset_name, split_name, dataset_dir, file_pattern):
+  """The sorted shard paths of the split; UserError when there are none or some are missing."""
   whole_split = file_pattern is None  # A pattern given may pick some shards on purpose.
   if file_pattern is None:
     file_pattern = dataset_utils.shard_glob(dataset_name, split_name)
   elif '%s' in file_pattern:
     file_pattern = file_pattern % split_name
-  filenames = sorted(glob.glob(os.path.join(dataset_dir, file_pattern)))
+  filenames = dataset_utils.in_folder(dataset_dir, file_pattern)
   if not filenames:
     raise UserError('no %s shards (%s) in %s; run download_and_convert_flowers.py '
                     '--dataset_dir=%s first' % (split_name, file_pattern, dataset_dir, dataset_dir))
@@ -92,18 +116,56 @@ def get_split(dataset_name, split_name, dataset_dir, file_pattern=None):
     raise UserError('the %s split in %s is incomplete: %d shard(s) missing (%s) - an interrupted '
                     'conversion?; rerun download_and_convert_flowers.py --dataset_dir=%s'
                     % (split_name, dataset_dir, len(missing), missing[0], dataset_dir))
+  return filenames
+
+
+def _checked_labels(dataset_dir, manifest, split_name, filenames):
+  """(labels_to_names, num_samples) once labels.txt agrees with the manifest, or (without one)
+  with the labels the records carry; else a UserError naming labels.txt and the problem."""
   if not dataset_utils.has_labels(dataset_dir):
     raise UserError('%s has no %s; rerun download_and_convert_flowers.py --dataset_dir=%s'
                     % (dataset_dir, dataset_utils.LABELS_FILENAME, dataset_dir))
   labels_to_names = dataset_utils.read_label_file(dataset_dir)
-
-  manifest = dataset_utils.read_manifest(dataset_dir) or {}
-  split_info = manifest.get('splits', {}).get(split_name)
-  if split_info and manifest.get('dataset_name', dataset_name) == dataset_name:
+  split_info = (manifest or {}).get('splits', {}).get(split_name)
+  if manifest and split_info:
+    problem = dataset_utils.labels_problem(labels_to_names, manifest.get('class_names'),
+                                           split_info.get('per_class'))
     num_samples = int(split_info['num_samples'])
   else:
-    num_samples = count_records(filenames)
+    counts = _record_labels(filenames)
+    problem = (dataset_utils.labels_problem(labels_to_names)
+               or _label_range_problem(counts, len(labels_to_names)))
+    num_samples = sum(counts.values())
+  if problem:
+    raise UserError('%s: %s; restore it or rerun download_and_convert_flowers.py '
+                    '--dataset_dir=%s --overwrite'
+                    % (os.path.join(dataset_dir, dataset_utils.LABELS_FILENAME), problem,
+                       dataset_dir))
+  return labels_to_names, num_samples
 
+
+def get_split(dataset_name, split_name, dataset_dir, file_pattern=None):
+  """A slim.dataset.Dataset over <dataset_dir>/<dataset_name>_<split_name>_*.tfrecord.
+
+  file_pattern: a glob relative to dataset_dir (may contain %s for the split name).
+  Extra attributes: num_classes, labels_to_names, filenames (the sorted shard paths).
+  labels.txt is checked against manifest.json (names, count, the classes the split's records
+  carry), or without a manifest against the labels of the records, which are then read.
+  """
+  if split_name not in SPLITS:
+    raise UserError('unknown split "%s"; choose one of %s' % (split_name, ', '.join(SPLITS)))
+  # slim's readers glob every data source again: a folder like data/ds[1] would read data/ds1.
+  check_no_glob_characters(dataset_dir, 'dataset_dir')
+  if not os.path.isdir(dataset_dir):
+    raise UserError('dataset folder %s does not exist; run download_and_convert_flowers.py '
+                    '--dataset_dir=%s first' % (dataset_dir, dataset_dir))
+  if staging.swap_interrupted(dataset_dir):
+    raise UserError('a conversion into %s was interrupted while its new files were moved in; '
+                    'rerun download_and_convert_flowers.py --dataset_dir=%s to finish it'
+                    % (dataset_dir, dataset_dir))
+  filenames = _shard_paths(dataset_name, split_name, dataset_dir, file_pattern)
+  labels_to_names, num_samples = _checked_labels(
+      dataset_dir, _manifest_of(dataset_dir, dataset_name), split_name, filenames)
   return slim.dataset.Dataset(
       data_sources=filenames,
       reader=tf.compat.v1.TFRecordReader,

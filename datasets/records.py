@@ -8,6 +8,8 @@ datasets/images.py); the process that writes the shards does.
 """
 import collections
 import contextlib
+import errno
+import os
 
 import tensorflow as tf
 
@@ -31,8 +33,8 @@ def int64_feature(values):
 
 
 def bytes_feature(values):
-  if isinstance(values, str):
-    values = values.encode('utf-8')
+  if isinstance(values, str):  # surrogateescape: a file name's bytes that are not UTF-8, as is.
+    values = values.encode('utf-8', 'surrogateescape')
   return tf.train.Feature(bytes_list=tf.train.BytesList(value=[values]))
 
 
@@ -66,11 +68,22 @@ def parse(serialized):
 
 # --- TFRecord files ---------------------------------------------------------------------------
 
+# TensorFlow's errors for a file that cannot be written, as the OSError the rest of the suite
+# handles: a full disk (or quota) is RESOURCE_EXHAUSTED there.
+_OS_ERRORS = ((tf.errors.ResourceExhaustedError, errno.ENOSPC),
+              (tf.errors.PermissionDeniedError, errno.EACCES))
+
+
 @contextlib.contextmanager
 def file_writer(path):
-  """Yields write(example), which appends a tf.train.Example to the TFRecord file `path`."""
-  with tf.io.TFRecordWriter(path) as records:
-    yield lambda example: records.write(example.SerializeToString())
+  """Yields write(example), which appends a tf.train.Example to the TFRecord file `path`.
+  A full disk or a refused write is an OSError (ENOSPC, EACCES) naming the file."""
+  try:
+    with tf.io.TFRecordWriter(path) as records:
+      yield lambda example: records.write(example.SerializeToString())
+  except tuple(error for error, _ in _OS_ERRORS) as e:
+    code = next(code for error, code in _OS_ERRORS if isinstance(e, error))
+    raise OSError(code, os.strerror(code), path) from e
 
 
 def read(path):

@@ -11,7 +11,9 @@ import urllib.parse
 
 from absl import logging
 
+import base
 from base import UserError
+from base import check_no_glob_characters
 from datasets import archive as archive_lib
 from datasets import download
 from datasets import images
@@ -19,6 +21,8 @@ from datasets import photos as photos_lib
 from datasets import synthetic_flowers
 from datasets import writer
 
+FLOWERS = 'flowers'
+LOCK_FILENAME = '.convert.lock'  # one conversion at a time per dataset_dir
 WORK_DIRNAME = '.work'  # Inside dataset_dir: extracted or generated photos while converting.
 
 
@@ -87,6 +91,7 @@ def _check_arguments(dataset_dir, archive, sha256, photos_dir, synthetic, datase
                      num_validation, num_shards, num_workers, max_pixels):
   _check_sources(archive, photos_dir, synthetic, sha256)
   writer.validate_settings(dataset_name, num_shards, max_pixels, num_workers)
+  check_no_glob_characters(dataset_dir, 'dataset_dir')  # The readers would refuse it.
   if os.path.exists(dataset_dir) and not os.path.isdir(dataset_dir):
     raise UserError('--dataset_dir %s is a file: give a folder for the dataset' % dataset_dir)
   if photos_dir and not os.path.isdir(photos_dir):
@@ -95,10 +100,15 @@ def _check_arguments(dataset_dir, archive, sha256, photos_dir, synthetic, datase
   if synthetic:
     photos_lib.check_num_validation(num_validation,
                                     synthetic * len(synthetic_flowers.CLASS_NAMES))
+  if not (archive or photos_dir or synthetic) and dataset_name != FLOWERS:
+    raise UserError('without --archive, --photos_dir or --synthetic the photos are the Flowers '
+                    'archive; --dataset_name=%s would name them %s_*: drop --dataset_name (or '
+                    'give your photos with --photos_dir or --archive)' % (dataset_name,
+                                                                         dataset_name))
 
 
 def download_and_convert(dataset_dir, archive=None, sha256=None, photos_dir=None, synthetic=0,
-                         dataset_name='flowers', num_validation=350, num_shards=5, seed=0,
+                         dataset_name=FLOWERS, num_validation=350, num_shards=5, seed=0,
                          num_workers=None, overwrite=False, cleanup=True,
                          max_pixels=images.DEFAULT_MAX_PIXELS, flags=None):
   """Gets the photos from one source and converts them into dataset_dir; returns the manifest.
@@ -115,29 +125,29 @@ def download_and_convert(dataset_dir, archive=None, sha256=None, photos_dir=None
   source, local_archive = _describe_source(dataset_dir, archive, sha256, photos_dir, synthetic,
                                            seed)
   os.makedirs(dataset_dir, exist_ok=True)
-  manifest, why = writer.complete_output(dataset_dir, dataset_name, num_shards, num_validation,
-                                         seed, source, max_pixels, overwrite)
-  if manifest:
-    return manifest
-  logging.info('Building %s in %s: %s.', dataset_name, dataset_dir, why)
+  with base.folder_lock(dataset_dir, LOCK_FILENAME, 'a conversion'):
+    manifest, why = writer.complete_output(dataset_dir, dataset_name, num_shards, num_validation,
+                                           seed, source, max_pixels, overwrite)
+    if manifest:
+      return manifest
 
-  work_dir = os.path.join(dataset_dir, WORK_DIRNAME)
-  _remove_tree(work_dir)
-  downloaded = None
-  try:
-    photos, refused, downloaded = _get_photos(source, dataset_dir, work_dir, photos_dir,
-                                              local_archive, synthetic, seed)
-    manifest = writer.convert_photos(
-        photos, dataset_dir, dataset_name=dataset_name, num_validation=num_validation,
-        num_shards=num_shards, seed=seed, num_workers=num_workers, source=source, flags=flags,
-        overwrite=True, refused_members=refused, max_pixels=max_pixels)
-  finally:
-    if cleanup:
-      _remove_tree(work_dir)
-  if downloaded and cleanup:
-    os.remove(downloaded)
-    logging.info('Removed the downloaded %s (--nocleanup keeps it).', downloaded)
-  elif downloaded or os.path.isdir(work_dir):
-    logging.info('Kept %s (--cleanup removes them).',
-                 ' and '.join(p for p in (downloaded, work_dir) if p and os.path.exists(p)))
-  return manifest
+    work_dir = os.path.join(dataset_dir, WORK_DIRNAME)
+    _remove_tree(work_dir)
+    downloaded = None
+    try:
+      photos, refused, downloaded = _get_photos(source, dataset_dir, work_dir, photos_dir,
+                                                local_archive, synthetic, seed)
+      manifest = writer.convert_photos(
+          photos, dataset_dir, dataset_name=dataset_name, num_validation=num_validation,
+          num_shards=num_shards, seed=seed, num_workers=num_workers, source=source, flags=flags,
+          refused_members=refused, max_pixels=max_pixels, reason=why)
+    finally:
+      if cleanup:
+        _remove_tree(work_dir)
+    if downloaded and cleanup:
+      os.remove(downloaded)
+      logging.info('Removed the downloaded %s (--nocleanup keeps it).', downloaded)
+    elif downloaded or os.path.isdir(work_dir):
+      logging.info('Kept %s (--cleanup removes them).',
+                   ' and '.join(p for p in (downloaded, work_dir) if p and os.path.exists(p)))
+    return manifest

@@ -11,15 +11,18 @@ shard may be empty when a split has fewer photos than shards); the records of a 
 shuffled order.
 
 Photos are checked and re-encoded where needed (datasets/images.py) in worker processes; this
-process writes the records in order. Each shard is written under a temporary name and renamed;
-manifest.json is written last, so an output without it (or whose files do not match it,
-datasets/checks.py) is never taken for complete: it is removed and rebuilt. One dataset per
-dataset_dir. Nothing here reads flags.
+process writes the records in order. The new output is written into dataset_dir/.staging and
+swapped in only when complete (datasets/staging.py), so an earlier output stays usable until
+then and survives a failure. manifest.json is moved in last, so an output without it (or whose
+files do not match it, datasets/checks.py) is never taken for complete: it is rebuilt. One
+dataset per dataset_dir. Nothing here reads flags.
 """
 import collections
 import datetime
+import errno
 import os
 import re
+import shutil
 import time
 
 from absl import logging
@@ -31,6 +34,7 @@ from datasets import dataset_utils
 from datasets import images
 from datasets import photos as photos_lib
 from datasets import records
+from datasets import staging
 
 SPLITS = dataset_utils.SPLITS
 LOG_EVERY_SECS = 2.0
@@ -56,7 +60,9 @@ def validate_settings(dataset_name, num_shards, max_pixels, num_workers=None):
 
 def complete_output(dataset_dir, dataset_name, num_shards, num_validation, seed, source,
                     max_pixels, overwrite):
-  """(the manifest of a complete output made with these settings, or None, and why not)."""
+  """(the manifest of a complete output made with these settings, or None, and why not).
+  Finishes the swap of an interrupted conversion, or removes its staging folder, first."""
+  staging.recover(dataset_dir, dataset_name)  # A swap a killed run began is finished first.
   if overwrite:
     return None, '--overwrite'
   done, why = checks.up_to_date(dataset_dir, dataset_name, num_shards, num_validation, seed,
@@ -66,22 +72,6 @@ def complete_output(dataset_dir, dataset_name, num_shards, num_validation, seed,
   logging.info('%s already holds a complete %s conversion with these settings; nothing to do '
                '(use --overwrite to rebuild it).', dataset_dir, dataset_name)
   return dataset_utils.read_manifest(dataset_dir), ''
-
-
-def remove_outputs(dataset_dir, dataset_name):
-  """Removes manifest.json (first), the dataset's shards and leftover temporary files."""
-  paths = [os.path.join(dataset_dir, dataset_utils.MANIFEST_FILENAME)]
-  for split in SPLITS:
-    paths += dataset_utils.shard_files(dataset_dir, dataset_name, split)
-  paths += dataset_utils.temp_files(dataset_dir, dataset_name)
-  removed = 0
-  for path in paths:
-    if os.path.lexists(path):
-      os.remove(path)
-      removed += 1
-  if removed:
-    logging.info('Removed %d files of an earlier %s conversion in %s.', removed, dataset_name,
-                 dataset_dir)
 
 
 # --- writing ----------------------------------------------------------------------------------
@@ -102,6 +92,8 @@ def _write_shard(path, items, results, progress, report):
           continue
         if result.reencoded:
           report['reencoded'].append({'file': relative, 'reason': result.reencoded})
+        if result.rotated:
+          report['rotated'].append({'file': relative, 'orientation': result.rotated})
         write(records.image_to_tfexample(result.data, records.IMAGE_FORMAT, result.height,
                                          result.width, class_id, relative))
         labels.append(class_id)
@@ -127,7 +119,7 @@ def _write_split(dataset_dir, dataset_name, split, items, num_shards, class_name
 def _write_splits(photos_dir, dataset_dir, dataset_name, splits, num_shards, class_names,
                   max_pixels, num_workers, progress):
   """Checks the photos in worker processes and writes every split's shards; returns
-  ({split: manifest entry}, {'skipped': [...], 'reencoded': [...]})."""
+  ({split: manifest entry}, {'skipped': [...], 'reencoded': [...], 'rotated': [...]})."""
   order = [(split, item) for split in SPLITS for item in splits[split]]
   paths = [os.path.join(photos_dir, relative) for _, (relative, _) in order]
   logging.info('Converting %d photos of %d classes from %s with %d worker(s).', len(paths),
@@ -142,7 +134,7 @@ def _write_splits(photos_dir, dataset_dir, dataset_name, splits, num_shards, cla
     if tracker.due(LOG_EVERY_SECS):
       logging.info('Converting: %s', tracker.line())
 
-  report = {'skipped': [], 'reencoded': []}
+  report = {'skipped': [], 'reencoded': [], 'rotated': []}
   results = photos_lib.checked_images(paths, max_pixels, num_workers)
   try:
     entries = {split: _write_split(dataset_dir, dataset_name, split, splits[split], num_shards,
@@ -151,9 +143,10 @@ def _write_splits(photos_dir, dataset_dir, dataset_name, splits, num_shards, cla
   finally:
     results.close()
   elapsed = time.monotonic() - started
-  logging.info('Converted %d photos in %.1f s (%.1f images/s): %d skipped, %d re-encoded.',
-               len(paths), elapsed, len(paths) / max(elapsed, 1e-9), len(report['skipped']),
-               len(report['reencoded']))
+  logging.info('Converted %d photos in %.1f s (%.1f images/s): %d skipped, %d re-encoded, %d '
+               'turned upright by their EXIF orientation.', len(paths), elapsed,
+               len(paths) / max(elapsed, 1e-9), len(report['skipped']), len(report['reencoded']),
+               len(report['rotated']))
   return entries, report
 
 
@@ -161,42 +154,9 @@ def _utc_now():
   return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
 
 
-def convert_photos(photos_dir, dataset_dir, dataset_name='flowers', num_validation=350,
-                   num_shards=5, seed=0, num_workers=None, source=None, flags=None,
-                   overwrite=False, refused_members=None, progress=None,
-                   max_pixels=images.DEFAULT_MAX_PIXELS):
-  """Converts photos_dir/<class>/<photo> into shards, labels.txt and manifest.json.
-
-  Returns the manifest. When dataset_dir already holds a complete conversion with the same
-  settings (and overwrite is False) nothing is written and its manifest is returned.
-  source: a dict describing where the photos came from (default: the folder and a fingerprint of
-  its files); flags: a dict recorded as given; refused_members: [(archive member, reason)].
-  num_workers: processes decoding photos (None or 0: all cores; 1: in this process). They are
-  started with 'spawn' (never forked from a process running TensorFlow), so a script calling
-  this must guard its entry point with `if __name__ == '__main__':`. progress(done, total) is
-  called after each photo. Raises UserError for unusable arguments or photos_dir.
-  """
-  validate_settings(dataset_name, num_shards, max_pixels, num_workers)
-  class_names, photos = photos_lib.list_photos(photos_dir)
-  splits = photos_lib.split_photos(photos, num_validation, seed)
-  if source is None:
-    source = photos_lib.photos_dir_source(photos_dir)
-  os.makedirs(dataset_dir, exist_ok=True)
-  manifest, why = complete_output(dataset_dir, dataset_name, num_shards, num_validation, seed,
-                                  source, max_pixels, overwrite)
-  if manifest:
-    return manifest
-  logging.info('Converting into %s: %s.', dataset_dir, why)
-  remove_outputs(dataset_dir, dataset_name)
-  for class_id, name in enumerate(class_names):
-    if not any(label == class_id for _, label in photos):
-      logging.warning('Class folder %s has no files.', os.path.join(photos_dir, name))
-
-  entries, report = _write_splits(photos_dir, dataset_dir, dataset_name, splits, num_shards,
-                                  class_names, max_pixels,
-                                  num_workers or photos_lib.default_num_workers(), progress)
-  dataset_utils.write_label_file(dict(enumerate(class_names)), dataset_dir)
-  manifest = {
+def _manifest(dataset_name, class_names, entries, report, renamed, source, flags, seed,
+              num_validation, max_pixels, refused_members):
+  return {
       'format_version': dataset_utils.FORMAT_VERSION,
       'dataset_name': dataset_name,
       'class_names': list(class_names),
@@ -209,11 +169,80 @@ def convert_photos(photos_dir, dataset_dir, dataset_name='flowers', num_validati
       'max_pixels': max_pixels,
       'skipped': report['skipped'],
       'reencoded': report['reencoded'],
+      'rotated': report['rotated'],
+      'renamed_classes': renamed,
       'refused_members': [{'member': member, 'reason': reason}
                           for member, reason in (refused_members or [])],
       'created': _utc_now(),
   }
-  dataset_utils.write_manifest(dataset_dir, manifest)
+
+
+def _write_error(error, dataset_dir, photos_dir, photos):
+  """The UserError for an OSError while the new output was written (its files are removed)."""
+  kept = ('the earlier dataset there is kept unchanged'
+          if dataset_utils.read_manifest(dataset_dir) else 'nothing of it was kept')
+  if error.errno in (errno.ENOSPC, errno.EDQUOT):
+    needed = sum(os.path.getsize(os.path.join(photos_dir, relative)) for relative, _ in photos)
+    return UserError('disk full while writing the new dataset into %s: %.2f MB free, about '
+                     '%.2f MB needed (the size of the photos); %s; free some space or give '
+                     'another --dataset_dir' % (dataset_dir, shutil.disk_usage(dataset_dir).free
+                                                / 1e6, needed / 1e6, kept))
+  return UserError('cannot write the new dataset into %s (%s: %s); %s'
+                   % (dataset_dir, error.filename or dataset_dir, error.strerror or error, kept))
+
+
+def convert_photos(photos_dir, dataset_dir, dataset_name='flowers', num_validation=350,
+                   num_shards=5, seed=0, num_workers=None, source=None, flags=None,
+                   overwrite=False, refused_members=None, progress=None,
+                   max_pixels=images.DEFAULT_MAX_PIXELS, reason=None):
+  """Converts photos_dir/<class>/<photo> into shards, labels.txt and manifest.json.
+
+  Returns the manifest. When dataset_dir already holds a complete conversion with the same
+  settings (and overwrite is False) nothing is written and its manifest is returned. Otherwise
+  the new output is built in dataset_dir/.staging and swapped in when complete
+  (datasets/staging.py): until then an earlier output stays as it was, also after a failure.
+  source: a dict describing where the photos came from (default: the folder and a fingerprint of
+  its files); flags: a dict recorded as given; refused_members: [(archive member, reason)].
+  num_workers: processes decoding photos (None or 0: all cores; 1: in this process). They are
+  started with 'spawn' (never forked from a process running TensorFlow), so a script calling
+  this must guard its entry point with `if __name__ == '__main__':`. progress(done, total) is
+  called after each photo. reason: why the caller (sources.download_and_convert) already
+  decided to build, having checked the existing output itself. Raises UserError for unusable
+  arguments or photos_dir, and for a disk that is full or cannot be written.
+  """
+  validate_settings(dataset_name, num_shards, max_pixels, num_workers)
+  base.check_no_glob_characters(dataset_dir, 'dataset_dir')
+  folders, photos = photos_lib.list_photos(photos_dir)
+  class_names, renamed = photos_lib.class_names_of(folders)
+  splits = photos_lib.split_photos(photos, num_validation, seed)
+  if source is None:
+    source = photos_lib.photos_dir_source(photos_dir)
+  os.makedirs(dataset_dir, exist_ok=True)
+  if reason is None:
+    manifest, reason = complete_output(dataset_dir, dataset_name, num_shards, num_validation,
+                                       seed, source, max_pixels, overwrite)
+    if manifest:
+      return manifest
+  logging.info('Converting into %s: %s.', dataset_dir, reason)
+  for class_id, folder in enumerate(folders):
+    if not any(label == class_id for _, label in photos):
+      logging.warning('Class folder %r in %s has no files.', folder, photos_dir)
+
+  try:
+    new_dir = staging.create(dataset_dir)
+    entries, report = _write_splits(photos_dir, new_dir, dataset_name, splits, num_shards,
+                                    class_names, max_pixels,
+                                    num_workers or photos_lib.default_num_workers(), progress)
+    dataset_utils.write_label_file(dict(enumerate(class_names)), new_dir)
+    manifest = _manifest(dataset_name, class_names, entries, report, renamed, source, flags,
+                         seed, num_validation, max_pixels, refused_members)
+    dataset_utils.write_manifest(new_dir, manifest)
+  except BaseException as e:
+    staging.discard(dataset_dir)
+    if isinstance(e, OSError):
+      raise _write_error(e, dataset_dir, photos_dir, photos) from e
+    raise
+  staging.swap_in(dataset_dir, dataset_name)
   return manifest
 
 
@@ -251,6 +280,11 @@ def summary_text(manifest, dataset_dir):
     if entries:
       lines.append('%s: %d (%s); listed in %s' % (title, len(entries), _grouped(entries),
                                                   dataset_utils.MANIFEST_FILENAME))
+  for key, title in (('rotated', 'Turned upright by their EXIF orientation'),
+                     ('renamed_classes', 'Class folders renamed (unprintable characters)')):
+    if manifest.get(key):
+      lines.append('%s: %d; listed in %s' % (title, len(manifest[key]),
+                                            dataset_utils.MANIFEST_FILENAME))
   refused = manifest.get('refused_members', [])
   if refused:
     lines.append('Archive members not extracted: %d (%s); listed in %s'

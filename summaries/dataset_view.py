@@ -87,10 +87,10 @@ def _collect(dataset, names, images_per_class, embedding_size, pixel_size, thumb
 def _write_summaries(log_dir, split_name, names, view):
   """The sample grids per class and the table of class counts, at step 0."""
   values = []
-  for label, name in enumerate(names):
+  for label, tag in enumerate(events.class_tags(names)):
     if view.samples[label]:
       values.append(events.image_summary_value(
-          'dataset/%s' % events.summary_tag(name), photo_grids.image_grid(
+          'dataset/%s' % tag, photo_grids.image_grid(
               [t for t, _ in view.samples[label]],
               [os.path.basename(f) for _, f in view.samples[label]])))
   table = ['%d %s images in %d classes' % (view.counts.sum(), split_name, len(names)), '',
@@ -115,7 +115,9 @@ def write_dataset_view(dataset, log_dir, images_per_class=8, embedding_size=None
   (first embedding_size images, all by default) with filename and label metadata and a sprite of
   the photos.
   Returns {'num_images': N, 'class_counts': {name: count}, 'embedded': M}.
+  UserError, before anything is written, when log_dir is a training folder (holds checkpoints).
   """
+  projector.check_log_dir(log_dir)
   names = [dataset.labels_to_names[i] for i in range(dataset.num_classes)]
   view = _collect(dataset, names, images_per_class, embedding_size, pixel_size, thumb_size)
   if not view.counts.sum():

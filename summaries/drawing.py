@@ -1,6 +1,6 @@
 """Pictures of what the net does, drawn with numpy and Pillow only (no TensorFlow here): an image
 with its prediction, feature-map and filter grids, the confusion matrix; and the drawing helpers
-(colour maps, fonts, thumbnails, tiling) that summaries.photo_grids shares.
+(colour maps, thumbnails, tiling) that summaries.photo_grids shares.
 
 Every picture is a uint8 RGB array [H, W, 3]; the `*_size` functions give that H, W ahead of time
 so graph wrappers can set static shapes. Images the net saw are float in [-1, 1] (inception
@@ -10,7 +10,9 @@ import functools
 import math
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
+
+from summaries.lettering import class_name_list, fit_text, load_font, text_width
 
 BACKGROUND = (28, 28, 32)
 PAD_COLOUR = (60, 60, 66)
@@ -50,27 +52,6 @@ def apply_colormap(values, name='viridis'):
   """Maps values in [0, 1] (any shape) to uint8 RGB (shape + [3])."""
   index = np.round(np.clip(np.nan_to_num(values), 0.0, 1.0) * 255).astype(np.int64)
   return colormap_table(name)[index]
-
-
-@functools.lru_cache(maxsize=None)
-def load_font(size):
-  try:
-    return ImageFont.load_default(size=size)  # Pillow >= 10.1: a scalable FreeType font.
-  except TypeError:
-    return ImageFont.load_default()
-
-
-def _text_width(font, text):
-  return int(math.ceil(font.getlength(text)))
-
-
-def fit_text(font, text, max_width):
-  """`text`, cut and ended with an ellipsis when it is wider than max_width pixels."""
-  if _text_width(font, text) <= max_width:
-    return text
-  while text and _text_width(font, text + '\u2026') > max_width:
-    text = text[:-1]
-  return text + '\u2026' if text else ''
 
 
 def _luminance(colour):
@@ -211,10 +192,10 @@ def _draw_caption(draw, layout, size, true_name, predicted_name, probability, ve
   font = load_font(layout['font_size'])
   x = layout['border'] + layout['margin']
   y = size + layout['margin'] // 2
-  text_width = size - 2 * x
-  draw.text((x, y), fit_text(font, 'true: %s' % true_name, text_width), fill=TEXT, font=font)
+  room = size - 2 * x
+  draw.text((x, y), fit_text(font, 'true: %s' % true_name, room), fill=TEXT, font=font)
   share = '  %.1f%%' % (100.0 * probability)
-  pred_text = fit_text(font, 'pred: %s' % predicted_name, text_width - _text_width(font, share))
+  pred_text = fit_text(font, 'pred: %s' % predicted_name, room - text_width(font, share))
   draw.text((x, y + layout['line']), pred_text + share, fill=verdict, font=font)
 
 
@@ -231,7 +212,7 @@ def _draw_bars(draw, layout, size, names, true_label, probabilities, verdict):
   marker = max(4, line // 3)
   name_left = x + marker + 3
   name_width = int(0.34 * width)
-  value_width = _text_width(small, '100%') + 2
+  value_width = text_width(small, '100%') + 2
   bar_left = name_left + name_width + 4
   bar_right = width - border - margin - value_width - 4
   bar_height = max(3, line - 6)
@@ -252,17 +233,8 @@ def _draw_bars(draw, layout, size, names, true_label, probabilities, verdict):
       draw.rectangle([bar_left, bar_top, bar_left + length - 1, bar_top + bar_height - 1],
                      fill=verdict if c == predicted else BAR)
     value = '%d%%' % round(100 * p)
-    draw.text((width - border - margin - _text_width(small, value), row_top + 1), value,
+    draw.text((width - border - margin - text_width(small, value), row_top + 1), value,
               fill=TEXT if c == predicted else MUTED, font=small)
-
-
-def class_name_list(class_names, num_classes):
-  if isinstance(class_names, dict):
-    return [str(class_names.get(i, i)) for i in range(num_classes)]
-  names = [n.decode('utf-8') if isinstance(n, bytes) else str(n) for n in class_names]
-  if len(names) < num_classes:
-    names += [str(i) for i in range(len(names), num_classes)]
-  return names
 
 
 # --- feature maps and filters -------------------------------------------------------------------
@@ -361,8 +333,8 @@ def confusion_matrix_image(matrix, class_names, title='Confusion matrix', font_s
   font, title_font = load_font(font_size), load_font(font_size + 3)
   line = font_size + 5
   margin = 10
-  max_name = min(140, max([_text_width(font, n) for n in names] + [1]))
-  widest = max([_text_width(font, t) for row in cell_text for t in row] + [1])
+  max_name = min(140, max([text_width(font, n) for n in names] + [1]))
+  widest = max([text_width(font, t) for row in cell_text for t in row] + [1])
   cell = max(2 * line, widest + 10)
 
   total = matrix.sum()
@@ -374,7 +346,7 @@ def confusion_matrix_image(matrix, class_names, title='Confusion matrix', font_s
   left = margin + axis_label + max_name + 6
   top = margin + (font_size + 8) + line + 6 + axis_label + max_name + 6
   width = max(left + num_classes * cell + margin,
-              margin * 2 + _text_width(font, subtitle), margin * 2 + _text_width(title_font, title))
+              margin * 2 + text_width(font, subtitle), margin * 2 + text_width(title_font, title))
   height = top + num_classes * cell + margin
   canvas = Image.new('RGB', (width, height), (255, 255, 255))
   draw = ImageDraw.Draw(canvas)
@@ -385,18 +357,18 @@ def confusion_matrix_image(matrix, class_names, title='Confusion matrix', font_s
 
   grid_w = num_classes * cell
   label_y = top - max_name - 6 - axis_label
-  draw.text((left + grid_w // 2 - _text_width(font, 'predicted') // 2, label_y), 'predicted',
+  draw.text((left + grid_w // 2 - text_width(font, 'predicted') // 2, label_y), 'predicted',
             fill=faint, font=font)
-  _draw_rotated_text(canvas, 'true', (margin, top + grid_w // 2 - _text_width(font, 'true') // 2),
+  _draw_rotated_text(canvas, 'true', (margin, top + grid_w // 2 - text_width(font, 'true') // 2),
                      font, faint, (255, 255, 255), line)
 
   for i in range(num_classes):
     name = fit_text(font, names[i], max_name)
     y = top + i * cell
-    draw.text((left - 6 - _text_width(font, name), y + (cell - font_size) // 2 - 1), name,
+    draw.text((left - 6 - text_width(font, name), y + (cell - font_size) // 2 - 1), name,
               fill=ink, font=font)
     x = left + i * cell
-    _draw_rotated_text(canvas, name, (x + (cell - line) // 2, top - 6 - _text_width(font, name)),
+    _draw_rotated_text(canvas, name, (x + (cell - line) // 2, top - 6 - text_width(font, name)),
                        font, ink, (255, 255, 255), line)
   _draw_cells(draw, matrix, cell_text, left, top, cell, font, font_size, ink)
   draw.rectangle([left - 1, top - 1, left + grid_w, top + grid_w], outline=(160, 160, 160))
@@ -414,12 +386,12 @@ def _draw_cells(draw, matrix, cell_text, left, top, cell, font, font_size, ink):
     draw.rectangle([x0, y0, x0 + cell - 1, y0 + cell - 1], fill=colour, outline=(255, 255, 255))
     text = cell_text[i][j]
     text_colour = (255, 255, 255) if _luminance(colour) < 140 else ink
-    draw.text((x0 + (cell - _text_width(font, text)) // 2, y0 + (cell - font_size) // 2 - 1),
+    draw.text((x0 + (cell - text_width(font, text)) // 2, y0 + (cell - font_size) // 2 - 1),
               text, fill=text_colour, font=font)
 
 
 def _draw_rotated_text(canvas, text, position, font, fill, background, line):
   """Draws text rotated 90 degrees counter-clockwise (reading bottom to top) at position."""
-  strip = Image.new('RGB', (max(1, _text_width(font, text)), line), background)
+  strip = Image.new('RGB', (max(1, text_width(font, text)), line), background)
   ImageDraw.Draw(strip).text((0, 0), text, fill=fill, font=font)
   canvas.paste(strip.rotate(90, expand=True), position)

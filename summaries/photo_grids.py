@@ -8,6 +8,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from summaries import drawing
+from summaries import lettering
 
 # TensorBoard's projector refuses sprites larger than this on either side.
 MAX_SPRITE_SIZE = 8192
@@ -53,7 +54,7 @@ def image_grid(images, captions=None, caption_colours=None, columns=None, thumb_
   rows, columns = drawing.grid_shape(len(images), columns)
   height, width = image_grid_size(len(images), thumb_size, columns, caption_lines, pad, font_size)
   caption = _caption_height(caption_lines, font_size)
-  font = drawing.load_font(font_size)
+  font = lettering.load_font(font_size)
 
   canvas = Image.new('RGB', (width, height), drawing.BACKGROUND)
   draw = ImageDraw.Draw(canvas)
@@ -70,7 +71,7 @@ def image_grid(images, captions=None, caption_colours=None, columns=None, thumb_
                        outline=colour)
     for k, text in enumerate(lines[i]):
       draw.text((left + 1, top + thumb_size + 3 + k * (font_size + 3)),
-                drawing.fit_text(font, text, thumb_size - 2), fill=colour, font=font)
+                lettering.fit_text(font, text, thumb_size - 2), fill=colour, font=font)
   return np.asarray(canvas)
 
 
@@ -91,7 +92,7 @@ def prediction_grid(images, true_labels, predicted_labels, class_names, probabil
   if max_images is not None:
     order = order[:max_images]
   largest_label = int(max(true_labels.max(), predicted_labels.max()))
-  names = drawing.class_name_list(class_names, max(len(class_names), largest_label + 1))
+  names = lettering.class_name_list(class_names, max(len(class_names), largest_label + 1))
   captions, colours = [], []
   for i in order:
     t, p = int(true_labels[i]), int(predicted_labels[i])
@@ -118,9 +119,11 @@ def sprite_image(images, thumb_size=64):
     images: uint8 [N, h, w, 3] or a list of images (any sizes; [-1, 1] floats are converted).
     thumb_size: wanted thumbnail side; made smaller when the sprite would pass 8192 pixels.
   Returns:
-    (sprite, thumb): uint8 [rows * thumb, columns * thumb, 3] with columns = ceil(sqrt(N)),
-    rows = ceil(N / columns), images in row-major order, unused cells black; and the thumbnail
-    side used (the projector's single_image_dim).
+    (sprite, thumb): a square uint8 [columns * thumb, columns * thumb, 3] with
+    columns = ceil(sqrt(N)), images in row-major order, unused cells black; and the thumbnail
+    side used (the projector's single_image_dim). Square, because TensorBoard's projector takes
+    the number of rows from the sprite's width (tensorboard#670): in a sprite with fewer rows
+    than columns it looks for thumbnails in the wrong places and draws some black.
   """
   images = list(images) if not isinstance(images, np.ndarray) else images
   count = len(images)
@@ -130,8 +133,7 @@ def sprite_image(images, thumb_size=64):
   if thumb < 1:
     raise ValueError('%d images do not fit in a %d pixel sprite' % (count, MAX_SPRITE_SIZE))
   columns = int(math.ceil(math.sqrt(count)))
-  rows = int(math.ceil(count / columns))
-  sprite = np.zeros((rows * thumb, columns * thumb, 3), np.uint8)
+  sprite = np.zeros((columns * thumb, columns * thumb, 3), np.uint8)
   for i in range(count):
     r, c = divmod(i, columns)
     sprite[r * thumb:(r + 1) * thumb, c * thumb:(c + 1) * thumb] = drawing.square_thumbnail(

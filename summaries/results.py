@@ -14,6 +14,7 @@ import typing
 import numpy as np
 import tensorflow as tf
 
+from summaries import calibration
 from summaries import drawing
 from summaries import events
 from summaries import photo_grids
@@ -47,8 +48,7 @@ class EvalResult:
               'eval/recall_at_%d' % self.k: self.recall_at_k,
               'eval/mean_per_class_accuracy': self.mean_per_class_accuracy,
               'eval/num_examples': float(self.num_examples)}
-    for name, p, r in zip(self.class_names, self.precision, self.recall):
-      tag = events.summary_tag(name)
+    for tag, p, r in zip(events.class_tags(self.class_names), self.precision, self.recall):
       values['eval/precision/' + tag] = p
       values['eval/recall/' + tag] = r
     return {t: float(v) for t, v in values.items() if not math.isnan(v)}
@@ -160,6 +160,7 @@ def write_summaries(writer, result, table, record, grid_images):
       'eval/confusion_matrix', drawing.confusion_matrix_image(
           result.confusion_matrix, result.class_names,
           title='Confusion matrix, step %d' % result.step)))
+  values += _calibration_values(result, record)
   if grid_images:
     picture = prediction_grid(record, result.class_names, grid_images)
     if picture is not None:
@@ -167,6 +168,20 @@ def write_summaries(writer, result, table, record, grid_images):
   values.append(events.text_summary_value('eval/results', table.markdown()))
   writer.add_summary(tf.compat.v1.Summary(value=values), result.step)
   writer.flush()
+
+
+def _calibration_values(result, record):
+  """PR curves per class, the reliability diagram and the expected calibration error."""
+  if not record.predictions:
+    return []
+  labels = [p.label for p in record.predictions]
+  probabilities = np.stack([p.probabilities for p in record.predictions])
+  bins, ece = calibration.reliability(labels, probabilities)
+  return calibration.pr_curve_values(labels, probabilities, result.class_names,
+                                     events.class_tags(result.class_names)) + [
+      tf.compat.v1.Summary.Value(tag='eval/expected_calibration_error', simple_value=ece),
+      events.image_summary_value('eval/reliability',
+                                 calibration.reliability_image(bins, ece, result.step))]
 
 
 def prediction_grid(record, class_names, max_images):

@@ -20,6 +20,19 @@ def jpeg(seed, size=(20, 16), mode='RGB', image_format='JPEG'):
   return buf.getvalue()
 
 
+def jpeg_with_orientation(orientation, size=(32, 24)):
+  """An RGB JPEG of `size` (width, height), its top half red and bottom half blue as stored,
+  with an EXIF orientation tag (6: a phone held upright, turned 90 degrees clockwise)."""
+  pixels = np.zeros((size[1], size[0], 3), np.uint8)
+  pixels[:size[1] // 2] = (255, 0, 0)
+  pixels[size[1] // 2:] = (0, 0, 255)
+  exif = Image.Exif()
+  exif[0x0112] = orientation
+  buf = io.BytesIO()
+  Image.fromarray(pixels, 'RGB').save(buf, format='JPEG', quality=95, exif=exif.tobytes())
+  return buf.getvalue()
+
+
 def make_photos(root, per_class=(5, 4, 3)):
   """root/<class>/<class>_NN.jpg small RGB JPEGs; returns root as str."""
   for class_id, (name, count) in enumerate(zip(CLASSES, per_class)):
@@ -55,5 +68,6 @@ def shard_paths(dataset_dir, manifest, split):
 
 
 def mtimes(dataset_dir):
+  """{file: mtime} of the dataset's files (the converter's lock file is rewritten by each run)."""
   return {name: os.stat(os.path.join(dataset_dir, name)).st_mtime_ns
-          for name in os.listdir(dataset_dir)}
+          for name in os.listdir(dataset_dir) if name != '.convert.lock'}

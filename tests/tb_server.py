@@ -61,6 +61,10 @@ class TensorBoard:
         raise AssertionError('TensorBoard: condition not met in %ss:\n%s' % (timeout, self.log()))
       time.sleep(interval)
 
+  def hparams(self, route, request):
+    """A route of the HParams plugin (experiment, session_groups) with its JSON request."""
+    return self.get_json('/data/plugin/hparams/' + route, request=json.dumps(request))
+
   def tags(self, plugin):
     """{run: sorted tags} of a plugin's /tags route, e.g. tags('scalars'), tags('images')."""
     listing = self.get_json('/data/plugin/%s/tags' % plugin)

@@ -87,3 +87,33 @@ def test_paths_with_glob_characters_are_refused():
       base.check_no_glob_characters(path, 'train_dir')
   base.check_no_glob_characters('runs/run-12_(copy) v2', 'train_dir')
   base.check_no_glob_characters(None, 'train_dir')
+
+
+def test_a_folder_lock_refuses_a_second_holder_and_names_the_first(tmp_path):
+  with base.folder_lock(str(tmp_path), '.train.lock', 'training'):
+    with pytest.raises(base.UserError, match=r'in use by training, PID %d' % os.getpid()):
+      with base.folder_lock(str(tmp_path), '.train.lock', 'training'):
+        pass
+  with base.folder_lock(str(tmp_path), '.train.lock', 'training'):  # released: free again
+    pass
+
+
+def test_a_lock_file_left_by_a_killed_process_is_taken_over(tmp_path):
+  import signal
+  import subprocess
+  import sys
+  code = ('import base, os, sys, time\n'
+          'with base.folder_lock(sys.argv[1], ".train.lock", "training"):\n'
+          '  print("locked", flush=True); time.sleep(60)\n')
+  holder = subprocess.Popen([sys.executable, '-c', code, str(tmp_path)], cwd=os.path.dirname(
+      os.path.dirname(os.path.abspath(__file__))), stdout=subprocess.PIPE, text=True)
+  try:
+    assert holder.stdout.readline().strip() == 'locked'
+    with pytest.raises(base.UserError, match='PID %d' % holder.pid):
+      with base.folder_lock(str(tmp_path), '.train.lock', 'training'):
+        pass
+  finally:
+    holder.send_signal(signal.SIGKILL)
+    holder.wait(timeout=30)
+  with base.folder_lock(str(tmp_path), '.train.lock', 'training'):
+    assert 'PID %d' % os.getpid() in (tmp_path / '.train.lock').read_text()

@@ -105,3 +105,10 @@ def test_what_its_worker_processes_import_has_no_tensorflow():
   out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True,
                        cwd=ROOT)
   assert out.stdout.strip() == 'False'
+
+
+def test_dataset_dir_with_glob_characters_exits_2_with_one_line(tmp_path):
+  result = run_script('--dataset_dir=%s' % (tmp_path / 'ds[1]'), '--synthetic=2',
+                      '--num_validation=2')
+  assert_one_line_error(result, 'has glob characters')
+  assert not os.path.exists(tmp_path / 'ds[1]')

@@ -1,9 +1,12 @@
 """summaries.dataset_view: what a split looks like in TensorBoard, before any training."""
 import numpy as np
+import pytest
 import tensorflow as tf
 
+from base import UserError
 from datasets import dataset_factory
 from summaries import dataset_view
+from summaries import projector
 from tf_helpers import read_events
 
 
@@ -23,5 +26,19 @@ def test_dataset_view_writes_class_grids_and_a_pixel_projector(records_dataset, 
   assert tags['dataset/classes'][0][1] == 'text'
   pixels = tf.train.load_checkpoint(tf.train.latest_checkpoint(str(tmp_path / 'view')))
   assert pixels.get_tensor('pixels').shape == (counts.sum(), 8 * 8 * 3)
-  metadata = (tmp_path / 'view' / 'pixels_metadata.tsv').read_text().splitlines()
+  with open(projector.embedding_files(str(tmp_path / 'view'), 'pixels')['metadata']) as f:
+    metadata = f.read().splitlines()
   assert metadata[0] == 'filename\tlabel' and len(metadata) == counts.sum() + 1
+
+
+def test_dataset_view_into_a_training_folder_is_refused_before_anything_is_written(
+    records_dataset, tmp_path):
+  train_dir = tmp_path / 'train'
+  train_dir.mkdir()
+  (train_dir / 'checkpoint').write_text('model_checkpoint_path: "model.ckpt-3"\n')
+  (train_dir / 'model.ckpt-3.index').write_bytes(b'')
+  with tf.Graph().as_default():
+    dataset = dataset_factory.get_dataset('flowers', 'validation', records_dataset[0])
+  with pytest.raises(UserError, match='model.ckpt-3'):
+    dataset_view.write_dataset_view(dataset, str(train_dir))
+  assert sorted(p.name for p in train_dir.iterdir()) == ['checkpoint', 'model.ckpt-3.index']

@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from summaries import projector
 from tf_helpers import read_events, save_random_checkpoint
 
 SCRIPT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
@@ -55,7 +56,7 @@ def test_dataset_view_needs_no_checkpoint(records_dataset, tmp_path):
   process = run('--dataset_dir=%s' % dataset_dir, '--dataset_view=%s' % (tmp_path / 'view'))
   assert process.returncode == 0, process.stderr[-3000:]
   assert 'dataset/daisy' in read_events(tmp_path / 'view')
-  assert os.path.isfile(tmp_path / 'view' / 'pixels_sprite.png')
+  assert os.path.isfile(projector.embedding_files(str(tmp_path / 'view'), 'pixels')['sprite'])
 
 
 @pytest.mark.parametrize('flags, expected', [

@@ -1,6 +1,7 @@
 """Evaluation: one pass with streaming metrics, the checkpoint loop, the rotation race, what lands
 in eval_dir (and nothing in train_dir), the projector."""
 import collections
+import errno
 import glob
 import json
 import logging
@@ -13,6 +14,8 @@ import pytest
 import tensorflow as tf
 
 from base import UserError
+from summaries import projector
+from summaries import results as results_module
 from training import checkpoints
 from training import evaluator
 from training import metrics
@@ -150,7 +153,9 @@ def test_embedding_projector_holds_the_fc7_features_metadata_and_sprite(trained,
   assert result.embedding_written
   embedding = tf.train.load_checkpoint(tf.train.latest_checkpoint(str(eval_dir)))
   assert embedding.get_tensor('fc7').shape == (6, 4096)
-  lines = (eval_dir / 'fc7_metadata.tsv').read_text().splitlines()
+  files = projector.embedding_files(str(eval_dir), 'fc7')
+  with open(files['metadata'], encoding='utf-8') as f:
+    lines = f.read().splitlines()
   assert lines[0].split('\t') == ['filename', 'true', 'predicted', 'correct']
   assert len(lines) == 7
   names = {'daisy', 'dandelion', 'roses', 'sunflowers', 'tulips'}
@@ -160,8 +165,7 @@ def test_embedding_projector_holds_the_fc7_features_metadata_and_sprite(trained,
     assert true in names and predicted in names
     assert correct == str(int(true == predicted))
     assert filename in [f for f, _ in written]
-  assert (eval_dir / 'fc7_sprite.png').is_file()
-  assert 'fc7_sprite.png' in (eval_dir / 'projector_config.pbtxt').read_text()
+  assert os.path.isfile(files['sprite']) and files['sprite'].endswith('fc7_sprite.png')
 
 
 def test_class_metrics_leave_undefined_classes_out_of_the_mean():
@@ -261,6 +265,52 @@ def test_loop_stops_at_once_when_the_last_step_is_already_evaluated(trained, tmp
   start = time.monotonic()
   assert evaluator.evaluate(eval_config(trained, watched, eval_dir, **options)) == []
   assert time.monotonic() - start < 10
+
+
+# --- a rerun writes each step's summaries once ---------------------------------------------------
+
+def accuracy_steps(eval_dir):
+  return sorted(step for step, _, _ in read_events(eval_dir).get('eval/accuracy', []))
+
+
+def test_evaluating_one_checkpoint_twice_writes_its_summaries_once(trained, tmp_path):
+  step, prefix = trained.checkpoints[-1]
+  eval_dir = tmp_path / 'eval'
+  for _ in range(2):
+    [result] = evaluator.evaluate(eval_config(trained, prefix, eval_dir, embedding_every=0,
+                                              grid_images=0))
+    assert result.step == step
+  assert accuracy_steps(eval_dir) == [step]
+
+
+def test_the_loop_after_once_writes_the_other_steps_only(trained, tmp_path):
+  step, prefix = trained.checkpoints[-1]
+  eval_dir = tmp_path / 'eval'
+  options = dict(timeout=0.01, embedding_every=0, grid_images=0)
+  evaluator.evaluate(eval_config(trained, prefix, eval_dir, **options))
+  results = evaluator.evaluate(eval_config(trained, trained.train_dir, eval_dir, **options))
+  assert steps_of(results) == [s for s, _ in trained.checkpoints]
+  assert accuracy_steps(eval_dir) == [s for s, _ in trained.checkpoints]
+
+
+def test_a_rerun_after_a_failed_projector_write_does_not_repeat_the_summaries(
+    trained, tmp_path, monkeypatch):
+  watched, eval_dir = tmp_path / 'train', tmp_path / 'eval'
+  step, prefix = trained.checkpoints[-1]
+  link_checkpoint(prefix, str(watched))
+  options = dict(timeout=0.01, embedding_size=4, grid_images=0)
+
+  def full_disk(*args):
+    raise OSError(errno.ENOSPC, 'No space left on device')
+  with monkeypatch.context() as patch:
+    patch.setattr(results_module, 'write_embedding_projector', full_disk)
+    with pytest.raises(OSError):
+      evaluator.evaluate(eval_config(trained, watched, eval_dir, **options))
+  [result] = evaluator.evaluate(eval_config(trained, watched, eval_dir, **options))
+  assert result.step == step and result.embedding_written
+  assert accuracy_steps(eval_dir) == [step]
+  state = json.loads((eval_dir / checkpoints.EVAL_STATE_FILENAME).read_text())
+  assert state['last_step'] == step
 
 
 # --- the rotation race (tensorflow#39033) --------------------------------------------------------

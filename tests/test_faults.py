@@ -19,6 +19,8 @@ from datasets import checks
 from datasets import dataset_factory
 from datasets import dataset_utils
 from datasets import reader
+from datasets import staging
+from datasets import writer
 from base import UserError
 from faults import Running
 from faults import assert_last_line_error
@@ -189,22 +191,28 @@ def slow_photos(root, per_class=200):
   return str(root)
 
 
+def _kill_once_a_shard_is_staged(dataset_dir, args):
+  """Starts the converter, SIGKILLs it once it has written a shard (into its staging folder);
+  returns the time of the kill."""
+  run = Running(CONVERT, *args)
+  first = wait_for_file(os.path.join(dataset_dir, staging.STAGING_DIRNAME, 'flowers_*.tfrecord'),
+                        120, process=run.process)
+  run.process.kill()
+  assert run.finish() == -signal.SIGKILL
+  assert first, 'the converter wrote no shard before it ended:\n' + run.output[-3000:]
+  assert os.path.isdir(staging.staging_dir(dataset_dir)) and \
+      not staging.swap_interrupted(dataset_dir), 'the conversion finished: nothing was tested'
+  return time.time()
+
+
 @pytest.mark.slow
-def test_a_converter_killed_mid_run_is_detected_and_rebuilt_without_its_shards(tmp_path):
+def test_a_converter_killed_mid_run_leaves_no_shard_and_an_earlier_dataset_whole(tmp_path):
   photos = slow_photos(tmp_path / 'photos')
   dataset_dir = str(tmp_path / 'data')
   args = ('--dataset_dir=' + dataset_dir, '--photos_dir=' + photos, '--num_validation=100',
           '--num_shards=5', '--num_workers=1')
-  run = Running(CONVERT, *args)
-  first = wait_for_file(os.path.join(dataset_dir, 'flowers_*.tfrecord'), 120,
-                        process=run.process)
-  run.process.kill()
-  assert run.finish() == -signal.SIGKILL
-  assert first, 'the converter wrote no shard before it ended:\n' + run.output[-3000:]
-  killed_at = time.time()
-  assert not os.path.exists(os.path.join(dataset_dir, dataset_utils.MANIFEST_FILENAME)), \
-      'the conversion finished before the kill: nothing was tested'
-  assert checks.check_complete(dataset_dir)[0] is False
+  killed_at = _kill_once_a_shard_is_staged(dataset_dir, args)
+  assert sorted(os.listdir(dataset_dir)) == [staging.STAGING_DIRNAME]  # Nothing half-written.
   with pytest.raises(UserError):  # Training never reads a half-written conversion.
     dataset_factory.get_dataset('flowers', 'train', dataset_dir)
 
@@ -212,15 +220,43 @@ def test_a_converter_killed_mid_run_is_detected_and_rebuilt_without_its_shards(t
   rerun = run_script(CONVERT, *args)
   assert rerun.returncode == 0, rerun.stderr[-3000:]
   assert 'no readable manifest.json' in rerun.stderr
-  assert 'Removed' in rerun.stderr and 'earlier flowers conversion' in rerun.stderr
+  assert 'an unfinished conversion' in rerun.stderr
   manifest = dataset_utils.read_manifest(dataset_dir)
   assert manifest['splits']['train']['num_samples'] == 300
   # Every shard is the rerun's own: none kept from the killed run.
   for split in dataset_utils.SPLITS:
     for shard in manifest['splits'][split]['shards']:
       assert os.path.getmtime(os.path.join(dataset_dir, shard['file'])) > killed_at
+
+  # A rebuild with other settings, killed: the complete dataset is as it was, and verifies.
+  _kill_once_a_shard_is_staged(dataset_dir, args[:-2] + ('--num_shards=3', args[-1]))
+  assert dataset_utils.read_manifest(dataset_dir) == manifest
+  assert checks.up_to_date(dataset_dir, 'flowers', 5, 100, 0) == (True, '')
+  assert dataset_factory.get_dataset('flowers', 'train', dataset_dir).num_samples == 300
   verify = run_script(CONVERT, '--dataset_dir=' + dataset_dir, '--verify')
   assert verify.returncode == 0, verify.stdout + verify.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_a_rebuild_exits_130_and_keeps_the_earlier_dataset(tmp_path):
+  from photo_files import make_photos
+  dataset_dir = str(tmp_path / 'data')
+  writer.convert_photos(make_photos(tmp_path / 'small'), dataset_dir, num_validation=3,
+                        num_shards=2, num_workers=1)
+  before = {name: open(os.path.join(dataset_dir, name), 'rb').read()
+            for name in os.listdir(dataset_dir)}
+  run = Running(CONVERT, '--dataset_dir=' + dataset_dir,
+                '--photos_dir=' + slow_photos(tmp_path / 'photos'), '--num_validation=100',
+                '--num_workers=1')
+  staged = wait_for_file(os.path.join(dataset_dir, staging.STAGING_DIRNAME, 'flowers_*.tfrecord'),
+                         120, process=run.process)
+  run.process.send_signal(signal.SIGINT)
+  assert run.finish() == 130, run.output[-3000:]
+  assert staged, 'the converter wrote no shard before it ended:\n' + run.output[-3000:]
+  assert run.output.strip().splitlines()[-1].startswith('interrupted: ' + dataset_dir)
+  assert 'Traceback' not in run.output
+  assert {name: open(os.path.join(dataset_dir, name), 'rb').read()
+          for name in os.listdir(dataset_dir)} == before
 
 
 def test_a_split_with_a_missing_shard_is_never_read(records_dataset, tmp_path):

@@ -94,6 +94,15 @@ def test_a_checkpoint_without_batch_norm_for_the_batch_norm_net_exits_2(records_
   assert_last_line_error(result, 'model.ckpt-1', 'BatchNorm', 'alexnet_v2_bn')
 
 
+def test_a_dataset_view_into_a_training_folder_is_one_line_and_writes_nothing(records_dataset,
+                                                                             train_dir):
+  before = sorted(os.listdir(train_dir))
+  result = run_script(EVAL, '--dataset_dir=%s' % records_dataset[0],
+                      '--dataset_view=%s' % train_dir)
+  assert_one_line_error(result, train_dir, 'other checkpoints (model.ckpt-1)')
+  assert sorted(os.listdir(train_dir)) == before
+
+
 # --- evaluation under pressure ----------------------------------------------------------------
 
 @pytest.mark.slow

@@ -10,6 +10,7 @@ from PIL import Image
 import tensorflow as tf
 
 from datasets import images
+from photo_files import jpeg_with_orientation
 
 HEIGHT, WIDTH = 24, 32
 
@@ -167,3 +168,35 @@ def test_images_module_does_not_import_tensorflow():
   code = 'import sys, datasets.images; print("tensorflow" in sys.modules)'
   out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True)
   assert out.stdout.strip() == 'False'
+
+
+# --- EXIF orientation -------------------------------------------------------------------------
+
+def test_a_photo_with_exif_orientation_6_is_stored_upright():
+  data = jpeg_with_orientation(6, size=(32, 24))  # Stored 32 wide, 24 high; top half red.
+  result = images.check_bytes(data, 'phone.jpg')
+  assert (result.rotated, result.reencoded) == (6, 'turned upright (EXIF orientation 6)')
+  assert (result.height, result.width) == (32, 24)
+  assert _decoded_shape(result.data) == (32, 24, 3)
+  pixels = np.asarray(Image.open(io.BytesIO(result.data)), dtype=np.float64)
+  # Turned 90 degrees clockwise: the stored top (red) is now the right half.
+  assert pixels[:, 14:, 0].mean() > 200 and pixels[:, 14:, 2].mean() < 50
+  assert pixels[:, :10, 2].mean() > 200 and pixels[:, :10, 0].mean() < 50
+  assert images.exif_orientation(Image.open(io.BytesIO(result.data))) is None
+
+
+def test_a_photo_with_exif_orientation_1_is_stored_byte_for_byte():
+  data = jpeg_with_orientation(1)
+  result = images.check_bytes(data, 'upright.jpg')
+  assert (result.data, result.rotated, result.reencoded) == (data, None, None)
+
+
+# --- --max_pixels above Pillow's own limit ----------------------------------------------------
+
+def test_max_pixels_above_pillows_limit_lifts_it_for_the_check(monkeypatch):
+  monkeypatch.setattr(Image, 'MAX_IMAGE_PIXELS', 100)  # Pillow refuses above 2x: 200 pixels.
+  data = _encode(_noise(), 'PNG')  # 32x24 = 768 pixels.
+  assert images.check_bytes(data, 'big.png', max_pixels=1000).ok
+  skipped = images.check_bytes(data, 'big.png', max_pixels=700).skipped
+  assert skipped == 'over pixel limit (32x24 = 768 > 700 pixels)'
+  assert Image.MAX_IMAGE_PIXELS == 100  # Pillow's own limit is back after the check.

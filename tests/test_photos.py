@@ -93,3 +93,23 @@ def test_the_converter_modules_that_workers_import_do_not_import_tensorflow():
   out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True,
                        cwd=ROOT)
   assert out.stdout.strip() == 'False'
+
+
+# --- class names from folder names ------------------------------------------------------------
+
+def test_control_characters_in_class_folders_become_spaces():
+  assert photos.clean_class_name('roses') == 'roses'
+  assert photos.clean_class_name('  two  spaces ') == '  two  spaces '  # Unchanged: as given.
+  assert photos.clean_class_name('tu\nlips') == 'tu lips'
+  assert photos.clean_class_name('tu\r\n\tlips\n') == 'tu lips'
+  assert photos.clean_class_name('a\u2028b\x7fc\x85') == 'a b c'
+  assert photos.clean_class_name('L\u00f6wenzahn \u3072\u307e\u308f\u308a') == \
+      'L\u00f6wenzahn \u3072\u307e\u308f\u308a'
+
+
+def test_class_names_of_reports_renamed_folders_and_refuses_empty_names():
+  assert photos.class_names_of(['daisy', 'ro\nses']) == (
+      ['daisy', 'ro ses'],
+      [{'folder': 'ro\nses', 'class_name': 'ro ses', 'reason': 'control characters'}])
+  with pytest.raises(UserError, match='has no printable character'):
+    photos.class_names_of(['daisy', '\n\t'])

@@ -4,6 +4,7 @@ import tarfile
 
 import pytest
 
+import base
 from base import UserError
 from datasets import checks
 from datasets import dataset_utils
@@ -100,7 +101,7 @@ def test_default_source_downloads_checks_and_removes_the_archive(tmp_path, monke
   assert manifest['source']['sha256'] == download.FLOWERS_SHA256
   assert sum(manifest['splits'][s]['num_samples'] for s in SPLITS) == 12
   assert sorted(os.listdir(dataset_dir)) == sorted(
-      ['labels.txt', 'manifest.json'] + [s['file'] for split in SPLITS
+      ['labels.txt', 'manifest.json', sources.LOCK_FILENAME] + [s['file'] for split in SPLITS
                                          for s in manifest['splits'][split]['shards']])
 
 
@@ -112,3 +113,24 @@ def test_wrong_checksum_of_download_is_a_user_error(tmp_path, monkeypatch, http_
   with pytest.raises(UserError):
     sources.download_and_convert(str(tmp_path / 'data'), num_validation=3, num_workers=1)
   assert not checks.check_complete(str(tmp_path / 'data'))[0]
+
+
+def test_a_dataset_dir_with_glob_characters_is_refused_before_anything_is_fetched(tmp_path):
+  with pytest.raises(UserError, match=r'--dataset_dir=.*data\* has glob characters'):
+    sources.download_and_convert(str(tmp_path / 'data*'), synthetic=2, num_validation=3)
+  assert os.listdir(str(tmp_path)) == []
+
+
+def test_the_flowers_archive_is_not_renamed_by_another_dataset_name(tmp_path):
+  with pytest.raises(UserError, match='--dataset_name=cifar10 would name them cifar10_'):
+    sources.download_and_convert(str(tmp_path / 'out'), dataset_name='cifar10')
+  assert not (tmp_path / 'out').exists()
+
+
+def test_a_second_conversion_into_a_folder_in_use_is_refused(tmp_path):
+  out = tmp_path / 'out'
+  out.mkdir()
+  with base.folder_lock(str(out), sources.LOCK_FILENAME, 'a conversion'):
+    with pytest.raises(UserError, match='in use by a conversion'):
+      sources.download_and_convert(str(out), synthetic=2, num_validation=2, num_workers=1)
+  assert sorted(os.listdir(out)) == [sources.LOCK_FILENAME]

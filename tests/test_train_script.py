@@ -40,6 +40,15 @@ def test_a_short_run_from_the_shell_writes_a_checkpoint(records_dataset, tmp_pat
   assert result.returncode == 0, result.stderr[-3000:]
   assert 'step 2/2' in result.stderr and 'images/s' in result.stderr
   assert tf.train.latest_checkpoint(str(tmp_path)).endswith('model.ckpt-2')
+  assert 'CPU only: no GPU visible' in result.stderr and '10 steps per epoch' in result.stderr
+  # The command it prints to evaluate the run works as printed.
+  [evaluate] = [line.split('Evaluate it:', 1)[1].split() for line in result.stderr.splitlines()
+                if 'Evaluate it:' in line]
+  assert evaluate[:2] == ['python', 'eval_alexnet.py']
+  evaluation = run_script('eval_alexnet.py', *evaluate[2:])
+  assert evaluation.returncode == 0, evaluation.stderr[-3000:]
+  assert 'accuracy' in evaluation.stderr
+  assert any(name.startswith('events.out') for name in os.listdir(str(tmp_path / 'eval')))
 
 
 @pytest.mark.slow

@@ -59,8 +59,13 @@ def test_short_run_learns_and_writes_checkpoints_scalars_and_images(records_data
   tags = read_events(tmp_path)
   for tag in ('losses/cross_entropy', 'losses/regularization', 'losses/total',
               'accuracy/train_batch', 'accuracy/train_moving', 'learning_rate', 'images_per_sec',
-              'sparsity/alexnet_v2/conv1'):
+              'sparsity/alexnet_v2/conv1', 'sparsity/alexnet_v2/pool1',
+              'activations/alexnet_v2/pool1', 'weights/alexnet_v2/conv1/weights'):
     assert tag in tags, tag
+  # One tag per layer, whatever scope a layer's op has; no sparsity of the logits (always 0).
+  assert not [t for t in tags if 'clone_' in t or t.endswith('_1') or t == 'sparsity/alexnet_v2/fc8']
+  assert {'_hparams_/experiment', '_hparams_/session_start_info', 'run/config',
+          'run/dataset'} <= set(tags)
   image_tags = {t: v for t, v in tags.items() if v[0][1] == 'image'}
   assert any('prediction' in t for t in image_tags), sorted(image_tags)
   assert sum('conv1' in t for t in image_tags) >= 2  # activations and filters
@@ -77,6 +82,7 @@ def test_rerunning_resumes_from_the_newest_checkpoint(records_dataset, tmp_path)
   weights_at_3 = checkpoint_value(tmp_path, 'alexnet_v2/conv1/weights')
   assert trainer.train(config(dataset_dir, tmp_path, max_number_of_steps=6))[0] == 6
   assert int(checkpoint_value(tmp_path, 'global_step')) == 6
+  assert len(read_events(tmp_path)['_hparams_/session_start_info']) == 1  # one session
   # Not re-initialised: a fresh start would give weights far from step 3's.
   moved = np.abs(checkpoint_value(tmp_path, 'alexnet_v2/conv1/weights') - weights_at_3).max()
   assert 0 < moved < 0.05

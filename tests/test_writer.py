@@ -9,8 +9,8 @@ from base import UserError
 from datasets import checks
 from datasets import dataset_utils
 from datasets import writer
-from photo_files import (CLASSES, convert_small, jpeg, make_photos, mtimes, read_records,
-                         shard_paths)
+from photo_files import (CLASSES, convert_small, jpeg, jpeg_with_orientation, make_photos,
+                         mtimes, read_records, shard_paths)
 
 SPLITS = writer.SPLITS
 
@@ -203,3 +203,69 @@ def test_summary_lists_classes_splits_and_grouped_reasons(tmp_path):
   assert dataset_dir in summary_lines[0] and '12 images of 3 classes' in summary_lines[0]
   assert any(line.split() == ['total', '9', '3'] for line in summary_lines)
   assert 'Skipped photos: 3 (empty file: 1, over pixel limit: 2)' in text
+
+
+# --- names the converter must not trip over ---------------------------------------------------
+
+def test_a_dataset_dir_with_glob_characters_is_refused_and_its_sibling_untouched(tmp_path):
+  photos, sibling, _ = convert_small(tmp_path)  # tmp_path/data
+  before = mtimes(sibling)
+  lookalike = str(tmp_path / 'dat[a]')
+  with pytest.raises(UserError, match=r'--dataset_dir=.*dat\[a\] has glob characters'):
+    writer.convert_photos(photos, lookalike, num_validation=3, num_shards=3, num_workers=1)
+  assert mtimes(sibling) == before and not os.path.exists(lookalike)
+
+
+def test_class_folder_with_a_newline_gives_a_clean_class_name_reported(tmp_path):
+  photos = make_photos(tmp_path / 'photos')
+  os.rename(os.path.join(photos, 'tulips'), os.path.join(photos, 'tu\nlips\t'))
+  dataset_dir = str(tmp_path / 'data')
+  manifest = writer.convert_photos(photos, dataset_dir, num_validation=3, num_shards=2,
+                                    num_workers=1)
+  with open(os.path.join(dataset_dir, 'labels.txt')) as f:
+    assert f.read() == '0:daisy\n1:roses\n2:tu lips\n'
+  assert manifest['class_names'] == ['daisy', 'roses', 'tu lips']
+  assert manifest['renamed_classes'] == [{'folder': 'tu\nlips\t', 'class_name': 'tu lips',
+                                          'reason': 'control characters'}]
+  assert checks.check_complete(dataset_dir) == (True, '')
+  assert 'Class folders renamed (unprintable characters): 1' in writer.summary_text(manifest,
+                                                                               dataset_dir)
+  assert ('tu\nlips\t/tulips_00.jpg' in
+          [name for path in shard_paths(dataset_dir, manifest, 'train')
+           for _, name in read_records(path)] +
+          [name for path in shard_paths(dataset_dir, manifest, 'validation')
+           for _, name in read_records(path)])
+
+
+def test_class_folder_name_that_is_not_utf8_is_converted_with_a_readable_name(tmp_path):
+  photos = make_photos(tmp_path / 'photos')
+  os.rename(os.path.join(photos.encode(), b'roses'), os.path.join(photos.encode(), b'ros\xe9s'))
+  dataset_dir = str(tmp_path / 'data')
+  manifest = writer.convert_photos(photos, dataset_dir, num_validation=3, num_shards=2,
+                                    num_workers=1)
+  assert manifest['class_names'] == ['daisy', 'ros\ufffds', 'tulips']
+  assert manifest['renamed_classes'][0]['reason'] == 'bytes that are not UTF-8'
+  assert checks.verify_dataset(dataset_dir) == []
+
+
+def test_class_folders_that_clean_to_one_name_are_a_user_error(tmp_path):
+  photos = make_photos(tmp_path / 'photos')
+  os.rename(os.path.join(photos, 'tulips'), os.path.join(photos, 'roses\n'))
+  with pytest.raises(UserError, match=r"class folders 'roses' and 'roses\\n' both give the "
+                                      r"class name 'roses'"):
+    writer.convert_photos(photos, str(tmp_path / 'data'), num_validation=3, num_workers=1)
+
+
+def test_photos_with_an_exif_orientation_are_turned_upright_and_counted(tmp_path):
+  photos = make_photos(tmp_path / 'photos')
+  with open(os.path.join(photos, 'roses', 'phone.jpg'), 'wb') as f:
+    f.write(jpeg_with_orientation(6))
+  dataset_dir = str(tmp_path / 'data')
+  manifest = writer.convert_photos(photos, dataset_dir, num_validation=3, num_shards=2,
+                                    num_workers=1)
+  assert manifest['rotated'] == [{'file': 'roses/phone.jpg', 'orientation': 6}]
+  assert {'file': 'roses/phone.jpg', 'reason': 'turned upright (EXIF orientation 6)'} in \
+      manifest['reencoded']
+  assert 'Turned upright by their EXIF orientation: 1;' in writer.summary_text(manifest,
+                                                                              dataset_dir)
+  assert checks.verify_dataset(dataset_dir) == []

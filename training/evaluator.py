@@ -9,7 +9,9 @@ text table, and the fc7 features of the images for the embedding projector (summ
 
 The loop (`evaluate`) takes every checkpoint of the training folder in global-step order, not
 only the newest, and remembers the last evaluated step in eval_dir/eval_state.json, so a
-restarted evaluator goes on where it stopped. It ends when --timeout seconds pass without a new
+restarted evaluator goes on where it stopped. The state also notes each step's summaries as soon
+as they are written, so a rerun (after a failed projector write, or --once again) never writes a
+step's summaries twice. It ends when --timeout seconds pass without a new
 checkpoint, or after the checkpoint of the training's last step. A checkpoint that training's
 rotation deletes between discovery and restore (tensorflow#39033) is logged and skipped.
 
@@ -36,12 +38,15 @@ from nets import nets_factory
 from preprocessing import inception_preprocessing
 from preprocessing import preprocessing_factory
 from summaries import events
+from summaries import projector
 from summaries import results
 from training import checkpoints
 from training import metrics
+from training import resources
 from training import session
 
 EVAL_DEVICES = ('auto', 'cpu', 'gpu')
+LOCK_FILENAME = '.eval.lock'
 THUMB_SIZE = 96          # thumbnails collected for the prediction grid and the sprite
 LOG_EVERY_SECS = 10.0    # progress lines during a pass
 
@@ -98,6 +103,8 @@ def validate(config):
     if not ok:
       raise UserError(message)
   base.check_folder_path(config.eval_dir, 'eval_dir')
+  for flag in ('eval_dir', 'dataset_dir', 'checkpoint_path'):
+    base.check_no_glob_characters(getattr(config, flag), flag)
   check_eval_dir(config.checkpoint_path, config.eval_dir)
 
 
@@ -108,6 +115,7 @@ def check_eval_dir(checkpoint_path, eval_dir):
   if os.path.realpath(eval_dir) == os.path.realpath(train_dir or '.'):
     raise UserError('--eval_dir=%s is the training folder; give the evaluation a folder of its '
                     'own, e.g. --eval_dir=%s' % (eval_dir, os.path.join(train_dir or '.', 'eval')))
+  projector.check_log_dir(eval_dir)  # Another training folder: refused before any summary.
 
 
 def input_pipeline_name(config):
@@ -286,8 +294,11 @@ def _run_pass(config, dataset, checkpoint, graph, pass_hook, hooks):
     return None
 
 
-def _eval_result(values, checkpoint, class_names, k):
+def _eval_result(values, checkpoint, class_names, k, split_name):
   confusion = np.asarray(values['confusion_matrix'], np.int64)
+  if not confusion.sum():  # The manifest counted images the shards do not hold.
+    raise UserError('the pass over the %s split read no images: its shards hold no records; '
+                    'convert the photos again' % split_name)
   precision, recall, mean_per_class = metrics.class_metrics(confusion)
   return results.EvalResult(
       checkpoint=checkpoint, step=int(values['global_step']), class_names=class_names,
@@ -296,8 +307,22 @@ def _eval_result(values, checkpoint, class_names, k):
       k=k, precision=precision, recall=recall, mean_per_class_accuracy=mean_per_class)
 
 
-def evaluate_checkpoint(config, dataset, checkpoint, writer, write_embedding=True, hooks=()):
-  """Evaluates one checkpoint over one pass of the split and writes its summaries.
+def _write_summaries_once(config, writer, result, table, record, state):
+  """The summaries of the result's step, unless eval_dir's state (when given) says they are
+  written; the state notes them at once, before the projector is written."""
+  if state is not None and checkpoints.summaries_written(state, result.step):
+    logging.info('The summaries of step %d are already in %s; not writing them again.',
+                 result.step, config.eval_dir)
+    return
+  results.write_summaries(writer, result, table, record, config.grid_images)
+  if state is not None:
+    checkpoints.record_summaries(config.eval_dir, state, result.step)
+
+
+def evaluate_checkpoint(config, dataset, checkpoint, writer, write_embedding=True, hooks=(),
+                        state=None):
+  """Evaluates one checkpoint over one pass of the split and writes its summaries (unless
+  state, eval_dir's checkpoints.load_eval_state, says they are written already).
 
   Returns an EvalResult, or None when the checkpoint vanished before it was restored;
   checkpoints.CheckpointDamaged when it is there but cannot be read.
@@ -318,14 +343,14 @@ def evaluate_checkpoint(config, dataset, checkpoint, writer, write_embedding=Tru
     if values is None:
       return None
 
-  result = _eval_result(values, checkpoint, class_names, graph.k)
+  result = _eval_result(values, checkpoint, class_names, graph.k, dataset.split_name)
   table = results.results_table(result, dataset.split_name)
   logging.info('%s', table.text())
   if result.num_examples != dataset.num_samples:
     logging.warning('The pass counted %d images but the dataset says the %s split has %d; is '
                     'its manifest out of date?', result.num_examples, dataset.split_name,
                     dataset.num_samples)
-  results.write_summaries(writer, result, table, pass_hook.record, config.grid_images)
+  _write_summaries_once(config, writer, result, table, pass_hook.record, state)
   if write_embedding and pass_hook.record.features:
     results.write_embedding_projector(config.eval_dir, result, pass_hook.record)
     result.embedding_written = True
@@ -350,6 +375,10 @@ def evaluate(config, hooks=()):
   validate(config)
   dataset = dataset_factory.get_dataset(config.dataset_name, config.dataset_split_name,
                                         config.dataset_dir)
+  resources.check_split_has_images(dataset, 'evaluate')
+  if not config.full_image:  # (which takes one photo at a time)
+    config = dataclasses.replace(config, batch_size=resources.batch_for_split(
+        config.batch_size, dataset.num_samples))
   model_device(config.eval_device)  # UserError now for gpu without a GPU
   if config.full_image and config.batch_size != 1:
     logging.info('--full_image classifies one whole photo at a time (batch size 1).')
@@ -357,16 +386,24 @@ def evaluate(config, hooks=()):
   once = config.once or checkpoints.exists(checkpoint_path)
   if not once:
     checkpoints.check_not_a_missing_checkpoint(checkpoint_path)
-  if once:
-    checkpoint = checkpoints.resolve(checkpoint_path)
+  checkpoint = checkpoints.resolve(checkpoint_path) if once else None
   tf.io.gfile.makedirs(config.eval_dir)
   base.check_writable(config.eval_dir)  # Not after a whole pass (or hours of waiting).
+  with base.folder_lock(config.eval_dir, LOCK_FILENAME, 'an evaluation'):
+    return _evaluate_locked(config, dataset, checkpoint_path, checkpoint, hooks)
+
+
+def _evaluate_locked(config, dataset, checkpoint_path, checkpoint, hooks):
+  """One checkpoint (when given) or the loop over checkpoint_path, writing to eval_dir."""
   writer = events.make_writer(config.eval_dir)
   try:
-    if once:
+    if checkpoint:
+      state = checkpoints.load_eval_state(config.eval_dir, checkpoints.train_dir_of(checkpoint),
+                                          claim=False)
       try:
         result = evaluate_checkpoint(config, dataset, checkpoint, writer,
-                                     write_embedding=_wants_embedding(config, 0, 0), hooks=hooks)
+                                     write_embedding=_wants_embedding(config, 0, 0), hooks=hooks,
+                                     state=state)
       except checkpoints.CheckpointDamaged as e:
         raise UserError('%s; evaluate another checkpoint (--checkpoint_path=<prefix>)' % e)
       if result is None:
@@ -419,7 +456,7 @@ def _loop(config, dataset, checkpoint_dir, writer, hooks):
     try:
       result = evaluate_checkpoint(config, dataset, checkpoint, writer,
                                    write_embedding=_wants_embedding(config, len(evaluated), step),
-                                   hooks=hooks)
+                                   hooks=hooks, state=state)
     except checkpoints.CheckpointDamaged as e:  # Skipped once, not a crash at every restart.
       logging.warning('Skipping %s: %s', skipped['checkpoint'], e)
       result, skipped['reason'] = None, str(e)

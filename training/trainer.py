@@ -2,6 +2,7 @@
 import collections
 import contextlib
 import dataclasses
+import re
 import signal
 from typing import Optional, Sequence
 
@@ -12,11 +13,13 @@ from absl import logging
 import base
 from datasets import checks
 from datasets import dataset_factory
+from datasets import dataset_utils
 from datasets import input_pipeline
 from base import UserError
 from nets import alexnet
 from nets import nets_factory
 from preprocessing import preprocessing_factory
+from summaries import run_start
 from summaries import image_summaries
 from training import checkpoints
 import compat
@@ -28,6 +31,7 @@ from training import session
 
 # Exit statuses of an interrupted run (the checkpoint is saved first), as a shell reports them;
 # SIGHUP is a closed terminal.
+LOCK_FILENAME = '.train.lock'
 INTERRUPT_STATUS = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
 
 
@@ -107,6 +111,8 @@ def validate(config):
       raise UserError(message)
   optimization.check_params(config.optimizer_params)
   base.check_folder_path(config.train_dir, 'train_dir')
+  for flag in ('train_dir', 'dataset_dir', 'checkpoint_path'):
+    base.check_no_glob_characters(getattr(config, flag), flag)
   if config.train_image_size is not None:
     map_size = alexnet.score_map_size(config.train_image_size, config.train_image_size)
     if map_size != (1, 1):
@@ -131,11 +137,26 @@ def _add_scalar_summaries(values):
     tf.compat.v1.summary.scalar(name, tensor)
 
 
-def _add_histogram_summaries(end_points):
+def _layer_name(end_point):
+  """'alexnet_v2/pool1' for an end point of any clone: pooling layers carry the clone's name
+  scope ('clone_0/alexnet_v2/pool1'), convolutions the variable scope alone."""
+  return re.sub(r'^clone_\d+/', '', end_point)
+
+
+def _add_activation_summaries(end_points, histograms):
+  """Sparsity (the fraction of zeros after the ReLU) of every layer but the logits, and with
+  histograms=True the histograms of activations and weights, under one tag name per layer."""
+  logits = list(end_points)[-1]  # the nets' last end point; no ReLU after it, so no zeros
   for name, activation in end_points.items():
-    tf.compat.v1.summary.histogram('activations/' + name, activation)
-  for var in slim.get_model_variables():
-    tf.compat.v1.summary.histogram(var.op.name, var)
+    layer = _layer_name(name)
+    if name != logits:
+      tf.compat.v1.summary.scalar('sparsity/' + layer, tf.nn.zero_fraction(activation))
+    if histograms:
+      tf.compat.v1.summary.histogram('activations/' + layer, activation)
+  if histograms:
+    # A prefix: the variable's own op name is taken, and TF would tag it '.../weights_1'.
+    for var in slim.get_model_variables():
+      tf.compat.v1.summary.histogram('weights/' + var.op.name, var)
 
 
 def build_input(config, dataset, add_image_summaries=False):
@@ -210,10 +231,7 @@ def build_graph(config, dataset):
       'accuracy/train_moving': built.moving_accuracy,
       'learning_rate': built.learning_rate,
   })
-  for name, activation in model.end_points.items():
-    tf.compat.v1.summary.scalar('sparsity/' + name, tf.nn.zero_fraction(activation))
-  if config.summarize_histograms:
-    _add_histogram_summaries(model.end_points)
+  _add_activation_summaries(model.end_points, config.summarize_histograms)
   class_names = [dataset.labels_to_names[i] for i in range(dataset.num_classes)]
   image_summaries.prediction_summary(model.images, model.labels, model.logits, class_names)
   image_summaries.feature_map_summaries(model.end_points, _conv1_weights())
@@ -286,6 +304,36 @@ def _check_resources(config, num_classes):
                                                          'num_preprocessing_threads'))
 
 
+def start_line(config, dataset, num_gpus):
+  """What will run where: the net, the data, the devices, the steps and epochs."""
+  if num_gpus == 0:
+    devices = 'CPU only: no GPU visible (see GPUs in README.md)'
+    if config.num_clones > 1 and not config.clone_on_cpu:
+      devices += '; --num_clones=%d runs as clones on the CPU' % config.num_clones
+  else:
+    devices = '%d of %d GPU(s)' % (1 if config.clone_on_cpu else config.num_clones, num_gpus)
+    if config.clone_on_cpu:
+      devices = 'the CPU (--clone_on_cpu) with %d GPU(s) visible' % num_gpus
+  steps_per_epoch = max(1, dataset.num_samples // config.batch_size)
+  until = 'until stopped'
+  if config.max_number_of_steps:
+    until = 'to step %d (%.1f epochs)' % (config.max_number_of_steps,
+                                          config.max_number_of_steps / steps_per_epoch)
+  return ('Training %s on %d %s images of %s (%d classes) on %s; batch %d, %d steps per epoch, '
+          '%s.' % (config.model_name, dataset.num_samples, config.dataset_split_name,
+                   config.dataset_name, dataset.num_classes, devices, config.batch_size,
+                   steps_per_epoch, until))
+
+
+def _dataset_text(config, dataset):
+  """The split's images per class (from the converter's manifest, when there is one)."""
+  manifest = dataset_utils.read_manifest(config.dataset_dir) or {}
+  per_class = manifest.get('splits', {}).get(config.dataset_split_name, {}).get('per_class')
+  if not per_class:
+    per_class = {dataset.labels_to_names[i]: '?' for i in range(dataset.num_classes)}
+  return run_start.dataset_markdown(config.dataset_split_name, dataset.num_samples, per_class)
+
+
 def _init_fn(config, resume_from):
   """The fine-tuning init_fn, or None when the run starts fresh or resumes (slim restores it)."""
   if resume_from:
@@ -323,6 +371,7 @@ def _user_errors(config, dataset, step_fn):
 
 def train(config):
   """Trains until max_number_of_steps (or forever); resumes from train_dir's newest checkpoint.
+  One training at a time per train_dir (a lock file there; a second one is a UserError).
 
   Returns the final global step and the signal that stopped it (None when it ran to the end),
   once the checkpoint of that step is on disk and readable; FileSystemError (one line: the
@@ -334,15 +383,22 @@ def train(config):
   with check.refusals():
     tf.io.gfile.makedirs(config.train_dir)
     base.check_writable(config.train_dir)
-    save_check.remove_leftovers(config.train_dir)
-    resume_from = checkpoints.repair_state(config.train_dir)
-    if resume_from:
-      check.start_step = checkpoints.saved_step(resume_from)
-      if config.max_number_of_steps and check.start_step >= config.max_number_of_steps:
-        logging.info('%s is already at step %d >= --max_number_of_steps=%d; nothing to do.',
-                     resume_from, check.start_step, config.max_number_of_steps)
-        return check.start_step, None
-    step_fn = _run(config, resume_from, check)
+    with base.folder_lock(config.train_dir, LOCK_FILENAME, 'a training run'):
+      return _train(config, check)
+
+
+def _train(config, check):
+  """The run in a train_dir this process holds: leftovers removed, resumed (or started), and its
+  last checkpoint checked on disk."""
+  save_check.remove_leftovers(config.train_dir)  # Now: no other trainer is saving there.
+  resume_from = checkpoints.repair_state(config.train_dir)
+  if resume_from:
+    check.start_step = checkpoints.saved_step(resume_from)
+    if config.max_number_of_steps and check.start_step >= config.max_number_of_steps:
+      logging.info('%s is already at step %d >= --max_number_of_steps=%d; nothing to do.',
+                   resume_from, check.start_step, config.max_number_of_steps)
+      return check.start_step, None
+  step_fn = _run(config, resume_from, check)
   check.check_final_save()
   return step_fn.step, step_fn.stop_signal
 
@@ -353,9 +409,13 @@ def _run(config, resume_from, check):
     tf.compat.v1.set_random_seed(config.seed)
     dataset = dataset_factory.get_dataset(config.dataset_name, config.dataset_split_name,
                                           config.dataset_dir)
+    resources.check_split_has_images(dataset, 'train')
     config = _check_resources(config, dataset.num_classes)
     train_op, _, log_tensors = build_graph(config, dataset)
+    logging.info('%s', start_line(config, dataset, session.num_gpus()))
     init_fn = _init_fn(config, resume_from)
+    if not resume_from:  # a resumed run is the same HParams session: written once
+      run_start.write_run_start(config.train_dir, config, _dataset_text(config, dataset))
     check.step_fn = step_fn = StepFunction(
         log_tensors, config.batch_size, config.max_number_of_steps or None,
         config.log_every_n_steps)

@@ -1,0 +1,120 @@
+"""What a training run writes once, when it starts fresh: its place in TensorBoard's HParams
+dashboard ("which run was better"), its configuration and dataset as Text, and a Custom Scalars
+layout that puts training and evaluation on one chart.
+
+A training folder is one HParams session: its hyperparameters (from the TrainConfig) are written there
+once, when the run starts fresh (a resumed run is the same session), with the experiment that
+names the hyperparameters and the metrics. The metrics are scalars the suite writes anyway:
+training's in the training folder, the evaluation's in its `eval` subfolder (the HParams plugin
+reads a metric of group "eval" from the session's `eval` run). So several runs under one
+`tensorboard --logdir=runs` line up in the HParams table and the parallel-coordinates view.
+"""
+import time
+
+import tensorflow as tf
+from tensorboard.plugins.custom_scalar import layout_pb2
+from tensorboard.plugins.custom_scalar import summary as custom_scalar_summary
+from tensorboard.plugins.hparams import api_pb2
+from tensorboard.plugins.hparams import summary as hparams_summary
+
+from summaries import events
+
+# TrainConfig fields shown as hyperparameters (what tells two runs apart).
+HPARAMS = ('model_name', 'optimizer', 'learning_rate', 'learning_rate_decay_type',
+           'learning_rate_decay_factor', 'num_epochs_per_decay', 'warmup_epochs', 'batch_size',
+           'max_number_of_steps', 'weight_decay', 'label_smoothing', 'moving_average_decay',
+           'clip_gradient_norm', 'precision', 'input_pipeline', 'fast_mode', 'train_image_size',
+           'checkpoint_path', 'trainable_scopes', 'num_clones', 'dataset_name', 'seed')
+EVAL_GROUP = 'eval'
+# (group: the run relative to the training folder, tag, what the column says).
+METRICS = (
+    (EVAL_GROUP, 'eval/accuracy', 'validation accuracy'),
+    (EVAL_GROUP, 'eval/loss', 'validation loss'),
+    (EVAL_GROUP, 'eval/mean_per_class_accuracy', 'validation mean per-class accuracy'),
+    ('', 'accuracy/train_moving', 'training accuracy (moving average)'),
+    ('', 'losses/total', 'training loss'),
+)
+
+
+def hparam_value(value):
+  """A value the HParams plugin takes: numbers and booleans as they are, None as 'none',
+  sequences as comma-separated text."""
+  if value is None:
+    return 'none'
+  if isinstance(value, (list, tuple)):
+    return ','.join(str(v) for v in value) or 'none'
+  if isinstance(value, (bool, int, float, str)):
+    return value
+  return str(value)
+
+
+def hparams_of(config):
+  return {name: hparam_value(getattr(config, name)) for name in HPARAMS}
+
+
+def _hparam_type(value):
+  if isinstance(value, bool):
+    return api_pb2.DATA_TYPE_BOOL
+  if isinstance(value, (int, float)):
+    return api_pb2.DATA_TYPE_FLOAT64
+  return api_pb2.DATA_TYPE_STRING
+
+
+def experiment_summary(hparams):
+  """The experiment: the hyperparameters' names and types, the metrics' tags and groups."""
+  infos = [api_pb2.HParamInfo(name=name, type=_hparam_type(value))
+           for name, value in hparams.items()]
+  metrics = [api_pb2.MetricInfo(name=api_pb2.MetricName(group=group, tag=tag),
+                                display_name=tag, description=description)
+             for group, tag, description in METRICS]
+  return hparams_summary.experiment_pb(infos, metrics)
+
+
+def config_markdown(config):
+  """Every setting of the run, as a Markdown table for TensorBoard's Text dashboard."""
+  lines = ['| setting | value |', '|---|---|']
+  lines += ['| %s | %s |' % (name, hparam_value(value))
+            for name, value in sorted(vars(config).items())]
+  return '\n'.join(lines)
+
+
+def dataset_markdown(split_name, num_samples, class_counts):
+  """The split the run trains on: images per class (from the converter's manifest)."""
+  lines = ['%d %s images in %d classes' % (num_samples, split_name, len(class_counts)), '',
+           '| class | images |', '|---|---|']
+  lines += ['| %s | %s |' % (name, count) for name, count in class_counts.items()]
+  return '\n'.join(lines)
+
+
+# Custom Scalars charts: (title, tag regex). A tag regex matches in every run, so one chart
+# holds the training folder's series and its eval run's: the train and eval tags differ.
+CHARTS = (
+    ('accuracy: training (moving) and validation', r'^(accuracy/train_moving|eval/accuracy)$'),
+    ('loss: training (total, cross-entropy) and validation',
+     r'^(losses/total|losses/cross_entropy|eval/loss)$'),
+)
+
+
+def layout_summary():
+  charts = [layout_pb2.Chart(title=title, multiline=layout_pb2.MultilineChartContent(tag=[tag]))
+            for title, tag in CHARTS]
+  return custom_scalar_summary.pb(layout_pb2.Layout(category=[
+      layout_pb2.Category(title='training and validation', chart=charts)]))
+
+
+def write_run_start(train_dir, config, dataset_text, start_time=None):
+  """Writes, at step 0 into train_dir (an event file of its own beside training's), the
+  experiment and this run's hyperparameters, its whole configuration and dataset as text, and
+  the Custom Scalars layout."""
+  hparams = hparams_of(config)
+  writer = events.make_writer(train_dir)
+  try:
+    writer.add_summary(experiment_summary(hparams), 0)
+    writer.add_summary(hparams_summary.session_start_pb(
+        hparams, start_time_secs=start_time or time.time()), 0)
+    writer.add_summary(tf.compat.v1.Summary(value=[
+        events.text_summary_value('run/config', config_markdown(config)),
+        events.text_summary_value('run/dataset', dataset_text)]), 0)
+    writer.add_summary(layout_summary(), 0)
+  finally:
+    writer.close()
