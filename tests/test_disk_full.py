@@ -22,6 +22,7 @@ from faults import write_tiny_checkpoints
 from scripts import run_script
 import tf_helpers
 from training import checkpoints
+from training import saving
 from training import trainer
 
 TRAIN = 'train_alexnet.py'
@@ -78,7 +79,7 @@ def stopping_at(monkeypatch, stop_step, signum):
 # --- item 2: a failed final save never ends in success ----------------------------------------
 
 @pytest.mark.slow
-@pytest.mark.parametrize('stop', [None, signal.SIGTERM])
+@pytest.mark.parametrize('stop', [None, signal.SIGTERM], ids=['at the end', 'SIGTERM'])
 def test_a_final_save_the_disk_refuses_is_an_error_naming_the_newest_safe_checkpoint(
     records_dataset, tmp_path, monkeypatch, disk_full_after_first_save, stop):
   # tf-slim's Supervisor drops the final save's error (its coordinator was told to stop already),
@@ -101,9 +102,8 @@ def test_a_final_save_the_disk_refuses_is_an_error_naming_the_newest_safe_checkp
 
 
 def test_the_check_after_training_fails_when_the_final_checkpoint_is_not_on_disk(tmp_path):
-  from training import save_check
   write_tiny_checkpoints(tmp_path, [0, 5])
-  check = save_check.SaveCheck(str(tmp_path))
+  check = saving.SaveCheck(str(tmp_path))
   check.start_step = 5
   check.check_final_save()  # Step 5 is on disk: fine.
   check.start_step = 7      # Training reached step 7, but no checkpoint of it was written.
@@ -117,7 +117,7 @@ def test_the_check_after_training_fails_when_the_final_checkpoint_is_not_on_disk
 @pytest.mark.parametrize('size, lost', [
     ('260m', r'the newest safe checkpoint is \S+/model\.ckpt-0 \(step 0\), so steps 1-2 are lost'),
     ('100m', r'no checkpoint is saved yet'),
-])
+], ids=['room for one checkpoint', 'room for none'])
 def test_train_script_on_a_disk_that_fills_up_exits_3_naming_the_newest_safe_checkpoint(
     records_dataset, tmp_path, size, lost):
   # 260m has room for one checkpoint of alexnet_v2 (sgd: 177 MB) but not two; 100m for none:
@@ -189,7 +189,7 @@ def test_only_tempstate_files_directly_in_the_folder_are_removed(tmp_path):
   write_files(train_dir, LEFTOVERS + keep)
   write_files(train_dir / 'eval', ['model.ckpt-3.index.tempstate9'])
   write_files(tmp_path, ['sibling.tempstate5'])
-  assert checkpoints.remove_temp_saves(str(train_dir)) == (3, 3000)
+  assert saving.remove_temp_saves(str(train_dir)) == (3, 3000)
   assert sorted(os.listdir(str(train_dir))) == sorted(keep + ['eval'])
   assert os.listdir(str(train_dir / 'eval')) == ['model.ckpt-3.index.tempstate9']
   assert os.path.exists(str(tmp_path / 'sibling.tempstate5'))
@@ -198,7 +198,7 @@ def test_only_tempstate_files_directly_in_the_folder_are_removed(tmp_path):
 def test_a_glob_character_in_the_folder_does_not_reach_another_folder(tmp_path):
   write_files(tmp_path / 'run1', LEFTOVERS)
   os.makedirs(str(tmp_path / 'run[12]'))
-  assert checkpoints.remove_temp_saves(str(tmp_path / 'run[12]')) == (0, 0)
+  assert saving.remove_temp_saves(str(tmp_path / 'run[12]')) == (0, 0)
   assert len(os.listdir(str(tmp_path / 'run1'))) == 3
 
 

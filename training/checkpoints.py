@@ -3,10 +3,8 @@ graph's variables (resume, fine-tune, evaluate), initialising a model from a che
 (fine-tuning), and the evaluator's record of the checkpoints it has evaluated."""
 import glob
 import json
-import numbers
 import os
 import re
-import threading
 
 import tensorflow as tf
 import tf_slim as slim
@@ -53,42 +51,6 @@ def first_line(error):
   """The first line of an error's message (TensorFlow's go on with stacks), or its type."""
   text = str(error).strip()
   return text.splitlines()[0] if text else type(error).__name__
-
-
-# What TensorFlow's saver names the files of a save in progress (<file>.tempstate<random>); a save
-# cut short (a full disk, SIGKILL) leaves them behind, the size of a whole checkpoint.
-_TEMP_SAVE = re.compile(r'\.tempstate\d+$')
-
-
-def remove_temp_saves(folder, prefix=None):
-  """Removes the leftovers of checkpoint saves cut short in `folder` (not below it): files named
-  <name>.tempstate<digits>, only those of `prefix` when given. Returns (count, bytes) removed.
-  Only the process that owns the folder may call this: it deletes a save in progress."""
-  pattern = glob.escape(prefix) + '.*' if prefix else os.path.join(glob.escape(folder), '*')
-  count = size = 0
-  for path in glob.glob(pattern + '.tempstate*'):
-    if not _TEMP_SAVE.search(path) or os.path.islink(path) or not os.path.isfile(path):
-      continue
-    try:
-      file_size = os.path.getsize(path)
-      os.remove(path)
-    except FileNotFoundError:
-      continue
-    count += 1
-    size += file_size
-  return count, size
-
-
-def checkpoint_bytes(prefix):
-  """The bytes a checkpoint's files (.index, .data-*, .meta) take on disk."""
-  total = 0
-  for path in glob.glob(glob.escape(prefix) + '.*'):
-    if _FILE_SUFFIX.search(path):
-      try:
-        total += os.path.getsize(path)
-      except OSError:
-        continue
-  return total
 
 
 def strip_suffix(path):
@@ -229,50 +191,6 @@ def repair_state(train_dir):
   tf.compat.v1.train.update_checkpoint_state(train_dir, newest,
                                              [prefix for _, prefix in on_disk])
   return newest
-
-
-class StepSaver(tf.compat.v1.train.Saver):
-  """A Saver that never rewrites a checkpoint in place.
-
-  The Supervisor saves on a timer, also when the global step has not moved (right after a
-  resume, or during a slow step). Rewriting model.ckpt-<step> in place replaces its data file,
-  then its index: cut short between the two (SIGKILL), the old index describes the new data and
-  the checkpoint no longer loads. So the checkpoint the state file names is never saved again
-  (it is of the same step), and any other one of that name (left by a killed run) loses its
-  index before it is rewritten, so it is never taken for complete. Saves are taken one at a
-  time (the timer's and the final one), so the state file ends naming the newest step.
-
-  A save that fails (a full disk) leaves its error in `failure` ((step, error)) and its
-  .tempstate files removed: tf-slim's Supervisor swallows the error of the final save, so the
-  trainer looks here and on disk.
-  """
-
-  def __init__(self, *args, **kwargs):
-    super().__init__(*args, **kwargs)
-    self._save_lock = threading.Lock()
-    self.failure = None
-
-  def save(self, sess, save_path, global_step=None, latest_filename=None, **kwargs):
-    with self._save_lock:
-      step = None
-      try:
-        if global_step is not None:
-          step = (int(global_step) if isinstance(global_step, numbers.Integral)
-                  else tf.compat.v1.train.global_step(sess, global_step))
-          prefix = '%s-%d' % (save_path, step)
-          named = tf.train.latest_checkpoint(os.path.dirname(prefix) or '.', latest_filename)
-          if named and os.path.abspath(named) == os.path.abspath(prefix):
-            return prefix
-          if os.path.exists(prefix + '.index'):
-            os.remove(prefix + '.index')
-          global_step = step  # The name's step, read once.
-        return super().save(sess, save_path, global_step=global_step,
-                            latest_filename=latest_filename, **kwargs)
-      except Exception as e:
-        self.failure = (step, e)
-        prefix = save_path if step is None else '%s-%d' % (save_path, step)
-        remove_temp_saves(os.path.dirname(prefix) or '.', prefix)
-        raise
 
 
 class CheckpointUnreadable(Exception):

@@ -26,7 +26,7 @@ import compat
 from training import clones
 from training import optimization
 from training import resources
-from training import save_check
+from training import saving
 from training import session
 
 # Exit statuses of an interrupted run (the checkpoint is saved first), as a shell reports them;
@@ -379,7 +379,7 @@ def train(config):
   """
   validate(config)
   session.check_precision(config.precision, session.num_gpus(), session.cpu_flags())
-  check = save_check.SaveCheck(config.train_dir)
+  check = saving.SaveCheck(config.train_dir)
   with check.refusals():
     tf.io.gfile.makedirs(config.train_dir)
     base.check_writable(config.train_dir)
@@ -390,7 +390,7 @@ def train(config):
 def _train(config, check):
   """The run in a train_dir this process holds: leftovers removed, resumed (or started), and its
   last checkpoint checked on disk."""
-  save_check.remove_leftovers(config.train_dir)  # Now: no other trainer is saving there.
+  saving.remove_leftovers(config.train_dir)  # Now: no other trainer is saving there.
   resume_from = checkpoints.repair_state(config.train_dir)
   if resume_from:
     check.start_step = checkpoints.saved_step(resume_from)
@@ -419,7 +419,7 @@ def _run(config, resume_from, check):
     check.step_fn = step_fn = StepFunction(
         log_tensors, config.batch_size, config.max_number_of_steps or None,
         config.log_every_n_steps)
-    check.saver = saver = checkpoints.StepSaver(max_to_keep=config.keep_checkpoint_max)
+    check.saver = saver = saving.StepSaver(max_to_keep=config.keep_checkpoint_max)
     check.variable_bytes = sum(v.shape.num_elements() * v.dtype.size
                                for v in tf.compat.v1.global_variables())
     previous = {s: signal.signal(s, step_fn.request_stop) for s in INTERRUPT_STATUS}
