@@ -158,8 +158,9 @@ def newest_safe(train_dir):
 def _damaged_checkpoints(train_dir):
   """'model.ckpt-5 (it cannot be read (...))' for each checkpoint with an .index that is not
   complete."""
-  return ['%s (%s)' % (os.path.basename(prefix), checkpoint_problem(prefix))
-          for _, prefix in list_checkpoints(train_dir) if not is_complete(prefix)]
+  problems = ((prefix, checkpoint_problem(prefix)) for _, prefix in list_checkpoints(train_dir))
+  return ['%s (%s)' % (os.path.basename(prefix), problem) for prefix, problem in problems
+          if problem]
 
 
 def repair_state(train_dir):
@@ -193,16 +194,13 @@ def repair_state(train_dir):
   return newest
 
 
-class CheckpointUnreadable(Exception):
-  """A checkpoint that cannot be evaluated: str(e) says why, in one line."""
-
-
-class CheckpointGone(CheckpointUnreadable):
+class CheckpointGone(Exception):
   """The checkpoint disappeared (rotated away by training) before it could be read."""
 
 
-class CheckpointDamaged(CheckpointUnreadable):
-  """The checkpoint is there but TensorFlow cannot read it (a garbage .index, say)."""
+class CheckpointDamaged(Exception):
+  """The checkpoint is there but TensorFlow cannot read it (a garbage .index, say); str(e) says
+  so in one line."""
 
 
 def check_variables(checkpoint, saved_shapes, variables, advice, missing_ok=False):
