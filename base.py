@@ -1,17 +1,112 @@
-"""What every layer of the suite uses: the user-facing error, durations, progress lines, atomic
+"""What every layer of the suite uses: the user-facing errors, durations, progress lines, atomic
 writes and folder checks. Imports no package of the suite and no TensorFlow, so the converter's
 worker processes, the nets and the scripts can all import it.
 """
 import contextlib
 import datetime
+import errno
 import fcntl
 import os
+import shutil
 import tempfile
 import time
 
 
 class UserError(Exception):
   """A mistake the user can fix; the scripts print str(e) on one line and exit 2."""
+
+
+class FileSystemError(UserError):
+  """The file system refused a read or write (full, read-only, permission denied, name too long):
+  the scripts print str(e) on one line and exit 3, as nothing is wrong with the command."""
+
+
+# The refusals a user can act on. TensorFlow's errors carry no errno, only strerror's words after
+# the path ("<path>; No space left on device"), so they are recognised by those words.
+_REFUSALS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM,
+             errno.ENAMETOOLONG, errno.EIO)
+
+
+def file_system_refusal(error):
+  """(errno, the path or None) when `error` is the file system refusing: any OSError, or an
+  error of TensorFlow (or of its event writer) whose message ends a line with one of the
+  refusals' strerror words. None otherwise."""
+  if isinstance(error, OSError) and error.errno:
+    return error.errno, error.filename
+  for line in str(error).splitlines():
+    line = line.strip()
+    for code in _REFUSALS:
+      if line.endswith(os.strerror(code)):
+        path = line[:-len(os.strerror(code))].rstrip(' ;:') or None
+        return code, path
+  return None
+
+
+def format_bytes(num_bytes):
+  """'512 bytes', '12.3 KB', '185.0 MB', '1.2 GB' (powers of 1024)."""
+  size = float(num_bytes)
+  for unit in ('bytes', 'KB', 'MB', 'GB'):
+    if size < 1024 or unit == 'GB':
+      return '%d %s' % (size, unit) if unit == 'bytes' else '%.1f %s' % (size, unit)
+    size /= 1024
+
+
+def _existing_parent(path):
+  """`path` itself if it exists, else its nearest existing parent folder."""
+  path = os.path.abspath(path)
+  while not os.path.exists(path) and os.path.dirname(path) != path:
+    path = os.path.dirname(path)
+  return path
+
+
+def free_bytes(path):
+  """Free bytes of the file system holding `path` (or its nearest existing parent); None when
+  that cannot be told."""
+  try:
+    return shutil.disk_usage(_existing_parent(path)).free
+  except OSError:
+    return None
+
+
+def describe_refusal(code, path, folder=None):
+  """What the file system refused, for one line: 'no space left on the disk holding F (12.0 MB
+  free)', 'F is on a read-only file system', 'permission denied for P', 'a name in P is too
+  long (...)'. The folder named is the refused path's (or `folder` when the path is unknown).
+  Names longer than 40 characters are cut short.
+  """
+  where = (os.path.dirname(path) if path and not os.path.isdir(path) else path) or folder or '.'
+  if code in (errno.ENOSPC, errno.EDQUOT):
+    free = free_bytes(where)
+    what = 'no space left' if code == errno.ENOSPC else 'the disk quota is exceeded'
+    return '%s on the disk holding %s (%s free)' % (
+        what, shorten_path(where), format_bytes(free) if free is not None else 'unknown space')
+  if code == errno.EROFS:
+    return '%s is on a read-only file system' % shorten_path(where)
+  if code in (errno.EACCES, errno.EPERM):
+    return 'permission denied for %s' % shorten_path(path or where)
+  if code == errno.ENAMETOOLONG:
+    limit = _name_max(where)
+    parent, _, name = (path or '').rstrip(os.sep).rpartition(os.sep)
+    while parent and len(name) <= limit:  # The first name that is too long, from the end.
+      parent, _, name = parent.rpartition(os.sep)
+    if len(name) > limit:
+      return 'the name %s (%d characters) in %s is longer than the %d the file system allows' % (
+          shorten_path(name), len(name), parent or os.sep, limit)
+    return 'the path %s is too long for the file system' % shorten_path(path or where)
+  return '%s: %s' % (shorten_path(path or where), os.strerror(code))
+
+
+def shorten_path(path, longest=40):
+  """The path with each name longer than `longest` cut to its start and '...', for messages."""
+  return os.sep.join(name if len(name) <= longest else name[:longest // 2] + '...'
+                     for name in path.split(os.sep))
+
+
+def _name_max(path):
+  try:
+    return os.pathconf(_existing_parent(path), 'PC_NAME_MAX')
+  except (OSError, ValueError):
+    return 255
 
 
 def format_duration(seconds):
@@ -92,6 +187,17 @@ class Progress:
       return '%d %s, %s' % (self.done, unit, self.rate_and_eta(unit))
     return '%d/%d %s (%.0f%%), %s' % (self.done, self.total, unit,
                                      100.0 * self.done / self.total, self.rate_and_eta(unit))
+
+
+def check_writable(folder):
+  """Raises the file system's OSError when `folder` cannot take a new file (read-only, no
+  permission), before any work is spent that would have to be written there."""
+  try:
+    fd, path = tempfile.mkstemp(prefix='.writable-', dir=folder)
+  except OSError as e:  # Named for the folder, not for the probe's random name.
+    raise OSError(e.errno, e.strerror, folder) from None
+  os.close(fd)
+  os.remove(path)
 
 
 @contextlib.contextmanager

@@ -1,5 +1,7 @@
 """What the three scripts share: a quiet TensorFlow start-up, graph mode, flag errors and user
-errors as one line on stderr with exit status 2, absl logging for everything else.
+errors as one line on stderr with exit status 2, files the system could not read or write (full,
+read-only, permission denied, name too long) as one line with exit status 3, absl logging for
+everything else.
 
 Import this before anything that imports TensorFlow.
 """
@@ -9,6 +11,7 @@ import os
 import re
 import sys
 import tempfile
+import threading
 import traceback
 import warnings
 
@@ -16,7 +19,10 @@ from absl import app
 from absl import flags
 from absl import logging
 
-USAGE_STATUS = 2
+import base
+
+USAGE_STATUS = 2   # a flag or input the user can fix (1 is the converter's --verify findings)
+FILES_STATUS = 3   # the file system refused a read or write: full, read-only, permissions, names
 
 # TensorFlow's C++ start-up chatter, printed before its logging is set up (so
 # TF_CPP_MIN_LOG_LEVEL cannot hide it). TF_CPP_MIN_LOG_LEVEL=0 shows it again.
@@ -55,9 +61,9 @@ def _import_tensorflow():
 _import_tensorflow()
 
 
-def fail(message):
+def fail(message, status=USAGE_STATUS):
   print('error: %s' % message, file=sys.stderr)
-  sys.exit(USAGE_STATUS)
+  sys.exit(status)
 
 
 def _parse_flags(argv):
@@ -74,6 +80,44 @@ class _NoDeprecationNotices(std_logging.Filter):
     return record.filename != 'deprecation.py'
 
 
+class _ShortThreadErrors(std_logging.Filter):
+  """TensorFlow's thread coordinator (and tf-slim's loop after it) log the error that stopped a
+  thread with its traceback and the op's whole creation stack. The error is raised again in the
+  main thread, which reports it (one line for a file the system refused, a traceback for a bug),
+  so one line of it is enough here."""
+
+  def filter(self, record):
+    if record.filename in ('coordinator.py', 'learning.py') and isinstance(record.args, tuple):
+      record.exc_info = None
+      record.args = tuple(_one_line(arg) if isinstance(arg, (str, Exception)) else arg
+                          for arg in record.args)
+    return True
+
+
+def _one_line(error):
+  """The line of a (TensorFlow) error message that says what went wrong."""
+  lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+  refusal = base.file_system_refusal(error)
+  found = None
+  for i, line in enumerate(lines):
+    if refusal and line.endswith(os.strerror(refusal[0])):
+      return line
+    if found is None and line.startswith("Node: '") and i + 1 < len(lines):
+      found = lines[i + 1]  # After "Graph execution error: Detected at node ... Node: 'x'".
+  return found or (lines[0] if lines else type(error).__name__)
+
+
+def _thread_excepthook(previous):
+  """A thread that dies because the file system refused a write (TensorFlow's event writer on a
+  full disk) logs one line, not a traceback: the main thread reports the error."""
+  def hook(args):
+    if base.file_system_refusal(args.exc_value) is None:
+      return previous(args)
+    logging.error('%s stopped: %s', args.thread.name if args.thread else 'A thread',
+                  _one_line(args.exc_value))
+  return hook
+
+
 _GRAPH_BUILDERS = tuple(os.path.join(os.path.dirname(os.path.abspath(__file__)), name)
                         for name in ('nets', 'preprocessing', 'compat.py'))
 
@@ -87,11 +131,22 @@ def _raised_by_graph_builder(error):
   return bool(frames) and os.path.abspath(frames[-1].filename).startswith(_GRAPH_BUILDERS)
 
 
+def _file_system_error(error):
+  """A FileSystemError for an error the file system caused (OSError, or TensorFlow's error
+  naming the refused file), else None."""
+  refusal = base.file_system_refusal(error)
+  if refusal is None:
+    return None
+  return base.FileSystemError('could not read or write files: %s' % base.describe_refusal(
+      *refusal))
+
+
 def run(main, graph_mode=True):
   """Runs main(argv) under absl. A UserError (base), or a ValueError that the graph builders
-  raise with a precise message, becomes one line on stderr and exit status 2."""
+  raise with a precise message, becomes one line on stderr and exit status 2; a file the system
+  refused to read or write (base.FileSystemError, an OSError, TensorFlow's error naming it) one
+  line and exit status 3."""
   import tensorflow as tf
-  from base import UserError
 
   if graph_mode:
     tf.compat.v1.disable_eager_execution()
@@ -99,20 +154,27 @@ def run(main, graph_mode=True):
   warnings.filterwarnings('ignore', message='`layer.apply` is deprecated')
   tf_logger = tf.get_logger()
   tf_logger.addFilter(_NoDeprecationNotices())
+  tf_logger.addFilter(_ShortThreadErrors())
+  threading.excepthook = _thread_excepthook(threading.excepthook)
   for handler in list(tf_logger.handlers):  # absl's handler prints its records already
     tf_logger.removeHandler(handler)
 
   def guarded(argv):
     try:
       if len(argv) > 1:  # e.g. "--use_batch_norm false": absl would drop the "false"
-        raise UserError('unexpected arguments %s: every option is a --flag=value'
-                        % ' '.join(argv[1:]))
+        raise base.UserError('unexpected arguments %s: every option is a --flag=value'
+                             % ' '.join(argv[1:]))
       return main(argv)
-    except UserError as e:
+    except base.FileSystemError as e:
+      fail(e, FILES_STATUS)
+    except base.UserError as e:
       fail(e)
-    except ValueError as e:
-      if not _raised_by_graph_builder(e):
+    except Exception as e:  # pylint: disable=broad-except
+      if _raised_by_graph_builder(e):
+        fail(e)
+      refused = _file_system_error(e)
+      if refused is None:
         raise
-      fail(e)
+      fail(refused, FILES_STATUS)
 
   app.run(guarded, flags_parser=_parse_flags)

@@ -1,13 +1,16 @@
 """What the fault-injection tests share: damaging shards, tiny checkpoints, scripts in the
-background."""
+background, small file systems."""
+import contextlib
 import glob
 import os
 import re
 import shutil
 import struct
+import subprocess
 import threading
 import time
 
+import pytest
 import tensorflow as tf
 
 from scripts import start_script
@@ -145,3 +148,24 @@ def assert_last_line_error(result, *fragments):
   assert last.startswith('error: '), result.stderr[-3000:]
   for fragment in fragments:
     assert fragment in last, (fragment, last)
+
+
+# --- file systems -----------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def tmpfs(path, size, read_only=False):
+  """A tmpfs of `size` ('1m', '260m') mounted at `path` (made if needed) for the block: a disk
+  that fills up, or a read-only one. Skips the test, with the reason, where mounting is not
+  allowed (not root, no mount command, a container without the capability)."""
+  os.makedirs(str(path), exist_ok=True)
+  if shutil.which('mount') is None:
+    pytest.skip('no mount command to make a small tmpfs')
+  options = 'size=%s%s' % (size, ',ro' if read_only else '')
+  mounted = subprocess.run(['mount', '-t', 'tmpfs', '-o', options, 'tmpfs', str(path)],
+                           capture_output=True, text=True)
+  if mounted.returncode:
+    pytest.skip('cannot mount a tmpfs here: %s' % (mounted.stderr.strip() or 'mount failed'))
+  try:
+    yield str(path)
+  finally:
+    subprocess.run(['umount', '-l', str(path)], capture_output=True, check=False)

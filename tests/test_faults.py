@@ -34,6 +34,7 @@ from scripts import assert_one_line_error
 from scripts import run_script
 import tf_helpers
 from training import checkpoints
+from training import saving
 from training import trainer
 
 CONVERT = 'download_and_convert_flowers.py'
@@ -130,7 +131,7 @@ def test_the_saver_never_saves_the_named_checkpoint_again(tmp_path):
   with tf.Graph().as_default():
     global_step = tf.compat.v1.train.get_or_create_global_step()
     weights = tf.compat.v1.get_variable('w', [3], initializer=tf.compat.v1.zeros_initializer())
-    saver = checkpoints.StepSaver()
+    saver = saving.StepSaver()
     prefix = os.path.join(str(tmp_path), 'model.ckpt')
     with tf.compat.v1.Session() as sess:
       sess.run(tf.compat.v1.global_variables_initializer())
@@ -156,7 +157,7 @@ def test_the_saver_replaces_a_checkpoint_a_killed_run_left_unnamed(tmp_path):
     with tf.compat.v1.Session() as sess:
       sess.run(tf.compat.v1.global_variables_initializer())
       sess.run(global_step.assign(10))
-      saved = checkpoints.StepSaver().save(sess, os.path.join(str(tmp_path), 'model.ckpt'),
+      saved = saving.StepSaver().save(sess, os.path.join(str(tmp_path), 'model.ckpt'),
                                            global_step=global_step)
   assert tf.train.latest_checkpoint(str(tmp_path)) == saved
   assert list(tf.train.load_checkpoint(saved).get_tensor('tiny/w')) == [0.0, 0.0, 0.0]

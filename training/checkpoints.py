@@ -3,10 +3,8 @@ graph's variables (resume, fine-tune, evaluate), initialising a model from a che
 (fine-tuning), and the evaluator's record of the checkpoints it has evaluated."""
 import glob
 import json
-import numbers
 import os
 import re
-import threading
 
 import tensorflow as tf
 import tf_slim as slim
@@ -20,29 +18,39 @@ STATE_FILENAME = 'checkpoint'  # TensorFlow's state file naming a folder's newes
 EVAL_STATE_FILENAME = 'eval_state.json'  # in eval_dir: the steps an evaluator is done with
 _DATA_FILE = re.compile(r'\.data-\d+-of-(\d+)$')
 _STEP_SUFFIX = re.compile(r'-(\d+)$')
+_FILE_SUFFIX = re.compile(r'\.(index|meta|data-\d+-of-\d+)$')
 
 
-def is_complete(prefix):
-  """True when a checkpoint's .index and all its data files exist and TensorFlow reads it."""
+def checkpoint_problem(prefix):
+  """What keeps a checkpoint from being complete and readable, or None when its .index and all
+  its data files exist and TensorFlow reads it."""
   if not os.path.isfile(prefix + '.index'):
-    return False
+    return 'it has no .index file'
   counts = {int(match.group(1)) for match in map(_DATA_FILE.search,
                                                  glob.glob(glob.escape(prefix) + '.data-*'))
             if match}  # (Not the .tempstate files of a save that was cut short.)
   if len(counts) != 1:
-    return False
+    return 'its data files are missing or of two saves'
   num_files = counts.pop()
   if not all(os.path.isfile('%s.data-%05d-of-%05d' % (prefix, i, num_files))
              for i in range(num_files)):
-    return False
+    return 'some of its %d data files are missing' % num_files
   try:
     tf.train.load_checkpoint(prefix)
-  except (tf.errors.OpError, ValueError):
-    return False
-  return True
+  except (tf.errors.OpError, ValueError) as e:
+    return 'it cannot be read (%s)' % first_line(e)
+  return None
 
 
-_FILE_SUFFIX = re.compile(r'\.(index|meta|data-\d+-of-\d+)$')
+def is_complete(prefix):
+  """True when a checkpoint's .index and all its data files exist and TensorFlow reads it."""
+  return checkpoint_problem(prefix) is None
+
+
+def first_line(error):
+  """The first line of an error's message (TensorFlow's go on with stacks), or its type."""
+  text = str(error).strip()
+  return text.splitlines()[0] if text else type(error).__name__
 
 
 def strip_suffix(path):
@@ -131,9 +139,28 @@ def _named_checkpoint(train_dir):
     return None, 'names no checkpoint'
   if state is None:
     return None, 'cannot be read or does not parse'
-  if not is_complete(state.model_checkpoint_path):
-    return None, 'names %s, which is missing or incomplete' % state.model_checkpoint_path
+  problem = checkpoint_problem(state.model_checkpoint_path)
+  if problem:
+    return None, 'names %s, but %s' % (state.model_checkpoint_path, problem)
   return state.model_checkpoint_path, ''
+
+
+def newest_safe(train_dir):
+  """(global step, prefix) of the checkpoint a rerun in train_dir would resume from (the one the
+  state file names, else the newest complete one), or None when there is none."""
+  named, _ = _named_checkpoint(train_dir)
+  if named:
+    return saved_step(named), named
+  on_disk = complete_checkpoints(train_dir)
+  return on_disk[-1] if on_disk else None
+
+
+def _damaged_checkpoints(train_dir):
+  """'model.ckpt-5 (it cannot be read (...))' for each checkpoint with an .index that is not
+  complete."""
+  problems = ((prefix, checkpoint_problem(prefix)) for _, prefix in list_checkpoints(train_dir))
+  return ['%s (%s)' % (os.path.basename(prefix), problem) for prefix, problem in problems
+          if problem]
 
 
 def repair_state(train_dir):
@@ -143,7 +170,7 @@ def repair_state(train_dir):
   checkpoint, or is missing beside checkpoints, it is rewritten (atomically) to name the newest
   complete checkpoint on disk, with a warning: tf-slim's Supervisor reads that file itself and
   would silently start again from step 0, or crash. UserError when the state file names a
-  checkpoint but no complete one is on disk.
+  checkpoint, or the folder holds checkpoints, but none of them is complete and readable.
   """
   named, problem = _named_checkpoint(train_dir)
   if named:
@@ -151,10 +178,14 @@ def repair_state(train_dir):
   on_disk = complete_checkpoints(train_dir)
   state_path = os.path.join(train_dir, STATE_FILENAME)
   if not on_disk:
+    found = _damaged_checkpoints(train_dir)
     if os.path.exists(state_path):
-      raise UserError('%s %s and %s holds no complete checkpoint to resume from; delete %s to '
-                      'train from step 0' % (state_path, problem, train_dir, state_path))
-    return None
+      found.insert(0, '%s %s' % (STATE_FILENAME, problem))
+    elif not found:
+      return None
+    raise UserError('%s holds no complete checkpoint to resume from (%s); delete or move away '
+                    'its checkpoint files and %s to train from step 0, or give a new '
+                    '--train_dir' % (train_dir, '; '.join(found), STATE_FILENAME))
   step, newest = on_disk[-1]
   logging.warning('%s %s; resuming from %s (step %d), the newest complete checkpoint there, and '
                   'rewriting %s to name it.', state_path, problem, newest, step, state_path)
@@ -163,36 +194,13 @@ def repair_state(train_dir):
   return newest
 
 
-class StepSaver(tf.compat.v1.train.Saver):
-  """A Saver that never rewrites a checkpoint in place.
+class CheckpointGone(Exception):
+  """The checkpoint disappeared (rotated away by training) before it could be read."""
 
-  The Supervisor saves on a timer, also when the global step has not moved (right after a
-  resume, or during a slow step). Rewriting model.ckpt-<step> in place replaces its data file,
-  then its index: cut short between the two (SIGKILL), the old index describes the new data and
-  the checkpoint no longer loads. So the checkpoint the state file names is never saved again
-  (it is of the same step), and any other one of that name (left by a killed run) loses its
-  index before it is rewritten, so it is never taken for complete. Saves are taken one at a
-  time (the timer's and the final one), so the state file ends naming the newest step.
-  """
 
-  def __init__(self, *args, **kwargs):
-    super().__init__(*args, **kwargs)
-    self._save_lock = threading.Lock()
-
-  def save(self, sess, save_path, global_step=None, latest_filename=None, **kwargs):
-    with self._save_lock:
-      if global_step is not None:
-        step = (int(global_step) if isinstance(global_step, numbers.Integral)
-                else tf.compat.v1.train.global_step(sess, global_step))
-        prefix = '%s-%d' % (save_path, step)
-        named = tf.train.latest_checkpoint(os.path.dirname(prefix) or '.', latest_filename)
-        if named and os.path.abspath(named) == os.path.abspath(prefix):
-          return prefix
-        if os.path.exists(prefix + '.index'):
-          os.remove(prefix + '.index')
-        global_step = step  # The name's step, read once.
-      return super().save(sess, save_path, global_step=global_step,
-                          latest_filename=latest_filename, **kwargs)
+class CheckpointDamaged(Exception):
+  """The checkpoint is there but TensorFlow cannot read it (a garbage .index, say); str(e) says
+  so in one line."""
 
 
 def check_variables(checkpoint, saved_shapes, variables, advice, missing_ok=False):
@@ -231,17 +239,17 @@ def check_resumable(checkpoint, variables):
                   'new --train_dir')
 
 
-class CheckpointGone(Exception):
-  """The checkpoint disappeared (rotated away by training) before it could be read."""
-
-
 def check_evaluable(checkpoint, variables, model_name):
   """UserError unless the checkpoint holds every variable ({name: variable}, see
-  eval_variables_to_restore) with its shape; CheckpointGone when it cannot be read any more."""
+  eval_variables_to_restore) with its shape; CheckpointGone when it cannot be read any more,
+  CheckpointDamaged when it is there but cannot be read."""
   try:
     saved = tf.train.load_checkpoint(checkpoint).get_variable_to_shape_map()
-  except (tf.errors.NotFoundError, tf.errors.DataLossError, ValueError) as e:
-    raise CheckpointGone(str(e).splitlines()[0] if str(e) else type(e).__name__)
+  except (tf.errors.OpError, ValueError) as e:
+    # TensorFlow raises a bare OpError for a garbage .index, NotFoundError for missing files.
+    if exists(checkpoint) and not isinstance(e, tf.errors.NotFoundError):
+      raise CheckpointDamaged('checkpoint %s cannot be read: %s' % (checkpoint, first_line(e)))
+    raise CheckpointGone(first_line(e))
 
   def advice(name, saved_shape):
     if saved_shape is not None:

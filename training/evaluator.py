@@ -263,8 +263,7 @@ class _PassHook(tf.compat.v1.train.SessionRunHook):
 
 
 def _restore_failed_by_race(error, checkpoint):
-  return (isinstance(error, (tf.errors.NotFoundError, tf.errors.DataLossError))
-          or not checkpoints.exists(checkpoint))
+  return isinstance(error, tf.errors.NotFoundError) or not checkpoints.exists(checkpoint)
 
 
 def _run_pass(config, dataset, checkpoint, graph, pass_hook, hooks):
@@ -284,6 +283,10 @@ def _run_pass(config, dataset, checkpoint, graph, pass_hook, hooks):
                                             config.dataset_name)
       if damaged:
         raise damaged from None
+    if (not pass_hook.restored and isinstance(e, tf.errors.DataLossError)
+        and checkpoints.exists(checkpoint)):  # Its data files are damaged, not rotated away.
+      raise checkpoints.CheckpointDamaged('checkpoint %s cannot be read: %s' % (
+          checkpoint, checkpoints.first_line(e))) from None
     if pass_hook.restored or not _restore_failed_by_race(e, checkpoint):
       raise
     logging.warning('Skipping %s: it vanished before it could be restored (rotated away by '
@@ -321,7 +324,8 @@ def evaluate_checkpoint(config, dataset, checkpoint, writer, write_embedding=Tru
   """Evaluates one checkpoint over one pass of the split and writes its summaries (unless
   state, eval_dir's checkpoints.load_eval_state, says they are written already).
 
-  Returns an EvalResult, or None when the checkpoint vanished before it was restored.
+  Returns an EvalResult, or None when the checkpoint vanished before it was restored;
+  checkpoints.CheckpointDamaged when it is there but cannot be read.
   """
   class_names = [dataset.labels_to_names[i] for i in range(dataset.num_classes)]
   name = os.path.basename(checkpoint)
@@ -384,6 +388,7 @@ def evaluate(config, hooks=()):
     checkpoints.check_not_a_missing_checkpoint(checkpoint_path)
   checkpoint = checkpoints.resolve(checkpoint_path) if once else None
   tf.io.gfile.makedirs(config.eval_dir)
+  base.check_writable(config.eval_dir)  # Not after a whole pass (or hours of waiting).
   with base.folder_lock(config.eval_dir, LOCK_FILENAME, 'an evaluation'):
     return _evaluate_locked(config, dataset, checkpoint_path, checkpoint, hooks)
 
@@ -395,9 +400,12 @@ def _evaluate_locked(config, dataset, checkpoint_path, checkpoint, hooks):
     if checkpoint:
       state = checkpoints.load_eval_state(config.eval_dir, checkpoints.train_dir_of(checkpoint),
                                           claim=False)
-      result = evaluate_checkpoint(config, dataset, checkpoint, writer,
-                                   write_embedding=_wants_embedding(config, 0, 0), hooks=hooks,
-                                   state=state)
+      try:
+        result = evaluate_checkpoint(config, dataset, checkpoint, writer,
+                                     write_embedding=_wants_embedding(config, 0, 0), hooks=hooks,
+                                     state=state)
+      except checkpoints.CheckpointDamaged as e:
+        raise UserError('%s; evaluate another checkpoint (--checkpoint_path=<prefix>)' % e)
       if result is None:
         raise UserError('checkpoint %s disappeared before it could be read; run again'
                         % checkpoint)
@@ -444,13 +452,18 @@ def _loop(config, dataset, checkpoint_dir, writer, hooks):
     step, checkpoint = pending[0]
     if len(pending) > 1:
       logging.info('%d checkpoints waiting; taking them in order.', len(pending))
-    result = evaluate_checkpoint(config, dataset, checkpoint, writer,
-                                 write_embedding=_wants_embedding(config, len(evaluated), step),
-                                 hooks=hooks, state=state)
+    skipped = {'step': step, 'checkpoint': os.path.basename(checkpoint)}
+    try:
+      result = evaluate_checkpoint(config, dataset, checkpoint, writer,
+                                   write_embedding=_wants_embedding(config, len(evaluated), step),
+                                   hooks=hooks, state=state)
+    except checkpoints.CheckpointDamaged as e:  # Skipped once, not a crash at every restart.
+      logging.warning('Skipping %s: %s', skipped['checkpoint'], e)
+      result, skipped['reason'] = None, str(e)
     last_step = step
     state['last_step'] = step
     if result is None:
-      state['skipped'].append({'step': step, 'checkpoint': os.path.basename(checkpoint)})
+      state['skipped'].append(skipped)
     else:
       evaluated.append(result)
       state['evaluated'].append(result.to_json())

@@ -26,6 +26,7 @@ import compat
 from training import clones
 from training import optimization
 from training import resources
+from training import saving
 from training import session
 
 # Exit statuses of an interrupted run (the checkpoint is saved first), as a shell reports them;
@@ -372,24 +373,38 @@ def train(config):
   """Trains until max_number_of_steps (or forever); resumes from train_dir's newest checkpoint.
   One training at a time per train_dir (a lock file there; a second one is a UserError).
 
-  Returns the final global step and the signal that stopped it (None when it ran to the end).
+  Returns the final global step and the signal that stopped it (None when it ran to the end),
+  once the checkpoint of that step is on disk and readable; FileSystemError (one line: the
+  newest safe checkpoint, the steps lost) when it is not, or the file system refused a write.
   """
   validate(config)
   session.check_precision(config.precision, session.num_gpus(), session.cpu_flags())
-  tf.io.gfile.makedirs(config.train_dir)
-  with base.folder_lock(config.train_dir, LOCK_FILENAME, 'a training run'):
-    return _train(config)
+  check = saving.SaveCheck(config.train_dir)
+  with check.refusals():
+    tf.io.gfile.makedirs(config.train_dir)
+    base.check_writable(config.train_dir)
+    with base.folder_lock(config.train_dir, LOCK_FILENAME, 'a training run'):
+      return _train(config, check)
 
 
-def _train(config):
+def _train(config, check):
+  """The run in a train_dir this process holds: leftovers removed, resumed (or started), and its
+  last checkpoint checked on disk."""
+  saving.remove_leftovers(config.train_dir)  # Now: no other trainer is saving there.
   resume_from = checkpoints.repair_state(config.train_dir)
-  if resume_from and config.max_number_of_steps:
-    done = checkpoints.saved_step(resume_from)
-    if done >= config.max_number_of_steps:
+  if resume_from:
+    check.start_step = checkpoints.saved_step(resume_from)
+    if config.max_number_of_steps and check.start_step >= config.max_number_of_steps:
       logging.info('%s is already at step %d >= --max_number_of_steps=%d; nothing to do.',
-                   resume_from, done, config.max_number_of_steps)
-      return done, None
+                   resume_from, check.start_step, config.max_number_of_steps)
+      return check.start_step, None
+  step_fn = _run(config, resume_from, check)
+  check.check_final_save()
+  return step_fn.step, step_fn.stop_signal
 
+
+def _run(config, resume_from, check):
+  """Builds the graph and runs slim.learning.train; returns the StepFunction it ran."""
   with tf.Graph().as_default():
     tf.compat.v1.set_random_seed(config.seed)
     dataset = dataset_factory.get_dataset(config.dataset_name, config.dataset_split_name,
@@ -401,15 +416,18 @@ def _train(config):
     init_fn = _init_fn(config, resume_from)
     if not resume_from:  # a resumed run is the same HParams session: written once
       run_start.write_run_start(config.train_dir, config, _dataset_text(config, dataset))
-    step_fn = StepFunction(log_tensors, config.batch_size, config.max_number_of_steps or None,
-                           config.log_every_n_steps)
+    check.step_fn = step_fn = StepFunction(
+        log_tensors, config.batch_size, config.max_number_of_steps or None,
+        config.log_every_n_steps)
+    check.saver = saver = saving.StepSaver(max_to_keep=config.keep_checkpoint_max)
+    check.variable_bytes = sum(v.shape.num_elements() * v.dtype.size
+                               for v in tf.compat.v1.global_variables())
     previous = {s: signal.signal(s, step_fn.request_stop) for s in INTERRUPT_STATUS}
     try:
       with _user_errors(config, dataset, step_fn):
         slim.learning.train(
             train_op, logdir=config.train_dir, train_step_fn=step_fn, train_step_kwargs={},
-            number_of_steps=config.max_number_of_steps or None, init_fn=init_fn,
-            saver=checkpoints.StepSaver(max_to_keep=config.keep_checkpoint_max),
+            number_of_steps=config.max_number_of_steps or None, init_fn=init_fn, saver=saver,
             save_summaries_secs=config.save_summaries_secs,
             save_interval_secs=config.save_interval_secs,
             session_config=session.session_config(config.precision,
@@ -417,4 +435,4 @@ def _train(config):
     finally:
       for s, handler in previous.items():
         signal.signal(s, handler)
-  return step_fn.step, step_fn.stop_signal
+  return step_fn
