@@ -16,6 +16,7 @@ def eval_rate(dataset_dir, batch_size, pipeline='queue', num_preprocessing_threa
   first batch (which pays the start-up)."""
   import tensorflow as tf
   from training import evaluator
+  from training import session
   config = evaluator.EvalConfig(dataset_dir=dataset_dir, checkpoint_path=dataset_dir,
                                 eval_dir=dataset_dir, batch_size=batch_size,
                                 input_pipeline=pipeline,
@@ -24,7 +25,7 @@ def eval_rate(dataset_dir, batch_size, pipeline='queue', num_preprocessing_threa
     dataset = get_dataset(dataset_dir, config.dataset_split_name)
     eval_graph = evaluator.build_eval_graph(config, dataset)
     fetches = [eval_graph.update_op, eval_graph.collect['labels'], eval_graph.collect]
-    with running_session(evaluator.session_config(config.eval_device)) as sess:
+    with running_session(session.eval_session_config(config.eval_device)) as sess:
       graph.finalize()
       pass_start = time.perf_counter()
       first = len(sess.run(fetches)[1])

@@ -431,7 +431,8 @@ def test_a_loss_exploding_after_a_checkpoint_leaves_only_finite_checkpoints(reco
     trainer.train(train_config(records_dataset[0], tmp_path, max_number_of_steps=200,
                                optimizer='sgd', learning_rate=1e12, save_interval_secs=1))
   newest = tf.train.latest_checkpoint(str(tmp_path))
-  assert checkpoints.saved_step(newest) >= checkpoints.saved_step(before) == 2  # Not vacuous: one exists.
+  # Not vacuous: a checkpoint exists.
+  assert checkpoints.saved_step(newest) >= checkpoints.saved_step(before) == 2
   reader = tf.train.load_checkpoint(newest)
   for name in reader.get_variable_to_shape_map():
     value = np.asarray(reader.get_tensor(name))

@@ -63,7 +63,8 @@ def test_short_run_learns_and_writes_checkpoints_scalars_and_images(records_data
               'activations/alexnet_v2/pool1', 'weights/alexnet_v2/conv1/weights'):
     assert tag in tags, tag
   # One tag per layer, whatever scope a layer's op has; no sparsity of the logits (always 0).
-  assert not [t for t in tags if 'clone_' in t or t.endswith('_1') or t == 'sparsity/alexnet_v2/fc8']
+  assert not [t for t in tags
+              if 'clone_' in t or t.endswith('_1') or t == 'sparsity/alexnet_v2/fc8']
   assert {'_hparams_/experiment', '_hparams_/session_start_info', 'run/config',
           'run/dataset'} <= set(tags)
   image_tags = {t: v for t, v in tags.items() if v[0][1] == 'image'}

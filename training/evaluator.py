@@ -45,7 +45,7 @@ from training import metrics
 from training import resources
 from training import session
 
-EVAL_DEVICES = ('auto', 'cpu', 'gpu')
+EVAL_DEVICES = session.EVAL_DEVICES
 LOCK_FILENAME = '.eval.lock'
 THUMB_SIZE = 96          # thumbnails collected for the prediction grid and the sprite
 LOG_EVERY_SECS = 10.0    # progress lines during a pass
@@ -124,27 +124,6 @@ def input_pipeline_name(config):
   return 'tf_data' if config.full_image else 'queue'
 
 
-def session_config(eval_device):
-  """session.session_config (soft placement, GPU memory that grows); cpu hides the GPUs."""
-  config = session.session_config()
-  if eval_device == 'cpu':
-    config.device_count['GPU'] = 0
-  return config
-
-
-def model_device(eval_device):
-  if eval_device == 'cpu':
-    return '/cpu:0'
-  if eval_device == 'gpu':
-    if session.num_gpus() == 0:
-      raise UserError('--eval_device=gpu but no GPU is visible; use --eval_device=cpu or auto')
-    return '/gpu:0'
-  if eval_device != 'auto':
-    raise ValueError('unknown eval_device "%s"; choose one of %s'
-                     % (eval_device, ', '.join(EVAL_DEVICES)))
-  return None
-
-
 # --- the graph -----------------------------------------------------------------------------------
 
 @dataclasses.dataclass
@@ -178,7 +157,7 @@ def build_eval_graph(config, dataset):
       num_preprocessing_threads=config.num_preprocessing_threads)()
   global_step = tf.compat.v1.train.get_or_create_global_step()
 
-  with tf.device(model_device(config.eval_device)):
+  with tf.device(session.eval_model_device(config.eval_device)):
     # global_pool averages fc7 over the windows before the linear fc8, which equals averaging
     # the score map; at the net's own size there is one window and nothing changes.
     logits, end_points = network_fn(batch['images'], global_pool=True)
@@ -276,7 +255,8 @@ def _run_pass(config, dataset, checkpoint, graph, pass_hook, hooks):
   try:
     return slim_evaluation.evaluate_once(
         checkpoint, scaffold=scaffold, eval_ops=graph.update_op, final_ops=graph.values,
-        hooks=[pass_hook] + list(hooks), config=session_config(config.eval_device))
+        hooks=[pass_hook] + list(hooks),
+        config=session.eval_session_config(config.eval_device))
   except (tf.errors.NotFoundError, tf.errors.DataLossError, ValueError) as e:
     if pass_hook.restored and isinstance(e, tf.errors.DataLossError):
       damaged = checks.damaged_shards_error(dataset.data_sources, config.dataset_dir,
@@ -379,7 +359,7 @@ def evaluate(config, hooks=()):
   if not config.full_image:  # (which takes one photo at a time)
     config = dataclasses.replace(config, batch_size=resources.batch_for_split(
         config.batch_size, dataset.num_samples))
-  model_device(config.eval_device)  # UserError now for gpu without a GPU
+  session.eval_model_device(config.eval_device)  # UserError now for gpu without a GPU
   if config.full_image and config.batch_size != 1:
     logging.info('--full_image classifies one whole photo at a time (batch size 1).')
   checkpoint_path = checkpoints.strip_suffix(config.checkpoint_path)

@@ -5,6 +5,7 @@ from tensorflow.core.protobuf import rewriter_config_pb2
 from base import UserError
 
 PRECISIONS = ('fp32', 'bf16', 'fp16')
+EVAL_DEVICES = ('auto', 'cpu', 'gpu')
 BF16_CPU_FLAGS = ('avx512_bf16', 'amx_bf16')
 
 
@@ -26,7 +27,8 @@ def cpu_flags(cpuinfo='/proc/cpuinfo'):
 def check_precision(precision, gpus, flags):
   """Raises UserError when the hardware cannot run `precision`."""
   if precision not in PRECISIONS:
-    raise UserError('unknown --precision "%s"; choose one of %s' % (precision, ', '.join(PRECISIONS)))
+    raise UserError('unknown --precision "%s"; choose one of %s'
+                    % (precision, ', '.join(PRECISIONS)))
   if precision == 'bf16' and not flags.intersection(BF16_CPU_FLAGS):
     raise UserError('--precision=bf16 needs a CPU with AVX512-BF16 or AMX (this one has neither); '
                     'use --precision=fp32')
@@ -51,3 +53,25 @@ def session_config(precision='fp32', log_device_placement=False, inter_op_thread
   elif precision == 'fp16':
     rewrites.auto_mixed_precision = rewriter_config_pb2.RewriterConfig.ON
   return config
+
+
+def eval_session_config(eval_device):
+  """session_config (soft placement, GPU memory that grows); cpu hides the GPUs."""
+  config = session_config()
+  if eval_device == 'cpu':
+    config.device_count['GPU'] = 0
+  return config
+
+
+def eval_model_device(eval_device):
+  """Where evaluation puts the net: None (auto) lets TensorFlow pick the GPU when there is one."""
+  if eval_device == 'cpu':
+    return '/cpu:0'
+  if eval_device == 'gpu':
+    if num_gpus() == 0:
+      raise UserError('--eval_device=gpu but no GPU is visible; use --eval_device=cpu or auto')
+    return '/gpu:0'
+  if eval_device != 'auto':
+    raise ValueError('unknown eval_device "%s"; choose one of %s'
+                     % (eval_device, ', '.join(EVAL_DEVICES)))
+  return None
