@@ -3,8 +3,9 @@
   python train_alexnet.py --dataset_dir=data/flowers --train_dir=runs/alexnet
   tensorboard --logdir=runs/alexnet --samples_per_plugin=images=100
 
-Rerunning the same command resumes from the newest checkpoint. Ctrl-C or SIGTERM saves a checkpoint
-at the current step and exits with status 130 or 143.
+Rerunning the same command resumes from the newest checkpoint. Ctrl-C, SIGTERM or SIGHUP saves a
+checkpoint at the current step and exits with status 130, 143 or 129. Exit status 2: a usage
+error (one line); 3: a file the system refused, or a last checkpoint that could not be saved.
 """
 import functools
 import os
