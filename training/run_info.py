@@ -98,11 +98,11 @@ def read(train_dir):
   """The RunInfo a training folder holds, or None when it has no run.json (an older run).
   UserError when run.json or its labels file cannot be used."""
   path = os.path.join(train_dir, FILENAME)
+  if not os.path.exists(path):
+    return None
   try:
     with open(path, encoding='utf-8') as f:
       record = json.load(f)
-  except FileNotFoundError:
-    return None
   except (OSError, ValueError) as e:
     raise UserError('cannot read %s (%s); delete it and pass --model_name and --labels_file '
                     'instead' % (path, e))
