@@ -7,6 +7,9 @@ tflite model.tflite. Two signatures (tag 'serve'):
                    the graph as evaluation does (central crop)
   predict_images   images: float32 [N, size, size, 3] in [-1, 1], already preprocessed
 both returning probabilities [N, C], class_id [N] (int64) and class_name [N] (string).
+On RGB JPEGs the SavedModel gives predict_alexnet.py's probabilities; other photos it decodes
+with TensorFlow (alpha dropped, CMYK as libjpeg reads it) where predict_alexnet.py converts them
+as the converter does, so theirs may differ a little.
 
 The version folder is written under a temporary name in EXPORT_DIR and renamed when complete
 (TensorFlow Serving only loads folders named by a number), and never replaced unless asked.
