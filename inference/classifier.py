@@ -87,6 +87,8 @@ def saver(graph, checkpoint, model_name):
     checkpoints.check_evaluable(checkpoint, graph.variables, model_name)
   except checkpoints.CheckpointGone as e:
     raise UserError('cannot read checkpoint %s: %s' % (checkpoint, e))
+  except checkpoints.CheckpointDamaged as e:
+    raise UserError(str(e))
   return tf.compat.v1.train.Saver(graph.variables)
 
 

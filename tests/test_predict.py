@@ -223,3 +223,13 @@ def test_a_checkpoint_of_another_class_count_is_a_user_error(tmp_path):
   with pytest.raises(UserError, match=r'fc8/biases with shape \[3\] but the model needs \[5\]'):
     run_predict(str(tmp_path), photo,
                 overrides=run_info.Overrides(labels_file=str(tmp_path / 'five.txt')))
+
+
+def test_a_damaged_checkpoint_is_a_user_error(tmp_path):
+  run_info.write(str(tmp_path), run_info.RunInfo('alexnet_v2', list(CLASS_NAMES), 224,
+                                                 'inception'))
+  (tmp_path / 'model.ckpt-9.index').write_bytes(b'garbage')
+  (tmp_path / 'model.ckpt-9.data-00000-of-00001').write_bytes(b'garbage')
+  photo = write_photos(tmp_path / 'photos', ['rgb.jpg'])
+  with pytest.raises(UserError, match='model.ckpt-9 cannot be read'):
+    run_predict(str(tmp_path), photo)
