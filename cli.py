@@ -141,11 +141,12 @@ def _file_system_error(error):
       *refusal))
 
 
-def run(main, graph_mode=True):
+def run(main, graph_mode=True, takes_arguments=False):
   """Runs main(argv) under absl. A UserError (base), or a ValueError that the graph builders
   raise with a precise message, becomes one line on stderr and exit status 2; a file the system
   refused to read or write (base.FileSystemError, an OSError, TensorFlow's error naming it) one
-  line and exit status 3."""
+  line and exit status 3. Arguments that are not flags are a UserError unless takes_arguments
+  (predict_alexnet.py's photos)."""
   import tensorflow as tf
 
   if graph_mode:
@@ -161,7 +162,8 @@ def run(main, graph_mode=True):
 
   def guarded(argv):
     try:
-      if len(argv) > 1:  # e.g. "--use_batch_norm false": absl would drop the "false"
+      # e.g. "--use_batch_norm false": absl would drop the "false"
+      if len(argv) > 1 and not takes_arguments:
         raise base.UserError('unexpected arguments %s: every option is a --flag=value'
                              % ' '.join(argv[1:]))
       return main(argv)

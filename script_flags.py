@@ -1,5 +1,5 @@
-"""The flags that train_alexnet.py and eval_alexnet.py share, defined once, and configs built from
-flags.
+"""The flags that train_alexnet.py and eval_alexnet.py share (and predict_alexnet.py and
+export_alexnet.py: the checkpoint flags), defined once, and configs built from flags.
 
 A flag takes its type and default from the config dataclass field of the same name, so the
 dataclass is the only home of a default; choices come from the modules that own them (the nets
@@ -14,6 +14,7 @@ from absl import flags
 from base import UserError
 from datasets import input_pipeline
 from nets import nets_factory
+from training import run_info
 
 FLAGS = flags.FLAGS
 BATCH_NORM_SUFFIX = '_bn'
@@ -89,3 +90,34 @@ def config_from_flags(config_cls, **values):
     elif field.name in FLAGS:
       settings[field.name] = FLAGS[field.name].value
   return config_cls(**settings)
+
+
+# --- the scripts that use a trained checkpoint (predict, export) --------------------------------
+
+def define_checkpoint_flags(config_cls):
+  """--checkpoint_path (a field of config_cls) and what describes a checkpoint when its training
+  folder has no run.json (or to override what run.json says)."""
+  define(config_cls, 'checkpoint_path',
+         'A training folder (its newest checkpoint) or a checkpoint prefix such as '
+         'runs/alexnet/model.ckpt-1000. Its folder\'s run.json and labels.txt tell the rest.')
+  define_model_flags(run_info.Overrides)
+  define(run_info.Overrides, 'labels_file',
+         'labels.txt (id:name lines) of the classes; default: the training folder\'s.')
+  define(run_info.Overrides, 'dataset_dir', 'Or the converted dataset whose labels.txt to use.')
+  define(run_info.Overrides, 'image_size', 'Input size (predict --full_image: the photo\'s shorter '
+         'side); default: the one training used.')
+  define(run_info.Overrides, 'moving_average_decay',
+         'Use the moving averages of the weights kept with this decay (default: when the run '
+         'kept them); 0: the raw weights.')
+
+
+def checkpoint_overrides():
+  """run_info.Overrides from the flags of define_checkpoint_flags (None: as run.json says)."""
+  name = None
+  if FLAGS.model_name:
+    name = model_name()
+  elif FLAGS.use_batch_norm:
+    name = run_info.DEFAULT_MODEL + BATCH_NORM_SUFFIX
+  return run_info.Overrides(model_name=name, labels_file=FLAGS.labels_file,
+                            dataset_dir=FLAGS.dataset_dir, image_size=FLAGS.image_size,
+                            moving_average_decay=FLAGS.moving_average_decay)

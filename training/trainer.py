@@ -26,6 +26,7 @@ import compat
 from training import clones
 from training import optimization
 from training import resources
+from training import run_info
 from training import saving
 from training import session
 
@@ -416,6 +417,7 @@ def _run(config, resume_from, check):
     init_fn = _init_fn(config, resume_from)
     if not resume_from:  # a resumed run is the same HParams session: written once
       run_start.write_run_start(config.train_dir, config, _dataset_text(config, dataset))
+    run_info.write(config.train_dir, run_info.from_training(config, dataset))  # for predict
     check.step_fn = step_fn = StepFunction(
         log_tensors, config.batch_size, config.max_number_of_steps or None,
         config.log_every_n_steps)

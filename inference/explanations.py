@@ -1,0 +1,37 @@
+"""predict_alexnet.py --explain=DIR: one Grad-CAM picture per classified photo, saved as PNG."""
+import os
+
+import numpy as np
+from PIL import Image
+
+import base
+from summaries import gradcam
+
+
+class Writer:
+  """Saves DIR/<photo name>.png (a second photo of the same name gets <name>-2.png, ...), each
+  written to a temporary file and renamed."""
+
+  def __init__(self, folder, class_names):
+    self.folder = folder
+    self.class_names = class_names
+    self._taken = set()
+    os.makedirs(folder, exist_ok=True)
+
+  def _filename(self, photo_path):
+    stem = os.path.splitext(os.path.basename(photo_path))[0] or 'photo'
+    name, number = stem + '.png', 1
+    while name in self._taken:
+      number += 1
+      name = '%s-%d.png' % (stem, number)
+    self._taken.add(name)
+    return os.path.join(self.folder, name)
+
+  def write(self, photo_path, image, heat, probabilities):
+    """The picture of one photo: image (as the net saw it), heat [H, W] of the top class."""
+    top = int(np.argmax(probabilities))
+    picture = gradcam.overlay(image, heat, self.class_names[top], probabilities[top])
+    path = self._filename(photo_path)
+    with base.atomic_path(path) as tmp:
+      Image.fromarray(picture).save(tmp, format='PNG')
+    return path

@@ -1,0 +1,194 @@
+"""A checkpoint as a TensorFlow SavedModel that serves: what export_alexnet.py runs.
+
+EXPORT_DIR/<version>/ holds saved_model.pb and variables/ (the moving averages of the weights
+when the run kept them, restored into the weights' own names), assets.extra/labels.txt, and with
+tflite model.tflite. Two signatures (tag 'serve'):
+  serving_default  image_bytes: string [N], encoded JPEG/PNG/GIF/BMP/WebP photos, preprocessed in
+                   the graph as evaluation does (central crop)
+  predict_images   images: float32 [N, size, size, 3] in [-1, 1], already preprocessed
+both returning probabilities [N, C], class_id [N] (int64) and class_name [N] (string).
+On RGB JPEGs the SavedModel gives predict_alexnet.py's probabilities; other photos it decodes
+with TensorFlow (alpha dropped, CMYK as libjpeg reads it) where predict_alexnet.py converts them
+as the converter does, so theirs may differ a little.
+
+The version folder is written under a temporary name in EXPORT_DIR and renamed when complete
+(TensorFlow Serving only loads folders named by a number), and never replaced unless asked.
+"""
+import dataclasses
+import os
+import re
+import shutil
+import tempfile
+import warnings
+from typing import Optional
+
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+import base
+from base import UserError
+from datasets import dataset_utils
+from inference import classifier as classifier_lib
+from training import run_info
+
+SERVING_SIGNATURE = 'serving_default'
+IMAGES_SIGNATURE = 'predict_images'
+TFLITE_FILENAME = 'model.tflite'
+EXTRA_FOLDER = 'assets.extra'   # TensorFlow Serving's place for files beside the model
+TFLITE_TOLERANCE = 1e-4         # largest difference of a probability allowed for TFLite
+_VERSION = re.compile(r'^\d+$')
+
+
+@dataclasses.dataclass
+class ExportConfig:
+  checkpoint_path: str
+  export_dir: str
+  version: Optional[int] = None     # default: one more than the highest version there
+  overwrite: bool = False
+  tflite: bool = False
+  overrides: run_info.Overrides = dataclasses.field(default_factory=run_info.Overrides)
+
+
+@dataclasses.dataclass
+class ExportResult:
+  path: str                         # EXPORT_DIR/<version>
+  version: int
+  checkpoint: str
+  tflite_bytes: Optional[int] = None
+  tflite_difference: Optional[float] = None   # largest |TFLite - SavedModel| probability
+
+
+def versions(export_dir):
+  """The version numbers of the SavedModels in export_dir, ascending."""
+  if not os.path.isdir(export_dir):
+    return []
+  return sorted(int(name) for name in os.listdir(export_dir) if _VERSION.match(name))
+
+
+def target_version(export_dir, version, overwrite):
+  """The version to write: the given one (UserError when it exists, unless overwrite), else one
+  more than the highest there (1 in a new folder)."""
+  if version is None:
+    return (versions(export_dir) or [0])[-1] + 1
+  if version < 0:
+    raise UserError('--version must be >= 0, got %d' % version)
+  if os.path.exists(os.path.join(export_dir, str(version))) and not overwrite:
+    raise UserError('%s already exists; pass --overwrite to replace it, or another --version'
+                    % os.path.join(export_dir, str(version)))
+  return version
+
+
+def _signature(inputs, graph):
+  tensor_info = tf.compat.v1.saved_model.utils.build_tensor_info
+  outputs = {'probabilities': graph.probabilities, 'class_id': graph.class_id,
+             'class_name': graph.class_name}
+  return tf.compat.v1.saved_model.signature_def_utils.build_signature_def(
+      inputs={name: tensor_info(tensor) for name, tensor in inputs.items()},
+      outputs={name: tensor_info(tensor) for name, tensor in outputs.items()},
+      method_name=tf.compat.v1.saved_model.signature_constants.PREDICT_METHOD_NAME)
+
+
+def write_saved_model(checkpoint, info, path):
+  """The SavedModel of a checkpoint (run_info.RunInfo info) in a new folder `path`."""
+  with tf.Graph().as_default() as graph:
+    tensors = classifier_lib.build(info)
+    restorer = classifier_lib.saver(tensors, checkpoint, info.model_name)
+    with tf.compat.v1.Session(graph=graph) as sess:
+      restorer.restore(sess, checkpoint)
+      builder = tf.compat.v1.saved_model.Builder(path)
+      builder.add_meta_graph_and_variables(
+          sess, [tf.compat.v1.saved_model.tag_constants.SERVING], strip_default_attrs=True,
+          signature_def_map={
+              SERVING_SIGNATURE: _signature({'image_bytes': tensors.encoded}, tensors),
+              IMAGES_SIGNATURE: _signature({'images': tensors.images}, tensors)})
+      builder.save()
+  os.makedirs(os.path.join(path, EXTRA_FOLDER))
+  dataset_utils.write_label_file(dict(enumerate(info.class_names)),
+                                 os.path.join(path, EXTRA_FOLDER))
+
+
+def sample_images(info, count=4, seed=0):
+  """Preprocessed-looking float32 images [count, size, size, 3] in [-1, 1]: smooth colour
+  gradients with noise, to compare two forms of one model on."""
+  rng = np.random.default_rng(seed)
+  size = info.image_size
+  ramp = np.linspace(-1.0, 1.0, size, dtype=np.float32)
+  images = np.empty((count, size, size, 3), np.float32)
+  for i in range(count):
+    mix = rng.uniform(0.0, 1.0, 3)
+    for c in range(3):
+      images[i, :, :, c] = ramp[:, None] * mix[c] + ramp[None, :] * (1.0 - mix[c])
+  images += rng.normal(0.0, 0.1, images.shape).astype(np.float32)
+  return np.clip(images, -1.0, 1.0)
+
+
+def write_tflite(saved_model_dir, info):
+  """Converts the float signature to TensorFlow Lite (saved_model_dir/model.tflite) and checks it
+  with the TFLite interpreter against the SavedModel on the same images. Needs eager execution
+  (TensorFlow 2's converter). Returns (size in bytes, largest probability difference)."""
+  if not tf.executing_eagerly():
+    raise RuntimeError('the TFLite conversion needs eager execution (cli.run(graph_mode=False))')
+  converter = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir,
+                                                       signature_keys=[IMAGES_SIGNATURE])
+  model = converter.convert()
+  path = os.path.join(saved_model_dir, TFLITE_FILENAME)
+  with base.atomic_path(path) as tmp:
+    with open(tmp, 'wb') as f:
+      f.write(model)
+  images = sample_images(info)
+  expected = tf.saved_model.load(saved_model_dir).signatures[IMAGES_SIGNATURE](
+      images=tf.constant(images))['probabilities'].numpy()
+  got = tflite_probabilities(path, images)
+  difference = float(np.max(np.abs(got - expected)))
+  if difference > TFLITE_TOLERANCE:
+    raise UserError('the TFLite model gives probabilities up to %.3g away from the SavedModel\'s '
+                    '(allowed: %g); export without --tflite' % (difference, TFLITE_TOLERANCE))
+  return len(model), difference
+
+
+def tflite_probabilities(path, images):
+  """The probabilities the TFLite model at path gives for float images [N, size, size, 3]."""
+  with warnings.catch_warnings():
+    warnings.simplefilter('ignore')  # tf.lite.Interpreter's notice that LiteRT replaces it
+    interpreter = tf.lite.Interpreter(model_path=path)
+  runner = interpreter.get_signature_runner(IMAGES_SIGNATURE)
+  return runner(images=np.asarray(images, np.float32))['probabilities']
+
+
+def _move_into_place(built, target, work):
+  """Renames the built folder to target. An existing target (overwrite) is first moved into the
+  work folder (deleted with it), and moved back if the rename fails."""
+  aside = None
+  if os.path.exists(target):
+    aside = os.path.join(work, 'replaced')
+    os.rename(target, aside)
+  try:
+    os.rename(built, target)
+  except OSError:
+    if aside:
+      os.rename(aside, target)
+    raise
+
+
+def export(config):
+  """Writes EXPORT_DIR/<version>/ for config.checkpoint_path; returns an ExportResult."""
+  base.check_folder_path(config.export_dir, 'export_dir')
+  checkpoint, info = run_info.for_checkpoint(config.checkpoint_path, config.overrides)
+  os.makedirs(config.export_dir, exist_ok=True)
+  version = target_version(config.export_dir, config.version, config.overwrite)
+  target = os.path.join(config.export_dir, str(version))
+  work = tempfile.mkdtemp(prefix='.export-%d-' % version, dir=config.export_dir)
+  try:
+    built = os.path.join(work, str(version))
+    logging.info('Exporting %s (%s, %d classes%s) to %s.', checkpoint, info.model_name,
+                 info.num_classes, ', moving averages' if info.moving_average_decay else '',
+                 target)
+    write_saved_model(checkpoint, info, built)
+    result = ExportResult(path=target, version=version, checkpoint=checkpoint)
+    if config.tflite:
+      result.tflite_bytes, result.tflite_difference = write_tflite(built, info)
+    _move_into_place(built, target, work)
+  finally:
+    shutil.rmtree(work, ignore_errors=True)
+  return result

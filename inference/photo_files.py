@@ -1,0 +1,55 @@
+"""The photos a prediction is asked about: files, folders (walked recursively) and glob patterns,
+expanded into one list of files in a stable order, with what could not be found."""
+import glob
+import os
+
+from base import GLOB_CHARACTERS
+
+# Files a folder walk takes (any case); a file named explicitly or matched by a pattern is taken
+# whatever its name, and skipped later if it is not an image.
+PHOTO_EXTENSIONS = ('.jpg', '.jpeg', '.jpe', '.jfif', '.png', '.gif', '.bmp', '.webp', '.tif',
+                    '.tiff')
+NO_SUCH_PATH = 'no such file or folder'
+NO_MATCH = 'the pattern matches no file'
+NO_PHOTOS = 'the folder holds no photos (%s)' % ' '.join(PHOTO_EXTENSIONS)
+
+
+def folder_photos(folder):
+  """The photo files under a folder, recursively, sorted; hidden files and folders left out."""
+  found = []
+  for root, dirs, files in os.walk(folder):
+    dirs[:] = sorted(d for d in dirs if not d.startswith('.'))
+    found.extend(os.path.join(root, name) for name in sorted(files)
+                 if not name.startswith('.') and name.lower().endswith(PHOTO_EXTENSIONS))
+  return found
+
+
+def _expand_one(argument):
+  """(files, problem or None) of one argument."""
+  if os.path.isdir(argument):
+    found = folder_photos(argument)
+    return found, None if found else NO_PHOTOS
+  if os.path.exists(argument):
+    return [argument], None
+  if not any(c in argument for c in GLOB_CHARACTERS):
+    return [], NO_SUCH_PATH
+  found = []
+  for match in sorted(glob.glob(argument, recursive=True)):
+    found.extend(folder_photos(match) if os.path.isdir(match) else [match])
+  return found, None if found else NO_MATCH
+
+
+def expand(arguments):
+  """(photo paths in the order given, each once; [(argument, problem)] for the arguments that
+  name nothing)."""
+  paths, problems, seen = [], [], set()
+  for argument in arguments:
+    found, problem = _expand_one(argument)
+    if problem:
+      problems.append((argument, problem))
+    for path in found:
+      key = os.path.realpath(path)
+      if key not in seen:
+        seen.add(key)
+        paths.append(path)
+  return paths, problems

@@ -1,0 +1,155 @@
+"""Classifying photos with a trained checkpoint: what predict_alexnet.py runs.
+
+Each photo is read and checked as the converter checks it (datasets/images.py: an RGB JPEG is
+kept byte for byte, CMYK, grayscale, PNG, GIF, BMP, WebP and TIFF are converted to RGB and
+re-encoded), so a photo gets the probabilities evaluation gives its converted record. Photos go
+through the net in batches; one that cannot be read or decoded is skipped with its reason.
+"""
+import dataclasses
+import os
+from typing import Optional, Sequence
+
+import tensorflow as tf
+from absl import logging
+
+import base
+from base import UserError
+from datasets import images as image_checks
+from inference import classifier as classifier_lib
+from inference import explanations
+from inference import photo_files
+from inference import reports
+from training import run_info
+
+LOG_EVERY_SECS = 10.0
+
+
+@dataclasses.dataclass
+class PredictConfig:
+  checkpoint_path: str                    # a training folder (its newest checkpoint) or prefix
+  photos: Sequence[str] = ()              # files, folders (recursively) and glob patterns
+  top_k: int = 3
+  output: Optional[str] = None            # .csv or .jsonl: every class's probability
+  full_image: bool = False
+  batch_size: int = 32
+  explain: Optional[str] = None           # folder for the Grad-CAM pictures
+  # For training folders without run.json, or to override it.
+  overrides: run_info.Overrides = dataclasses.field(default_factory=run_info.Overrides)
+
+
+@dataclasses.dataclass
+class Prediction:
+  path: str
+  probabilities: Optional[list] = None    # None when skipped
+  error: Optional[str] = None
+
+
+def validate(config):
+  checks = [
+      (config.photos, 'name the photos to classify: files, folders or patterns after the flags'),
+      (config.top_k > 0, '--top_k must be positive, got %d' % config.top_k),
+      (config.batch_size > 0, '--batch_size must be positive, got %d' % config.batch_size),
+  ]
+  for ok, message in checks:
+    if not ok:
+      raise UserError(message)
+  if config.output:
+    reports.output_format(config.output)
+    if os.path.isdir(config.output):
+      raise UserError('--output=%s is a folder; give a file name' % config.output)
+  base.check_folder_path(config.explain, 'explain')
+
+
+def read_photo(path):
+  """(encoded bytes TensorFlow decodes, None) or (None, why it is skipped)."""
+  if not os.path.isfile(path):
+    return None, 'not a file'
+  result = image_checks.check_image(path)
+  return (result.data, None) if result.ok else (None, result.skipped)
+
+
+def _decode_error(error):
+  return 'TensorFlow cannot decode it (%s)' % str(error.message).splitlines()[0][:200]
+
+
+def classify_batch(classifier, paths):
+  """[Prediction] of a batch of photo paths, in order, with the Classifier's extra outputs
+  (images, heat) per classified photo. A photo TensorFlow fails to decode is found by
+  classifying the batch's photos one at a time, and skipped."""
+  read = [(path,) + read_photo(path) for path in paths]
+  readable = [(path, data) for path, data, _ in read if data is not None]
+  outputs = {}
+  if readable:
+    try:
+      values = classifier.run([data for _, data in readable])
+      for i, (path, _) in enumerate(readable):
+        outputs[path] = {key: value[i] for key, value in values.items()}
+    except tf.errors.InvalidArgumentError:
+      for path, data in readable:
+        try:
+          values = classifier.run([data])
+          outputs[path] = {key: value[0] for key, value in values.items()}
+        except tf.errors.InvalidArgumentError as e:
+          outputs[path] = _decode_error(e)
+  predictions = []
+  for path, _, reason in read:
+    found = outputs.get(path, reason)
+    if isinstance(found, str):
+      predictions.append((Prediction(path, error=found), None))
+    else:
+      predictions.append((Prediction(path, probabilities=found.pop('probabilities').tolist()),
+                          found))
+  return predictions
+
+
+def _batches(paths, batch_size):
+  for start in range(0, len(paths), batch_size):
+    yield paths[start:start + batch_size]
+
+
+def predict(config, out=print):
+  """Classifies config.photos; prints the table (out, one line per call), writes the output file
+  and the Grad-CAM pictures. Returns [Prediction] in order, the arguments naming nothing first."""
+  validate(config)
+  checkpoint, info = run_info.for_checkpoint(config.checkpoint_path, config.overrides)
+  paths, problems = photo_files.expand(config.photos)
+  predictions = [Prediction(argument, error=problem) for argument, problem in problems]
+  batch_size = 1 if config.full_image else config.batch_size
+  logging.info('Classifying %d photo(s) with %s (%s, %d classes%s).', len(paths), checkpoint,
+               info.model_name, info.num_classes,
+               ', moving averages' if info.moving_average_decay else '')
+  table = reports.Table(info.class_names, config.top_k, paths)
+  pictures = explanations.Writer(config.explain, info.class_names) if config.explain else None
+  classifier = classifier_lib.Classifier(checkpoint, info, config.full_image,
+                                         explain=bool(config.explain)) if paths else None
+  progress = base.Progress(len(paths))
+  try:
+    with reports.output_file(config.output, info.class_names) as output:
+      for prediction in predictions:
+        if output:
+          output.skipped(prediction.path, prediction.error)
+      if paths:
+        out(table.header())
+      for batch in _batches(paths, batch_size):
+        for prediction, extra in classify_batch(classifier, batch):
+          predictions.append(prediction)
+          _report(prediction, extra, table, output, pictures, out)
+        progress.advance(len(batch))
+        if len(paths) > batch_size and progress.due(LOG_EVERY_SECS):
+          logging.info('%s', progress.line('photos'))
+  finally:
+    if classifier:
+      classifier.close()
+  return predictions
+
+
+def _report(prediction, extra, table, output, pictures, out):
+  if prediction.error:
+    if output:
+      output.skipped(prediction.path, prediction.error)
+    return
+  out(table.row(prediction.path, prediction.probabilities))
+  if output:
+    output.classified(prediction.path, prediction.probabilities)
+  if pictures:
+    pictures.write(prediction.path, extra['images'], extra['heat'], prediction.probabilities)

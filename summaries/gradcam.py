@@ -1,0 +1,91 @@
+"""Grad-CAM (Selvaraju et al. 2017): where the net looked for the class it predicted.
+
+heatmaps() builds, in a graph, the gradients of each image's class score with respect to the
+output of the net's last convolutional layer, weights each channel by its mean gradient, sums the
+weighted channels, keeps the positive part (ReLU), scales each map to [0, 1] and upsamples it to
+the image. overlay() lays such a map over the image, colour-mapped, with the label and the
+probability drawn under it.
+
+Works for any net of the nets factory: the layer is found by name among the end points (the
+last 4-D one named conv*), not fixed to alexnet_v2/conv5. The gradients are per image only when
+the images do not interact, i.e. with the net in inference mode (no batch statistics).
+predict_alexnet.py --explain uses both; a TensorBoard summary can use heatmaps() in the graph and
+overlay() in a numpy function.
+"""
+import re
+
+import numpy as np
+import tensorflow as tf
+from PIL import Image, ImageDraw
+
+from summaries import drawing
+
+_CONV_LAYER = re.compile(r'(^|/)conv[^/]*$', re.IGNORECASE)
+COLORMAP = 'viridis'
+MAX_OPACITY = 0.75   # of the colour where the heat is 1; where it is 0 the photo shows as it is
+
+
+def last_conv_end_point(end_points):
+  """The name of the last convolutional layer's output among a net's end points (a dict in the
+  order the net built them): the last 4-D end point whose last name part starts with conv."""
+  names = [name for name, tensor in end_points.items()
+           if _CONV_LAYER.search(name) and tensor.shape.rank == 4]
+  if not names:
+    raise ValueError('no convolutional end point (named conv*) among %s' % list(end_points))
+  return names[-1]
+
+
+def heatmaps(logits, end_points, class_ids=None, size=None, layer=None):
+  """Grad-CAM maps float32 [N, h, w] in [0, 1], one per image, in the default graph.
+
+  Args:
+    logits: [N, num_classes] class scores (before the softmax).
+    end_points: the net's end points, among them the layer's output [N, h, w, channels].
+    class_ids: int [N], the class to explain per image; None: the predicted class.
+    size: [height, width] (ints or an int tensor) to upsample to (bilinear); None keeps h, w.
+    layer: the end point to explain; None: last_conv_end_point(end_points).
+  A map is all 0 when no position raises the class score.
+  """
+  activations = end_points[layer or last_conv_end_point(end_points)]
+  if class_ids is None:
+    class_ids = tf.argmax(logits, axis=1)
+  scores = tf.gather(logits, tf.cast(class_ids, tf.int32), axis=1, batch_dims=1)
+  gradients = tf.gradients(tf.reduce_sum(scores), activations)[0]
+  channel_weights = tf.reduce_mean(gradients, axis=[1, 2], keepdims=True)
+  cam = tf.nn.relu(tf.reduce_sum(channel_weights * activations, axis=3))
+  cam = tf.math.divide_no_nan(cam, tf.reduce_max(cam, axis=[1, 2], keepdims=True))
+  if size is not None:
+    cam = tf.image.resize(cam[..., tf.newaxis], size, method='bilinear')[..., 0]
+  return tf.clip_by_value(cam, 0.0, 1.0, name='gradcam')
+
+
+def overlay(image, heat, label, probability, caption_height=None):
+  """The image with the heat map laid over it and 'label  87.3%' under it: uint8 [H + caption,
+  W, 3].
+
+  Args:
+    image: [H, W, 3] uint8, or float in [-1, 1] as the net saw it.
+    heat: [h, w] in [0, 1] (resized to H, W when it differs).
+    label: the class name; probability: its probability.
+  The colour (viridis) covers the photo in proportion to the heat, up to MAX_OPACITY.
+  """
+  photo = drawing.to_uint8(np.asarray(image)).astype(np.float64)
+  height, width = photo.shape[:2]
+  heat = np.clip(np.nan_to_num(np.asarray(heat, np.float64)), 0.0, 1.0)
+  if heat.shape != (height, width):
+    heat = np.asarray(Image.fromarray(heat.astype(np.float32), 'F').resize(
+        (width, height), Image.BILINEAR), np.float64)
+  colour = drawing.apply_colormap(heat, COLORMAP).astype(np.float64)
+  opacity = MAX_OPACITY * heat[..., np.newaxis]
+  blended = np.round(photo * (1.0 - opacity) + colour * opacity).astype(np.uint8)
+
+  font_size = max(11, int(round(width / 16)))
+  caption_height = caption_height or int(font_size * 1.8)
+  canvas = Image.new('RGB', (width, height + caption_height), drawing.BACKGROUND)
+  canvas.paste(Image.fromarray(blended), (0, 0))
+  font = drawing.load_font(font_size)
+  share = '  %.1f%%' % (100.0 * float(probability))
+  text = drawing.fit_text(font, str(label), width - 8 - int(font.getlength(share))) + share
+  ImageDraw.Draw(canvas).text((4, height + (caption_height - font_size) // 2 - 1), text,
+                              fill=drawing.TEXT, font=font)
+  return np.asarray(canvas)

@@ -1,0 +1,179 @@
+"""What it takes to use a training folder's checkpoints, written beside them: run.json (the model,
+the number of classes, the image size, the preprocessing, the moving-average decay) and
+labels.txt (the class names, `id:name` lines as the converter writes them).
+
+Training writes both at its start (write, from_training), so prediction and export need only a
+training folder or a checkpoint prefix (for_checkpoint). Folders trained before run.json
+existed work with the same settings given explicitly (Overrides).
+
+No flags are read here; the trainer, the predictor and the exporter import it.
+"""
+import dataclasses
+import json
+import os
+from typing import Optional
+
+import base
+from base import UserError
+from datasets import dataset_utils
+from nets import nets_factory
+from preprocessing import preprocessing_factory
+from training import checkpoints
+
+FILENAME = 'run.json'
+LABELS_FILENAME = dataset_utils.LABELS_FILENAME
+FORMAT_VERSION = 1
+DEFAULT_MODEL = 'alexnet_v2'
+
+
+@dataclasses.dataclass
+class RunInfo:
+  model_name: str
+  class_names: list                       # index = class id
+  image_size: int                         # the side of the square images training used
+  preprocessing: str                      # a preprocessing_factory name
+  moving_average_decay: Optional[float] = None  # the run kept averages of the weights
+  dataset_name: str = ''
+
+  @property
+  def num_classes(self):
+    return len(self.class_names)
+
+
+@dataclasses.dataclass
+class Overrides:
+  """What a user may say explicitly (None: from run.json, or the default)."""
+  model_name: Optional[str] = None
+  labels_file: Optional[str] = None       # a labels.txt; dataset_dir/labels.txt when that given
+  dataset_dir: Optional[str] = None
+  image_size: Optional[int] = None
+  moving_average_decay: Optional[float] = None
+
+
+def preprocessing_name(model_name):
+  """The preprocessing_factory name of a model's preprocessing ('inception' for alexnet_v2)."""
+  module = preprocessing_factory.PREPROCESSING_MAP[model_name]
+  short = module.__name__.rsplit('.', 1)[-1].replace('_preprocessing', '')
+  return short if preprocessing_factory.PREPROCESSING_MAP.get(short) is module else model_name
+
+
+def default_image_size(model_name):
+  return nets_factory.get_network_fn(model_name, 0).default_image_size
+
+
+def from_training(config, dataset):
+  """The RunInfo of a training run (a trainer.TrainConfig) on a slim Dataset."""
+  return RunInfo(
+      model_name=config.model_name,
+      class_names=[dataset.labels_to_names[i] for i in range(dataset.num_classes)],
+      image_size=config.train_image_size or default_image_size(config.model_name),
+      preprocessing=preprocessing_name(config.model_name),
+      moving_average_decay=config.moving_average_decay, dataset_name=dataset.name)
+
+
+def write(train_dir, info):
+  """Writes labels.txt, then run.json (each atomically): run.json present means both are."""
+  dataset_utils.write_label_file(dict(enumerate(info.class_names)), train_dir, LABELS_FILENAME)
+  record = {'format_version': FORMAT_VERSION, 'model_name': info.model_name,
+            'num_classes': info.num_classes, 'labels_file': LABELS_FILENAME,
+            'image_size': info.image_size, 'preprocessing': info.preprocessing,
+            'moving_average_decay': info.moving_average_decay,
+            'dataset_name': info.dataset_name}
+  base.write_text_atomic(os.path.join(train_dir, FILENAME),
+                         json.dumps(record, indent=2, sort_keys=True) + '\n')
+
+
+def read_labels(path):
+  """[name, ...] from an `id:name` labels file; UserError unless the ids are 0..n-1."""
+  if not os.path.isfile(path):
+    raise UserError('labels file %s does not exist' % path)
+  labels = dataset_utils.read_label_file(os.path.dirname(path) or '.', os.path.basename(path))
+  if sorted(labels) != list(range(len(labels))) or not labels:
+    raise UserError('%s must name classes 0..n-1, one `id:name` line each; it has ids %s'
+                    % (path, sorted(labels)[:10]))
+  return [labels[i] for i in range(len(labels))]
+
+
+def read(train_dir):
+  """The RunInfo a training folder holds, or None when it has no run.json (an older run).
+  UserError when run.json or its labels file cannot be used."""
+  path = os.path.join(train_dir, FILENAME)
+  if not os.path.exists(path):
+    return None
+  try:
+    with open(path, encoding='utf-8') as f:
+      record = json.load(f)
+  except (OSError, ValueError) as e:
+    raise UserError('cannot read %s (%s); delete it and pass --model_name and --labels_file '
+                    'instead' % (path, e))
+  try:
+    names = read_labels(os.path.join(train_dir, record.get('labels_file', LABELS_FILENAME)))
+    if len(names) != record['num_classes']:
+      raise UserError('%s says %d classes but its labels file names %d'
+                      % (path, record['num_classes'], len(names)))
+    return RunInfo(model_name=record['model_name'], class_names=names,
+                   image_size=int(record['image_size']), preprocessing=record['preprocessing'],
+                   moving_average_decay=record.get('moving_average_decay'),
+                   dataset_name=record.get('dataset_name', ''))
+  except (KeyError, TypeError, ValueError, AttributeError) as e:
+    raise UserError('%s is not a run description (%s: %s); delete it and pass --model_name and '
+                    '--labels_file instead' % (path, type(e).__name__, e))
+
+
+def _labels_path(overrides):
+  if overrides.labels_file:
+    return overrides.labels_file
+  if overrides.dataset_dir:
+    return os.path.join(overrides.dataset_dir, LABELS_FILENAME)
+  return None
+
+
+def _check_model(model_name):
+  if model_name not in nets_factory.nets_map:
+    raise UserError('unknown model %s; choose one of %s'
+                    % (model_name, ', '.join(sorted(nets_factory.nets_map))))
+
+
+def _decay(overrides, stored):
+  """The moving-average decay to restore with: the user's (0: the raw weights), else the run's."""
+  if overrides.moving_average_decay is None:
+    return stored.moving_average_decay if stored else None
+  if overrides.moving_average_decay == 0:
+    return None
+  if not 0.0 < overrides.moving_average_decay < 1.0:
+    raise UserError('--moving_average_decay must be in (0, 1), or 0 for the raw weights')
+  return overrides.moving_average_decay
+
+
+def for_checkpoint(checkpoint_path, overrides=None):
+  """(checkpoint prefix, RunInfo) of a training folder (its newest checkpoint) or a prefix.
+
+  The folder's run.json gives the settings, each overridden by the user's when given; without
+  run.json the labels must be given (--labels_file or --dataset_dir) and the model defaults to
+  alexnet_v2, the image size to the net's.
+  """
+  overrides = overrides or Overrides()
+  base.check_no_glob_characters(checkpoint_path, 'checkpoint_path')
+  checkpoint = checkpoints.resolve(checkpoint_path)
+  train_dir = os.path.dirname(checkpoint) or '.'
+  stored = read(train_dir)
+  labels_path = _labels_path(overrides)
+  if stored is None and labels_path is None:
+    raise UserError('%s has no %s (it was trained before runs described themselves): pass the '
+                    'class names with --labels_file=PATH or --dataset_dir=DIR (its labels.txt), '
+                    'and --model_name if it is not %s' % (train_dir, FILENAME, DEFAULT_MODEL))
+  model_name = overrides.model_name or (stored.model_name if stored else DEFAULT_MODEL)
+  _check_model(model_name)
+  same_model = stored is not None and stored.model_name == model_name
+  info = RunInfo(
+      model_name=model_name,
+      class_names=read_labels(labels_path) if labels_path else stored.class_names,
+      image_size=overrides.image_size or (stored.image_size if same_model
+                                          else default_image_size(model_name)),
+      preprocessing=stored.preprocessing if same_model else preprocessing_name(model_name),
+      moving_average_decay=_decay(overrides, stored),
+      dataset_name=stored.dataset_name if stored else '')
+  if info.preprocessing not in preprocessing_factory.PREPROCESSING_MAP:
+    raise UserError('%s names an unknown preprocessing %s; choose one of %s' % (
+        FILENAME, info.preprocessing, ', '.join(sorted(preprocessing_factory.PREPROCESSING_MAP))))
+  return checkpoint, info
