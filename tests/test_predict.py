@@ -14,7 +14,7 @@ from conftest import CLASS_NAMES
 from inference import photo_files
 from inference import predict
 from inference import reports
-from predict_helpers import FORMATS, photo_bytes, save_checkpoint, write_bad_files, write_photos
+from predict_helpers import photo_bytes, save_checkpoint, write_bad_files, write_photos
 from training import evaluator
 from training import run_info
 

@@ -1,7 +1,6 @@
 """Checkpoints that describe themselves: training writes run.json and labels.txt beside them, and
 prediction and export take everything from there (or from explicit settings for older runs)."""
 import json
-import os
 
 import pytest
 
