@@ -22,7 +22,6 @@ import script_flags
 from datasets import dataset_factory
 from summaries import dataset_view
 from training import evaluator
-from training import trainer
 
 FLAGS = flags.FLAGS
 CONFIG = evaluator.EvalConfig  # every default lives there (or in TrainConfig, for training's)
@@ -42,9 +41,8 @@ def define_flags():
   define('eval_interval_secs', 'Seconds between looks for a new checkpoint (waiting ones are '
          'evaluated back to back).')
   define('timeout', 'Stop after this many seconds without a new checkpoint; 0 waits forever.')
-  script_flags.define(trainer.TrainConfig, 'max_number_of_steps',
-                      'Training\'s last step (pass the value train_alexnet.py got): stop once '
-                      'its checkpoint is evaluated; 0: unknown.')
+  define('max_number_of_steps', 'Training\'s last step: stop once its checkpoint is evaluated. '
+         '0: the one training wrote in the training folder\'s run.json (unknown without it).')
   define('once', 'Evaluate one checkpoint (the newest in a folder) and exit.')
   define('eval_image_size', 'Input size (default: the net\'s, 224): the side of the central '
          'crop, or the shorter side of the photo with --full_image.')

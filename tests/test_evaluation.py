@@ -6,6 +6,7 @@ import glob
 import json
 import logging
 import os
+import shutil
 import threading
 import time
 
@@ -19,6 +20,7 @@ from summaries import results as results_module
 from training import checkpoints
 from training import evaluator
 from training import metrics
+from training import run_info
 from training import trainer
 from tf_helpers import read_events, save_random_checkpoint
 
@@ -265,6 +267,21 @@ def test_loop_stops_at_once_when_the_last_step_is_already_evaluated(trained, tmp
   start = time.monotonic()
   assert evaluator.evaluate(eval_config(trained, watched, eval_dir, **options)) == []
   assert time.monotonic() - start < 10
+
+
+def test_loop_learns_training_s_last_step_from_run_json(trained, tmp_path):
+  # No --max_number_of_steps: the evaluator stops after the step training's run.json names,
+  # instead of waiting --timeout for a checkpoint that never comes.
+  watched, eval_dir = tmp_path / 'train', tmp_path / 'eval'
+  step, prefix = trained.checkpoints[-1]
+  link_checkpoint(prefix, str(watched))
+  for name in (run_info.FILENAME, run_info.LABELS_FILENAME):
+    shutil.copy(os.path.join(trained.train_dir, name), str(watched / name))
+  assert run_info.read(str(watched)).max_number_of_steps == step
+  start = time.monotonic()
+  options = dict(timeout=120.0, max_number_of_steps=0, embedding_every=0, grid_images=0)
+  assert steps_of(evaluator.evaluate(eval_config(trained, watched, eval_dir, **options))) == [step]
+  assert time.monotonic() - start < 100
 
 
 # --- a rerun writes each step's summaries once ---------------------------------------------------

@@ -37,12 +37,10 @@ def test_every_training_flag_default_is_the_train_config_default():
   assert params['momentum'] == 0.9 and params['adam_beta2'] == 0.999
 
 
-def test_evaluation_flags_default_to_the_eval_config_and_training_s_last_step():
+def test_every_evaluation_flag_default_is_the_eval_config_default():
   seen = config_of('eval_alexnet', '--dataset_dir=d', '--checkpoint_path=c', '--eval_dir=e')
   config, defaults = seen['config'], seen['defaults']
-  assert config.pop('max_number_of_steps') == 10000   # TrainConfig's default
-  defaults.pop('max_number_of_steps')
-  assert config == defaults
+  assert config == defaults and config['max_number_of_steps'] == 0  # 0: from run.json
 
 
 def test_flags_reach_the_config_and_batch_norm_picks_the_variant():

@@ -41,6 +41,7 @@ from summaries import events
 from summaries import projector
 from summaries import results
 from training import checkpoints
+from training import run_info
 from training import metrics
 from training import resources
 from training import session
@@ -63,7 +64,7 @@ class EvalConfig:
   eval_interval_secs: float = 60.0      # pause between looks for a new checkpoint
   timeout: float = 3600.0               # stop after this long without a new one; 0: never
   max_number_of_steps: int = 0          # training's last step: stop once it is evaluated
-                                        # (0: unknown)
+                                        # (0: from the training folder's run.json)
   once: bool = False
   eval_image_size: Optional[int] = None       # default: the net's (224)
   full_image: bool = False
@@ -84,7 +85,7 @@ def validate(config):
       (config.batch_size > 0, '--batch_size must be positive, got %d' % config.batch_size),
       (config.eval_interval_secs >= 0, '--eval_interval_secs must be >= 0'),
       (config.timeout >= 0, '--timeout must be >= 0 (0 waits forever)'),
-      (config.max_number_of_steps >= 0, '--max_number_of_steps must be >= 0 (0: unknown)'),
+      (config.max_number_of_steps >= 0, '--max_number_of_steps must be >= 0 (0: from run.json)'),
       (config.eval_image_size is None or config.eval_image_size >= alexnet.MIN_IMAGE_SIZE,
        '--eval_image_size must be at least %d (alexnet_v2 needs a 5x5 pool5), got %s'
        % (alexnet.MIN_IMAGE_SIZE, config.eval_image_size)),
@@ -395,10 +396,24 @@ def _evaluate_locked(config, dataset, checkpoint_path, checkpoint, hooks):
     writer.close()
 
 
+def _last_training_step(config, checkpoint_dir):
+  """--max_number_of_steps, or the step training runs to as its run.json says (read again
+  each time: training may start, or restart with another target, after the evaluator); None
+  while it is not known."""
+  if config.max_number_of_steps:
+    return config.max_number_of_steps
+  try:
+    info = run_info.read(checkpoint_dir) if os.path.isdir(checkpoint_dir) else None
+  except UserError as e:
+    logging.warning('Not reading training\'s last step: %s', e)
+    return None
+  return (info.max_number_of_steps or None) if info else None
+
+
 def _loop(config, dataset, checkpoint_dir, writer, hooks):
   state = checkpoints.load_eval_state(config.eval_dir, checkpoint_dir)
   last_step = state['last_step']
-  max_steps = config.max_number_of_steps or None
+  max_steps = _last_training_step(config, checkpoint_dir)
   state_path = os.path.join(config.eval_dir, checkpoints.EVAL_STATE_FILENAME)
   if max_steps is not None and last_step >= max_steps:
     logging.info('Step %d (training\'s last, --max_number_of_steps) is already evaluated '
@@ -449,6 +464,7 @@ def _loop(config, dataset, checkpoint_dir, writer, hooks):
       state['evaluated'].append(result.to_json())
     checkpoints.save_eval_state(config.eval_dir, state)
     idle_since = time.monotonic()
+    max_steps = _last_training_step(config, checkpoint_dir)
     if max_steps is not None and step >= max_steps:
       logging.info('Evaluated step %d, training\'s last (--max_number_of_steps); done.', step)
       return evaluated

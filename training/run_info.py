@@ -34,6 +34,7 @@ class RunInfo:
   preprocessing: str                      # a preprocessing_factory name
   moving_average_decay: Optional[float] = None  # the run kept averages of the weights
   dataset_name: str = ''
+  max_number_of_steps: int = 0            # the step training runs to (0: until stopped)
 
   @property
   def num_classes(self):
@@ -68,7 +69,8 @@ def from_training(config, dataset):
       class_names=[dataset.labels_to_names[i] for i in range(dataset.num_classes)],
       image_size=config.train_image_size or default_image_size(config.model_name),
       preprocessing=preprocessing_name(config.model_name),
-      moving_average_decay=config.moving_average_decay, dataset_name=dataset.name)
+      moving_average_decay=config.moving_average_decay, dataset_name=dataset.name,
+      max_number_of_steps=config.max_number_of_steps)
 
 
 def write(train_dir, info):
@@ -78,7 +80,7 @@ def write(train_dir, info):
             'num_classes': info.num_classes, 'labels_file': LABELS_FILENAME,
             'image_size': info.image_size, 'preprocessing': info.preprocessing,
             'moving_average_decay': info.moving_average_decay,
-            'dataset_name': info.dataset_name}
+            'dataset_name': info.dataset_name, 'max_number_of_steps': info.max_number_of_steps}
   base.write_text_atomic(os.path.join(train_dir, FILENAME),
                          json.dumps(record, indent=2, sort_keys=True) + '\n')
 
@@ -114,7 +116,8 @@ def read(train_dir):
     return RunInfo(model_name=record['model_name'], class_names=names,
                    image_size=int(record['image_size']), preprocessing=record['preprocessing'],
                    moving_average_decay=record.get('moving_average_decay'),
-                   dataset_name=record.get('dataset_name', ''))
+                   dataset_name=record.get('dataset_name', ''),
+                   max_number_of_steps=int(record.get('max_number_of_steps') or 0))
   except (KeyError, TypeError, ValueError, AttributeError) as e:
     raise UserError('%s is not a run description (%s: %s); delete it and pass --model_name and '
                     '--labels_file instead' % (path, type(e).__name__, e))
