@@ -257,6 +257,15 @@ def atomic_path(path):
     raise
 
 
+def fsync_path(path):
+  """fsync a file or a folder, so a rename that publishes it never outlives its contents."""
+  fd = os.open(path, os.O_RDONLY)
+  try:
+    os.fsync(fd)
+  finally:
+    os.close(fd)
+
+
 def write_text_atomic(path, text):
   """Writes text (UTF-8) to path through a temporary file, synced before the rename."""
   with atomic_path(path) as tmp:

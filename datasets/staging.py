@@ -20,6 +20,7 @@ import threading
 
 from absl import logging
 
+import base
 from datasets import dataset_utils
 
 STAGING_DIRNAME = '.staging'
@@ -38,14 +39,6 @@ def _marker(dataset_dir):
 def swap_interrupted(dataset_dir):
   """True when a swap began and did not finish: dataset_dir mixes old and new files."""
   return os.path.isfile(_marker(dataset_dir))
-
-
-def _sync_folder(path):
-  fd = os.open(path, os.O_RDONLY)
-  try:
-    os.fsync(fd)
-  finally:
-    os.close(fd)
 
 
 def discard(dataset_dir):
@@ -84,7 +77,7 @@ def swap_in(dataset_dir, dataset_name):
   with open(_marker(dataset_dir), 'w') as f:
     f.flush()
     os.fsync(f.fileno())
-  _sync_folder(staging_dir(dataset_dir))
+  base.fsync_path(staging_dir(dataset_dir))
   _finish_swap(dataset_dir, dataset_name)
 
 
@@ -138,5 +131,5 @@ def _finish_swap(dataset_dir, dataset_name):
         logging.info('Removed %d files of the earlier %s conversion in %s.', len(removed),
                      dataset_name, dataset_dir)
       os.replace(staged_manifest, old_manifest)  # Last: the new output is complete.
-    _sync_folder(dataset_dir)
+    base.fsync_path(dataset_dir)
     shutil.rmtree(staged)

@@ -47,6 +47,7 @@ from google.protobuf import text_format
 from PIL import Image
 from tensorboard.plugins import projector
 
+import base
 from base import UserError
 from summaries import photo_grids
 
@@ -247,15 +248,6 @@ def _write_text(path, text):
     f.write(text)
 
 
-def _sync(path):
-  """fsync a file or a folder, so a rename that publishes it never outlives its contents."""
-  fd = os.open(path, os.O_RDONLY)
-  try:
-    os.fsync(fd)
-  finally:
-    os.close(fd)
-
-
 def _build_set(log_dir, sets_dir, name, info, kept, embeddings, metadata_text, sprite, step):
   """Writes the complete set `name` (the new tensor and the kept ones, the checkpoint of all,
   its state file and the config) under a temporary name, syncs it and renames it into place.
@@ -276,13 +268,13 @@ def _build_set(log_dir, sets_dir, name, info, kept, embeddings, metadata_text, s
                 % (set_path, filename, set_path, filename))
     _write_text(os.path.join(tmp_dir, CONFIG_FILENAME), text_format.MessageToString(config))
     for entry in os.listdir(tmp_dir):
-      _sync(os.path.join(tmp_dir, entry))
-    _sync(tmp_dir)
+      base.fsync_path(os.path.join(tmp_dir, entry))
+    base.fsync_path(tmp_dir)
     os.rename(tmp_dir, os.path.join(sets_dir, name))
   except BaseException:
     shutil.rmtree(tmp_dir, ignore_errors=True)
     raise
-  _sync(sets_dir)
+  base.fsync_path(sets_dir)
   return filename
 
 
@@ -304,12 +296,12 @@ def _switch(log_dir, name):
   config and the state file of log_dir are the symlinks through `current`."""
   sets_dir = os.path.join(log_dir, SETS_DIRNAME)
   _replace_with_symlink(name, os.path.join(sets_dir, CURRENT))
-  _sync(sets_dir)
+  base.fsync_path(sets_dir)
   for filename in (CONFIG_FILENAME, STATE_FILENAME):
     link, target = os.path.join(log_dir, filename), '%s/%s/%s' % (SETS_DIRNAME, CURRENT, filename)
     if not (os.path.islink(link) and os.readlink(link) == target):
       _replace_with_symlink(target, link)
-  _sync(log_dir)
+  base.fsync_path(log_dir)
 
 
 def _flat_layout_files(log_dir, config):

@@ -13,6 +13,7 @@ from google.protobuf import text_format
 from PIL import Image
 from tensorboard.plugins import projector as tb_projector
 
+import base
 from base import UserError
 from summaries import projector
 from tests import tb_server
@@ -171,13 +172,14 @@ def assert_set_of_step_10(log_dir):
   assert not list(log_dir.glob('**/.*')), 'a failed write left temporary files'
 
 
-@pytest.mark.parametrize('failing', ['_save_checkpoint', '_write_text', '_sync'])
-def test_a_write_that_fails_leaves_the_previous_set_whole(tmp_path, monkeypatch, failing):
+@pytest.mark.parametrize('module,failing', [(projector, '_save_checkpoint'),
+                                            (projector, '_write_text'), (base, 'fsync_path')])
+def test_a_write_that_fails_leaves_the_previous_set_whole(tmp_path, monkeypatch, module, failing):
   write_fc7(tmp_path, 4, step=10)
 
   def full_disk(*args, **kwargs):
     raise OSError(errno.ENOSPC, 'No space left on device')
-  monkeypatch.setattr(projector, failing, full_disk)
+  monkeypatch.setattr(module, failing, full_disk)
   with pytest.raises(OSError):
     write_fc7(tmp_path, 6, step=20)
   assert_set_of_step_10(tmp_path)
