@@ -340,11 +340,11 @@ def evaluate_checkpoint(config, dataset, checkpoint, writer, write_embedding=Tru
 
 # --- the loop ------------------------------------------------------------------------------------
 
-def _wants_embedding(config, evaluation_index, step):
+def _wants_embedding(config, evaluation_index, step, last_step=None):
+  """The projector every --embedding_every evaluations, and for training's last step."""
   if not config.embedding_every or config.embedding_size == 0:
     return False
-  last = 0 < config.max_number_of_steps <= step
-  return evaluation_index % config.embedding_every == 0 or last
+  return evaluation_index % config.embedding_every == 0 or bool(last_step and step >= last_step)
 
 
 def evaluate(config, hooks=()):
@@ -396,24 +396,10 @@ def _evaluate_locked(config, dataset, checkpoint_path, checkpoint, hooks):
     writer.close()
 
 
-def _last_training_step(config, checkpoint_dir):
-  """--max_number_of_steps, or the step training runs to as its run.json says (read again
-  each time: training may start, or restart with another target, after the evaluator); None
-  while it is not known."""
-  if config.max_number_of_steps:
-    return config.max_number_of_steps
-  try:
-    info = run_info.read(checkpoint_dir) if os.path.isdir(checkpoint_dir) else None
-  except UserError as e:
-    logging.warning('Not reading training\'s last step: %s', e)
-    return None
-  return (info.max_number_of_steps or None) if info else None
-
-
 def _loop(config, dataset, checkpoint_dir, writer, hooks):
   state = checkpoints.load_eval_state(config.eval_dir, checkpoint_dir)
   last_step = state['last_step']
-  max_steps = _last_training_step(config, checkpoint_dir)
+  max_steps = config.max_number_of_steps or run_info.last_step(checkpoint_dir)
   state_path = os.path.join(config.eval_dir, checkpoints.EVAL_STATE_FILENAME)
   if max_steps is not None and last_step >= max_steps:
     logging.info('Step %d (training\'s last, --max_number_of_steps) is already evaluated '
@@ -450,7 +436,8 @@ def _loop(config, dataset, checkpoint_dir, writer, hooks):
     skipped = {'step': step, 'checkpoint': os.path.basename(checkpoint)}
     try:
       result = evaluate_checkpoint(config, dataset, checkpoint, writer,
-                                   write_embedding=_wants_embedding(config, len(evaluated), step),
+                                   write_embedding=_wants_embedding(config, len(evaluated), step,
+                                                                    max_steps),
                                    hooks=hooks, state=state)
     except checkpoints.CheckpointDamaged as e:  # Skipped once, not a crash at every restart.
       logging.warning('Skipping %s: %s', skipped['checkpoint'], e)
@@ -464,7 +451,7 @@ def _loop(config, dataset, checkpoint_dir, writer, hooks):
       state['evaluated'].append(result.to_json())
     checkpoints.save_eval_state(config.eval_dir, state)
     idle_since = time.monotonic()
-    max_steps = _last_training_step(config, checkpoint_dir)
+    max_steps = config.max_number_of_steps or run_info.last_step(checkpoint_dir)
     if max_steps is not None and step >= max_steps:
       logging.info('Evaluated step %d, training\'s last (--max_number_of_steps); done.', step)
       return evaluated

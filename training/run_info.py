@@ -13,6 +13,8 @@ import json
 import os
 from typing import Optional
 
+from absl import logging
+
 import base
 from base import UserError
 from datasets import dataset_utils
@@ -180,3 +182,14 @@ def for_checkpoint(checkpoint_path, overrides=None):
     raise UserError('%s names an unknown preprocessing %s; choose one of %s' % (
         FILENAME, info.preprocessing, ', '.join(sorted(preprocessing_factory.PREPROCESSING_MAP))))
   return checkpoint, info
+
+
+def last_step(train_dir):
+  """The step training in train_dir runs to, as its run.json says; None when not known (no
+  folder or run.json yet: training may start after the evaluator, so callers ask again)."""
+  try:
+    info = read(train_dir) if os.path.isdir(train_dir) else None
+  except UserError as e:
+    logging.warning('Not reading training\'s last step: %s', e)
+    return None
+  return (info.max_number_of_steps or None) if info else None
