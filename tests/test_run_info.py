@@ -22,13 +22,14 @@ def test_training_writes_what_it_takes_to_use_its_checkpoints(records_dataset, t
   assert record == {'format_version': 1, 'model_name': 'alexnet_v2', 'num_classes': 5,
                     'labels_file': 'labels.txt', 'image_size': 224,
                     'preprocessing': 'inception', 'moving_average_decay': 0.99,
-                    'dataset_name': 'flowers'}
+                    'dataset_name': 'flowers', 'max_number_of_steps': 1}
   assert (train_dir / 'labels.txt').read_text() == ''.join(
       '%d:%s\n' % (i, name) for i, name in enumerate(CLASS_NAMES))
   checkpoint, info = run_info.for_checkpoint(str(train_dir))
   assert checkpoint == str(train_dir / 'model.ckpt-1')
   assert info == run_info.RunInfo('alexnet_v2', list(CLASS_NAMES), 224, 'inception', 0.99,
-                                  'flowers')
+                                  'flowers', max_number_of_steps=1)
+  assert run_info.last_step(str(train_dir)) == 1
 
 
 def test_a_prefix_is_described_by_its_folder_and_flags_override_it(tmp_path):

@@ -177,7 +177,8 @@ def for_checkpoint(checkpoint_path, overrides=None):
                                           else default_image_size(model_name)),
       preprocessing=stored.preprocessing if same_model else preprocessing_name(model_name),
       moving_average_decay=_decay(overrides, stored),
-      dataset_name=stored.dataset_name if stored else '')
+      dataset_name=stored.dataset_name if stored else '',
+      max_number_of_steps=stored.max_number_of_steps if stored else 0)
   if info.preprocessing not in preprocessing_factory.PREPROCESSING_MAP:
     raise UserError('%s names an unknown preprocessing %s; choose one of %s' % (
         FILENAME, info.preprocessing, ', '.join(sorted(preprocessing_factory.PREPROCESSING_MAP))))
