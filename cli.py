@@ -151,8 +151,10 @@ def run(main, graph_mode=True, takes_arguments=False):
 
   if graph_mode:
     tf.compat.v1.disable_eager_execution()
-  # tf-slim's layers call keras' deprecated layer.apply: nothing a user can act on.
+  # tf-slim's layers call keras' deprecated layer.apply, and its Supervisor's summary thread may
+  # write once more after the writer closed at the end: nothing a user can act on.
   warnings.filterwarnings('ignore', message='`layer.apply` is deprecated')
+  warnings.filterwarnings('ignore', message='Attempting to use a closed FileWriter')
   tf_logger = tf.get_logger()
   tf_logger.addFilter(_NoDeprecationNotices())
   tf_logger.addFilter(_ShortThreadErrors())

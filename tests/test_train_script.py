@@ -41,6 +41,7 @@ def test_a_short_run_from_the_shell_writes_a_checkpoint(records_dataset, tmp_pat
   assert 'step 2/2' in result.stderr and 'images/s' in result.stderr
   assert tf.train.latest_checkpoint(str(tmp_path)).endswith('model.ckpt-2')
   assert 'CPU only: no GPU visible' in result.stderr and '10 steps per epoch' in result.stderr
+  assert 'layer.apply' not in result.stderr and 'closed FileWriter' not in result.stderr
   # The command it prints to evaluate the run works as printed.
   [evaluate] = [line.split('Evaluate it:', 1)[1].split() for line in result.stderr.splitlines()
                 if 'Evaluate it:' in line]
