@@ -178,16 +178,17 @@ def _manifest(dataset_name, class_names, entries, report, renamed, source, flags
 
 
 def _write_error(error, dataset_dir, photos_dir, photos):
-  """The UserError for an OSError while the new output was written (its files are removed)."""
+  """The FileSystemError (exit 3, as training's) for an OSError while the new output was
+  written (its files are removed)."""
   kept = ('the earlier dataset there is kept unchanged'
           if dataset_utils.read_manifest(dataset_dir) else 'nothing of it was kept')
   if error.errno in (errno.ENOSPC, errno.EDQUOT):
     needed = sum(os.path.getsize(os.path.join(photos_dir, relative)) for relative, _ in photos)
-    return UserError('disk full while writing the new dataset into %s: %.2f MB free, about '
+    return base.FileSystemError('disk full while writing the new dataset into %s: %.2f MB free, about '
                      '%.2f MB needed (the size of the photos); %s; free some space or give '
                      'another --dataset_dir' % (dataset_dir, shutil.disk_usage(dataset_dir).free
                                                 / 1e6, needed / 1e6, kept))
-  return UserError('cannot write the new dataset into %s (%s: %s); %s'
+  return base.FileSystemError('cannot write the new dataset into %s (%s: %s); %s'
                    % (dataset_dir, error.filename or dataset_dir, error.strerror or error, kept))
 
 

@@ -10,6 +10,7 @@ import uuid
 
 import pytest
 
+from base import FileSystemError
 from base import UserError
 from datasets import checks
 from datasets import dataset_factory
@@ -62,7 +63,7 @@ def test_a_full_disk_mid_rebuild_keeps_the_earlier_dataset_complete(tmp_path, mo
   photos, dataset_dir, _ = convert_small(tmp_path)
   before = contents(dataset_dir)
   fail_at_record(monkeypatch, 5, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
-  with pytest.raises(UserError, match='disk full while writing the new dataset into .*MB free.*'
+  with pytest.raises(FileSystemError, match='disk full while writing the new dataset into .*MB free.*'
                                       'the earlier dataset there is kept unchanged'):
     writer.convert_photos(photos, dataset_dir, **dict(SETTINGS, num_shards=3))
   assert_untouched(dataset_dir, before)
@@ -222,6 +223,6 @@ def test_a_real_full_disk_keeps_the_earlier_dataset_complete(tmp_path, small_dis
   dataset_dir = os.path.join(small_disk(_size(measured) * 3 // 2 + 64 * 1024), 'data')
   writer.convert_photos(small, dataset_dir, **SETTINGS)
   before = contents(dataset_dir)
-  with pytest.raises(UserError, match='disk full while writing the new dataset'):
+  with pytest.raises(FileSystemError, match='disk full while writing the new dataset'):
     writer.convert_photos(large, dataset_dir, **SETTINGS)
   assert_untouched(dataset_dir, before)
