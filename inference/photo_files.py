@@ -10,6 +10,8 @@ from base import GLOB_CHARACTERS
 PHOTO_EXTENSIONS = ('.jpg', '.jpeg', '.jpe', '.jfif', '.png', '.gif', '.bmp', '.webp', '.tif',
                     '.tiff')
 NO_SUCH_PATH = 'no such file or folder'
+# "--use_batch_norm false": absl's boolean flags take no separate value, so "false" arrives here.
+BOOLEAN_WORD = NO_SUCH_PATH + ' (a true/false flag takes its value as --flag=false)'
 NO_MATCH = 'the pattern matches no file'
 NO_PHOTOS = 'the folder holds no photos (%s)' % ' '.join(PHOTO_EXTENSIONS)
 
@@ -31,6 +33,8 @@ def _expand_one(argument):
     return found, None if found else NO_PHOTOS
   if os.path.exists(argument):
     return [argument], None
+  if argument.lower() in ('true', 'false'):
+    return [], BOOLEAN_WORD
   if not any(c in argument for c in GLOB_CHARACTERS):
     return [], NO_SUCH_PATH
   found = []

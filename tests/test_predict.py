@@ -127,6 +127,14 @@ def test_folders_are_walked_and_patterns_expanded_once_each(tmp_path):
   assert photo_files.expand([str(empty)]) == ([], [(str(empty), photo_files.NO_PHOTOS)])
 
 
+def test_a_true_or_false_left_over_from_a_flag_is_named_as_such(tmp_path, monkeypatch):
+  monkeypatch.chdir(tmp_path)  # "--use_batch_norm false" hands "false" over as a photo
+  assert photo_files.expand(['false', 'True']) == (
+      [], [('false', photo_files.BOOLEAN_WORD), ('True', photo_files.BOOLEAN_WORD)])
+  (tmp_path / 'false').write_bytes(b'x')  # a file of that name is still a file
+  assert photo_files.expand(['false'])[0] == ['false']
+
+
 def test_the_table_aligns_the_top_classes_of_every_photo():
   table = reports.Table(['daisy', 'sunflowers', 'roses'], 2, ['a.jpg', 'folder/long_name.png'])
   rows = [table.header(), table.row('a.jpg', [0.1, 0.7, 0.2]),
