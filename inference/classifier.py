@@ -23,12 +23,13 @@ from training import session
 @dataclasses.dataclass
 class ClassifierGraph:
   encoded: tf.Tensor          # string [N]: the photos' bytes (fed)
-  images: tf.Tensor           # float32 [N, H, W, 3] in [-1, 1]: preprocessed (or fed instead)
+  images: tf.Tensor           # float32 [N, H, W, 3]: preprocessed (or fed instead)
   logits: tf.Tensor
   probabilities: tf.Tensor    # [N, num_classes]
   class_id: tf.Tensor         # int64 [N]: the top class
   class_name: tf.Tensor       # string [N]
   heat: Optional[tf.Tensor]   # float32 [N, H, W] Grad-CAM of the top class (with explain)
+  pixels: Optional[tf.Tensor]  # uint8 [N, H, W, 3]: the images as pixels (with explain)
   variables: dict             # checkpoint name -> variable
 
 
@@ -70,14 +71,15 @@ def build(info, full_image=False, explain=False):
   network_fn = nets_factory.get_network_fn(info.model_name, info.num_classes, is_training=False)
   logits, end_points = network_fn(images, global_pool=True)
   class_id = tf.argmax(logits, axis=1, name='class_id')
-  heat = None
+  heat = pixels = None
   if explain:
     heat = gradcam.heatmaps(logits, end_points, class_id, size=tf.shape(images)[1:3])
+    pixels = preprocessing_factory.get_pixels_fn(info.preprocessing)(images)
   return ClassifierGraph(
       encoded=encoded, images=images, logits=logits,
       probabilities=tf.nn.softmax(logits, name='probabilities'), class_id=class_id,
       class_name=tf.gather(tf.constant(info.class_names), class_id, name='class_name'),
-      heat=heat, variables=variables_to_restore(info.moving_average_decay))
+      heat=heat, pixels=pixels, variables=variables_to_restore(info.moving_average_decay))
 
 
 def saver(graph, checkpoint, model_name):
@@ -107,11 +109,11 @@ class Classifier:
     restorer.restore(self._sess, checkpoint)
 
   def run(self, encoded):
-    """{'probabilities': [N, C]} for a list of encoded photos, with 'images' and 'heat' when
-    explaining. Raises tf.errors.InvalidArgumentError when TensorFlow cannot decode one."""
+    """{'probabilities': [N, C]} for a list of encoded photos, with 'images' (uint8 pixels of
+    what the net saw) and 'heat' when explaining. Raises tf.errors.InvalidArgumentError when TensorFlow cannot decode one."""
     fetches = {'probabilities': self.tensors.probabilities}
     if self.tensors.heat is not None:
-      fetches.update(images=self.tensors.images, heat=self.tensors.heat)
+      fetches.update(images=self.tensors.pixels, heat=self.tensors.heat)
     return self._sess.run(fetches, {self.tensors.encoded: list(encoded)})
 
   def close(self):

@@ -28,7 +28,8 @@ class Writer:
     return os.path.join(self.folder, name)
 
   def write(self, photo_path, image, heat, probabilities):
-    """The picture of one photo: image (as the net saw it), heat [H, W] of the top class."""
+    """The picture of one photo: image (uint8 pixels of what the net saw), heat [H, W] of the top
+    class."""
     top = int(np.argmax(probabilities))
     picture = gradcam.overlay(image, heat, self.class_names[top], probabilities[top])
     path = self._filename(photo_path)

@@ -5,7 +5,9 @@ when the run kept them, restored into the weights' own names), assets.extra/labe
 tflite model.tflite. Two signatures (tag 'serve'):
   serving_default  image_bytes: string [N], encoded JPEG/PNG/GIF/BMP/WebP photos, preprocessed in
                    the graph as evaluation does (central crop)
-  predict_images   images: float32 [N, size, size, 3] in [-1, 1], already preprocessed
+  predict_images   images: float32 [N, size, size, 3], already preprocessed as the model's
+                   preprocessing does ([-1, 1] for alexnet_v2, torchvision's normalisation
+                   for alexnet_tv)
 both returning probabilities [N, C], class_id [N] (int64) and class_name [N] (string).
 On RGB JPEGs the SavedModel gives predict_alexnet.py's probabilities; other photos it decodes
 with TensorFlow (alpha dropped, CMYK as libjpeg reads it) where predict_alexnet.py converts them
@@ -109,8 +111,9 @@ def write_saved_model(checkpoint, info, path):
 
 
 def sample_images(info, count=4, seed=0):
-  """Preprocessed-looking float32 images [count, size, size, 3] in [-1, 1]: smooth colour
-  gradients with noise, to compare two forms of one model on."""
+  """Preprocessed-looking float32 images [count, size, size, 3] in [-1, 1] (within the range of
+  either preprocessing): smooth colour gradients with noise, to compare two forms of one model
+  on."""
   rng = np.random.default_rng(seed)
   size = info.image_size
   ramp = np.linspace(-1.0, 1.0, size, dtype=np.float32)

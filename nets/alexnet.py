@@ -26,6 +26,7 @@ import compat
 
 # Smallest input whose pool5 is 5x5 (what fc6 needs); 224x224 is the usual size.
 MIN_IMAGE_SIZE = 195
+GLOBAL_POOL_END_POINT = 'alexnet_v2/global_pool'
 
 
 def trunc_normal(stddev):
@@ -94,7 +95,7 @@ def alexnet_v2(inputs,
       net = slim.conv2d(net, 384, [3, 3], scope='conv4')                          # 12x12x384
       net = slim.conv2d(net, 256, [3, 3], scope='conv5')                          # 12x12x256
       net = slim.max_pool2d(net, [3, 3], 2, scope='pool5')                        # 5x5x256
-      _check_fc6_fits(net, inputs)
+      check_fc6_fits(net, inputs, 5, 'alexnet_v2', MIN_IMAGE_SIZE)
 
       # The fully connected layers, as convolutions.
       with slim.arg_scope([dense_conv2d], weights_initializer=trunc_normal(0.005)):
@@ -107,13 +108,13 @@ def alexnet_v2(inputs,
           end_points[sc.name + '/global_pool'] = net
         net = slim.dropout(net, dropout_keep_prob, is_training=is_training, scope='dropout7')
         if not num_classes:
-          return _squeeze(net, spatial_squeeze, 'fc7/squeezed'), end_points
+          return squeeze(net, spatial_squeeze, 'fc7/squeezed', 'alexnet_v2'), end_points
         net = dense_conv2d(net, num_classes, [1, 1],                               # 1x1xC
                           activation_fn=None,
                           normalizer_fn=None,
                           biases_initializer=tf.compat.v1.zeros_initializer(),
                           scope='fc8')
-    net = _squeeze(net, spatial_squeeze, 'fc8/squeezed')
+    net = squeeze(net, spatial_squeeze, 'fc8/squeezed', 'alexnet_v2')
     end_points[sc.name + '/fc8'] = net
     return net, end_points
 
@@ -192,20 +193,23 @@ def _layer_defaults(end_points_collection, is_training, use_batch_norm):
         yield
 
 
-def _check_fc6_fits(pool5, inputs):
+def check_fc6_fits(pool5, inputs, fc6_side, net_name, min_image_size):
+  """ValueError when pool5 is smaller than fc6's fc6_side x fc6_side kernel."""
   height, width = pool5.shape[1], pool5.shape[2]
-  if (height is not None and height < 5) or (width is not None and width < 5):
-    raise ValueError('images of %sx%s are too small for alexnet_v2 (fc6 needs a 5x5 pool5); '
+  if (height is not None and height < fc6_side) or (width is not None and width < fc6_side):
+    raise ValueError('images of %sx%s are too small for %s (fc6 needs a %dx%d pool5); '
                      'resize them to at least %dx%d, 224x224 is the default'
-                     % (inputs.shape[1], inputs.shape[2], MIN_IMAGE_SIZE, MIN_IMAGE_SIZE))
+                     % (inputs.shape[1], inputs.shape[2], net_name, fc6_side, fc6_side,
+                        min_image_size, min_image_size))
 
 
-def _squeeze(net, spatial_squeeze, name):
+def squeeze(net, spatial_squeeze, name, net_name):
+  """[batch, 1, 1, C] -> [batch, C] (unless not spatial_squeeze); ValueError for a larger map."""
   if not spatial_squeeze:
     return net
   height, width = net.shape[1], net.shape[2]
   if (height is not None and height != 1) or (width is not None and width != 1):
-    raise ValueError('alexnet_v2 gives a %sx%s map for these images, which cannot be squeezed; '
+    raise ValueError('%s gives a %sx%s map for these images, which cannot be squeezed; '
                      'resize them to 224x224, or pass spatial_squeeze=False (score map) or '
-                     'global_pool=True (one prediction per image)' % (height, width))
+                     'global_pool=True (one prediction per image)' % (net_name, height, width))
   return tf.squeeze(net, [1, 2], name=name)

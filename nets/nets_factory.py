@@ -1,4 +1,6 @@
-"""Networks by name: one uniform `network_fn(images, **kwargs) -> (logits, end_points)`."""
+"""Networks by name: one uniform `network_fn(images, **kwargs) -> (logits, end_points)`, and what
+callers need to know about a net without building it (its smallest input, score map sizes, the
+end point of its pooled features), so nothing else assumes one particular net."""
 import functools
 import inspect
 import numbers
@@ -6,6 +8,7 @@ import numbers
 import tf_slim as slim
 
 from nets import alexnet
+from nets import alexnet_tv
 
 
 def _variant(net_fn, **fixed):
@@ -18,15 +21,54 @@ def _variant(net_fn, **fixed):
 nets_map = {
     'alexnet_v2': alexnet.alexnet_v2,
     'alexnet_v2_bn': _variant(alexnet.alexnet_v2, use_batch_norm=True),
+    'alexnet_tv': alexnet_tv.alexnet_tv,
 }
 
 arg_scopes_map = {
     'alexnet_v2': alexnet.alexnet_v2_arg_scope,
     'alexnet_v2_bn': functools.partial(alexnet.alexnet_v2_arg_scope, use_batch_norm=True),
+    'alexnet_tv': alexnet_tv.alexnet_tv_arg_scope,
+}
+
+# The module of each net: MIN_IMAGE_SIZE, CLASSIFY_SIZES, score_map_size, GLOBAL_POOL_END_POINT.
+_net_modules = {
+    'alexnet_v2': alexnet,
+    'alexnet_v2_bn': alexnet,
+    'alexnet_tv': alexnet_tv,
 }
 
 # Arguments get_network_fn sets itself; they are not options.
 _RESERVED = ('inputs', 'num_classes', 'is_training', 'weight_decay')
+
+
+def _check_name(name):
+  if name not in nets_map:
+    raise ValueError('unknown network "%s"; choose one of %s'
+                     % (name, ', '.join(sorted(nets_map))))
+
+
+def min_image_size(name):
+  """The smallest square input the net `name` classifies (its fc6 must fit)."""
+  _check_name(name)
+  return _net_modules[name].MIN_IMAGE_SIZE
+
+
+def classify_sizes(name):
+  """(smallest, largest) square input the net classifies with one score (a 1x1 map)."""
+  _check_name(name)
+  return _net_modules[name].CLASSIFY_SIZES
+
+
+def score_map_size(name, height, width):
+  """(rows, columns) of the score map the net gives for a height x width image."""
+  _check_name(name)
+  return _net_modules[name].score_map_size(height, width)
+
+
+def features_end_point(name):
+  """The end point of the pooled fc7 features ([batch, 1, 1, 4096]) with global_pool=True."""
+  _check_name(name)
+  return _net_modules[name].GLOBAL_POOL_END_POINT
 
 
 def get_network_fn(name, num_classes, weight_decay=0.0, is_training=False, **options):
@@ -43,9 +85,7 @@ def get_network_fn(name, num_classes, weight_decay=0.0, is_training=False, **opt
   network_fn.default_image_size is the image size the net classifies; kwargs given to
   network_fn override the net options.
   """
-  if name not in nets_map:
-    raise ValueError('unknown network "%s"; choose one of %s'
-                     % (name, ', '.join(sorted(nets_map))))
+  _check_name(name)
   if weight_decay is None or weight_decay < 0:
     raise ValueError('weight_decay must be a number >= 0, got %r' % (weight_decay,))
   if num_classes is not None and (isinstance(num_classes, bool) or

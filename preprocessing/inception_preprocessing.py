@@ -213,9 +213,17 @@ def central_crop_window(image_shape, central_fraction=0.875):
   return begin, size
 
 
-def decode_whole(image_bytes):
-  """Encoded JPEG (or PNG, GIF, BMP) bytes -> uint8 [h, w, 3]."""
-  image = tf.io.decode_image(image_bytes, channels=3, expand_animations=False)
+def decode_whole(image_bytes, dct_method=''):
+  """Encoded JPEG (or PNG, GIF, BMP) bytes -> uint8 [h, w, 3]. dct_method: libjpeg's IDCT for
+  JPEGs ('' is TensorFlow's default; 'INTEGER_ACCURATE' gives Pillow's pixels)."""
+  if dct_method:
+    image = tf.cond(
+        tf.io.is_jpeg(image_bytes),
+        lambda: tf.io.decode_jpeg(image_bytes, channels=3, dct_method=dct_method),
+        lambda: tf.ensure_shape(tf.io.decode_image(image_bytes, channels=3,
+                                                   expand_animations=False), [None, None, 3]))
+  else:
+    image = tf.io.decode_image(image_bytes, channels=3, expand_animations=False)
   image.set_shape([None, None, 3])
   return image
 
@@ -229,16 +237,17 @@ def encoded_image_shape(image_bytes):
       lambda: tf.shape(decode_whole(image_bytes), out_type=tf.int32))
 
 
-def decode_window(image_bytes, begin, size):
+def decode_window(image_bytes, begin, size, dct_method=''):
   """uint8 [size_h, size_w, 3]: the window (begin [y, x, 0], size [h, w, -1]) of the encoded
   image. JPEGs decode only that window (tf.io.decode_and_crop_jpeg); other formats decode whole
   and slice. The pixels equal decode-then-crop's, except that with chroma subsampling (4:2:0)
   the window's first and last columns may differ a little (libjpeg upsamples the colour at the
-  window's edges without the neighbours outside it)."""
+  window's edges without the neighbours outside it). dct_method as for decode_whole."""
   crop_window = tf.stack([begin[0], begin[1], size[0], size[1]])
 
   def decode_jpeg_window():
-    return tf.io.decode_and_crop_jpeg(image_bytes, crop_window, channels=3)
+    return tf.io.decode_and_crop_jpeg(image_bytes, crop_window, channels=3,
+                                      dct_method=dct_method)
 
   def decode_other_window():
     return tf.slice(decode_whole(image_bytes), begin, size)
@@ -346,6 +355,13 @@ def preprocess_jpeg(jpeg_bytes, height, width, is_training=False, fast_mode=True
     begin, size = central_crop_window(encoded_image_shape(jpeg_bytes))
     image = to_float(decode_window(jpeg_bytes, begin, size))
     return _resize_for_eval(image, height, width, add_image_summaries)
+
+
+def to_pixels(images):
+  """Preprocessed images (float, [-1, 1], any shape [..., 3]) back to uint8 pixels, for
+  pictures: (x + 1) * 127.5, rounded and clipped."""
+  return tf.cast(tf.round(tf.clip_by_value((tf.cast(images, tf.float32) + 1.0) * 127.5,
+                                           0.0, 255.0)), tf.uint8)
 
 
 def preprocess_full_image(jpeg_bytes, shorter_side):

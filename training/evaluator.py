@@ -33,9 +33,7 @@ from datasets import checks
 from datasets import dataset_factory
 from datasets import input_pipeline
 from base import UserError
-from nets import alexnet
 from nets import nets_factory
-from preprocessing import inception_preprocessing
 from preprocessing import preprocessing_factory
 from summaries import events
 from summaries import projector
@@ -86,9 +84,11 @@ def validate(config):
       (config.eval_interval_secs >= 0, '--eval_interval_secs must be >= 0'),
       (config.timeout >= 0, '--timeout must be >= 0 (0 waits forever)'),
       (config.max_number_of_steps >= 0, '--max_number_of_steps must be >= 0 (0: from run.json)'),
-      (config.eval_image_size is None or config.eval_image_size >= alexnet.MIN_IMAGE_SIZE,
-       '--eval_image_size must be at least %d (alexnet_v2 needs a 5x5 pool5), got %s'
-       % (alexnet.MIN_IMAGE_SIZE, config.eval_image_size)),
+      (config.eval_image_size is None or
+       config.eval_image_size >= nets_factory.min_image_size(config.model_name),
+       '--eval_image_size must be at least %d (the smallest input %s classifies), got %s'
+       % (nets_factory.min_image_size(config.model_name), config.model_name,
+          config.eval_image_size)),
       (config.moving_average_decay is None or 0.0 < config.moving_average_decay < 1.0,
        '--moving_average_decay must be in (0, 1)'),
       (not (config.full_image and config.input_pipeline == 'queue'),
@@ -145,8 +145,9 @@ def build_eval_graph(config, dataset):
                                            is_training=False)
   image_size = config.eval_image_size or network_fn.default_image_size
   if full_image:
-    preprocess = lambda encoded: inception_preprocessing.preprocess_full_image(
-        encoded, image_size)
+    full_image_preprocessing = preprocessing_factory.get_full_image_preprocessing(
+        config.model_name)
+    preprocess = lambda encoded: full_image_preprocessing(encoded, image_size)
   else:
     jpeg_preprocessing = preprocessing_factory.get_jpeg_preprocessing(config.model_name,
                                                                       is_training=False)
@@ -162,7 +163,8 @@ def build_eval_graph(config, dataset):
     # global_pool averages fc7 over the windows before the linear fc8, which equals averaging
     # the score map; at the net's own size there is one window and nothing changes.
     logits, end_points = network_fn(batch['images'], global_pool=True)
-    features = tf.squeeze(end_points['alexnet_v2/global_pool'], [1, 2], name='features')
+    features = tf.squeeze(end_points[nets_factory.features_end_point(config.model_name)], [1, 2],
+                          name='features')
     labels = tf.cast(batch['labels'], tf.int64)
     predictions = tf.argmax(logits, 1)
     k = min(2, dataset.num_classes)
@@ -176,9 +178,8 @@ def build_eval_graph(config, dataset):
                                                                dataset.num_classes),
     })
   names_to_values['global_step'] = global_step.read_value()
-  thumbnails = tf.image.resize_with_pad(batch['images'], THUMB_SIZE, THUMB_SIZE)
-  thumbnails = tf.cast(tf.round(tf.clip_by_value((thumbnails + 1.0) * 127.5, 0.0, 255.0)),
-                       tf.uint8)
+  thumbnails = preprocessing_factory.get_pixels_fn(config.model_name)(
+      tf.image.resize_with_pad(batch['images'], THUMB_SIZE, THUMB_SIZE))
   collect = {'labels': labels, 'predictions': predictions,
              'probabilities': tf.nn.softmax(logits), 'filenames': batch['filenames'],
              'thumbnails': thumbnails, 'features': features}

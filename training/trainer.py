@@ -16,7 +16,6 @@ from datasets import dataset_factory
 from datasets import dataset_utils
 from datasets import input_pipeline
 from base import UserError
-from nets import alexnet
 from nets import nets_factory
 from preprocessing import preprocessing_factory
 from summaries import run_start
@@ -115,12 +114,13 @@ def validate(config):
   for flag in ('train_dir', 'dataset_dir', 'checkpoint_path'):
     base.check_no_glob_characters(getattr(config, flag), flag)
   if config.train_image_size is not None:
-    map_size = alexnet.score_map_size(config.train_image_size, config.train_image_size)
+    map_size = nets_factory.score_map_size(config.model_name, config.train_image_size,
+                                           config.train_image_size)
     if map_size != (1, 1):
-      low, high = alexnet.CLASSIFY_SIZES
-      raise UserError('--train_image_size=%d gives alexnet_v2 a %dx%d map where training needs '
+      low, high = nets_factory.classify_sizes(config.model_name)
+      raise UserError('--train_image_size=%d gives %s a %dx%d map where training needs '
                       '1x1; use a size from %d to %d (224 is the default)'
-                      % ((config.train_image_size,) + map_size + (low, high)))
+                      % ((config.train_image_size, config.model_name) + map_size + (low, high)))
 
 
 def _scoped_variables(scopes):
@@ -234,7 +234,8 @@ def build_graph(config, dataset):
   })
   _add_activation_summaries(model.end_points, config.summarize_histograms)
   class_names = [dataset.labels_to_names[i] for i in range(dataset.num_classes)]
-  image_summaries.prediction_summary(model.images, model.labels, model.logits, class_names)
+  pixels = preprocessing_factory.get_pixels_fn(config.model_name)(model.images)
+  image_summaries.prediction_summary(pixels, model.labels, model.logits, class_names)
   image_summaries.feature_map_summaries(model.end_points, _conv1_weights())
   return built.train_op, built.global_step, {'loss': built.total_loss,
                                              'accuracy': built.accuracy,
