@@ -1,0 +1,1 @@
+"""Weights trained elsewhere, read without their framework: pth (torch.save files)."""

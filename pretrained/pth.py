@@ -1,0 +1,332 @@
+"""Reads a state dict saved by torch.save (a .pth file) into numpy arrays, without torch.
+
+Both formats of torch.save are read: the zip archive of current torch (`<root>/data.pkl`, one
+record `<root>/data/<key>` per storage, `<root>/byteorder`) and the legacy stream
+(`_use_new_zipfile_serialization=False`, and files of torch < 1.6: the magic number, the protocol
+version, the system info, the pickle, the storage keys, then each storage's element count and
+bytes).
+
+A .pth is a pickle, and a pickle can call anything. The unpickler here resolves only the names a
+tensor state dict needs (collections.OrderedDict, torch's tensor rebuild functions, its storage
+classes), each to a function of this module; any other name refuses the file before anything of
+it runs.
+"""
+import collections
+import io
+import os
+import pickle
+import struct
+import zipfile
+
+import numpy as np
+
+import base
+
+
+class PthError(base.UserError, ValueError):
+  """A file that is not a readable tensor state dict: one line naming the file."""
+
+
+_MAGIC_NUMBER = 0x1950a86a20f9469cfc6c
+_PROTOCOL_VERSION = 1001
+
+# torch's storage class names (torch.<name>, or torch.cuda.<name> in old files) -> numpy dtype.
+_STORAGE_DTYPES = {
+    'FloatStorage': 'float32',
+    'DoubleStorage': 'float64',
+    'HalfStorage': 'float16',
+    'BFloat16Storage': 'bfloat16',
+    'LongStorage': 'int64',
+    'IntStorage': 'int32',
+    'ShortStorage': 'int16',
+    'CharStorage': 'int8',
+    'ByteStorage': 'uint8',
+    'BoolStorage': 'bool',
+}
+
+
+def _numpy_dtype(name, path):
+  if name == 'bfloat16':
+    try:
+      import ml_dtypes  # pylint: disable=import-outside-toplevel
+    except ImportError:
+      raise PthError('%s: has bfloat16 tensors, which need the ml_dtypes package (pip install '
+                     'ml_dtypes)' % path) from None
+    return np.dtype(ml_dtypes.bfloat16)
+  return np.dtype(name)
+
+
+class _StorageType:
+  """What torch.FloatStorage (and the like) stands for in a pickle: a dtype."""
+
+  def __init__(self, name):
+    self.name = name
+    self.dtype = _STORAGE_DTYPES[name]
+
+
+class _Storage:
+  """A storage named in the pickle; its bytes are read after the pickle."""
+
+  def __init__(self, key, dtype, numel):
+    self.key, self.dtype, self.numel = key, dtype, numel
+
+
+class _TensorRef:
+  """A tensor of the pickle: a view (offset, size, stride, in elements) of a storage."""
+
+  def __init__(self, storage, offset, size, stride):
+    self.storage, self.offset, self.size, self.stride = storage, offset, size, stride
+
+
+def _rebuild_tensor(storage, storage_offset, size, stride, *unused_args):
+  if not isinstance(storage, _Storage):
+    raise pickle.UnpicklingError('a tensor without a storage')
+  return _TensorRef(storage, storage_offset, tuple(size), tuple(stride))
+
+
+def _rebuild_parameter(data, unused_requires_grad=False, *unused_args):
+  return data
+
+
+def _unsupported_tensor_v3(*unused_args):
+  raise pickle.UnpicklingError('a tensor of a dtype that torch saves with _rebuild_tensor_v3 '
+                               '(uint16/32/64, float8...), which this reader does not support')
+
+
+_ALLOWED = {
+    ('collections', 'OrderedDict'): collections.OrderedDict,
+    ('torch._utils', '_rebuild_tensor'): _rebuild_tensor,
+    ('torch._utils', '_rebuild_tensor_v2'): _rebuild_tensor,
+    ('torch._utils', '_rebuild_tensor_v3'): _unsupported_tensor_v3,
+    ('torch._utils', '_rebuild_parameter'): _rebuild_parameter,
+}
+for _name in _STORAGE_DTYPES:
+  _ALLOWED[('torch', _name)] = _StorageType(_name)
+  _ALLOWED[('torch.cuda', _name)] = _StorageType(_name)
+
+
+class _Refused(pickle.UnpicklingError):
+  pass
+
+
+class _Unpickler(pickle.Unpickler):
+  """Resolves only _ALLOWED names; storages become _Storage, read later by the caller."""
+
+  def __init__(self, file, storages, view_storages=False):
+    super().__init__(file, encoding='latin1')
+    self._storages = storages  # key -> _Storage, shared by all tensors of the file
+    self._view_storages = view_storages
+
+  def find_class(self, module, name):
+    found = _ALLOWED.get((module, name))
+    if found is None:
+      raise _Refused('refusing to unpickle %s.%s: not part of a tensor state dict'
+                     % (module, name))
+    return found
+
+  def persistent_load(self, pid):
+    if not (isinstance(pid, tuple) and len(pid) in (5, 6) and pid[0] in ('storage', b'storage')
+            and isinstance(pid[1], _StorageType)):
+      raise pickle.UnpicklingError('an unknown persistent id %.60r' % (pid,))
+    storage_type, key, unused_location, numel = pid[1:5]
+    key = key.decode('ascii') if isinstance(key, bytes) else str(key)
+    if not isinstance(numel, int) or numel < 0:
+      raise pickle.UnpicklingError('a storage of %r elements' % (numel,))
+    storage = self._storages.get(key)
+    if storage is None:
+      storage = self._storages[key] = _Storage(key, storage_type.dtype, numel)
+    elif storage.dtype != storage_type.dtype:
+      raise pickle.UnpicklingError('storage %s read as both %s and %s'
+                                   % (key, storage.dtype, storage_type.dtype))
+    view = pid[5] if len(pid) == 6 else None
+    if view is not None:  # torch < 0.4's storage views: (view key, offset, size)
+      if not self._view_storages:
+        raise pickle.UnpicklingError('a storage view in a zip archive')
+      unused_view_key, offset, view_size = view
+      return _StorageView(storage, offset, view_size)
+    return storage
+
+
+class _StorageView(_Storage):
+  """A slice of another storage (old legacy files)."""
+
+  def __init__(self, base_storage, offset, numel):
+    super().__init__(base_storage.key, base_storage.dtype, numel)
+    self.base, self.view_offset = base_storage, offset
+
+
+def _unpickle(path, file, storages, view_storages=False):
+  try:
+    return _Unpickler(file, storages, view_storages).load()
+  except _Refused as e:
+    raise PthError('%s: %s' % (path, e)) from None
+  except (pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError, IndexError,
+          AttributeError, struct.error, UnicodeDecodeError, MemoryError, RecursionError) as e:
+    raise PthError('%s: a corrupt or truncated pickle (%s)'
+                   % (path, _one_line(e) or type(e).__name__)) from None
+
+
+def _one_line(error):
+  text = str(error).splitlines()
+  return text[0][:200] if text else ''
+
+
+def _zip_records(path):
+  """(root, archive) of a torch zip: the folder that holds data.pkl."""
+  try:
+    archive = zipfile.ZipFile(path)
+    names = archive.namelist()
+  except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as e:
+    raise PthError('%s: a truncated or corrupt zip archive (%s)' % (path, _one_line(e))) from None
+  pickles = [n for n in names if n.count('/') == 1 and n.endswith('/data.pkl')]
+  if not pickles:
+    archive.close()
+    if any(n.endswith('/constants.pkl') for n in names):
+      raise PthError('%s: a TorchScript archive (torch.jit.save), not a state dict saved by '
+                     'torch.save' % path)
+    raise PthError('%s: a zip archive without data.pkl: not a file of torch.save' % path)
+  if len(pickles) > 1:
+    archive.close()
+    raise PthError('%s: a zip archive with %d data.pkl records' % (path, len(pickles)))
+  return pickles[0][:-len('data.pkl')], archive
+
+
+def _read_record(path, archive, name):
+  try:
+    return archive.read(name)
+  except KeyError:
+    raise PthError('%s: the storage record %s is missing' % (path, name)) from None
+  except (zipfile.BadZipFile, EOFError, OSError, ValueError) as e:
+    raise PthError('%s: a truncated or corrupt zip archive (%s: %s)'
+                   % (path, name, _one_line(e))) from None
+
+
+def _read_zip(path):
+  root, archive = _zip_records(path)
+  with archive:
+    byteorder = 'little'
+    if root + 'byteorder' in archive.namelist():
+      byteorder = _read_record(path, archive, root + 'byteorder').decode('ascii', 'replace')
+      if byteorder not in ('little', 'big'):
+        raise PthError('%s: an unknown byteorder record %.20r' % (path, byteorder))
+    storages = {}
+    obj = _unpickle(path, io.BytesIO(_read_record(path, archive, root + 'data.pkl')), storages)
+    data = {key: _read_record(path, archive, root + 'data/' + key) for key in storages}
+  return obj, storages, data, byteorder
+
+
+def _read_legacy(path, f):
+  header = _unpickle(path, f, {})
+  if header != _MAGIC_NUMBER:
+    raise PthError('%s: not a file of torch.save (neither a zip archive nor the legacy magic '
+                   'number)' % path)
+  version = _unpickle(path, f, {})
+  if version != _PROTOCOL_VERSION:
+    raise PthError('%s: an unknown legacy protocol version %.20r' % (path, version))
+  sys_info = _unpickle(path, f, {})
+  little = sys_info.get('little_endian', True) if isinstance(sys_info, dict) else True
+  storages = {}
+  obj = _unpickle(path, f, storages, view_storages=True)
+  keys = _unpickle(path, f, {})
+  if not isinstance(keys, list):
+    raise PthError('%s: a corrupt legacy file (no list of storage keys after the pickle)' % path)
+  data = {}
+  order = '<' if little else '>'
+  for key in keys:
+    key = key.decode('ascii') if isinstance(key, bytes) else str(key)
+    if key not in storages:
+      raise PthError('%s: a corrupt legacy file (storage %s is not in the pickle)' % (path, key))
+    size = f.read(8)
+    if len(size) < 8:
+      raise PthError('%s: truncated (storage %s is missing)' % (path, key))
+    numel, = struct.unpack(order + 'q', size)
+    nbytes = numel * _numpy_dtype(storages[key].dtype, path).itemsize
+    data[key] = f.read(nbytes)
+    if len(data[key]) < nbytes:
+      raise PthError('%s: truncated (storage %s has %d of its %d bytes)'
+                     % (path, key, len(data[key]), nbytes))
+  missing = sorted(set(storages) - set(data))
+  if missing:
+    raise PthError('%s: the storage %s is missing' % (path, missing[0]))
+  return obj, storages, data, 'little' if little else 'big'
+
+
+def _storage_array(path, storage, data, byteorder, cache):
+  """The elements of a storage as a flat numpy array (native byte order)."""
+  if isinstance(storage, _StorageView):
+    whole = _storage_array(path, storage.base, data, byteorder, cache)
+    if storage.view_offset + storage.numel > whole.size:
+      raise PthError('%s: a storage view beyond its storage %s' % (path, storage.key))
+    return whole[storage.view_offset:storage.view_offset + storage.numel]
+  if storage.key not in cache:
+    dtype = _numpy_dtype(storage.dtype, path)
+    raw = data[storage.key]
+    if len(raw) < storage.numel * dtype.itemsize:
+      raise PthError('%s: storage %s has %d bytes, its %d %s elements need %d'
+                     % (path, storage.key, len(raw), storage.numel, storage.dtype,
+                        storage.numel * dtype.itemsize))
+    array = np.frombuffer(raw, dtype=dtype.newbyteorder('<' if byteorder == 'little' else '>'),
+                          count=storage.numel)
+    cache[storage.key] = array.astype(dtype, copy=False)
+  return cache[storage.key]
+
+
+def _tensor_array(path, name, ref, data, byteorder, cache):
+  flat = _storage_array(path, ref.storage, data, byteorder, cache)
+  size, stride, offset = ref.size, ref.stride, ref.offset
+  if (len(size) != len(stride) or not all(isinstance(v, int) for v in size + stride + (offset,))
+      or min(size + stride + (offset,), default=0) < 0):
+    raise PthError('%s: %s has a malformed shape %r / stride %r' % (path, name, size, stride))
+  if 0 in size:
+    return np.zeros(size, dtype=flat.dtype)
+  last = offset + sum((n - 1) * s for n, s in zip(size, stride))
+  if last >= flat.size:
+    raise PthError('%s: %s reaches element %d of a storage of %d'
+                   % (path, name, last, flat.size))
+  view = np.lib.stride_tricks.as_strided(
+      flat[offset:], shape=size, strides=[s * flat.itemsize for s in stride], writeable=False)
+  return np.array(view, copy=True, order='C')
+
+
+def _state_dict(path, obj):
+  """The dict of tensors in obj: obj itself, or its 'state_dict' or 'model' entry."""
+  if not isinstance(obj, dict):
+    raise PthError('%s: holds a %s, not a state dict' % (path, type(obj).__name__))
+  if not any(isinstance(v, _TensorRef) for v in obj.values()):
+    for key in ('state_dict', 'model'):
+      if isinstance(obj.get(key), dict):
+        return obj[key]
+  return obj
+
+
+def read_state_dict(path):
+  """OrderedDict name -> numpy array of the state dict torch.save wrote to `path`, in its order.
+
+  Arrays are C-contiguous copies with torch's shapes, dtypes and values (non-contiguous tensors
+  as torch sees them). Raises PthError (one line) for anything else; OSError if the file can't
+  be read."""
+  path = os.fspath(path)
+  if not os.path.isfile(path):
+    raise PthError('%s: no such file' % path)
+  with open(path, 'rb') as f:
+    start = f.read(4)
+    if not start:
+      raise PthError('%s: an empty file, not a file of torch.save' % path)
+    if start.startswith(b'PK'):
+      obj, storages, data, byteorder = _read_zip(path)
+    elif start[:1] == b'\x80':
+      f.seek(0)
+      obj, storages, data, byteorder = _read_legacy(path, f)
+    else:
+      raise PthError('%s: not a file of torch.save (neither a zip archive nor a pickle)' % path)
+  del storages
+  state = _state_dict(path, obj)
+  cache = {}
+  arrays = collections.OrderedDict()
+  for name, value in state.items():
+    if not isinstance(value, _TensorRef):
+      raise PthError('%s: %r is a %s, not a tensor' % (path, name, type(value).__name__))
+    arrays[str(name)] = _tensor_array(path, name, value, data, byteorder, cache)
+  if not arrays:
+    raise PthError('%s: a state dict without tensors' % path)
+  return arrays
