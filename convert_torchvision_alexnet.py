@@ -31,6 +31,7 @@ from absl import flags  # noqa: E402
 from absl import logging  # noqa: E402
 
 import cli  # noqa: E402
+from pretrained import pth  # noqa: E402
 from pretrained import torchvision_alexnet  # noqa: E402
 
 FLAGS = flags.FLAGS
@@ -47,7 +48,7 @@ flags.DEFINE_boolean('verify', False, 'Compare the checkpoint\'s logits with tor
 
 def main(argv):
   del argv
-  state_dict = torchvision_alexnet.read_state_dict(FLAGS.pth)
+  state_dict = pth.read_state_dict(FLAGS.pth)
   class_names = torchvision_alexnet.imagenet_class_names()
   prefix = torchvision_alexnet.convert(state_dict, FLAGS.output, class_names)
   logging.info('Wrote %s (alexnet_tv, %d classes)%s.', prefix, torchvision_alexnet.NUM_CLASSES,

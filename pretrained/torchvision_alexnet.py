@@ -17,6 +17,7 @@ torchvision, when installed, give the ImageNet class names (labels.txt, run.json
 crashed here): the script imports it first.
 """
 import collections
+import importlib
 import os
 import shutil
 import tempfile
@@ -28,7 +29,6 @@ import base
 from base import UserError
 from nets import alexnet_tv
 from nets import nets_factory
-from pretrained import pth
 from training import run_info
 
 MODEL_NAME = 'alexnet_tv'   # the nets_factory name; its variables are under alexnet_tv.SCOPE
@@ -69,19 +69,6 @@ def _strip_data_parallel(state_dict):
     return collections.OrderedDict((key[len(_DATA_PARALLEL_PREFIX):], value)
                                    for key, value in state_dict.items())
   return state_dict
-
-
-def read_state_dict(path):
-  """The arrays of a .pth file (pretrained.pth, no torch needed); UserError (one line) for a
-  file that is not a tensor state dict, FileSystemError when it cannot be read."""
-  if not os.path.exists(path):
-    raise UserError('--pth=%s does not exist' % path)
-  try:
-    return pth.read_state_dict(path)
-  except pth.PthError as e:
-    raise UserError('%s: %s' % (path, e))
-  except OSError as e:
-    raise base.FileSystemError('cannot read %s: %s' % (path, e.strerror or e))
 
 
 def check_state_dict(state_dict):
@@ -246,8 +233,8 @@ def verify(state_dict, prefix, images=None):
   images: (largest logit difference, logit range, within VERIFY_TOLERANCE of the range).
   UserError without torch and torchvision."""
   try:
-    import torch  # pylint: disable=import-outside-toplevel,unused-import
-    import torchvision  # pylint: disable=import-outside-toplevel,unused-import
+    for name in ('torch', 'torchvision'):
+      importlib.import_module(name)
   except ImportError as e:
     raise UserError('--verify needs torch and torchvision (%s); install them, e.g. pip install '
                     'torch torchvision --index-url https://download.pytorch.org/whl/cpu' % e)
