@@ -325,7 +325,8 @@ def read_state_dict(path):
   arrays = collections.OrderedDict()
   for name, value in state.items():
     if not isinstance(value, _TensorRef):
-      raise PthError('%s: %r is a %s, not a tensor' % (path, name, type(value).__name__))
+      raise PthError('%s: %r holds a value of type %s, not a tensor'
+                     % (path, name, type(value).__name__))
     arrays[str(name)] = _tensor_array(path, name, value, data, byteorder, cache)
   if not arrays:
     raise PthError('%s: a state dict without tensors' % path)

@@ -1,0 +1,114 @@
+"""Writes .pth files as torch.save does, without torch, so tests can make state dicts of any size.
+
+write_pth(path, arrays) writes torch's zip format (`archive/data.pkl`, `archive/data/<key>`,
+`archive/byteorder`, `archive/version`); legacy=True the stream of
+`_use_new_zipfile_serialization=False`. Each array gets its own storage, contiguous. The pickle
+names torch's globals (torch._utils._rebuild_tensor_v2, torch.FloatStorage, ...) as torch writes
+them; the pure-Python pickler writes these names without importing them.
+"""
+import collections
+import io
+import pickle
+import struct
+import zipfile
+
+import numpy as np
+
+_MAGIC_NUMBER = 0x1950a86a20f9469cfc6c
+_PROTOCOL_VERSION = 1001
+
+_STORAGE_NAMES = {
+    'float32': 'FloatStorage', 'float64': 'DoubleStorage', 'float16': 'HalfStorage',
+    'bfloat16': 'BFloat16Storage', 'int64': 'LongStorage', 'int32': 'IntStorage',
+    'int16': 'ShortStorage', 'int8': 'CharStorage', 'uint8': 'ByteStorage', 'bool': 'BoolStorage',
+}
+
+
+class _Global:
+  """A module.name the pickle refers to, written as a GLOBAL opcode."""
+
+  def __init__(self, module, name):
+    self.module, self.name = module, name
+
+  def __call__(self, *args):  # the pickler only writes what it must be able to call
+    raise TypeError('%s.%s is written, never called' % (self.module, self.name))
+
+
+class _Storage:
+
+  def __init__(self, key, array):
+    self.key, self.array = key, array
+
+
+class _Tensor:
+
+  def __init__(self, storage):
+    self.storage = storage
+
+  def __reduce__(self):
+    array = self.storage.array
+    stride = tuple(s // array.itemsize for s in array.strides)
+    return (_Global('torch._utils', '_rebuild_tensor_v2'),
+            (self.storage, 0, tuple(array.shape), stride, False, collections.OrderedDict()))
+
+
+class _Pickler(pickle._Pickler):  # pylint: disable=protected-access
+  """Protocol 2, as torch.save; storages go out of band as persistent ids."""
+
+  dispatch = dict(pickle._Pickler.dispatch)  # pylint: disable=protected-access
+
+  def __init__(self, file, legacy):
+    super().__init__(file, protocol=2)
+    self._legacy = legacy
+
+  def save_marker(self, obj):
+    self.write(pickle.GLOBAL + ('%s\n%s\n' % (obj.module, obj.name)).encode('ascii'))
+    self.memoize(obj)
+
+  dispatch[_Global] = save_marker
+
+  def persistent_id(self, obj):
+    if not isinstance(obj, _Storage):
+      return None
+    storage_type = _Global('torch', _STORAGE_NAMES[obj.array.dtype.name])
+    pid = ('storage', storage_type, obj.key, 'cpu', obj.array.size)
+    return pid + (None,) if self._legacy else pid
+
+
+def _pickle(obj, legacy):
+  buffer = io.BytesIO()
+  _Pickler(buffer, legacy).dump(obj)
+  return buffer.getvalue()
+
+
+def _little_endian(array):
+  array = np.array(array, order='C')  # (ascontiguousarray would make a 0-d array 1-d)
+  if array.dtype.byteorder == '>':
+    array = array.astype(array.dtype.newbyteorder('<'))
+  return array
+
+
+def write_pth(path, arrays, legacy=False):
+  """Writes the OrderedDict name -> numpy array `arrays` as a torch state dict at path."""
+  storages = [_Storage(str(i), _little_endian(a)) for i, a in enumerate(arrays.values())]
+  state = collections.OrderedDict(
+      (name, _Tensor(s)) for name, s in zip(arrays.keys(), storages))
+  if legacy:
+    with open(path, 'wb') as f:
+      for header in (_MAGIC_NUMBER, _PROTOCOL_VERSION,
+                     {'protocol_version': _PROTOCOL_VERSION, 'little_endian': True,
+                      'type_sizes': {'short': 2, 'int': 4, 'long': 4}}):
+        pickle.dump(header, f, protocol=2)
+      f.write(_pickle(state, legacy=True))
+      by_key = sorted(storages, key=lambda s: s.key)
+      pickle.dump([s.key for s in by_key], f, protocol=2)
+      for storage in by_key:
+        f.write(struct.pack('<q', storage.array.size))
+        f.write(storage.array.tobytes())
+    return
+  with zipfile.ZipFile(path, 'w', zipfile.ZIP_STORED) as archive:
+    archive.writestr('archive/data.pkl', _pickle(state, legacy=False))
+    archive.writestr('archive/byteorder', 'little')
+    for storage in storages:
+      archive.writestr('archive/data/' + storage.key, storage.array.tobytes())
+    archive.writestr('archive/version', '3\n')
