@@ -271,7 +271,7 @@ def test_verify_against_torchvision(tmp_path):
   pth = str(tmp_path / 'alexnet.pth')
   pth_files.write_pth(pth, random_state_dict(seed=5))
   result = scripts.run_script('convert_torchvision_alexnet.py', '--pth=' + pth,
-                              '--output=%s/' % tmp_path / 'out', '--verify')
+                              '--output=%s/' % (tmp_path / 'out'), '--verify')
   assert result.returncode == 0, result.stderr[-3000:]
   assert 'Largest logit difference from torchvision' in result.stderr
   assert '--checkpoint_exclude_scopes=alexnet_tv/fc8' in result.stdout
