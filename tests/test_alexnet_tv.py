@@ -1,17 +1,29 @@
 """alexnet_tv computes torchvision's AlexNet: converted random weights against a numpy reference of
 torchvision's layers written here (sharing no code with the net), negative controls that must
 fail the same comparison, the converter's refusals, and (torch installed) torchvision itself."""
+import collections
 import importlib.util
+import logging
+import os
 
 import numpy as np
 import pytest
 import tensorflow as tf
 import tf_slim as slim
+from PIL import Image
 
+import pth_files
+import tf_helpers
 from base import UserError
+import scripts
+from conftest import CLASS_COLOURS
 from nets import alexnet_tv
 from nets import nets_factory
+from pretrained import pth as pth_module
 from pretrained import torchvision_alexnet as tva
+from summaries import projector
+from training import evaluator
+from training import trainer
 
 SIZE = 224            # the smallest usual size (alexnet_tv needs at least 223)
 TOLERANCE = 1e-4      # of the logit range, as --verify
@@ -87,11 +99,24 @@ def random_state_dict(seed=0):
   return state
 
 
+Converted = collections.namedtuple('Converted', 'state images reference prefix variables')
+
+
 @pytest.fixture(scope='module')
-def weights():
-  state = random_state_dict()
+def converted(tmp_path_factory):
+  """Random weights through the whole way: a float16 .pth (write_pth), read without torch,
+  converted to a checkpoint; the numpy reference's logits for them on two images."""
+  state = {k: v.astype(np.float16) for k, v in random_state_dict().items()}
+  folder = tmp_path_factory.mktemp('converted')
+  pth = str(folder / 'alexnet-random.pth')
+  pth_files.write_pth(pth, state)
+  prefix = tva.convert(pth_module.read_state_dict(pth), str(folder / 'imagenet') + '/')
+  reader = tf.train.load_checkpoint(prefix)
+  variables = {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()
+               if name.startswith('alexnet_tv/')}
   images = np.random.default_rng(1).standard_normal((2, SIZE, SIZE, 3)).astype(np.float32)
-  return state, images, reference_logits(state, images.transpose(0, 3, 1, 2))
+  return Converted(state, images, reference_logits(state, images.transpose(0, 3, 1, 2)), prefix,
+                   variables)
 
 
 def net_logits(variables, images, conv1_same=False, monkeypatch=None):
@@ -122,19 +147,20 @@ def relative_difference(ours, theirs):
 
 
 @pytest.mark.slow
-def test_converted_net_computes_torchvision_s_function_and_controls_fail(weights, monkeypatch):
-  state, images, reference = weights
-  variables = tva.to_variables(state)
-  assert relative_difference(net_logits(variables, images), reference) < TOLERANCE
+def test_converted_checkpoint_computes_torchvision_s_function_and_controls_fail(converted,
+                                                                                monkeypatch):
+  state, images, reference = converted.state, converted.images, converted.reference
+  ours = tva.checkpoint_logits(converted.prefix, images)
+  assert relative_difference(ours, reference) < TOLERANCE
 
   # fc6's kernel taken as H,W,C-flattened: wrong numbers, and the comparison sees it.
-  hwc = dict(variables)
-  hwc['alexnet_tv/fc6/weights'] = state['classifier.1.weight'].reshape(
+  hwc = dict(converted.variables)
+  hwc['alexnet_tv/fc6/weights'] = state['classifier.1.weight'].astype(np.float32).reshape(
       4096, 6, 6, 256).transpose(1, 2, 3, 0)
   assert relative_difference(net_logits(hwc, images), reference) > 100 * TOLERANCE
 
   # conv1 with SAME padding (the pad removed again): also caught.
-  same = net_logits(variables, images, conv1_same=True, monkeypatch=monkeypatch)
+  same = net_logits(converted.variables, images, conv1_same=True, monkeypatch=monkeypatch)
   assert relative_difference(same, reference) > 100 * TOLERANCE
   # ... and it is what a reference with TensorFlow's SAME padding (7 rows at 224: 3 above, 4
   # below) gives, so the patch did what it says.
@@ -197,21 +223,25 @@ def test_integer_weights_are_refused():
     tva.to_variables(zeros_state(features__0__bias=np.zeros(64, np.int64)))
 
 
-def test_layouts_of_the_conversion(weights):
-  state = weights[0]
-  converted = tva.to_variables({'module.' + k: v.astype(np.float16) if k == 'features.3.bias'
-                                else v for k, v in state.items()})   # nn.DataParallel keys
-  assert list(converted) == [v for layer in ('conv1', 'conv2', 'conv3', 'conv4', 'conv5', 'fc6',
-                                             'fc7', 'fc8')
-                             for v in ('alexnet_tv/%s/weights' % layer,
-                                       'alexnet_tv/%s/biases' % layer)]
-  assert all(v.dtype == np.float32 for v in converted.values())
+def test_layouts_of_the_conversion(converted):
+  state, variables = converted.state, converted.variables    # float16 .pth, float32 checkpoint
+  assert sorted(variables) == sorted(v for layer in ('conv1', 'conv2', 'conv3', 'conv4', 'conv5',
+                                                     'fc6', 'fc7', 'fc8')
+                                     for v in ('alexnet_tv/%s/weights' % layer,
+                                               'alexnet_tv/%s/biases' % layer))
+  assert all(v.dtype == np.float32 for v in variables.values())
   w = state['features.0.weight']
-  assert converted['alexnet_tv/conv1/weights'][4, 7, 2, 9] == w[9, 2, 4, 7]   # HWIO from OIHW
+  assert variables['alexnet_tv/conv1/weights'][4, 7, 2, 9] == w[9, 2, 4, 7]   # HWIO from OIHW
   w6 = state['classifier.1.weight']
   # fc6 input (h, w, c) is torch's flat index c * 36 + h * 6 + w.
-  assert converted['alexnet_tv/fc6/weights'][1, 5, 200, 17] == w6[17, 200 * 36 + 1 * 6 + 5]
-  assert converted['alexnet_tv/fc8/weights'][0, 0, 11, 3] == state['classifier.6.weight'][3, 11]
+  assert variables['alexnet_tv/fc6/weights'][1, 5, 200, 17] == w6[17, 200 * 36 + 1 * 6 + 5]
+  assert variables['alexnet_tv/fc8/weights'][0, 0, 11, 3] == state['classifier.6.weight'][3, 11]
+  np.testing.assert_array_equal(variables['alexnet_tv/fc7/biases'], state['classifier.4.bias'])
+
+
+def test_data_parallel_keys_are_taken_without_their_module_prefix():
+  state = tva.check_state_dict({'module.' + k: v for k, v in zeros_state().items()})
+  assert list(state) == list(tva.expected_shapes())
 
 
 # --- the net and the factories -----------------------------------------------------------------
@@ -266,8 +296,6 @@ def test_dropout_comes_before_fc6_and_fc7():
                     or importlib.util.find_spec('torchvision') is None,
                     reason='torch and torchvision are not installed')
 def test_verify_against_torchvision(tmp_path):
-  import scripts   # noqa: E402  pylint: disable=import-outside-toplevel
-  pth_files = pytest.importorskip('pth_files')
   pth = str(tmp_path / 'alexnet.pth')
   pth_files.write_pth(pth, random_state_dict(seed=5))
   result = scripts.run_script('convert_torchvision_alexnet.py', '--pth=' + pth,
@@ -278,3 +306,65 @@ def test_verify_against_torchvision(tmp_path):
   with open(tmp_path / 'out' / 'labels.txt', encoding='utf-8') as f:
     lines = f.read().splitlines()
   assert len(lines) == 1000 and lines[0] == '0:tench'
+
+
+# --- the script, and fine-tuning from its checkpoint --------------------------------------------
+
+def test_the_script_refuses_a_hostile_pickle_in_one_line(tmp_path):
+  hostile = os.path.join(scripts.ROOT, 'tests', 'fixtures', 'pth', 'hostile.pth')
+  result = scripts.run_script('convert_torchvision_alexnet.py', '--pth=' + hostile,
+                              '--output=%s/' % (tmp_path / 'out'))
+  scripts.assert_one_line_error(result, 'hostile.pth')
+  assert not os.path.exists(tmp_path / 'out')
+
+
+def sprite_tiles(eval_dir, count):
+  """The centre pixel of each of the first `count` tiles of the projector's fc7 sprite."""
+  sprite = np.asarray(Image.open(projector.embedding_files(eval_dir, 'fc7')['sprite']))
+  columns = int(np.ceil(np.sqrt(count)))
+  side = sprite.shape[1] // columns
+  return [sprite[(i // columns) * side + side // 2, (i % columns) * side + side // 2]
+          for i in range(count)]
+
+
+@pytest.mark.slow
+def test_fine_tunes_on_flowers_from_a_converted_checkpoint(converted, records_dataset, tmp_path,
+                                                           caplog):
+  prefix = converted.prefix
+  assert os.path.basename(prefix) == 'alexnet_tv.ckpt'
+  assert sorted(os.listdir(os.path.dirname(prefix))) == [
+      'alexnet_tv.ckpt.data-00000-of-00001', 'alexnet_tv.ckpt.index']   # no leftovers
+  assert int(tf.train.load_checkpoint(prefix).get_tensor('global_step')) == 0
+  variables = converted.variables
+
+  train_dir = tmp_path / 'run'
+  caplog.set_level(logging.INFO)
+  cfg = tf_helpers.tiny_train_config(
+      records_dataset[0], train_dir, model_name='alexnet_tv', checkpoint_path=prefix,
+      checkpoint_exclude_scopes=['alexnet_tv/fc8'],
+      trainable_scopes=['alexnet_tv/fc6', 'alexnet_tv/fc7', 'alexnet_tv/fc8'],
+      batch_size=2, max_number_of_steps=2, optimizer='sgd', learning_rate=0.001, num_readers=1,
+      num_preprocessing_threads=1)
+  assert trainer.train(cfg)[0] == 2
+  assert 'restoring 14 variables' in caplog.text     # all but fc8's two
+  trained = tf.train.load_checkpoint(tf.train.latest_checkpoint(str(train_dir)))
+  for layer in ('conv1', 'conv3', 'conv5'):          # restored and frozen: as converted
+    name = 'alexnet_tv/%s/weights' % layer
+    np.testing.assert_array_equal(trained.get_tensor(name), variables[name])
+  fc7 = trained.get_tensor('alexnet_tv/fc7/weights')
+  assert not np.array_equal(fc7, variables['alexnet_tv/fc7/weights'])      # trained ...
+  np.testing.assert_allclose(fc7, variables['alexnet_tv/fc7/weights'], atol=0.01)  # ... from it
+  assert trained.get_tensor('alexnet_tv/fc8/biases').shape == (5,)
+
+  eval_dir = str(tmp_path / 'eval')
+  [result] = evaluator.evaluate(evaluator.EvalConfig(
+      dataset_dir=records_dataset[0], checkpoint_path=str(train_dir), eval_dir=eval_dir,
+      model_name='alexnet_tv', batch_size=5, once=True, num_preprocessing_threads=1))
+  assert result.embedding_written
+  assert tf.train.load_checkpoint(tf.train.latest_checkpoint(eval_dir)).get_tensor(
+      'fc7').shape == (10, 4096)
+  # The sprite shows the photos' own colours: torchvision's normalisation was undone (taken as
+  # [-1, 1] values, the red (200, 30, 60) would come out near (255, 0, 30)).
+  for pixel in sprite_tiles(eval_dir, 10):
+    distances = [np.abs(pixel.astype(int) - colour).max() for colour in CLASS_COLOURS]
+    assert min(distances) < 30, pixel
