@@ -61,7 +61,8 @@ def main(argv):
                  'range %.3g)%s', difference, difference / logit_range, logit_range,
                  '' if ok else '; over the tolerance of %g' % torchvision_alexnet.VERIFY_TOLERANCE)
     status = 0 if ok else 1
-  print('Fine-tune it on Flowers with:\n  %s' % torchvision_alexnet.fine_tune_command(prefix))
+  print('Fine-tune it on Flowers, first fc6-fc8 (then all layers at a lower rate: README.md, A '
+        'pretrained start):\n  %s' % torchvision_alexnet.fine_tune_command(prefix))
   return status
 
 

@@ -27,7 +27,8 @@ def cached_decoded_batch(dataset, batch_size, fast_mode=True, num_readers=4,
   0.4 MB per photo), then crops and distorts them anew every epoch. Not in the library: an
   experiment (see the README)."""
   import tensorflow as tf
-  from preprocessing import inception_preprocessing
+  from preprocessing import preprocessing_factory
+  preprocessing = preprocessing_factory.PREPROCESSING_MAP[MODEL_NAME]
   autotune = tf.data.experimental.AUTOTUNE
 
   def decode(serialized):
@@ -35,8 +36,8 @@ def cached_decoded_batch(dataset, batch_size, fast_mode=True, num_readers=4,
     return image, label
 
   def preprocess(image, label):
-    return inception_preprocessing.preprocess_image(image, image_size, image_size,
-                                                    is_training=True, fast_mode=fast_mode), label
+    return preprocessing.preprocess_image(image, image_size, image_size, is_training=True,
+                                          fast_mode=fast_mode), label
 
   with tf.device('/cpu:0'), tf.name_scope('input'):
     files = tf.data.Dataset.from_tensor_slices(list(dataset.data_sources))

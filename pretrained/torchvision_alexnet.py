@@ -257,9 +257,11 @@ def convert(state_dict, output, class_names=None):
   return prefix
 
 
-def fine_tune_command(prefix, dataset_dir='data/flowers', train_dir='runs/alexnet_tv'):
-  """The train_alexnet.py command that fine-tunes the converted net on Flowers."""
+def fine_tune_command(prefix, dataset_dir='data/flowers', train_dir='runs/alexnet_tv_fc'):
+  """The train_alexnet.py command of the first fine-tuning stage on Flowers (README: A pretrained
+  start): a new fc8, fc6-fc8 trained, the convolutions kept."""
   return ('python train_alexnet.py --dataset_dir=%s --train_dir=%s --model_name=%s '
-          '--checkpoint_path=%s --checkpoint_exclude_scopes=%s/fc8 --learning_rate=0.001'
-          % (dataset_dir, train_dir, MODEL_NAME, prefix, MODEL_NAME))
-
+          '--checkpoint_path=%s --checkpoint_exclude_scopes=%s/fc8 '
+          '--trainable_scopes=%s/fc6,%s/fc7,%s/fc8 --learning_rate=0.001 '
+          '--max_number_of_steps=1500'
+          % ((dataset_dir, train_dir, MODEL_NAME, prefix) + (alexnet_tv.SCOPE,) * 4))

@@ -3,8 +3,9 @@ with its prediction, feature-map and filter grids, the confusion matrix; and the
 (colour maps, thumbnails, tiling) that summaries.photo_grids shares.
 
 Every picture is a uint8 RGB array [H, W, 3]; the `*_size` functions give that H, W ahead of time
-so graph wrappers can set static shapes. Images the net saw are float in [-1, 1] (inception
-preprocessing); `to_uint8` turns them back into pixels.
+so graph wrappers can set static shapes. Images are uint8, or float in [-1, 1] as inception
+preprocessing feeds the net (`to_uint8` turns those back into pixels); callers turn other
+preprocessings' images into pixels first (preprocessing_factory.get_pixels_fn).
 """
 import functools
 import math

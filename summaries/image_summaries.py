@@ -27,7 +27,8 @@ def prediction_summary(images_batch, labels, logits, class_names,
   """An image summary of the batch's first image with its true label and prediction drawn.
 
   Args:
-    images_batch: float [batch, H, W, 3] in [-1, 1], as fed to the net.
+    images_batch: uint8 pixels [batch, H, W, 3] (preprocessing_factory.get_pixels_fn), or
+      float in [-1, 1] as inception preprocessing feeds the net.
     labels: int [batch] class ids, or one-hot [batch, num_classes].
     logits: [batch, num_classes] (or [batch, 1, 1, num_classes]); num_classes must be static.
     class_names: list (or {id: name}) of num_classes names.
