@@ -27,6 +27,7 @@ import tensorflow as tf
 
 import base
 from base import UserError
+from inference import export
 from nets import alexnet_tv
 from nets import nets_factory
 from training import run_info
@@ -187,15 +188,9 @@ def write_run_info(folder, class_names):
 
 def sample_images(count=4, seed=0):
   """Normalised-looking float32 images [count, 224, 224, 3] (NHWC) to compare the two nets on:
-  smooth colour gradients with noise, about the range of torchvision's normalised photos."""
-  rng = np.random.default_rng(seed)
-  ramp = np.linspace(-2.0, 2.0, IMAGE_SIZE, dtype=np.float32)
-  images = np.empty((count, IMAGE_SIZE, IMAGE_SIZE, 3), np.float32)
-  for i in range(count):
-    mix = rng.uniform(0.0, 1.0, 3)
-    for c in range(3):
-      images[i, :, :, c] = ramp[:, None] * mix[c] + ramp[None, :] * (1.0 - mix[c])
-  return images + rng.normal(0.0, 0.3, images.shape).astype(np.float32)
+  smooth colour gradients with noise over [-2, 2], about the range of torchvision's normalised
+  photos."""
+  return export.gradient_images(count, IMAGE_SIZE, 2.0, 0.3, seed)
 
 
 def checkpoint_logits(prefix, images):
