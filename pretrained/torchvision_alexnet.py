@@ -242,8 +242,8 @@ def verify(state_dict, prefix, images=None):
 def convert(state_dict, output, class_names=None):
   """Converts a state dict to the checkpoint for --output (see checkpoint_prefix); with
   class_names also labels.txt and run.json in its folder. Returns the prefix."""
-  variables = to_variables(state_dict)
   base.check_no_glob_characters(output, 'output')
+  variables = to_variables(state_dict)
   prefix = write_checkpoint(variables, checkpoint_prefix(output))
   if class_names is not None:
     if len(class_names) != NUM_CLASSES:
