@@ -29,6 +29,9 @@ class PthError(base.UserError, ValueError):
 
 _MAGIC_NUMBER = 0x1950a86a20f9469cfc6c
 _PROTOCOL_VERSION = 1001
+# The largest array read, as a multiple of the file's size (at least 1 GB): torch's expanded
+# tensors (stride 0) are larger than their storage; nothing in a state dict is 16 times larger.
+_LARGEST_EXPANSION = 16
 
 # torch's storage class names (torch.<name>, or torch.cuda.<name> in old files) -> numpy dtype.
 _STORAGE_DTYPES = {
@@ -58,6 +61,7 @@ def _numpy_dtype(name, path):
 
 class _StorageType:
   """What torch.FloatStorage (and the like) stands for in a pickle: a dtype."""
+  __slots__ = ('name', 'dtype')
 
   def __init__(self, name):
     self.name = name
@@ -93,16 +97,35 @@ def _unsupported_tensor_v3(*unused_args):
                                '(uint16/32/64, float8...), which this reader does not support')
 
 
-_ALLOWED = {
-    ('collections', 'OrderedDict'): collections.OrderedDict,
+class _Call:
+  """An allowed function, wrapped anew for each lookup: a pickle can't reach the function itself
+  (its defaults, say) through BUILD."""
+  __slots__ = ('func',)
+
+  def __init__(self, func):
+    self.func = func
+
+  def __call__(self, *args):
+    return self.func(*args)
+
+
+_FUNCTIONS = {
     ('torch._utils', '_rebuild_tensor'): _rebuild_tensor,
     ('torch._utils', '_rebuild_tensor_v2'): _rebuild_tensor,
     ('torch._utils', '_rebuild_tensor_v3'): _unsupported_tensor_v3,
     ('torch._utils', '_rebuild_parameter'): _rebuild_parameter,
 }
-for _name in _STORAGE_DTYPES:
-  _ALLOWED[('torch', _name)] = _StorageType(_name)
-  _ALLOWED[('torch.cuda', _name)] = _StorageType(_name)
+
+
+def _allowed(module, name):
+  """A new object for an allowed global (so no file can change what the next one gets), or None."""
+  if (module, name) == ('collections', 'OrderedDict'):
+    return collections.OrderedDict  # a built-in type: its attributes can't be set
+  if (module, name) in _FUNCTIONS:
+    return _Call(_FUNCTIONS[(module, name)])
+  if module in ('torch', 'torch.cuda') and name in _STORAGE_DTYPES:
+    return _StorageType(name)
+  return None
 
 
 class _Refused(pickle.UnpicklingError):
@@ -110,7 +133,7 @@ class _Refused(pickle.UnpicklingError):
 
 
 class _Unpickler(pickle.Unpickler):
-  """Resolves only _ALLOWED names; storages become _Storage, read later by the caller."""
+  """Resolves only _allowed names; storages become _Storage, read later by the caller."""
 
   def __init__(self, file, storages, view_storages=False):
     super().__init__(file, encoding='latin1')
@@ -118,7 +141,7 @@ class _Unpickler(pickle.Unpickler):
     self._view_storages = view_storages
 
   def find_class(self, module, name):
-    found = _ALLOWED.get((module, name))
+    found = _allowed(module, name)
     if found is None:
       raise _Refused('refusing to unpickle %s.%s: not part of a tensor state dict'
                      % (module, name))
@@ -271,17 +294,24 @@ def _storage_array(path, storage, data, byteorder, cache):
   return cache[storage.key]
 
 
-def _tensor_array(path, name, ref, data, byteorder, cache):
+def _tensor_array(path, name, ref, data, byteorder, cache, file_size):
   flat = _storage_array(path, ref.storage, data, byteorder, cache)
+  limit = max(_LARGEST_EXPANSION * file_size, 1 << 30)
   size, stride, offset = ref.size, ref.stride, ref.offset
-  if (len(size) != len(stride) or not all(isinstance(v, int) for v in size + stride + (offset,))
-      or min(size + stride + (offset,), default=0) < 0):
-    raise PthError('%s: %s has a malformed shape %r / stride %r' % (path, name, size, stride))
-  if 0 in size:
+  if (len(size) != len(stride) or len(size) > 32
+      or not all(isinstance(v, int) for v in size + stride + (offset,))
+      or min(size + stride + (offset,), default=0) < 0 or max(size, default=0) >= 1 << 48):
+    raise PthError('%s: %r has a malformed shape %.80r / stride %.80r'
+                   % (path, name, size, stride))
+  nbytes = int(np.prod(size, dtype=object)) * flat.itemsize
+  if nbytes > limit:  # stride 0 repeats elements: a small file could ask for any size
+    raise PthError('%s: %r would take %s, from a file of %s' % (
+        path, name, base.format_bytes(nbytes), base.format_bytes(file_size)))
+  if nbytes == 0:
     return np.zeros(size, dtype=flat.dtype)
   last = offset + sum((n - 1) * s for n, s in zip(size, stride))
   if last >= flat.size:
-    raise PthError('%s: %s reaches element %d of a storage of %d'
+    raise PthError('%s: %r reaches element %d of a storage of %d'
                    % (path, name, last, flat.size))
   view = np.lib.stride_tricks.as_strided(
       flat[offset:], shape=size, strides=[s * flat.itemsize for s in stride], writeable=False)
@@ -327,7 +357,8 @@ def read_state_dict(path):
     if not isinstance(value, _TensorRef):
       raise PthError('%s: %r holds a value of type %s, not a tensor'
                      % (path, name, type(value).__name__))
-    arrays[str(name)] = _tensor_array(path, name, value, data, byteorder, cache)
+    arrays[str(name)] = _tensor_array(path, name, value, data, byteorder, cache,
+                                      os.path.getsize(path))
   if not arrays:
     raise PthError('%s: a state dict without tensors' % path)
   return arrays

@@ -4,7 +4,9 @@ write_pth(path, arrays) writes torch's zip format (`archive/data.pkl`, `archive/
 `archive/byteorder`, `archive/version`); legacy=True the stream of
 `_use_new_zipfile_serialization=False`. Each array gets its own storage, contiguous. The pickle
 names torch's globals (torch._utils._rebuild_tensor_v2, torch.FloatStorage, ...) as torch writes
-them; the pure-Python pickler writes these names without importing them.
+them; the pure-Python pickler writes these names without importing them. A value may also be a
+View of a storage array (an offset, a shape and strides in elements, as torch's tensors); views of
+one array share its storage.
 """
 import collections
 import io
@@ -34,22 +36,29 @@ class _Global:
     raise TypeError('%s.%s is written, never called' % (self.module, self.name))
 
 
+class View:
+  """A tensor that views `storage` (a numpy array, flattened) from `offset` with `shape` and
+  `stride` (in elements), as torch's non-contiguous or shared tensors do."""
+
+  def __init__(self, storage, offset, shape, stride):
+    self.storage, self.offset, self.shape, self.stride = storage, offset, shape, stride
+
+
 class _Storage:
 
   def __init__(self, key, array):
-    self.key, self.array = key, array
+    self.key, self.array = key, _little_endian(array).reshape(-1)
 
 
 class _Tensor:
 
-  def __init__(self, storage):
-    self.storage = storage
+  def __init__(self, storage, offset, shape, stride):
+    self.storage, self.offset, self.shape, self.stride = storage, offset, shape, stride
 
   def __reduce__(self):
-    array = self.storage.array
-    stride = tuple(s // array.itemsize for s in array.strides)
     return (_Global('torch._utils', '_rebuild_tensor_v2'),
-            (self.storage, 0, tuple(array.shape), stride, False, collections.OrderedDict()))
+            (self.storage, self.offset, tuple(self.shape), tuple(self.stride), False,
+             collections.OrderedDict()))
 
 
 class _Pickler(pickle._Pickler):  # pylint: disable=protected-access
@@ -90,9 +99,17 @@ def _little_endian(array):
 
 def write_pth(path, arrays, legacy=False):
   """Writes the OrderedDict name -> numpy array `arrays` as a torch state dict at path."""
-  storages = [_Storage(str(i), _little_endian(a)) for i, a in enumerate(arrays.values())]
-  state = collections.OrderedDict(
-      (name, _Tensor(s)) for name, s in zip(arrays.keys(), storages))
+  storages, state = {}, collections.OrderedDict()
+  for name, value in arrays.items():
+    if not isinstance(value, View):
+      array = np.asarray(value)
+      value = View(array, 0, array.shape, [s // array.itemsize for s in
+                                           _little_endian(array).strides])
+    key = id(value.storage)  # (the storage is kept alive below, so no id is reused)
+    if key not in storages:
+      storages[key] = _Storage(str(len(storages)), value.storage), value.storage
+    state[name] = _Tensor(storages[key][0], value.offset, value.shape, value.stride)
+  storages = [storage for storage, unused_original in storages.values()]
   if legacy:
     with open(path, 'wb') as f:
       for header in (_MAGIC_NUMBER, _PROTOCOL_VERSION,

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from pretrained import pth
-from tests.pth_files import write_pth
+from tests.pth_files import View, write_pth
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures', 'pth')
 MARKER = 'pth_hostile_marker'  # what the hostile pickles would create in the current folder
@@ -80,20 +80,46 @@ def test_write_pth_files_read_as_torch_files_do(tmp_path, legacy):
   assert_same(pth.read_state_dict(path), expected_arrays())
 
 
+def views():
+  """Tensors viewing one storage: a transpose, a slice at an offset, a repeat (stride 0)."""
+  storage = np.arange(20, dtype=np.float32)
+  views = collections.OrderedDict(
+      t=View(storage, 0, (5, 4), (1, 5)), s=View(storage, 7, (2, 3), (5, 1)),
+      r=View(storage, 19, (2, 2), (0, 0)))
+  expected = {name: np.lib.stride_tricks.as_strided(
+      storage[v.offset:], v.shape, [s * 4 for s in v.stride]) for name, v in views.items()}
+  return views, expected
+
+
+@pytest.mark.parametrize('legacy', [False, True], ids=['zip', 'legacy'])
+def test_views_of_one_storage(tmp_path, legacy):
+  written, expected = views()
+  write_pth(tmp_path / 'views.pth', written, legacy=legacy)
+  arrays = pth.read_state_dict(tmp_path / 'views.pth')
+  assert arrays['t'].tolist() == np.arange(20).reshape(4, 5).T.tolist()
+  assert arrays['s'].tolist() == [[7, 8, 9], [12, 13, 14]] and arrays['r'].tolist() == [[19] * 2] * 2
+  for name in written:
+    assert np.array_equal(arrays[name], expected[name])
+
+
 @pytest.mark.parametrize('legacy', [False, True], ids=['zip', 'legacy'])
 def test_torch_loads_write_pth_files(tmp_path, legacy):
   torch = pytest.importorskip('torch')
   arrays = pth.read_state_dict(fixture('state.pth'))
+  written, expected = views()
   path = tmp_path / 'written.pth'
-  write_pth(path, arrays, legacy=legacy)
+  write_pth(path, collections.OrderedDict(list(arrays.items()) + list(written.items())),
+            legacy=legacy)
   loaded = torch.load(path, weights_only=True)
-  assert list(loaded) == list(arrays)
+  assert list(loaded) == list(arrays) + list(written)
+  arrays.update(expected)
   for name, tensor in loaded.items():
     if tensor.dtype == torch.bfloat16:
       tensor = tensor.view(torch.int16)
     assert np.array_equal(comparable(name, arrays[name]), tensor.numpy().view(
         comparable(name, arrays[name]).dtype)), name
     assert tuple(tensor.shape) == arrays[name].shape
+  assert loaded['t'].untyped_storage().data_ptr() == loaded['s'].untyped_storage().data_ptr()
 
 
 def test_big_endian_storages(tmp_path):
@@ -196,3 +222,22 @@ def test_values_that_are_not_tensors_are_named(tmp_path):
   rewrite_zip(tmp_path / 'ok.pth', tmp_path / 'list.pth', {
       'archive/data.pkl': pickle.dumps([1, 2], protocol=2)})
   assert refusal(tmp_path / 'list.pth') == 'holds a list, not a state dict'
+
+
+def test_views_beyond_their_storage_or_too_large(tmp_path):
+  storage = np.zeros(4, np.float32)
+  write_pth(tmp_path / 'beyond.pth', collections.OrderedDict(x=View(storage, 2, (3,), (1,))))
+  assert refusal(tmp_path / 'beyond.pth') == "'x' reaches element 4 of a storage of 4"
+  write_pth(tmp_path / 'huge.pth', collections.OrderedDict(
+      x=View(storage, 0, (1 << 20, 1 << 20), (0, 0))))
+  assert refusal(tmp_path / 'huge.pth').startswith("'x' would take 4096.0 GB, from a file of ")
+
+
+def test_a_file_cannot_change_what_the_next_file_reads(tmp_path):
+  # BUILD on the object torch.FloatStorage stands for, to make it int64 for every later file
+  poison = (b'\x80\x02ctorch\nFloatStorage\n}X\x05\x00\x00\x00dtypeX\x05\x00\x00\x00int64sb.')
+  arrays = collections.OrderedDict(w=np.zeros(2, np.float32))
+  write_pth(tmp_path / 'ok.pth', arrays)
+  rewrite_zip(tmp_path / 'ok.pth', tmp_path / 'poison.pth', {'archive/data.pkl': poison})
+  assert 'corrupt or truncated pickle' in refusal(tmp_path / 'poison.pth')
+  assert pth.read_state_dict(tmp_path / 'ok.pth')['w'].dtype == np.float32
