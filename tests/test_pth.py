@@ -97,7 +97,8 @@ def test_views_of_one_storage(tmp_path, legacy):
   write_pth(tmp_path / 'views.pth', written, legacy=legacy)
   arrays = pth.read_state_dict(tmp_path / 'views.pth')
   assert arrays['t'].tolist() == np.arange(20).reshape(4, 5).T.tolist()
-  assert arrays['s'].tolist() == [[7, 8, 9], [12, 13, 14]] and arrays['r'].tolist() == [[19] * 2] * 2
+  assert arrays['s'].tolist() == [[7, 8, 9], [12, 13, 14]]
+  assert arrays['r'].tolist() == [[19, 19], [19, 19]]
   for name in written:
     assert np.array_equal(arrays[name], expected[name])
 
