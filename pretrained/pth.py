@@ -92,11 +92,6 @@ def _rebuild_parameter(data, unused_requires_grad=False, *unused_args):
   return data
 
 
-def _unsupported_tensor_v3(*unused_args):
-  raise pickle.UnpicklingError('a tensor of a dtype that torch saves with _rebuild_tensor_v3 '
-                               '(uint16/32/64, float8...), which this reader does not support')
-
-
 class _Call:
   """An allowed function, wrapped anew for each lookup: a pickle can't reach the function itself
   (its defaults, say) through BUILD."""
@@ -112,7 +107,6 @@ class _Call:
 _FUNCTIONS = {
     ('torch._utils', '_rebuild_tensor'): _rebuild_tensor,
     ('torch._utils', '_rebuild_tensor_v2'): _rebuild_tensor,
-    ('torch._utils', '_rebuild_tensor_v3'): _unsupported_tensor_v3,
     ('torch._utils', '_rebuild_parameter'): _rebuild_parameter,
 }
 
@@ -141,6 +135,9 @@ class _Unpickler(pickle.Unpickler):
     self._view_storages = view_storages
 
   def find_class(self, module, name):
+    if (module, name) == ('torch._utils', '_rebuild_tensor_v3'):
+      raise _Refused('has tensors of a dtype that torch saves with _rebuild_tensor_v3 (uint16, '
+                     'uint32, uint64, float8...), which this reader does not support')
     found = _allowed(module, name)
     if found is None:
       raise _Refused('refusing to unpickle %s.%s: not part of a tensor state dict'

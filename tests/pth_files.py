@@ -6,7 +6,8 @@ write_pth(path, arrays) writes torch's zip format (`archive/data.pkl`, `archive/
 names torch's globals (torch._utils._rebuild_tensor_v2, torch.FloatStorage, ...) as torch writes
 them; the pure-Python pickler writes these names without importing them. A value may also be a
 View of a storage array (an offset, a shape and strides in elements, as torch's tensors); views of
-one array share its storage.
+one array share its storage; legacy files may also slice a storage (storage_slice), as torch < 0.4
+did.
 """
 import collections
 import io
@@ -38,10 +39,19 @@ class _Global:
 
 class View:
   """A tensor that views `storage` (a numpy array, flattened) from `offset` with `shape` and
-  `stride` (in elements), as torch's non-contiguous or shared tensors do."""
+  `stride` (in elements), as torch's non-contiguous or shared tensors do. storage_slice=(start,
+  numel): the tensor views that slice of the storage instead, offset counting from its start
+  (the legacy format's storage views)."""
 
-  def __init__(self, storage, offset, shape, stride):
+  def __init__(self, storage, offset, shape, stride, storage_slice=None):
     self.storage, self.offset, self.shape, self.stride = storage, offset, shape, stride
+    self.storage_slice = storage_slice
+
+
+class _StorageSlice:
+
+  def __init__(self, storage, start, numel):
+    self.storage, self.start, self.numel = storage, start, numel
 
 
 class _Storage:
@@ -77,11 +87,17 @@ class _Pickler(pickle._Pickler):  # pylint: disable=protected-access
   dispatch[_Global] = save_marker
 
   def persistent_id(self, obj):
+    view = None
+    if isinstance(obj, _StorageSlice):
+      if not self._legacy:
+        raise ValueError('storage slices exist only in the legacy format')
+      view = ('%s.%d.%d' % (obj.storage.key, obj.start, obj.numel), obj.start, obj.numel)
+      obj = obj.storage
     if not isinstance(obj, _Storage):
       return None
     storage_type = _Global('torch', _STORAGE_NAMES[obj.array.dtype.name])
     pid = ('storage', storage_type, obj.key, 'cpu', obj.array.size)
-    return pid + (None,) if self._legacy else pid
+    return pid + (view,) if self._legacy else pid
 
 
 def _pickle(obj, legacy):
@@ -108,7 +124,10 @@ def write_pth(path, arrays, legacy=False):
     key = id(value.storage)  # (the storage is kept alive below, so no id is reused)
     if key not in storages:
       storages[key] = _Storage(str(len(storages)), value.storage), value.storage
-    state[name] = _Tensor(storages[key][0], value.offset, value.shape, value.stride)
+    storage = storages[key][0]
+    if value.storage_slice is not None:
+      storage = _StorageSlice(storage, *value.storage_slice)
+    state[name] = _Tensor(storage, value.offset, value.shape, value.stride)
   storages = [storage for storage, unused_original in storages.values()]
   if legacy:
     with open(path, 'wb') as f:

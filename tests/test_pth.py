@@ -103,6 +103,23 @@ def test_views_of_one_storage(tmp_path, legacy):
     assert np.array_equal(arrays[name], expected[name])
 
 
+def write_slices(path):
+  storage = np.arange(10, dtype=np.int64)
+  write_pth(path, collections.OrderedDict(
+      a=View(storage, 1, (2,), (2,), storage_slice=(4, 6)), b=View(storage, 0, (3,), (1,))),
+      legacy=True)
+
+
+def test_storage_slices_of_old_legacy_files(tmp_path):
+  write_slices(tmp_path / 'slices.pth')
+  arrays = pth.read_state_dict(tmp_path / 'slices.pth')
+  assert arrays['a'].tolist() == [5, 7] and arrays['b'].tolist() == [0, 1, 2]
+  storage = np.arange(10, dtype=np.int64)
+  write_pth(tmp_path / 'beyond.pth', collections.OrderedDict(
+      a=View(storage, 0, (2,), (1,), storage_slice=(8, 3))), legacy=True)
+  assert refusal(tmp_path / 'beyond.pth') == 'a storage view beyond its storage 0'
+
+
 @pytest.mark.parametrize('legacy', [False, True], ids=['zip', 'legacy'])
 def test_torch_loads_write_pth_files(tmp_path, legacy):
   torch = pytest.importorskip('torch')
@@ -232,6 +249,18 @@ def test_views_beyond_their_storage_or_too_large(tmp_path):
   write_pth(tmp_path / 'huge.pth', collections.OrderedDict(
       x=View(storage, 0, (1 << 20, 1 << 20), (0, 0))))
   assert refusal(tmp_path / 'huge.pth').startswith("'x' would take 4096.0 GB, from a file of ")
+
+
+def test_torch_reads_storage_slices_as_this_reader_does(tmp_path):
+  torch = pytest.importorskip('torch')
+  write_slices(tmp_path / 'slices.pth')
+  loaded = torch.load(tmp_path / 'slices.pth', weights_only=True)
+  assert {name: t.tolist() for name, t in loaded.items()} == {'a': [5, 7], 'b': [0, 1, 2]}
+
+
+def test_dtypes_of_rebuild_tensor_v3_are_refused():
+  assert refusal(fixture('uint16.pth')).startswith(
+      'has tensors of a dtype that torch saves with _rebuild_tensor_v3 (uint16, ')
 
 
 def test_a_file_cannot_change_what_the_next_file_reads(tmp_path):
