@@ -334,7 +334,7 @@ def read_state_dict(path):
   be read."""
   path = os.fspath(path)
   if not os.path.isfile(path):
-    raise PthError('%s: no such file' % path)
+    raise PthError('%s: %s' % (path, 'not a file' if os.path.exists(path) else 'no such file'))
   with open(path, 'rb') as f:
     start = f.read(4)
     if not start:

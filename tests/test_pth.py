@@ -211,6 +211,7 @@ def test_foreign_empty_truncated_and_corrupt_files(tmp_path):
   assert 'corrupt or truncated pickle' in refusal(tmp_path / 'legacy_cut_in_pickle')
   assert 'not a file of torch.save' in refusal(tmp_path / 'plain_pickle')
   assert refusal(tmp_path / 'absent.pth') == 'no such file'
+  assert refusal(tmp_path) == 'not a file'
 
 
 def test_damaged_records_of_a_zip(tmp_path):
