@@ -8,7 +8,7 @@ bytes).
 
 A .pth is a pickle, and a pickle can call anything. The unpickler here resolves only the names a
 tensor state dict needs (collections.OrderedDict, torch's tensor rebuild functions, its storage
-classes), each to a function of this module; any other name refuses the file before anything of
+classes), each to a stand-in of this module; any other name refuses the file before anything of
 it runs.
 """
 import collections
@@ -29,9 +29,14 @@ class PthError(base.UserError, ValueError):
 
 _MAGIC_NUMBER = 0x1950a86a20f9469cfc6c
 _PROTOCOL_VERSION = 1001
-# The largest array read, as a multiple of the file's size (at least 1 GB): torch's expanded
-# tensors (stride 0) are larger than their storage; nothing in a state dict is 16 times larger.
+# The largest array (or zip record) read, as a multiple of the file's size, at least 1 GB:
+# torch's expanded tensors (stride 0) are larger than their storage, but a state dict's are not
+# 16 times larger than the file; a hostile file might ask for any size.
 _LARGEST_EXPANSION = 16
+
+
+def _largest(file_size):
+  return max(_LARGEST_EXPANSION * file_size, 1 << 30)
 
 # torch's storage class names (torch.<name>, or torch.cuda.<name> in old files) -> numpy dtype.
 _STORAGE_DTYPES = {
@@ -213,9 +218,13 @@ def _zip_records(path):
 
 def _read_record(path, archive, name):
   try:
-    return archive.read(name)
+    size = archive.getinfo(name).file_size
   except KeyError:
     raise PthError('%s: the storage record %s is missing' % (path, name)) from None
+  if size > _largest(os.path.getsize(path)):  # a compressed record could claim any size
+    raise PthError('%s: the record %s would take %s' % (path, name, base.format_bytes(size)))
+  try:
+    return archive.read(name)
   except (zipfile.BadZipFile, EOFError, OSError, ValueError) as e:
     raise PthError('%s: a truncated or corrupt zip archive (%s: %s)'
                    % (path, name, _one_line(e))) from None
@@ -232,7 +241,7 @@ def _read_zip(path):
     storages = {}
     obj = _unpickle(path, io.BytesIO(_read_record(path, archive, root + 'data.pkl')), storages)
     data = {key: _read_record(path, archive, root + 'data/' + key) for key in storages}
-  return obj, storages, data, byteorder
+  return obj, data, byteorder
 
 
 def _read_legacy(path, f):
@@ -260,6 +269,8 @@ def _read_legacy(path, f):
     if len(size) < 8:
       raise PthError('%s: truncated (storage %s is missing)' % (path, key))
     numel, = struct.unpack(order + 'q', size)
+    if numel < 0:
+      raise PthError('%s: a corrupt legacy file (storage %s of %d elements)' % (path, key, numel))
     nbytes = numel * _numpy_dtype(storages[key].dtype, path).itemsize
     data[key] = f.read(nbytes)
     if len(data[key]) < nbytes:
@@ -268,7 +279,7 @@ def _read_legacy(path, f):
   missing = sorted(set(storages) - set(data))
   if missing:
     raise PthError('%s: the storage %s is missing' % (path, missing[0]))
-  return obj, storages, data, 'little' if little else 'big'
+  return obj, data, 'little' if little else 'big'
 
 
 def _storage_array(path, storage, data, byteorder, cache):
@@ -291,9 +302,8 @@ def _storage_array(path, storage, data, byteorder, cache):
   return cache[storage.key]
 
 
-def _tensor_array(path, name, ref, data, byteorder, cache, file_size):
+def _tensor_array(path, name, ref, data, byteorder, cache):
   flat = _storage_array(path, ref.storage, data, byteorder, cache)
-  limit = max(_LARGEST_EXPANSION * file_size, 1 << 30)
   size, stride, offset = ref.size, ref.stride, ref.offset
   if (len(size) != len(stride) or len(size) > 32
       or not all(isinstance(v, int) for v in size + stride + (offset,))
@@ -301,9 +311,9 @@ def _tensor_array(path, name, ref, data, byteorder, cache, file_size):
     raise PthError('%s: %r has a malformed shape %.80r / stride %.80r'
                    % (path, name, size, stride))
   nbytes = int(np.prod(size, dtype=object)) * flat.itemsize
-  if nbytes > limit:  # stride 0 repeats elements: a small file could ask for any size
+  if nbytes > _largest(os.path.getsize(path)):  # stride 0 repeats elements
     raise PthError('%s: %r would take %s, from a file of %s' % (
-        path, name, base.format_bytes(nbytes), base.format_bytes(file_size)))
+        path, name, base.format_bytes(nbytes), base.format_bytes(os.path.getsize(path))))
   if nbytes == 0:
     return np.zeros(size, dtype=flat.dtype)
   last = offset + sum((n - 1) * s for n, s in zip(size, stride))
@@ -340,13 +350,12 @@ def read_state_dict(path):
     if not start:
       raise PthError('%s: an empty file, not a file of torch.save' % path)
     if start.startswith(b'PK'):
-      obj, storages, data, byteorder = _read_zip(path)
+      obj, data, byteorder = _read_zip(path)
     elif start[:1] == b'\x80':
       f.seek(0)
-      obj, storages, data, byteorder = _read_legacy(path, f)
+      obj, data, byteorder = _read_legacy(path, f)
     else:
       raise PthError('%s: not a file of torch.save (neither a zip archive nor a pickle)' % path)
-  del storages
   state = _state_dict(path, obj)
   cache = {}
   arrays = collections.OrderedDict()
@@ -354,8 +363,7 @@ def read_state_dict(path):
     if not isinstance(value, _TensorRef):
       raise PthError('%s: %r holds a value of type %s, not a tensor'
                      % (path, name, type(value).__name__))
-    arrays[str(name)] = _tensor_array(path, name, value, data, byteorder, cache,
-                                      os.path.getsize(path))
+    arrays[str(name)] = _tensor_array(path, name, value, data, byteorder, cache)
   if not arrays:
     raise PthError('%s: a state dict without tensors' % path)
   return arrays

@@ -4,6 +4,7 @@ same, and hostile, corrupt, truncated or foreign files are refused with one line
 import collections
 import os
 import pickle
+import struct
 import zipfile
 
 import numpy as np
@@ -230,6 +231,14 @@ def test_damaged_records_of_a_zip(tmp_path):
   data[at] ^= 0xff
   (tmp_path / 'flipped.pth').write_bytes(bytes(data))
   assert 'truncated or corrupt zip' in refusal(tmp_path / 'flipped.pth')
+  # a record that claims to unpack to 2 GB (as a small compressed one could)
+  data = bytearray(open(tmp_path / 'ok.pth', 'rb').read())
+  at = data.index(b'PK\x01\x02')  # the central directory: its first entry is data.pkl's
+  while data[at + 46:at + 46 + struct.unpack_from('<H', data, at + 28)[0]] != b'archive/data/0':
+    at = data.index(b'PK\x01\x02', at + 4)
+  struct.pack_into('<I', data, at + 24, 2 << 30)  # its uncompressed size
+  (tmp_path / 'bomb.pth').write_bytes(bytes(data))
+  assert refusal(tmp_path / 'bomb.pth') == 'the record archive/data/0 would take 2.0 GB'
 
 
 def test_values_that_are_not_tensors_are_named(tmp_path):
