@@ -113,21 +113,36 @@ def _little_endian(array):
   return array
 
 
-def write_pth(path, arrays, legacy=False):
-  """Writes the OrderedDict name -> numpy array `arrays` as a torch state dict at path."""
-  storages, state = {}, collections.OrderedDict()
-  for name, value in arrays.items():
+def _tensors(values, storages):
+  """values with each array or View made a _Tensor (dicts within, too); storages: id -> _Storage,
+  with the storage array kept alive, so no id is reused."""
+  state = collections.OrderedDict()
+  for name, value in values.items():
+    if isinstance(value, dict):
+      state[name] = _tensors(value, storages)
+      continue
+    if isinstance(value, (int, float, str)):
+      state[name] = value
+      continue
     if not isinstance(value, View):
       array = np.asarray(value)
       value = View(array, 0, array.shape, [s // array.itemsize for s in
                                            _little_endian(array).strides])
-    key = id(value.storage)  # (the storage is kept alive below, so no id is reused)
+    key = id(value.storage)
     if key not in storages:
       storages[key] = _Storage(str(len(storages)), value.storage), value.storage
     storage = storages[key][0]
     if value.storage_slice is not None:
       storage = _StorageSlice(storage, *value.storage_slice)
     state[name] = _Tensor(storage, value.offset, value.shape, value.stride)
+  return state
+
+
+def write_pth(path, arrays, legacy=False):
+  """Writes `arrays` (an OrderedDict name -> numpy array or View) as a torch state dict at path.
+  Values may also be dicts of the same (a checkpoint, {'state_dict': {...}}) or numbers."""
+  storages = {}
+  state = _tensors(arrays, storages)
   storages = [storage for storage, unused_original in storages.values()]
   if legacy:
     with open(path, 'wb') as f:

@@ -66,11 +66,14 @@ def test_torch_files_come_back_exactly(name):
   assert arrays['shared_b'][0] == 2
 
 
-def test_a_state_dict_inside_a_checkpoint_dict():
+def test_a_state_dict_inside_a_checkpoint_dict(tmp_path):
   expected = expected_arrays()
   arrays = pth.read_state_dict(fixture('nested.pth'))
   assert_same(arrays, collections.OrderedDict(
       (name, expected[name]) for name in ('0.weight', 'half')))
+  state = pth.read_state_dict(fixture('state.pth'))
+  write_pth(tmp_path / 'model.pth', {'model': state, 'epoch': 3})
+  assert_same(pth.read_state_dict(tmp_path / 'model.pth'), expected)
 
 
 @pytest.mark.parametrize('legacy', [False, True], ids=['zip', 'legacy'])
@@ -242,11 +245,11 @@ def test_damaged_records_of_a_zip(tmp_path):
 
 
 def test_values_that_are_not_tensors_are_named(tmp_path):
-  arrays = collections.OrderedDict(w=np.zeros(2, np.float32))
-  write_pth(tmp_path / 'ok.pth', arrays)
-  rewrite_zip(tmp_path / 'ok.pth', tmp_path / 'step.pth', {
-      'archive/data.pkl': pickle.dumps(collections.OrderedDict(step=3), protocol=2)})
+  write_pth(tmp_path / 'step.pth', collections.OrderedDict(w=np.zeros(2, np.float32), step=3))
   assert refusal(tmp_path / 'step.pth') == "'step' holds a value of type int, not a tensor"
+  write_pth(tmp_path / 'nested.pth', {'state_dict': {'w': np.zeros(2, np.float32), 'x': 'y'}})
+  assert refusal(tmp_path / 'nested.pth') == "'x' holds a value of type str, not a tensor"
+  write_pth(tmp_path / 'ok.pth', collections.OrderedDict(w=np.zeros(2, np.float32)))
   rewrite_zip(tmp_path / 'ok.pth', tmp_path / 'list.pth', {
       'archive/data.pkl': pickle.dumps([1, 2], protocol=2)})
   assert refusal(tmp_path / 'list.pth') == 'holds a list, not a state dict'
