@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from pretrained import pth
-from tests.pth_files import View, write_pth
+from pth_files import View, write_pth
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures', 'pth')
 MARKER = 'pth_hostile_marker'  # what the hostile pickles would create in the current folder
