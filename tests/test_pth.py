@@ -271,6 +271,20 @@ def test_torch_reads_storage_slices_as_this_reader_does(tmp_path):
   assert {name: t.tolist() for name, t in loaded.items()} == {'a': [5, 7], 'b': [0, 1, 2]}
 
 
+def test_names_of_older_torch_files(tmp_path):
+  # torch < 0.4 rebuilt tensors with _rebuild_tensor; files saved on a GPU name torch.cuda's
+  # storage classes
+  write_pth(tmp_path / 'ok.pth', collections.OrderedDict(w=np.arange(3, dtype=np.float32)))
+  with zipfile.ZipFile(tmp_path / 'ok.pth') as archive:
+    data = archive.read('archive/data.pkl')
+  for old, new in ((b'\n_rebuild_tensor_v2\n', b'\n_rebuild_tensor\n'),
+                   (b'ctorch\nFloatStorage\n', b'ctorch.cuda\nFloatStorage\n')):
+    assert old in data
+    data = data.replace(old, new)
+  rewrite_zip(tmp_path / 'ok.pth', tmp_path / 'old.pth', {'archive/data.pkl': data})
+  assert pth.read_state_dict(tmp_path / 'old.pth')['w'].tolist() == [0, 1, 2]
+
+
 def test_dtypes_of_rebuild_tensor_v3_are_refused():
   assert refusal(fixture('uint16.pth')).startswith(
       'has tensors of a dtype that torch saves with _rebuild_tensor_v3 (uint16, ')
