@@ -76,6 +76,13 @@ def test_a_state_dict_inside_a_checkpoint_dict(tmp_path):
   assert_same(pth.read_state_dict(tmp_path / 'model.pth'), expected)
 
 
+def test_parameters_of_a_module():
+  expected = expected_arrays()
+  assert_same(pth.read_state_dict(fixture('parameters.pth')), collections.OrderedDict(
+      (name, expected[name]) for name in ('0.weight', '0.bias', '1.weight', '1.bias',
+                                          '3.weight', '3.bias')))
+
+
 @pytest.mark.parametrize('legacy', [False, True], ids=['zip', 'legacy'])
 def test_write_pth_files_read_as_torch_files_do(tmp_path, legacy):
   arrays = pth.read_state_dict(fixture('state.pth'))
