@@ -3,6 +3,7 @@
 same, and hostile, corrupt, truncated or foreign files are refused with one line."""
 import collections
 import os
+import pathlib
 import pickle
 import struct
 import zipfile
@@ -203,8 +204,8 @@ class Touch:
 
 
 def test_foreign_empty_truncated_and_corrupt_files(tmp_path):
-  state = open(fixture('state.pth'), 'rb').read()
-  legacy = open(fixture('state_legacy.pth'), 'rb').read()
+  state = pathlib.Path(fixture('state.pth')).read_bytes()
+  legacy = pathlib.Path(fixture('state_legacy.pth')).read_bytes()
   files = {
       'empty': b'',
       'text': b'conv1.weight 1 2 3\n',
@@ -236,13 +237,13 @@ def test_damaged_records_of_a_zip(tmp_path):
   rewrite_zip(tmp_path / 'ok.pth', tmp_path / 'no_pickle.pth', {'archive/data.pkl': None})
   assert 'without data.pkl' in refusal(tmp_path / 'no_pickle.pth')
   # a flipped byte in a storage: the zip's CRC catches it
-  data = bytearray(open(tmp_path / 'ok.pth', 'rb').read())
+  data = bytearray((tmp_path / 'ok.pth').read_bytes())
   at = data.index(np.arange(6, dtype=np.float32).tobytes()) + 5
   data[at] ^= 0xff
   (tmp_path / 'flipped.pth').write_bytes(bytes(data))
   assert 'truncated or corrupt zip' in refusal(tmp_path / 'flipped.pth')
   # a record that claims to unpack to 2 GB (as a small compressed one could)
-  data = bytearray(open(tmp_path / 'ok.pth', 'rb').read())
+  data = bytearray((tmp_path / 'ok.pth').read_bytes())
   at = data.index(b'PK\x01\x02')  # the central directory: its first entry is data.pkl's
   while data[at + 46:at + 46 + struct.unpack_from('<H', data, at + 28)[0]] != b'archive/data/0':
     at = data.index(b'PK\x01\x02', at + 4)
