@@ -8,7 +8,7 @@ bytes).
 
 A .pth is a pickle, and a pickle can call anything. The unpickler here resolves only the names a
 tensor state dict needs (collections.OrderedDict, torch's tensor rebuild functions, its storage
-classes), each to a function of this module; any other name refuses the file before anything of
+classes), each to a stand-in of this module; any other name refuses the file before anything of
 it runs.
 """
 import collections
@@ -29,6 +29,14 @@ class PthError(base.UserError, ValueError):
 
 _MAGIC_NUMBER = 0x1950a86a20f9469cfc6c
 _PROTOCOL_VERSION = 1001
+# The largest array (or zip record) read, as a multiple of the file's size, at least 1 GB:
+# torch's expanded tensors (stride 0) are larger than their storage, but a state dict's are not
+# 16 times larger than the file; a hostile file might ask for any size.
+_LARGEST_EXPANSION = 16
+
+
+def _largest(file_size):
+  return max(_LARGEST_EXPANSION * file_size, 1 << 30)
 
 # torch's storage class names (torch.<name>, or torch.cuda.<name> in old files) -> numpy dtype.
 _STORAGE_DTYPES = {
@@ -58,6 +66,7 @@ def _numpy_dtype(name, path):
 
 class _StorageType:
   """What torch.FloatStorage (and the like) stands for in a pickle: a dtype."""
+  __slots__ = ('name', 'dtype')
 
   def __init__(self, name):
     self.name = name
@@ -88,21 +97,34 @@ def _rebuild_parameter(data, unused_requires_grad=False, *unused_args):
   return data
 
 
-def _unsupported_tensor_v3(*unused_args):
-  raise pickle.UnpicklingError('a tensor of a dtype that torch saves with _rebuild_tensor_v3 '
-                               '(uint16/32/64, float8...), which this reader does not support')
+class _Call:
+  """An allowed function, wrapped anew for each lookup: a pickle can't reach the function itself
+  (its defaults, say) through BUILD."""
+  __slots__ = ('func',)
+
+  def __init__(self, func):
+    self.func = func
+
+  def __call__(self, *args):
+    return self.func(*args)
 
 
-_ALLOWED = {
-    ('collections', 'OrderedDict'): collections.OrderedDict,
+_FUNCTIONS = {
     ('torch._utils', '_rebuild_tensor'): _rebuild_tensor,
     ('torch._utils', '_rebuild_tensor_v2'): _rebuild_tensor,
-    ('torch._utils', '_rebuild_tensor_v3'): _unsupported_tensor_v3,
     ('torch._utils', '_rebuild_parameter'): _rebuild_parameter,
 }
-for _name in _STORAGE_DTYPES:
-  _ALLOWED[('torch', _name)] = _StorageType(_name)
-  _ALLOWED[('torch.cuda', _name)] = _StorageType(_name)
+
+
+def _allowed(module, name):
+  """A new object for an allowed global (so no file can change what the next one gets), or None."""
+  if (module, name) == ('collections', 'OrderedDict'):
+    return collections.OrderedDict  # a built-in type: its attributes can't be set
+  if (module, name) in _FUNCTIONS:
+    return _Call(_FUNCTIONS[(module, name)])
+  if module in ('torch', 'torch.cuda') and name in _STORAGE_DTYPES:
+    return _StorageType(name)
+  return None
 
 
 class _Refused(pickle.UnpicklingError):
@@ -110,7 +132,7 @@ class _Refused(pickle.UnpicklingError):
 
 
 class _Unpickler(pickle.Unpickler):
-  """Resolves only _ALLOWED names; storages become _Storage, read later by the caller."""
+  """Resolves only _allowed names; storages become _Storage, read later by the caller."""
 
   def __init__(self, file, storages, view_storages=False):
     super().__init__(file, encoding='latin1')
@@ -118,7 +140,10 @@ class _Unpickler(pickle.Unpickler):
     self._view_storages = view_storages
 
   def find_class(self, module, name):
-    found = _ALLOWED.get((module, name))
+    if (module, name) == ('torch._utils', '_rebuild_tensor_v3'):
+      raise _Refused('has tensors of a dtype that torch saves with _rebuild_tensor_v3 (uint16, '
+                     'uint32, uint64, float8...), which this reader does not support')
+    found = _allowed(module, name)
     if found is None:
       raise _Refused('refusing to unpickle %s.%s: not part of a tensor state dict'
                      % (module, name))
@@ -193,9 +218,13 @@ def _zip_records(path):
 
 def _read_record(path, archive, name):
   try:
-    return archive.read(name)
+    size = archive.getinfo(name).file_size
   except KeyError:
     raise PthError('%s: the storage record %s is missing' % (path, name)) from None
+  if size > _largest(os.path.getsize(path)):  # a compressed record could claim any size
+    raise PthError('%s: the record %s would take %s' % (path, name, base.format_bytes(size)))
+  try:
+    return archive.read(name)
   except (zipfile.BadZipFile, EOFError, OSError, ValueError) as e:
     raise PthError('%s: a truncated or corrupt zip archive (%s: %s)'
                    % (path, name, _one_line(e))) from None
@@ -212,7 +241,7 @@ def _read_zip(path):
     storages = {}
     obj = _unpickle(path, io.BytesIO(_read_record(path, archive, root + 'data.pkl')), storages)
     data = {key: _read_record(path, archive, root + 'data/' + key) for key in storages}
-  return obj, storages, data, byteorder
+  return obj, data, byteorder
 
 
 def _read_legacy(path, f):
@@ -240,6 +269,8 @@ def _read_legacy(path, f):
     if len(size) < 8:
       raise PthError('%s: truncated (storage %s is missing)' % (path, key))
     numel, = struct.unpack(order + 'q', size)
+    if numel < 0:
+      raise PthError('%s: a corrupt legacy file (storage %s of %d elements)' % (path, key, numel))
     nbytes = numel * _numpy_dtype(storages[key].dtype, path).itemsize
     data[key] = f.read(nbytes)
     if len(data[key]) < nbytes:
@@ -248,7 +279,7 @@ def _read_legacy(path, f):
   missing = sorted(set(storages) - set(data))
   if missing:
     raise PthError('%s: the storage %s is missing' % (path, missing[0]))
-  return obj, storages, data, 'little' if little else 'big'
+  return obj, data, 'little' if little else 'big'
 
 
 def _storage_array(path, storage, data, byteorder, cache):
@@ -274,14 +305,20 @@ def _storage_array(path, storage, data, byteorder, cache):
 def _tensor_array(path, name, ref, data, byteorder, cache):
   flat = _storage_array(path, ref.storage, data, byteorder, cache)
   size, stride, offset = ref.size, ref.stride, ref.offset
-  if (len(size) != len(stride) or not all(isinstance(v, int) for v in size + stride + (offset,))
-      or min(size + stride + (offset,), default=0) < 0):
-    raise PthError('%s: %s has a malformed shape %r / stride %r' % (path, name, size, stride))
-  if 0 in size:
+  if (len(size) != len(stride) or len(size) > 32
+      or not all(isinstance(v, int) for v in size + stride + (offset,))
+      or min(size + stride + (offset,), default=0) < 0 or max(size, default=0) >= 1 << 48):
+    raise PthError('%s: %r has a malformed shape %.80r / stride %.80r'
+                   % (path, name, size, stride))
+  nbytes = int(np.prod(size, dtype=object)) * flat.itemsize
+  if nbytes > _largest(os.path.getsize(path)):  # stride 0 repeats elements
+    raise PthError('%s: %r would take %s, from a file of %s' % (
+        path, name, base.format_bytes(nbytes), base.format_bytes(os.path.getsize(path))))
+  if nbytes == 0:
     return np.zeros(size, dtype=flat.dtype)
   last = offset + sum((n - 1) * s for n, s in zip(size, stride))
   if last >= flat.size:
-    raise PthError('%s: %s reaches element %d of a storage of %d'
+    raise PthError('%s: %r reaches element %d of a storage of %d'
                    % (path, name, last, flat.size))
   view = np.lib.stride_tricks.as_strided(
       flat[offset:], shape=size, strides=[s * flat.itemsize for s in stride], writeable=False)
@@ -307,19 +344,18 @@ def read_state_dict(path):
   be read."""
   path = os.fspath(path)
   if not os.path.isfile(path):
-    raise PthError('%s: no such file' % path)
+    raise PthError('%s: %s' % (path, 'not a file' if os.path.exists(path) else 'no such file'))
   with open(path, 'rb') as f:
     start = f.read(4)
     if not start:
       raise PthError('%s: an empty file, not a file of torch.save' % path)
     if start.startswith(b'PK'):
-      obj, storages, data, byteorder = _read_zip(path)
+      obj, data, byteorder = _read_zip(path)
     elif start[:1] == b'\x80':
       f.seek(0)
-      obj, storages, data, byteorder = _read_legacy(path, f)
+      obj, data, byteorder = _read_legacy(path, f)
     else:
       raise PthError('%s: not a file of torch.save (neither a zip archive nor a pickle)' % path)
-  del storages
   state = _state_dict(path, obj)
   cache = {}
   arrays = collections.OrderedDict()

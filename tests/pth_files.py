@@ -4,7 +4,10 @@ write_pth(path, arrays) writes torch's zip format (`archive/data.pkl`, `archive/
 `archive/byteorder`, `archive/version`); legacy=True the stream of
 `_use_new_zipfile_serialization=False`. Each array gets its own storage, contiguous. The pickle
 names torch's globals (torch._utils._rebuild_tensor_v2, torch.FloatStorage, ...) as torch writes
-them; the pure-Python pickler writes these names without importing them.
+them; the pure-Python pickler writes these names without importing them. A value may also be a
+View of a storage array (an offset, a shape and strides in elements, as torch's tensors); views of
+one array share its storage; legacy files may also slice a storage (storage_slice), as torch < 0.4
+did.
 """
 import collections
 import io
@@ -34,22 +37,38 @@ class _Global:
     raise TypeError('%s.%s is written, never called' % (self.module, self.name))
 
 
+class View:
+  """A tensor that views `storage` (a numpy array, flattened) from `offset` with `shape` and
+  `stride` (in elements), as torch's non-contiguous or shared tensors do. storage_slice=(start,
+  numel): the tensor views that slice of the storage instead, offset counting from its start
+  (the legacy format's storage views)."""
+
+  def __init__(self, storage, offset, shape, stride, storage_slice=None):
+    self.storage, self.offset, self.shape, self.stride = storage, offset, shape, stride
+    self.storage_slice = storage_slice
+
+
+class _StorageSlice:
+
+  def __init__(self, storage, start, numel):
+    self.storage, self.start, self.numel = storage, start, numel
+
+
 class _Storage:
 
   def __init__(self, key, array):
-    self.key, self.array = key, array
+    self.key, self.array = key, _little_endian(array).reshape(-1)
 
 
 class _Tensor:
 
-  def __init__(self, storage):
-    self.storage = storage
+  def __init__(self, storage, offset, shape, stride):
+    self.storage, self.offset, self.shape, self.stride = storage, offset, shape, stride
 
   def __reduce__(self):
-    array = self.storage.array
-    stride = tuple(s // array.itemsize for s in array.strides)
     return (_Global('torch._utils', '_rebuild_tensor_v2'),
-            (self.storage, 0, tuple(array.shape), stride, False, collections.OrderedDict()))
+            (self.storage, self.offset, tuple(self.shape), tuple(self.stride), False,
+             collections.OrderedDict()))
 
 
 class _Pickler(pickle._Pickler):  # pylint: disable=protected-access
@@ -68,11 +87,17 @@ class _Pickler(pickle._Pickler):  # pylint: disable=protected-access
   dispatch[_Global] = save_marker
 
   def persistent_id(self, obj):
+    view = None
+    if isinstance(obj, _StorageSlice):
+      if not self._legacy:
+        raise ValueError('storage slices exist only in the legacy format')
+      view = ('%s.%d.%d' % (obj.storage.key, obj.start, obj.numel), obj.start, obj.numel)
+      obj = obj.storage
     if not isinstance(obj, _Storage):
       return None
     storage_type = _Global('torch', _STORAGE_NAMES[obj.array.dtype.name])
     pid = ('storage', storage_type, obj.key, 'cpu', obj.array.size)
-    return pid + (None,) if self._legacy else pid
+    return pid + (view,) if self._legacy else pid
 
 
 def _pickle(obj, legacy):
@@ -88,11 +113,37 @@ def _little_endian(array):
   return array
 
 
+def _tensors(values, storages):
+  """values with each array or View made a _Tensor (dicts within, too); storages: id -> _Storage,
+  with the storage array kept alive, so no id is reused."""
+  state = collections.OrderedDict()
+  for name, value in values.items():
+    if isinstance(value, dict):
+      state[name] = _tensors(value, storages)
+      continue
+    if isinstance(value, (int, float, str)):
+      state[name] = value
+      continue
+    if not isinstance(value, View):
+      array = np.asarray(value)
+      value = View(array, 0, array.shape, [s // array.itemsize for s in
+                                           _little_endian(array).strides])
+    key = id(value.storage)
+    if key not in storages:
+      storages[key] = _Storage(str(len(storages)), value.storage), value.storage
+    storage = storages[key][0]
+    if value.storage_slice is not None:
+      storage = _StorageSlice(storage, *value.storage_slice)
+    state[name] = _Tensor(storage, value.offset, value.shape, value.stride)
+  return state
+
+
 def write_pth(path, arrays, legacy=False):
-  """Writes the OrderedDict name -> numpy array `arrays` as a torch state dict at path."""
-  storages = [_Storage(str(i), _little_endian(a)) for i, a in enumerate(arrays.values())]
-  state = collections.OrderedDict(
-      (name, _Tensor(s)) for name, s in zip(arrays.keys(), storages))
+  """Writes `arrays` (an OrderedDict name -> numpy array or View) as a torch state dict at path.
+  Values may also be dicts of the same (a checkpoint, {'state_dict': {...}}) or numbers."""
+  storages = {}
+  state = _tensors(arrays, storages)
+  storages = [storage for storage, unused_original in storages.values()]
   if legacy:
     with open(path, 'wb') as f:
       for header in (_MAGIC_NUMBER, _PROTOCOL_VERSION,
