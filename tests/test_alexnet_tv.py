@@ -368,3 +368,18 @@ def test_fine_tunes_on_flowers_from_a_converted_checkpoint(converted, records_da
   for pixel in sprite_tiles(eval_dir, 10):
     distances = [np.abs(pixel.astype(int) - colour).max() for colour in CLASS_COLOURS]
     assert min(distances) < 30, pixel
+
+
+def test_size_checks_of_training_and_evaluation_are_the_net_s(tmp_path):
+  with pytest.raises(UserError, match='at least 223 .*alexnet_tv'):
+    evaluator.validate(evaluator.EvalConfig(
+        dataset_dir=str(tmp_path), checkpoint_path=str(tmp_path / 'run'),
+        eval_dir=str(tmp_path / 'eval'), model_name='alexnet_tv', eval_image_size=200))
+  evaluator.validate(evaluator.EvalConfig(    # 200 is fine for alexnet_v2 (at least 195)
+      dataset_dir=str(tmp_path), checkpoint_path=str(tmp_path / 'run'),
+      eval_dir=str(tmp_path / 'eval'), eval_image_size=200))
+  with pytest.raises(UserError, match='gives alexnet_tv a 2x2 map .* from 223 to 254'):
+    trainer.validate(tf_helpers.tiny_train_config(str(tmp_path), tmp_path / 'run',
+                                                  model_name='alexnet_tv', train_image_size=255))
+  trainer.validate(tf_helpers.tiny_train_config(str(tmp_path), tmp_path / 'run2',
+                                                model_name='alexnet_tv', train_image_size=254))
