@@ -7,6 +7,7 @@ them. The summary tag is the given name plus '/image' (inside any enclosing name
 import tensorflow as tf
 
 from summaries import drawing
+from summaries import gradcam
 
 
 def _class_names(class_names):
@@ -51,6 +52,44 @@ def prediction_summary(images_batch, labels, logits, class_names,
         lambda image, true_label, probs: drawing.prediction_image(image, true_label, probs, names,
                                                                   size),
         [images_batch[0], label, probabilities], height, width, name='draw')
+  return tf.compat.v1.summary.image(name, picture, max_outputs=1, collections=collections)
+
+
+def gradcam_summary(network_fn, image, class_names, name='predictions/gradcam',
+                    collections=None):
+  """An image summary of Grad-CAM on one image: where the net, in inference mode, looks for the
+  class it predicts, with that class's name and probability under the picture.
+
+  The net is applied once more, to this image alone, with the variables of the net already built
+  (reuse) and in inference mode (no dropout, batch norm's moving statistics), so the gradient is
+  this image's own and costs one image's forward and backward pass, and only when the summary
+  is evaluated.
+
+  Args:
+    network_fn: the nets factory's network_fn with is_training=False.
+    image: float [1, H, W, 3] in [-1, 1] with static H, W, as fed to the net.
+    class_names: list (or {id: name}) of the class names.
+    name: summary name; the tag is name + '/image'.
+  Returns:
+    The summary op.
+  """
+  names = _class_names(class_names)
+  height, width = image.shape[1:3]
+  if height is None or width is None:
+    raise ValueError('gradcam_summary needs an image of static size, got %s' % image.shape)
+  with tf.name_scope('gradcam_image'):
+    with tf.compat.v1.variable_scope(tf.compat.v1.get_variable_scope(), reuse=True):
+      logits, end_points = network_fn(image)
+    logits = tf.reshape(logits, [1, -1])
+    heat = gradcam.heatmaps(logits, end_points, size=[height, width])
+    probabilities = tf.nn.softmax(tf.cast(logits[0], tf.float32))
+
+    def draw(photo, heat_map, probs):
+      top = int(probs.argmax())
+      return gradcam.overlay(photo, heat_map, names[top], probs[top])
+
+    picture = _drawn_image(draw, [image[0], heat[0], probabilities],
+                           gradcam.overlay_height(height, width), width, name='draw')
   return tf.compat.v1.summary.image(name, picture, max_outputs=1, collections=collections)
 
 

@@ -235,6 +235,9 @@ def build_graph(config, dataset):
   _add_activation_summaries(model.end_points, config.summarize_histograms)
   class_names = [dataset.labels_to_names[i] for i in range(dataset.num_classes)]
   image_summaries.prediction_summary(model.images, model.labels, model.logits, class_names)
+  image_summaries.gradcam_summary(
+      nets_factory.get_network_fn(config.model_name, dataset.num_classes, is_training=False),
+      model.images[:1], class_names)
   image_summaries.feature_map_summaries(model.end_points, _conv1_weights())
   return built.train_op, built.global_step, {'loss': built.total_loss,
                                              'accuracy': built.accuracy,
