@@ -1,13 +1,14 @@
 """Graph-mode image summaries: summaries.drawing pictures drawn in the graph by tf.numpy_function.
 
-Each function adds tf.compat.v1.summary.image ops to `collections` (default: the SUMMARIES
-collection, so tf.compat.v1.summary.merge_all and slim.learning.train pick them up) and returns
-them. The summary tag is the given name plus '/image' (inside any enclosing name scope).
+Each function adds image summary ops (summaries.graph_summaries.image) to `collections` (default:
+the SUMMARIES collection, so tf.compat.v1.summary.merge_all and slim.learning.train pick them up)
+and returns them. The summary tag is the given name plus '/image', whatever the name scope.
 """
 import tensorflow as tf
 
 from summaries import drawing
 from summaries import gradcam
+from summaries import graph_summaries
 
 
 def _class_names(class_names):
@@ -52,7 +53,7 @@ def prediction_summary(images_batch, labels, logits, class_names,
         lambda image, true_label, probs: drawing.prediction_image(image, true_label, probs, names,
                                                                   size),
         [images_batch[0], label, probabilities], height, width, name='draw')
-  return tf.compat.v1.summary.image(name, picture, max_outputs=1, collections=collections)
+  return graph_summaries.image(name, picture, max_outputs=1, collections=collections)
 
 
 def gradcam_summary(network_fn, image, class_names, name='predictions/gradcam',
@@ -90,10 +91,10 @@ def gradcam_summary(network_fn, image, class_names, name='predictions/gradcam',
 
     picture = _drawn_image(draw, [image[0], heat[0], probabilities],
                            gradcam.overlay_height(height, width), width, name='draw')
-  return tf.compat.v1.summary.image(name, picture, max_outputs=1, collections=collections)
+  return graph_summaries.image(name, picture, max_outputs=1, collections=collections)
 
 
-def _find_end_point(end_points, name):
+def find_end_point(end_points, name):
   """end_points[name], or the one entry whose key ends with '/' + name."""
   if name in end_points:
     return end_points[name]
@@ -124,7 +125,7 @@ def feature_map_summaries(end_points, weights_conv1=None, names=('conv1', 'conv5
   if names is None:
     selected = list(end_points.items())
   else:
-    selected = [(name, _find_end_point(end_points, name)) for name in names]
+    selected = [(name, find_end_point(end_points, name)) for name in names]
   summaries = []
   for name, activations in selected:
     activations = tf.convert_to_tensor(activations)
@@ -137,7 +138,7 @@ def feature_map_summaries(end_points, weights_conv1=None, names=('conv1', 'conv5
     with tf.name_scope('feature_map_image'):
       picture = _drawn_image(lambda a: drawing.feature_map_grid(a, max_channels),
                              [activations[0]], height, width, name='draw')
-    summaries.append(tf.compat.v1.summary.image('%s/%s' % (family, name) if family else name,
+    summaries.append(graph_summaries.image('%s/%s' % (family, name) if family else name,
                                                 picture, max_outputs=1, collections=collections))
   if weights_conv1 is not None:
     weights = tf.convert_to_tensor(weights_conv1)
@@ -149,6 +150,6 @@ def feature_map_summaries(end_points, weights_conv1=None, names=('conv1', 'conv5
       height, width = drawing.filter_grid_size(kh, kw, out)
     with tf.name_scope('filter_image'):
       picture = _drawn_image(drawing.filter_grid, [weights], height, width, name='draw')
-    summaries.append(tf.compat.v1.summary.image(filters_name, picture, max_outputs=1,
+    summaries.append(graph_summaries.image(filters_name, picture, max_outputs=1,
                                                 collections=collections))
   return summaries

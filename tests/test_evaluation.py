@@ -1,6 +1,5 @@
 """Evaluation: one pass with streaming metrics, the checkpoint loop, the rotation race, what lands
 in eval_dir (and nothing in train_dir), the projector."""
-import collections
 import errno
 import glob
 import json
@@ -10,41 +9,24 @@ import shutil
 import threading
 import time
 
+import io
+
 import numpy as np
 import pytest
 import tensorflow as tf
+from PIL import Image
 
 from base import UserError
+from datasets import dataset_factory
+from datasets import reader
+from datasets import records
 from summaries import projector
 from summaries import results as results_module
 from training import checkpoints
 from training import evaluator
 from training import metrics
 from training import run_info
-from training import trainer
 from tf_helpers import read_events, save_random_checkpoint
-
-Trained = collections.namedtuple('Trained', 'dataset_dir splits train_dir checkpoints')
-
-
-@pytest.fixture(scope='session')
-def trained(records_dataset, tmp_path_factory):
-  """A training folder of a short trainer.train run with moving averages: 2+ checkpoints."""
-  dataset_dir, splits = records_dataset
-  train_dir = str(tmp_path_factory.mktemp('train'))
-
-  def run(steps):
-    trainer.train(trainer.TrainConfig(
-        dataset_dir=dataset_dir, train_dir=train_dir, batch_size=4, max_number_of_steps=steps,
-        moving_average_decay=0.9, num_readers=1, num_preprocessing_threads=1,
-        log_every_n_steps=1, save_summaries_secs=1000, save_interval_secs=1000,
-        summarize_histograms=False))
-
-  run(3)
-  if len(checkpoints.list_checkpoints(train_dir)) < 2:  # slim's first save raced the steps
-    run(5)
-  return Trained(dataset_dir, splits, train_dir, checkpoints.list_checkpoints(train_dir))
-
 
 def eval_config(trained, checkpoint_path, eval_dir, **overrides):
   settings = dict(dataset_dir=trained.dataset_dir, checkpoint_path=str(checkpoint_path),
@@ -110,11 +92,26 @@ def test_summaries_are_written_at_the_checkpoint_step(trained, tmp_path):
               'eval/recall/daisy', 'eval/num_examples'):
     assert [(s, kind) for s, kind, _ in tags[tag]] == [(step, 'scalar')], tag
   assert tags['eval/num_examples'][0][2] == 10
-  for tag in ('eval/confusion_matrix', 'eval/predictions'):
-    assert tags[tag][0][:2] == (step, 'image')
+  for tag in ('eval/confusion_matrix', 'eval/predictions', 'eval/gradcam',
+              'fixed_photos/0/gradcam', 'fixed_photos/2/conv1', 'fixed_photos/2/conv5'):
+    assert tags[tag][0][:2] == (step, 'image'), tag
     assert tags[tag][0][2].startswith(b'\x89PNG')
+  assert not [t for t in tags if t.startswith('fixed_photos/3/')]  # --fixed_photos=3
   _, kind, text = tags['eval/results'][0]
   assert kind == 'text' and b'| daisy |' in text.item()
+  # The Grad-CAM grid: the prediction grid's photos, in its order, with heat laid over them.
+  grid, heat = (np.asarray(Image.open(io.BytesIO(tags[t][0][2])).convert('RGB'))
+                for t in ('eval/predictions', 'eval/gradcam'))
+  assert grid.shape == heat.shape and (grid != heat).any()
+
+
+def test_the_fixed_photos_are_the_split_s_first_in_file_order(trained):
+  dataset = dataset_factory.get_dataset('flowers', 'validation', trained.dataset_dir)
+  photos = reader.first_records(dataset.data_sources, 4)
+  assert len(dataset.data_sources) == 2
+  in_order = [records.parse(r) for path in dataset.data_sources for r in records.read(path)]
+  assert [p.filename for p in photos] == [r.filename for r in in_order[:4]]
+  assert len(reader.first_records(dataset.data_sources, 100)) == 10
 
 
 def test_full_image_classifies_every_whole_photo(trained, tmp_path):
