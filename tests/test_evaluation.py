@@ -383,7 +383,7 @@ def test_nothing_is_written_into_the_training_folder(trained, tmp_path):
 # --- read back by TensorBoard itself -------------------------------------------------------------
 
 @pytest.mark.slow
-def test_tensorboard_serves_the_projector_scalars_and_images(trained, tmp_path):
+def test_tensorboard_serves_the_projector_scalars_and_grad_cam_images(trained, tmp_path):
   import tb_server
   step, prefix = trained.checkpoints[-1]
   logdir = tmp_path / 'logs'
@@ -402,4 +402,14 @@ def test_tensorboard_serves_the_projector_scalars_and_images(trained, tmp_path):
     scalars = tb.wait_for(lambda: tb.get_json('/data/plugin/scalars/tags').get('eval'))
     assert {'eval/accuracy', 'eval/loss', 'eval/recall_at_2'} <= set(scalars)
     images = tb.wait_for(lambda: tb.get_json('/data/plugin/images/tags').get('eval'))
-    assert {'eval/confusion_matrix', 'eval/predictions'} <= set(images)
+    assert {'eval/confusion_matrix', 'eval/predictions', 'eval/gradcam'} <= set(images)
+    assert len([t for t in images if t.startswith('fixed_photos/')]) == 3 * 3
+    # The Grad-CAM pictures decode as TensorBoard serves them, at the checkpoint's step.
+    sizes = {}
+    for tag in ('eval/predictions', 'eval/gradcam', 'fixed_photos/0/gradcam'):
+      (entry,) = tb.get_json('/data/plugin/images/images', run='eval', tag=tag)
+      assert entry['step'] == step
+      png = tb.get_bytes('/data/plugin/images/individualImage?' + entry['query'])
+      sizes[tag] = Image.open(io.BytesIO(png)).convert('RGB').size
+    assert sizes['eval/gradcam'] == sizes['eval/predictions']
+    assert sizes['fixed_photos/0/gradcam'][0] == 224
