@@ -213,6 +213,11 @@ def test_loop_evaluates_every_waiting_checkpoint_in_order_and_stops_at_the_last_
                                            max_number_of_steps=last, embedding_every=0))
   assert steps_of(results) == [s for s, _ in trained.checkpoints]
   assert time.monotonic() - start < 50  # it did not wait for the timeout
+  # The fixed photos at every step, for the Images slider.
+  tags = read_events(tmp_path / 'eval')
+  for i in range(3):
+    for view in ('gradcam', 'conv1', 'conv5'):
+      assert [s for s, _, _ in tags['fixed_photos/%d/%s' % (i, view)]] == steps_of(results)
 
 
 def test_loop_picks_up_a_checkpoint_written_while_it_waits_then_ends_on_timeout(
