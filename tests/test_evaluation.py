@@ -31,7 +31,7 @@ from tf_helpers import read_events, save_random_checkpoint
 def eval_config(trained, checkpoint_path, eval_dir, **overrides):
   settings = dict(dataset_dir=trained.dataset_dir, checkpoint_path=str(checkpoint_path),
                   eval_dir=str(eval_dir), batch_size=4, eval_interval_secs=0.1, timeout=5.0,
-                  num_preprocessing_threads=1)
+                  num_preprocessing_threads=1, fixed_photos=0)  # (0.5 s each; tested below)
   settings.update(overrides)
   return evaluator.EvalConfig(**settings)
 
@@ -86,7 +86,8 @@ def test_once_on_the_training_folder_takes_the_newest_checkpoint(trained, tmp_pa
 
 def test_summaries_are_written_at_the_checkpoint_step(trained, tmp_path):
   step, prefix = trained.checkpoints[-1]
-  evaluator.evaluate(eval_config(trained, prefix, tmp_path / 'eval', embedding_every=0))
+  evaluator.evaluate(eval_config(trained, prefix, tmp_path / 'eval', embedding_every=0,
+                                 fixed_photos=3))
   tags = read_events(tmp_path / 'eval')
   for tag in ('eval/accuracy', 'eval/loss', 'eval/recall_at_2', 'eval/mean_per_class_accuracy',
               'eval/recall/daisy', 'eval/num_examples'):
@@ -210,7 +211,8 @@ def test_loop_evaluates_every_waiting_checkpoint_in_order_and_stops_at_the_last_
   last = trained.checkpoints[-1][0]
   start = time.monotonic()
   results = evaluator.evaluate(eval_config(trained, watched, tmp_path / 'eval', timeout=60,
-                                           max_number_of_steps=last, embedding_every=0))
+                                           max_number_of_steps=last, embedding_every=0,
+                                           fixed_photos=3))
   assert steps_of(results) == [s for s, _ in trained.checkpoints]
   assert time.monotonic() - start < 50  # it did not wait for the timeout
   # The fixed photos at every step, for the Images slider.
@@ -392,7 +394,7 @@ def test_tensorboard_serves_the_projector_scalars_and_grad_cam_images(trained, t
   import tb_server
   step, prefix = trained.checkpoints[-1]
   logdir = tmp_path / 'logs'
-  evaluator.evaluate(eval_config(trained, prefix, logdir / 'eval'))
+  evaluator.evaluate(eval_config(trained, prefix, logdir / 'eval', fixed_photos=3))
   with tb_server.tensorboard(str(logdir)) as tb:
     assert 'eval' in tb.wait_for(lambda: tb.get_json('/data/plugin/projector/runs'))
     info = tb.get_json('/data/plugin/projector/info', run='eval')
