@@ -214,16 +214,18 @@ def prediction_grid(record, class_names, max_images, heat=False):
 
 def fixed_photo_values(fixed, class_names):
   """Image summary values of the fixed photos: per photo i, fixed_photos/i/gradcam (the
-  predicted class's Grad-CAM, its name and probability), fixed_photos/i/conv1 and .../conv5
-  (one tile per channel). fixed: the evaluator's fetches (None: no values)."""
+  predicted class's Grad-CAM, its name and probability, and the true class when it is another),
+  fixed_photos/i/conv1 and .../conv5 (one tile per channel). fixed: the evaluator's fetches
+  (None: no values)."""
   if not fixed:
     return []
   values = []
   for i, probabilities in enumerate(fixed['probabilities']):
-    top = int(np.argmax(probabilities))
+    top, label = int(np.argmax(probabilities)), int(fixed['labels'][i])
+    caption = class_names[top] + ('' if top == label else ' (true: %s)' % class_names[label])
     tag = '%s/%d/' % (FIXED_PHOTOS_FAMILY, i)
     values.append(events.image_summary_value(tag + 'gradcam', gradcam.overlay(
-        fixed['images'][i], fixed['heat'][i], class_names[top], probabilities[top])))
+        fixed['images'][i], fixed['heat'][i], caption, probabilities[top])))
     for layer in ('conv1', 'conv5'):
       values.append(events.image_summary_value(
           tag + layer, drawing.feature_map_grid(fixed[layer][i])))

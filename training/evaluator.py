@@ -4,8 +4,10 @@ Each checkpoint is evaluated over exactly one pass of a split (the input pipelin
 OutOfRangeError after the last, possibly smaller, batch) with streaming metrics: a fresh graph
 per checkpoint, tf-slim's evaluate_once (MonitoredSession: restore, queue runners, update ops
 until the data runs out, final values). Then, at the checkpoint's global step, eval_dir gets
-scalar summaries, a confusion-matrix heat map, a grid of validation images (mistakes first), a
-text table, and the fc7 features of the images for the embedding projector (summaries.results).
+scalar summaries, a confusion-matrix heat map, a grid of validation images (mistakes first) and
+its twin with each image's Grad-CAM, the split's first photos (the same at every checkpoint) with
+Grad-CAM and conv1/conv5 maps, a text table, and the fc7 features of the images for the embedding
+projector (summaries.results).
 
 The loop (`evaluate`) takes every checkpoint of the training folder in global-step order, not
 only the newest, and remembers the last evaluated step in eval_dir/eval_state.json, so a
@@ -33,6 +35,7 @@ from datasets import checks
 from datasets import dataset_factory
 from datasets import input_pipeline
 from datasets import reader
+from datasets import records
 from base import UserError
 from nets import alexnet
 from nets import nets_factory
@@ -207,10 +210,13 @@ def build_eval_graph(config, dataset):
 
 def _fixed_photo_fetches(network_fn, dataset, count, preprocess):
   """The split's first `count` photos in file order (the same at every checkpoint) through the
-  net once more (its variables reused): {'images', 'labels', 'filenames', 'probabilities',
+  net once more (its variables reused): {'images', 'labels', 'probabilities',
   'heat' (Grad-CAM of the predicted class), 'conv1', 'conv5'}, fetched once after the pass; None
-  when the split has no records."""
-  photos = reader.first_records(dataset.data_sources, count)
+  when the split has no records (or its first shard is damaged: the pass then says which)."""
+  try:
+    photos = reader.first_records(dataset.data_sources, count)
+  except records.CorruptFile:
+    photos = []
   if not photos:
     return None
   images = tf.stack([preprocess(tf.constant(photo.encoded)) for photo in photos])
@@ -218,7 +224,6 @@ def _fixed_photo_fetches(network_fn, dataset, count, preprocess):
     with tf.compat.v1.variable_scope(tf.compat.v1.get_variable_scope(), reuse=True):
       logits, end_points = network_fn(images, global_pool=True)
     return {'images': images, 'labels': tf.constant([photo.label for photo in photos], tf.int64),
-            'filenames': tf.constant([photo.filename or b'' for photo in photos]),
             'probabilities': tf.nn.softmax(logits),
             'heat': gradcam.heatmaps(logits, end_points, size=tf.shape(images)[1:3]),
             'conv1': image_summaries.find_end_point(end_points, 'conv1'),
