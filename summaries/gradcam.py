@@ -9,8 +9,8 @@ probability drawn under it; blend() lays it over the image alone (the evaluator'
 Works for any net of the nets factory: the layer is found by name among the end points (the
 last 4-D one named conv*), not fixed to alexnet_v2/conv5. The gradients are per image only when
 the images do not interact, i.e. with the net in inference mode (no batch statistics).
-predict_alexnet.py --explain uses both; a TensorBoard summary can use heatmaps() in the graph and
-overlay() in a numpy function.
+The one implementation behind predict_alexnet.py --explain, training's predictions/gradcam image
+(summaries.image_summaries.gradcam_summary) and the evaluator's eval/gradcam grid and fixed photos.
 """
 import re
 
