@@ -1,7 +1,7 @@
 """What the three scripts share: a quiet TensorFlow start-up, graph mode, flag errors and user
 errors as one line on stderr with exit status 2, files the system could not read or write (full,
 read-only, permission denied, name too long) as one line with exit status 3, absl logging for
-everything else.
+everything else (its INFO lines without absl's prefix unless --verbosity is above 0).
 
 Import this before anything that imports TensorFlow.
 """
@@ -151,6 +151,9 @@ def run(main, graph_mode=True, takes_arguments=False):
 
   if graph_mode:
     tf.compat.v1.disable_eager_execution()
+  # INFO lines without absl's prefix ("I1204 12:00:00.123456 140... file.py:12] "); --verbosity=1
+  # (or --showprefixforinfo) shows it again, warnings and errors keep it.
+  flags.FLAGS.set_default('showprefixforinfo', False)
   # tf-slim's layers call keras' deprecated layer.apply, and its Supervisor's summary thread may
   # write once more after the writer closed at the end: nothing a user can act on.
   warnings.filterwarnings('ignore', message='`layer.apply` is deprecated')

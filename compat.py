@@ -59,14 +59,16 @@ def assert_finite(grads_and_vars, total_loss):
   """Makes every gradient depend on a check that the loss and the gradient norm are finite, so a
   NaN/Inf step fails *before* the optimizer touches the weights (tf-slim's own check_numerics
   runs after the update, which lets NaN weights reach a checkpoint)."""
-  grads = [g for g, _ in grads_and_vars if g is not None]
-  norm = tf.linalg.global_norm(grads)
-  check = tf.debugging.Assert(
-      tf.logical_and(tf.math.is_finite(total_loss), tf.math.is_finite(norm)),
-      [NON_FINITE_MESSAGE + '. total_loss:', total_loss, 'gradient norm:', norm],
-      name='loss_is_finite')
-  with tf.control_dependencies([check]):
-    return [(None if g is None else _map_gradient(g, tf.identity), v) for g, v in grads_and_vars]
+  with tf.name_scope('check_finite'):
+    grads = [g for g, _ in grads_and_vars if g is not None]
+    norm = tf.linalg.global_norm(grads)
+    check = tf.debugging.Assert(
+        tf.logical_and(tf.math.is_finite(total_loss), tf.math.is_finite(norm)),
+        [NON_FINITE_MESSAGE + '. total_loss:', total_loss, 'gradient norm:', norm],
+        name='loss_is_finite')
+    with tf.control_dependencies([check]):
+      return [(None if g is None else _map_gradient(g, tf.identity), v)
+              for g, v in grads_and_vars]
 
 
 def create_train_op(total_loss, optimizer, global_step=None, update_ops=None,

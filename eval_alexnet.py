@@ -57,9 +57,13 @@ def define_flags():
   define('embedding_every',
          'Write the projector every n-th evaluated checkpoint (and the last); 0: never.')
   define('grid_images', 'Images in the prediction grid (mistakes first); 0: no grid.')
-  flags.DEFINE_string('dataset_view', None,
-                      'Write a TensorBoard log of the split (sample grids per class, a projector '
-                      'of the photos) into this folder and exit; needs no checkpoint.')
+  define('fixed_photos', 'The split\'s first n photos (in file order), shown at every checkpoint '
+         'with their Grad-CAM and conv1/conv5 feature maps, so TensorBoard\'s step slider shows '
+         'the same photos through training; 0: none.')
+  script_flags.define_flag(flags.DEFINE_string, 'dataset_view', None,
+                           'Write a TensorBoard log of the split (sample grids per class, a '
+                           'projector of the photos) into this folder and exit; needs no '
+                           'checkpoint.')
 
 
 define_flags()

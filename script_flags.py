@@ -14,10 +14,56 @@ from absl import flags
 from base import UserError
 from datasets import input_pipeline
 from nets import nets_factory
+from training import optimization
 from training import run_info
 
 FLAGS = flags.FLAGS
 BATCH_NORM_SUFFIX = '_bn'
+
+# --helpfull lists flags by topic: absl groups flags by the module that defines them, and each
+# flag is registered here under its topic's name as the "module" (capitalised, so the topics come
+# before absl's and TensorFlow's modules). A flag must have a topic; key flags of this module
+# either way, so each script's --helpshort lists them all.
+TOPICS = {
+    'Dataset': ('dataset_dir', 'dataset_name', 'dataset_split_name', 'dataset_view',
+                'labels_file'),
+    'Model': ('model_name', 'use_batch_norm', 'train_image_size', 'eval_image_size', 'image_size',
+              'full_image'),
+    'Input pipeline': ('input_pipeline', 'num_readers', 'num_preprocessing_threads', 'fast_mode',
+                       'decode_and_crop', 'batch_size'),
+    'Optimization': ('max_number_of_steps', 'optimizer', 'learning_rate',
+                     'learning_rate_decay_type', 'learning_rate_decay_factor',
+                     'end_learning_rate', 'num_epochs_per_decay', 'warmup_epochs',
+                     'weight_decay', 'label_smoothing', 'moving_average_decay',
+                     'clip_gradient_norm', 'seed'),
+    'Checkpoints': ('train_dir', 'checkpoint_path', 'checkpoint_exclude_scopes',
+                    'trainable_scopes', 'ignore_missing_vars', 'save_interval_secs',
+                    'keep_checkpoint_max', 'once', 'eval_interval_secs', 'timeout'),
+    'TensorBoard': ('log_every_n_steps', 'save_summaries_secs', 'summarize_histograms',
+                    'summarize_gradients', 'eval_dir', 'embedding_size', 'embedding_every',
+                    'grid_images', 'fixed_photos'),
+    'Devices': ('num_clones', 'clone_on_cpu', 'log_device_placement', 'precision',
+                'eval_device'),
+    'Prediction': ('top_k', 'output', 'explain'),
+    'Export': ('export_dir', 'version', 'overwrite', 'tflite'),
+}
+_TOPIC_OF = {name: topic for topic, names in TOPICS.items() for name in names}
+
+
+def topic(name):
+  """The --helpfull topic of flag --name (optimizer parameters: Optimization)."""
+  if name in _TOPIC_OF:
+    return _TOPIC_OF[name]
+  if name in optimization.parameter_users():
+    return 'Optimization'
+  raise ValueError('flag --%s has no topic in script_flags.TOPICS' % name)
+
+
+def define_flag(definer, name, *args, **kwargs):
+  """definer(name, *args, **kwargs) (a flags.DEFINE_*) with --name under its topic in --helpfull
+  and a key flag of this module (adopted by each script for --helpshort)."""
+  definer(name, *args, module_name=topic(name), **kwargs)
+  flags.declare_key_flag(name)
 
 
 def _flag_kind(annotation):
@@ -42,10 +88,10 @@ def define(config_cls, name, help_text, choices=None):
   """Defines --name with the type and default of config_cls's field `name`."""
   default = field_default(config_cls, name)
   if choices is not None:
-    flags.DEFINE_enum(name, default, list(choices), help_text)
+    define_flag(flags.DEFINE_enum, name, default, list(choices), help_text)
     return
   kind = _flag_kind(typing.get_type_hints(config_cls)[name])
-  kind(name, list(default) if kind is flags.DEFINE_list else default, help_text)
+  define_flag(kind, name, list(default) if kind is flags.DEFINE_list else default, help_text)
 
 
 def define_dataset_flags(config_cls):
@@ -56,7 +102,7 @@ def define_dataset_flags(config_cls):
 
 def define_model_flags(config_cls):
   define(config_cls, 'model_name', 'The network.', choices=sorted(nets_factory.nets_map))
-  flags.DEFINE_boolean('use_batch_norm', False,
+  define_flag(flags.DEFINE_boolean, 'use_batch_norm', False,
                        'Batch normalization after each conv layer: the --model_name variant '
                        'with "%s" (alexnet_v2 -> alexnet_v2_bn).' % BATCH_NORM_SUFFIX)
 

@@ -34,8 +34,9 @@ def define_flags():
   define('max_number_of_steps', 'Steps to train to (global step); 0 trains until stopped.')
   define('optimizer', 'Optimizer.', choices=optimization.OPTIMIZERS)
   for name, users in optimization.parameter_users().items():  # --momentum, --adam_beta1, ...
-    flags.DEFINE_float(name, optimization.OPTIMIZER_PARAMS[users[0]][name],
-                       'Parameter of --optimizer=%s.' % '|'.join(users))
+    script_flags.define_flag(flags.DEFINE_float, name,
+                             optimization.OPTIMIZER_PARAMS[users[0]][name],
+                             'Parameter of --optimizer=%s.' % '|'.join(users))
   define('learning_rate', 'Initial learning rate.')
   define('learning_rate_decay_type', 'How the learning rate decays.',
          choices=optimization.DECAY_TYPES)

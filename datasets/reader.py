@@ -177,3 +177,15 @@ def get_split(dataset_name, split_name, dataset_dir, file_pattern=None):
       filenames=filenames,
       name=dataset_name,
       split_name=split_name)
+
+
+def first_records(filenames, count):
+  """The first `count` records (records.Record) of the shards, in file order: the same photos
+  every time the split is read."""
+  found = []
+  for path in filenames:
+    for serialized in records.read(path):
+      if len(found) >= count:
+        return found
+      found.append(records.parse(serialized))
+  return found

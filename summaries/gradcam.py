@@ -4,13 +4,13 @@ heatmaps() builds, in a graph, the gradients of each image's class score with re
 output of the net's last convolutional layer, weights each channel by its mean gradient, sums the
 weighted channels, keeps the positive part (ReLU), scales each map to [0, 1] and upsamples it to
 the image. overlay() lays such a map over the image, colour-mapped, with the label and the
-probability drawn under it.
+probability drawn under it; blend() lays it over the image alone (the evaluator's grids).
 
 Works for any net of the nets factory: the layer is found by name among the end points (the
 last 4-D one named conv*), not fixed to alexnet_v2/conv5. The gradients are per image only when
 the images do not interact, i.e. with the net in inference mode (no batch statistics).
-predict_alexnet.py --explain uses both; a TensorBoard summary can use heatmaps() in the graph and
-overlay() in a numpy function.
+The one implementation behind predict_alexnet.py --explain, training's predictions/gradcam image
+(summaries.image_summaries.gradcam_summary) and the evaluator's eval/gradcam grid and fixed photos.
 """
 import re
 
@@ -59,14 +59,12 @@ def heatmaps(logits, end_points, class_ids=None, size=None, layer=None):
   return tf.clip_by_value(cam, 0.0, 1.0, name='gradcam')
 
 
-def overlay(image, heat, label, probability, caption_height=None):
-  """The image with the heat map laid over it and 'label  87.3%' under it: uint8 [H + caption,
-  W, 3].
+def blend(image, heat):
+  """The image with the heat map laid over it, colour-mapped: uint8 [H, W, 3].
 
   Args:
     image: [H, W, 3] uint8, or float in [-1, 1] as the net saw it.
     heat: [h, w] in [0, 1] (resized to H, W when it differs).
-    label: the class name; probability: its probability.
   The colour (viridis) covers the photo in proportion to the heat, up to MAX_OPACITY.
   """
   photo = drawing.to_uint8(np.asarray(image)).astype(np.float64)
@@ -77,10 +75,25 @@ def overlay(image, heat, label, probability, caption_height=None):
         (width, height), Image.BILINEAR), np.float64)
   colour = drawing.apply_colormap(heat, COLORMAP).astype(np.float64)
   opacity = MAX_OPACITY * heat[..., np.newaxis]
-  blended = np.round(photo * (1.0 - opacity) + colour * opacity).astype(np.uint8)
+  return np.round(photo * (1.0 - opacity) + colour * opacity).astype(np.uint8)
 
-  font_size = max(11, int(round(width / 16)))
-  caption_height = caption_height or int(font_size * 1.8)
+
+def overlay_height(height, width):
+  """The height of overlay()'s picture of an H x W image: H plus its caption."""
+  return height + int(_font_size(width) * 1.8)
+
+
+def _font_size(width):
+  return max(11, int(round(width / 16)))
+
+
+def overlay(image, heat, label, probability, caption_height=None):
+  """blend(image, heat) with 'label  87.3%' under it: uint8 [H + caption, W, 3] (of
+  overlay_height(H, W) without caption_height)."""
+  blended = blend(image, heat)
+  height, width = blended.shape[:2]
+  font_size = _font_size(width)
+  caption_height = caption_height or overlay_height(height, width) - height
   canvas = Image.new('RGB', (width, height + caption_height), drawing.BACKGROUND)
   canvas.paste(Image.fromarray(blended), (0, 0))
   font = drawing.load_font(font_size)

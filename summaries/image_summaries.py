@@ -1,12 +1,14 @@
 """Graph-mode image summaries: summaries.drawing pictures drawn in the graph by tf.numpy_function.
 
-Each function adds tf.compat.v1.summary.image ops to `collections` (default: the SUMMARIES
-collection, so tf.compat.v1.summary.merge_all and slim.learning.train pick them up) and returns
-them. The summary tag is the given name plus '/image' (inside any enclosing name scope).
+Each function adds image summary ops (summaries.graph_summaries.image) to `collections` (default:
+the SUMMARIES collection, so tf.compat.v1.summary.merge_all and slim.learning.train pick them up)
+and returns them. The summary tag is the given name plus '/image', whatever the name scope.
 """
 import tensorflow as tf
 
 from summaries import drawing
+from summaries import gradcam
+from summaries import graph_summaries
 
 
 def _class_names(class_names):
@@ -52,10 +54,51 @@ def prediction_summary(images_batch, labels, logits, class_names,
         lambda image, true_label, probs: drawing.prediction_image(image, true_label, probs, names,
                                                                   size),
         [images_batch[0], label, probabilities], height, width, name='draw')
-  return tf.compat.v1.summary.image(name, picture, max_outputs=1, collections=collections)
+  return graph_summaries.image(name, picture, max_outputs=1, collections=collections)
 
 
-def _find_end_point(end_points, name):
+def gradcam_summary(network_fn, image, class_names, pixels=None, name='predictions/gradcam',
+                    collections=None):
+  """An image summary of Grad-CAM on one image: where the net, in inference mode, looks for the
+  class it predicts, with that class's name and probability under the picture.
+
+  The net is applied once more, to this image alone, with the variables of the net already built
+  (reuse) and in inference mode (no dropout, batch norm's moving statistics), so the gradient is
+  this image's own and costs one image's forward and backward pass, and only when the summary
+  is evaluated.
+
+  Args:
+    network_fn: the nets factory's network_fn with is_training=False.
+    image: float [1, H, W, 3] with static H, W, as fed to the net.
+    class_names: list (or {id: name}) of the class names.
+    pixels: uint8 [1, H, W, 3], the image as a photo (preprocessing_factory.get_pixels_fn);
+      default: `image` read as inception's [-1, 1].
+    name: summary name; the tag is name + '/image'.
+  Returns:
+    The summary op.
+  """
+  names = _class_names(class_names)
+  height, width = image.shape[1:3]
+  if height is None or width is None:
+    raise ValueError('gradcam_summary needs an image of static size, got %s' % image.shape)
+  with tf.name_scope('gradcam_image'):
+    with tf.compat.v1.variable_scope(tf.compat.v1.get_variable_scope(), reuse=True):
+      logits, end_points = network_fn(image)
+    logits = tf.reshape(logits, [1, -1])
+    heat = gradcam.heatmaps(logits, end_points, size=[height, width])
+    probabilities = tf.nn.softmax(tf.cast(logits[0], tf.float32))
+
+    def draw(photo, heat_map, probs):
+      top = int(probs.argmax())
+      return gradcam.overlay(photo, heat_map, names[top], probs[top])
+
+    photo = image[0] if pixels is None else pixels[0]
+    picture = _drawn_image(draw, [photo, heat[0], probabilities],
+                           gradcam.overlay_height(height, width), width, name='draw')
+  return graph_summaries.image(name, picture, max_outputs=1, collections=collections)
+
+
+def find_end_point(end_points, name):
   """end_points[name], or the one entry whose key ends with '/' + name."""
   if name in end_points:
     return end_points[name]
@@ -86,7 +129,7 @@ def feature_map_summaries(end_points, weights_conv1=None, names=('conv1', 'conv5
   if names is None:
     selected = list(end_points.items())
   else:
-    selected = [(name, _find_end_point(end_points, name)) for name in names]
+    selected = [(name, find_end_point(end_points, name)) for name in names]
   summaries = []
   for name, activations in selected:
     activations = tf.convert_to_tensor(activations)
@@ -99,7 +142,7 @@ def feature_map_summaries(end_points, weights_conv1=None, names=('conv1', 'conv5
     with tf.name_scope('feature_map_image'):
       picture = _drawn_image(lambda a: drawing.feature_map_grid(a, max_channels),
                              [activations[0]], height, width, name='draw')
-    summaries.append(tf.compat.v1.summary.image('%s/%s' % (family, name) if family else name,
+    summaries.append(graph_summaries.image('%s/%s' % (family, name) if family else name,
                                                 picture, max_outputs=1, collections=collections))
   if weights_conv1 is not None:
     weights = tf.convert_to_tensor(weights_conv1)
@@ -111,6 +154,6 @@ def feature_map_summaries(end_points, weights_conv1=None, names=('conv1', 'conv5
       height, width = drawing.filter_grid_size(kh, kw, out)
     with tf.name_scope('filter_image'):
       picture = _drawn_image(drawing.filter_grid, [weights], height, width, name='draw')
-    summaries.append(tf.compat.v1.summary.image(filters_name, picture, max_outputs=1,
+    summaries.append(graph_summaries.image(filters_name, picture, max_outputs=1,
                                                 collections=collections))
   return summaries

@@ -3,8 +3,9 @@
 EvalResult holds the numbers of one checkpoint's pass; ResultsTable is built from it once and
 rendered twice, as the log's plain text and as Markdown for TensorBoard's text dashboard, so the
 two always show the same numbers. write_summaries puts the scalars, the confusion-matrix heat map,
-the prediction grid and the table at the checkpoint's global step; write_embedding_projector
-writes the fc7 features of the pass for the embedding projector.
+the prediction grid (and its Grad-CAM twin), the fixed photos and the table at the checkpoint's
+global step; write_embedding_projector writes the fc7 features of the pass for the embedding
+projector.
 """
 import dataclasses
 import math
@@ -17,6 +18,7 @@ import tensorflow as tf
 from summaries import calibration
 from summaries import drawing
 from summaries import events
+from summaries import gradcam
 from summaries import photo_grids
 from summaries import projector
 
@@ -149,11 +151,17 @@ class PassRecord:
   predictions: list = dataclasses.field(default_factory=list)  # [Prediction], in pass order
   thumbnails: dict = dataclasses.field(default_factory=dict)   # index -> uint8 [T, T, 3]
   features: list = dataclasses.field(default_factory=list)     # fc7 of examples 0, 1, ...
+  heat: dict = dataclasses.field(default_factory=dict)         # index -> Grad-CAM [T, T]
+  fixed_photos: typing.Optional[dict] = None   # the evaluator's fetches of its fixed photos
+
+
+FIXED_PHOTOS_FAMILY = 'fixed_photos'
 
 
 def write_summaries(writer, result, table, record, grid_images):
-  """Scalars, the confusion matrix heat map, the prediction grid (at most grid_images; 0: none)
-  and the Markdown table, at the checkpoint's global step."""
+  """Scalars, the confusion matrix heat map, the prediction grid and its Grad-CAM twin (at most
+  grid_images; 0: none), the fixed photos (when the record has them) and the Markdown table, at
+  the checkpoint's global step."""
   values = [tf.compat.v1.Summary.Value(tag=tag, simple_value=v)
             for tag, v in sorted(result.scalars().items())]
   values.append(events.image_summary_value(
@@ -165,6 +173,10 @@ def write_summaries(writer, result, table, record, grid_images):
     picture = prediction_grid(record, result.class_names, grid_images)
     if picture is not None:
       values.append(events.image_summary_value('eval/predictions', picture))
+    if record.heat:
+      values.append(events.image_summary_value(
+          'eval/gradcam', prediction_grid(record, result.class_names, grid_images, heat=True)))
+  values += fixed_photo_values(record.fixed_photos, result.class_names)
   values.append(events.text_summary_value('eval/results', table.markdown()))
   writer.add_summary(tf.compat.v1.Summary(value=values), result.step)
   writer.flush()
@@ -184,17 +196,40 @@ def _calibration_values(result, record):
                                  calibration.reliability_image(bins, ece, result.step))]
 
 
-def prediction_grid(record, class_names, max_images):
+def prediction_grid(record, class_names, max_images, heat=False):
   """The pass's thumbnails captioned with true and predicted label, mistakes first; None when
-  the pass kept none."""
-  kept = sorted(record.thumbnails)
+  the pass kept none. heat: each thumbnail with its Grad-CAM laid over it (the images the
+  record has heat for)."""
+  kept = sorted(record.heat if heat else record.thumbnails)
   if not kept:
     return None
   rows = [record.predictions[i] for i in kept]
+  thumbnails = [gradcam.blend(record.thumbnails[i], record.heat[i]) if heat
+                else record.thumbnails[i] for i in kept]
   return photo_grids.prediction_grid(
-      [record.thumbnails[i] for i in kept], [r.label for r in rows], [r.predicted for r in rows],
+      thumbnails, [r.label for r in rows], [r.predicted for r in rows],
       class_names, probabilities=np.stack([r.probabilities for r in rows]),
       max_images=max_images)
+
+
+def fixed_photo_values(fixed, class_names):
+  """Image summary values of the fixed photos: per photo i, fixed_photos/i/gradcam (the
+  predicted class's Grad-CAM, its name and probability, and the true class when it is another),
+  fixed_photos/i/conv1 and .../conv5 (one tile per channel). fixed: the evaluator's fetches
+  (None: no values)."""
+  if not fixed:
+    return []
+  values = []
+  for i, probabilities in enumerate(fixed['probabilities']):
+    top, label = int(np.argmax(probabilities)), int(fixed['labels'][i])
+    caption = class_names[top] + ('' if top == label else ' (true: %s)' % class_names[label])
+    tag = '%s/%d/' % (FIXED_PHOTOS_FAMILY, i)
+    values.append(events.image_summary_value(tag + 'gradcam', gradcam.overlay(
+        fixed['images'][i], fixed['heat'][i], caption, probabilities[top])))
+    for layer in ('conv1', 'conv5'):
+      values.append(events.image_summary_value(
+          tag + layer, drawing.feature_map_grid(fixed[layer][i])))
+  return values
 
 
 def _text(value):

@@ -1,4 +1,5 @@
 """Shared fixtures: small datasets built by the tests themselves, once per session."""
+import collections
 import io
 import os
 import tempfile
@@ -17,6 +18,8 @@ tf.compat.v1.disable_eager_execution()
 from datasets import dataset_utils  # noqa: E402
 from datasets import photos  # noqa: E402
 from datasets import writer  # noqa: E402
+from training import checkpoints  # noqa: E402
+from training import trainer  # noqa: E402
 
 CLASS_NAMES = ('daisy', 'dandelion', 'roses', 'sunflowers', 'tulips')
 
@@ -65,3 +68,26 @@ def records_dataset(tmp_path_factory):
   dataset_dir = str(tmp_path_factory.mktemp('records'))
   splits = write_records_dataset(dataset_dir, per_class=6, num_validation=10)
   return dataset_dir, splits
+
+
+Trained = collections.namedtuple('Trained', 'dataset_dir splits train_dir checkpoints')
+
+
+@pytest.fixture(scope='session')
+def trained(records_dataset, tmp_path_factory):
+  """A training folder of a short trainer.train run with moving averages: 2+ checkpoints (and
+  the event file with its graph)."""
+  dataset_dir, splits = records_dataset
+  train_dir = str(tmp_path_factory.mktemp('train'))
+
+  def run(steps):
+    trainer.train(trainer.TrainConfig(
+        dataset_dir=dataset_dir, train_dir=train_dir, batch_size=4, max_number_of_steps=steps,
+        moving_average_decay=0.9, num_readers=1, num_preprocessing_threads=1,
+        log_every_n_steps=1, save_summaries_secs=1000, save_interval_secs=1000,
+        summarize_histograms=False))
+
+  run(3)
+  if len(checkpoints.list_checkpoints(train_dir)) < 2:  # slim's first save raced the steps
+    run(5)
+  return Trained(dataset_dir, splits, train_dir, checkpoints.list_checkpoints(train_dir))

@@ -29,7 +29,8 @@ def empty_validation(tmp_path_factory):
 
 def eval_config(dataset_dir, checkpoint, eval_dir, **overrides):
   settings = dict(dataset_dir=dataset_dir, checkpoint_path=checkpoint, eval_dir=str(eval_dir),
-                  batch_size=4, num_preprocessing_threads=1, embedding_every=0, grid_images=0)
+                  batch_size=4, num_preprocessing_threads=1, embedding_every=0, grid_images=0,
+                  fixed_photos=0)
   settings.update(overrides)
   return evaluator.EvalConfig(**settings)
 

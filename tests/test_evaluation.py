@@ -1,6 +1,5 @@
 """Evaluation: one pass with streaming metrics, the checkpoint loop, the rotation race, what lands
 in eval_dir (and nothing in train_dir), the projector."""
-import collections
 import errno
 import glob
 import json
@@ -10,46 +9,29 @@ import shutil
 import threading
 import time
 
+import io
+
 import numpy as np
 import pytest
 import tensorflow as tf
+from PIL import Image
 
 from base import UserError
+from datasets import dataset_factory
+from datasets import reader
+from datasets import records
 from summaries import projector
 from summaries import results as results_module
 from training import checkpoints
 from training import evaluator
 from training import metrics
 from training import run_info
-from training import trainer
 from tf_helpers import read_events, save_random_checkpoint
-
-Trained = collections.namedtuple('Trained', 'dataset_dir splits train_dir checkpoints')
-
-
-@pytest.fixture(scope='session')
-def trained(records_dataset, tmp_path_factory):
-  """A training folder of a short trainer.train run with moving averages: 2+ checkpoints."""
-  dataset_dir, splits = records_dataset
-  train_dir = str(tmp_path_factory.mktemp('train'))
-
-  def run(steps):
-    trainer.train(trainer.TrainConfig(
-        dataset_dir=dataset_dir, train_dir=train_dir, batch_size=4, max_number_of_steps=steps,
-        moving_average_decay=0.9, num_readers=1, num_preprocessing_threads=1,
-        log_every_n_steps=1, save_summaries_secs=1000, save_interval_secs=1000,
-        summarize_histograms=False))
-
-  run(3)
-  if len(checkpoints.list_checkpoints(train_dir)) < 2:  # slim's first save raced the steps
-    run(5)
-  return Trained(dataset_dir, splits, train_dir, checkpoints.list_checkpoints(train_dir))
-
 
 def eval_config(trained, checkpoint_path, eval_dir, **overrides):
   settings = dict(dataset_dir=trained.dataset_dir, checkpoint_path=str(checkpoint_path),
                   eval_dir=str(eval_dir), batch_size=4, eval_interval_secs=0.1, timeout=5.0,
-                  num_preprocessing_threads=1)
+                  num_preprocessing_threads=1, fixed_photos=0)  # (0.5 s each; tested below)
   settings.update(overrides)
   return evaluator.EvalConfig(**settings)
 
@@ -104,17 +86,33 @@ def test_once_on_the_training_folder_takes_the_newest_checkpoint(trained, tmp_pa
 
 def test_summaries_are_written_at_the_checkpoint_step(trained, tmp_path):
   step, prefix = trained.checkpoints[-1]
-  evaluator.evaluate(eval_config(trained, prefix, tmp_path / 'eval', embedding_every=0))
+  evaluator.evaluate(eval_config(trained, prefix, tmp_path / 'eval', embedding_every=0,
+                                 fixed_photos=3))
   tags = read_events(tmp_path / 'eval')
   for tag in ('eval/accuracy', 'eval/loss', 'eval/recall_at_2', 'eval/mean_per_class_accuracy',
               'eval/recall/daisy', 'eval/num_examples'):
     assert [(s, kind) for s, kind, _ in tags[tag]] == [(step, 'scalar')], tag
   assert tags['eval/num_examples'][0][2] == 10
-  for tag in ('eval/confusion_matrix', 'eval/predictions'):
-    assert tags[tag][0][:2] == (step, 'image')
+  for tag in ('eval/confusion_matrix', 'eval/predictions', 'eval/gradcam',
+              'fixed_photos/0/gradcam', 'fixed_photos/2/conv1', 'fixed_photos/2/conv5'):
+    assert tags[tag][0][:2] == (step, 'image'), tag
     assert tags[tag][0][2].startswith(b'\x89PNG')
+  assert not [t for t in tags if t.startswith('fixed_photos/3/')]  # --fixed_photos=3
   _, kind, text = tags['eval/results'][0]
   assert kind == 'text' and b'| daisy |' in text.item()
+  # The Grad-CAM grid: the prediction grid's photos, in its order, with heat laid over them.
+  grid, heat = (np.asarray(Image.open(io.BytesIO(tags[t][0][2])).convert('RGB'))
+                for t in ('eval/predictions', 'eval/gradcam'))
+  assert grid.shape == heat.shape and (grid != heat).any()
+
+
+def test_the_fixed_photos_are_the_split_s_first_in_file_order(trained):
+  dataset = dataset_factory.get_dataset('flowers', 'validation', trained.dataset_dir)
+  photos = reader.first_records(dataset.data_sources, 4)
+  assert len(dataset.data_sources) == 2
+  in_order = [records.parse(r) for path in dataset.data_sources for r in records.read(path)]
+  assert [p.filename for p in photos] == [r.filename for r in in_order[:4]]
+  assert len(reader.first_records(dataset.data_sources, 100)) == 10
 
 
 def test_full_image_classifies_every_whole_photo(trained, tmp_path):
@@ -213,9 +211,15 @@ def test_loop_evaluates_every_waiting_checkpoint_in_order_and_stops_at_the_last_
   last = trained.checkpoints[-1][0]
   start = time.monotonic()
   results = evaluator.evaluate(eval_config(trained, watched, tmp_path / 'eval', timeout=60,
-                                           max_number_of_steps=last, embedding_every=0))
+                                           max_number_of_steps=last, embedding_every=0,
+                                           fixed_photos=3))
   assert steps_of(results) == [s for s, _ in trained.checkpoints]
   assert time.monotonic() - start < 50  # it did not wait for the timeout
+  # The fixed photos at every step, for the Images slider.
+  tags = read_events(tmp_path / 'eval')
+  for i in range(3):
+    for view in ('gradcam', 'conv1', 'conv5'):
+      assert [s for s, _, _ in tags['fixed_photos/%d/%s' % (i, view)]] == steps_of(results)
 
 
 def test_loop_picks_up_a_checkpoint_written_while_it_waits_then_ends_on_timeout(
@@ -386,11 +390,11 @@ def test_nothing_is_written_into_the_training_folder(trained, tmp_path):
 # --- read back by TensorBoard itself -------------------------------------------------------------
 
 @pytest.mark.slow
-def test_tensorboard_serves_the_projector_scalars_and_images(trained, tmp_path):
+def test_tensorboard_serves_the_projector_scalars_and_grad_cam_images(trained, tmp_path):
   import tb_server
   step, prefix = trained.checkpoints[-1]
   logdir = tmp_path / 'logs'
-  evaluator.evaluate(eval_config(trained, prefix, logdir / 'eval'))
+  evaluator.evaluate(eval_config(trained, prefix, logdir / 'eval', fixed_photos=3))
   with tb_server.tensorboard(str(logdir)) as tb:
     assert 'eval' in tb.wait_for(lambda: tb.get_json('/data/plugin/projector/runs'))
     info = tb.get_json('/data/plugin/projector/info', run='eval')
@@ -405,4 +409,14 @@ def test_tensorboard_serves_the_projector_scalars_and_images(trained, tmp_path):
     scalars = tb.wait_for(lambda: tb.get_json('/data/plugin/scalars/tags').get('eval'))
     assert {'eval/accuracy', 'eval/loss', 'eval/recall_at_2'} <= set(scalars)
     images = tb.wait_for(lambda: tb.get_json('/data/plugin/images/tags').get('eval'))
-    assert {'eval/confusion_matrix', 'eval/predictions'} <= set(images)
+    assert {'eval/confusion_matrix', 'eval/predictions', 'eval/gradcam'} <= set(images)
+    assert len([t for t in images if t.startswith('fixed_photos/')]) == 3 * 3
+    # The Grad-CAM pictures decode as TensorBoard serves them, at the checkpoint's step.
+    sizes = {}
+    for tag in ('eval/predictions', 'eval/gradcam', 'fixed_photos/0/gradcam'):
+      (entry,) = tb.get_json('/data/plugin/images/images', run='eval', tag=tag)
+      assert entry['step'] == step
+      png = tb.get_bytes('/data/plugin/images/individualImage?' + entry['query'])
+      sizes[tag] = Image.open(io.BytesIO(png)).convert('RGB').size
+    assert sizes['eval/gradcam'] == sizes['eval/predictions']
+    assert sizes['fixed_photos/0/gradcam'][0] == 224

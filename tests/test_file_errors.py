@@ -133,8 +133,8 @@ def test_evaluating_a_checkpoint_with_a_garbage_index_once_exits_2_in_one_line(r
 
 
 def eval_config(dataset_dir, train_dir, eval_dir, **overrides):
-  settings = dict(batch_size=5, embedding_size=0, grid_images=0, eval_interval_secs=0.01,
-                  timeout=0.5, max_number_of_steps=3)
+  settings = dict(batch_size=5, embedding_size=0, grid_images=0, fixed_photos=0,
+                  eval_interval_secs=0.01, timeout=0.5, max_number_of_steps=3)
   settings.update(overrides)
   return evaluator.EvalConfig(dataset_dir=dataset_dir, checkpoint_path=str(train_dir),
                               eval_dir=str(eval_dir), **settings)

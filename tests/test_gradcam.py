@@ -1,11 +1,16 @@
 """Grad-CAM: the heat follows what the class score depends on, on the real alexnet_v2."""
+import io
+
 import numpy as np
 import pytest
 import tensorflow as tf
 import tf_slim as slim
+from PIL import Image
 
 from nets import nets_factory
+from summaries import drawing
 from summaries import gradcam
+from summaries import image_summaries
 
 SIZE = 224
 PATCH = 48
@@ -110,3 +115,41 @@ def test_overlay_colours_the_hot_region_and_writes_the_label_under_it():
   assert np.all(picture[60, 75] == 128)                         # cold: the photo as it is
   caption = picture[64:]
   assert (caption != caption[0, 0]).any()                        # the text is drawn
+
+
+
+def _training_net_and_gradcam_summary(model_name, batch_size=2):
+  images = tf.compat.v1.placeholder(tf.float32, [batch_size, SIZE, SIZE, 3])
+  nets_factory.get_network_fn(model_name, 5, is_training=True)(images)
+  variables = tf.compat.v1.global_variables()
+  op = image_summaries.gradcam_summary(
+      nets_factory.get_network_fn(model_name, 5, is_training=False), images[:1],
+      ['daisy', 'dandelion', 'roses', 'sunflowers', 'tulips'])
+  assert tf.compat.v1.global_variables() == variables  # the net's own, reused
+  return images, op
+
+
+def test_training_summary_of_a_batch_norm_net_reuses_its_variables():
+  with tf.Graph().as_default():
+    _training_net_and_gradcam_summary('alexnet_v2_bn')
+
+
+def test_training_summary_explains_the_first_image_of_the_batch():
+  """The per-batch Grad-CAM image of training: heat where the first image's pattern is (not the
+  second's), the predicted class and its probability under it."""
+  with tf.Graph().as_default():
+    images, op = _training_net_and_gradcam_summary('alexnet_v2')
+    with tf.compat.v1.Session() as sess:
+      for var, value in _patterned_weights(slim.get_model_variables()).items():
+        var.load(value, sess)
+      batch = np.stack([image_with_patch(24, 150), image_with_patch(150, 24)])
+      summary = tf.compat.v1.Summary.FromString(sess.run(op, {images: batch}))
+  (value,) = summary.value
+  assert value.tag == 'predictions/gradcam/image'
+  picture = np.asarray(Image.open(io.BytesIO(value.image.encoded_image_string)).convert('RGB'))
+  assert picture.shape == (gradcam.overlay_height(SIZE, SIZE), SIZE, 3)
+  changed = np.abs(picture[:SIZE].astype(int) - drawing.to_uint8(batch[0])).sum(axis=2) > 30
+  assert changed[24:24 + PATCH, 150:150 + PATCH].mean() > 0.5   # the first image's patch
+  assert changed[150:150 + PATCH, 24:24 + PATCH].mean() == 0.0  # not the second's
+  caption = picture[SIZE:]
+  assert (caption != caption[0, 0]).any()

@@ -60,6 +60,7 @@ def evaluated_probabilities(monkeypatch, dataset_dir, train_dir, eval_dir, **set
   monkeypatch.setattr(evaluator, '_PassHook', RecordingHook)
   config = evaluator.EvalConfig(dataset_dir=dataset_dir, checkpoint_path=train_dir,
                                 eval_dir=eval_dir, once=True, embedding_size=0, grid_images=0,
+                                fixed_photos=0,
                                 eval_device='cpu', **settings)
   evaluator.evaluate(config)
   return {row.filename.decode(): row.probabilities for row in hooks[0].record.predictions}

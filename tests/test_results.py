@@ -3,6 +3,7 @@ import re
 
 import numpy as np
 
+from summaries import photo_grids
 from summaries import results
 from training import metrics
 
@@ -59,3 +60,22 @@ def test_scalars_leave_undefined_values_out_and_tag_class_names():
   scalars = a_result([[2, 0, 0], [0, 0, 0], [0, 0, 0]], class_names=['a b', 'c', 'd']).scalars()
   assert scalars['eval/precision/a_b'] == 1.0 and scalars['eval/num_examples'] == 2.0
   assert 'eval/recall/c' not in scalars and 'eval/precision/c' not in scalars
+
+
+def test_the_grad_cam_grid_lays_each_heat_map_over_its_own_photo_mistakes_first():
+  grey = np.full((96, 96, 3), 128, np.uint8)
+  hot_left = np.zeros((96, 96))
+  hot_left[:, :48] = 1.0
+  record = results.PassRecord()
+  for label, predicted in ((0, 0), (1, 2)):  # right, then a mistake (drawn first)
+    record.predictions.append(results.Prediction(label, predicted, np.eye(3)[predicted], b'f'))
+  record.thumbnails = {0: grey, 1: grey}
+  record.heat = {0: np.zeros((96, 96)), 1: hot_left}  # only the mistake has heat
+  plain = results.prediction_grid(record, NAMES, 24)
+  heat = results.prediction_grid(record, NAMES, 24, heat=True)
+  assert plain.shape == heat.shape
+  changed = np.abs(plain.astype(int) - heat).sum(axis=2) > 30
+  columns = np.flatnonzero(changed.any(axis=0))
+  # Only the first cell (the mistake) changed, and there the left half of its photo.
+  half = photo_grids.GRID_THUMB_SIZE // 2
+  assert columns.size and columns.min() < 8 and half - 3 < columns.max() < half + 8

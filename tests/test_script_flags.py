@@ -1,6 +1,7 @@
 """The flags train_alexnet.py and eval_alexnet.py share: defined once, defaults from the config
 dataclasses, one place that folds --use_batch_norm into the model name."""
 import json
+import re
 import subprocess
 import sys
 import types
@@ -10,6 +11,7 @@ import pytest
 import script_flags
 from base import UserError
 
+import script_flags
 from scripts import ROOT, assert_one_line_error, run_script
 
 # Parses the flags as the script would and prints its config (and the dataclass defaults).
@@ -86,3 +88,35 @@ def test_a_net_s_value_error_is_one_line_and_exit_2(records_dataset, tmp_path):
   assert result.returncode == 2 and 'Traceback' not in result.stderr, result.stderr[-2000:]
   last = result.stderr.strip().splitlines()[-1]
   assert last.startswith('error: ') and 'batch size of at least 2' in last
+
+
+def help_sections(text):
+  """{section heading: [flag names]} of absl's --helpfull output, in the order printed."""
+  sections, current = {}, None
+  for line in text[text.index('\nflags:\n') + len('\nflags:\n'):].splitlines():
+    heading = re.match(r'^(\S.*):$', line)
+    if heading:
+      current = sections.setdefault(heading.group(1), [])
+    flag = re.match(r'^\s+(?:-\S+,)?--(?:\[no\])?(\w+)', line)
+    if flag and current is not None:
+      current.append(flag.group(1))
+  return sections
+
+
+def test_helpfull_lists_the_flags_by_topic_before_absl_s_own():
+  # (A flag without a topic fails at import: script_flags.topic; eval_alexnet.py is imported
+  # by the tests above.)
+  result = run_script('train_alexnet.py', '--helpfull')
+  assert '\nflags:\n' in result.stdout, result.stderr[-2000:]  # (absl exits with 1 here)
+  sections = help_sections(result.stdout)
+  topics = [name for name in sections if name in script_flags.TOPICS]
+  assert list(sections)[:len(topics)] == topics  # the topics first, then absl's modules
+  assert len(topics) >= 7
+  assert not sections.get('train_alexnet.py') and 'script_flags' not in sections, sections
+  assert {'dataset_dir', 'dataset_name'} <= set(sections['Dataset'])
+  assert {'model_name', 'use_batch_norm'} <= set(sections['Model'])
+  assert {'input_pipeline', 'num_readers'} <= set(sections['Input pipeline'])
+  assert {'learning_rate', 'momentum', 'weight_decay'} <= set(sections['Optimization'])
+  assert {'train_dir', 'checkpoint_path', 'save_interval_secs'} <= set(sections['Checkpoints'])
+  assert {'save_summaries_secs', 'summarize_histograms'} <= set(sections['TensorBoard'])
+  assert 'verbosity' in sections['absl.logging']

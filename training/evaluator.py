@@ -4,8 +4,10 @@ Each checkpoint is evaluated over exactly one pass of a split (the input pipelin
 OutOfRangeError after the last, possibly smaller, batch) with streaming metrics: a fresh graph
 per checkpoint, tf-slim's evaluate_once (MonitoredSession: restore, queue runners, update ops
 until the data runs out, final values). Then, at the checkpoint's global step, eval_dir gets
-scalar summaries, a confusion-matrix heat map, a grid of validation images (mistakes first), a
-text table, and the fc7 features of the images for the embedding projector (summaries.results).
+scalar summaries, a confusion-matrix heat map, a grid of validation images (mistakes first) and
+its twin with each image's Grad-CAM, the split's first photos (the same at every checkpoint) with
+Grad-CAM and conv1/conv5 maps, a text table, and the fc7 features of the images for the embedding
+projector (summaries.results).
 
 The loop (`evaluate`) takes every checkpoint of the training folder in global-step order, not
 only the newest, and remembers the last evaluated step in eval_dir/eval_state.json, so a
@@ -32,10 +34,14 @@ import base
 from datasets import checks
 from datasets import dataset_factory
 from datasets import input_pipeline
+from datasets import reader
+from datasets import records
 from base import UserError
 from nets import nets_factory
 from preprocessing import preprocessing_factory
 from summaries import events
+from summaries import gradcam
+from summaries import image_summaries
 from summaries import projector
 from summaries import results
 from training import checkpoints
@@ -73,6 +79,8 @@ class EvalConfig:
   embedding_size: Optional[int] = None        # images in the projector; None: all
   embedding_every: int = 1                    # projector every n-th evaluation; 0: never
   grid_images: int = 24                       # images in the prediction grid; 0: no grid
+  fixed_photos: int = 3                       # the split's first photos, shown at every
+                                              # checkpoint with Grad-CAM and feature maps
 
 
 # --- settings ------------------------------------------------------------------------------------
@@ -99,6 +107,7 @@ def validate(config):
        '--embedding_size must be >= 0'),
       (config.embedding_every >= 0, '--embedding_every must be >= 0'),
       (config.grid_images >= 0, '--grid_images must be >= 0'),
+      (config.fixed_photos >= 0, '--fixed_photos must be >= 0'),
   ]
   for ok, message in checks:
     if not ok:
@@ -131,7 +140,7 @@ def input_pipeline_name(config):
 class EvalGraph:
   update_op: tf.Operation     # run once per batch
   values: dict                # final metric values (run once after the pass)
-  collect: dict               # per-batch arrays for the grid and the projector
+  collect: dict               # per-batch arrays for the grids and the projector
   variables_to_restore: dict  # checkpoint name -> variable
   global_step: tf.Variable
   k: int                      # recall@k
@@ -144,15 +153,16 @@ def build_eval_graph(config, dataset):
   network_fn = nets_factory.get_network_fn(config.model_name, dataset.num_classes,
                                            is_training=False)
   image_size = config.eval_image_size or network_fn.default_image_size
+  jpeg_preprocessing = preprocessing_factory.get_jpeg_preprocessing(config.model_name,
+                                                                    is_training=False)
+  central_crop = lambda encoded: jpeg_preprocessing(encoded, image_size, image_size,
+                                                    decode_and_crop=True)
   if full_image:
     full_image_preprocessing = preprocessing_factory.get_full_image_preprocessing(
         config.model_name)
     preprocess = lambda encoded: full_image_preprocessing(encoded, image_size)
   else:
-    jpeg_preprocessing = preprocessing_factory.get_jpeg_preprocessing(config.model_name,
-                                                                      is_training=False)
-    preprocess = lambda encoded: jpeg_preprocessing(encoded, image_size, image_size,
-                                                    decode_and_crop=True)
+    preprocess = central_crop
   batch = input_pipeline.build_batches(
       dataset, preprocess, batch_size, is_training=False,
       pipeline=input_pipeline_name(config),
@@ -177,17 +187,48 @@ def build_eval_graph(config, dataset):
         'confusion_matrix': metrics.streaming_confusion_matrix(labels, predictions,
                                                                dataset.num_classes),
     })
+    if config.grid_images:  # Grad-CAM of the predicted class, laid over the grid's thumbnails
+      heat = gradcam.heatmaps(logits, end_points, size=tf.shape(batch['images'])[1:3])
+      heat = tf.image.resize_with_pad(heat[..., tf.newaxis], THUMB_SIZE, THUMB_SIZE)[..., 0]
+    to_pixels = preprocessing_factory.get_pixels_fn(config.model_name)
+    fixed = config.fixed_photos and _fixed_photo_fetches(
+        network_fn, dataset, config.fixed_photos, central_crop, to_pixels)
+    if fixed:
+      names_to_values['fixed_photos'] = fixed
   names_to_values['global_step'] = global_step.read_value()
-  thumbnails = preprocessing_factory.get_pixels_fn(config.model_name)(
-      tf.image.resize_with_pad(batch['images'], THUMB_SIZE, THUMB_SIZE))
+  thumbnails = to_pixels(tf.image.resize_with_pad(batch['images'], THUMB_SIZE, THUMB_SIZE))
   collect = {'labels': labels, 'predictions': predictions,
              'probabilities': tf.nn.softmax(logits), 'filenames': batch['filenames'],
              'thumbnails': thumbnails, 'features': features}
+  if config.grid_images:
+    collect['heat'] = heat
   return EvalGraph(update_op=tf.group(*names_to_updates.values()), values=names_to_values,
                    collect=collect,
                    variables_to_restore=checkpoints.eval_variables_to_restore(
                        config.moving_average_decay, global_step),
                    global_step=global_step, k=k)
+
+
+def _fixed_photo_fetches(network_fn, dataset, count, preprocess, to_pixels):
+  """The split's first `count` photos in file order (the same at every checkpoint) through the
+  net once more (its variables reused): {'images' (uint8 pixels), 'labels', 'probabilities',
+  'heat' (Grad-CAM of the predicted class), 'conv1', 'conv5'}, fetched once after the pass; None
+  when the split has no records (or its first shard is damaged: the pass then says which)."""
+  try:
+    photos = reader.first_records(dataset.data_sources, count)
+  except records.CorruptFile:
+    photos = []
+  if not photos:
+    return None
+  images = tf.stack([preprocess(tf.constant(photo.encoded)) for photo in photos])
+  with tf.name_scope('fixed_photos'):
+    with tf.compat.v1.variable_scope(tf.compat.v1.get_variable_scope(), reuse=True):
+      logits, end_points = network_fn(images, global_pool=True)
+    return {'images': to_pixels(images), 'labels': tf.constant([photo.label for photo in photos], tf.int64),
+            'probabilities': tf.nn.softmax(logits),
+            'heat': gradcam.heatmaps(logits, end_points, size=tf.shape(images)[1:3]),
+            'conv1': image_summaries.find_end_point(end_points, 'conv1'),
+            'conv5': image_summaries.find_end_point(end_points, 'conv5')}
 
 
 # --- one pass ------------------------------------------------------------------------------------
@@ -238,6 +279,8 @@ class _PassHook(tf.compat.v1.train.SessionRunHook):
         record.features.append(values['features'][i])
       if embedded or in_grid:
         record.thumbnails[index] = values['thumbnails'][i]
+      if in_grid and 'heat' in values:
+        record.heat[index] = values['heat'][i]
     self._progress.advance(len(values['labels']))
     if self._progress.due(LOG_EVERY_SECS):
       logging.info('%s: %s', self.name, self._progress.line())
@@ -326,6 +369,7 @@ def evaluate_checkpoint(config, dataset, checkpoint, writer, write_embedding=Tru
       return None
 
   result = _eval_result(values, checkpoint, class_names, graph.k, dataset.split_name)
+  pass_hook.record.fixed_photos = values.get('fixed_photos')
   table = results.results_table(result, dataset.split_name)
   logging.info('%s', table.text())
   if result.num_examples != dataset.num_samples:

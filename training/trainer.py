@@ -19,6 +19,7 @@ from base import UserError
 from nets import nets_factory
 from preprocessing import preprocessing_factory
 from summaries import run_start
+from summaries import graph_summaries
 from summaries import image_summaries
 from training import checkpoints
 import compat
@@ -135,7 +136,7 @@ def _scoped_variables(scopes):
 
 def _add_scalar_summaries(values):
   for name, tensor in values.items():
-    tf.compat.v1.summary.scalar(name, tensor)
+    graph_summaries.scalar(name, tensor)
 
 
 def _layer_name(end_point):
@@ -151,13 +152,13 @@ def _add_activation_summaries(end_points, histograms):
   for name, activation in end_points.items():
     layer = _layer_name(name)
     if name != logits:
-      tf.compat.v1.summary.scalar('sparsity/' + layer, tf.nn.zero_fraction(activation))
+      graph_summaries.scalar('sparsity/' + layer, tf.nn.zero_fraction(activation))
     if histograms:
-      tf.compat.v1.summary.histogram('activations/' + layer, activation)
+      graph_summaries.histogram('activations/' + layer, activation)
   if histograms:
     # A prefix: the variable's own op name is taken, and TF would tag it '.../weights_1'.
     for var in slim.get_model_variables():
-      tf.compat.v1.summary.histogram('weights/' + var.op.name, var)
+      graph_summaries.histogram('weights/' + var.op.name, var)
 
 
 def build_input(config, dataset, add_image_summaries=False):
@@ -192,9 +193,10 @@ def build_train_op(config, images, labels, num_classes, num_samples):
                               config.label_smoothing)
   regularization = clones.regularization_loss()
   total_loss = tf.add(model.cross_entropy, regularization, name='total_loss')
-  accuracy = clones.batch_accuracy(model.logits, model.labels)
-  moving_accuracy, accuracy_update = clones.moving_average_update(accuracy, 0.98,
-                                                                 'moving_train_accuracy')
+  with tf.name_scope('train_accuracy'):  # (one node in TensorBoard's graph)
+    accuracy = clones.batch_accuracy(model.logits, model.labels)
+    moving_accuracy, accuracy_update = clones.moving_average_update(accuracy, 0.98,
+                                                                   'moving_train_accuracy')
   update_ops = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS, model.scope)
   update_ops.append(accuracy_update)
   if config.moving_average_decay:
@@ -223,6 +225,16 @@ def build_graph(config, dataset):
   batch = build_input(config, dataset, add_image_summaries=config.input_pipeline == 'queue')
   built = build_train_op(config, batch['images'], batch['labels'], dataset.num_classes,
                          dataset.num_samples)
+  with tf.name_scope(graph_summaries.SCOPE):
+    _add_summaries(config, dataset, built)
+  return built.train_op, built.global_step, {'loss': built.total_loss,
+                                             'accuracy': built.accuracy,
+                                             'learning_rate': built.learning_rate}
+
+
+def _add_summaries(config, dataset, built):
+  """Scalars, sparsity and histograms of the layers, the prediction, Grad-CAM and feature-map
+  images: their ops under the name scope the caller opens, their tags as named here."""
   model = built.model
   _add_scalar_summaries({
       'losses/cross_entropy': model.cross_entropy,
@@ -236,10 +248,10 @@ def build_graph(config, dataset):
   class_names = [dataset.labels_to_names[i] for i in range(dataset.num_classes)]
   pixels = preprocessing_factory.get_pixels_fn(config.model_name)(model.images)
   image_summaries.prediction_summary(pixels, model.labels, model.logits, class_names)
+  image_summaries.gradcam_summary(
+      nets_factory.get_network_fn(config.model_name, dataset.num_classes, is_training=False),
+      model.images[:1], class_names, pixels=pixels[:1])
   image_summaries.feature_map_summaries(model.end_points, _conv1_weights())
-  return built.train_op, built.global_step, {'loss': built.total_loss,
-                                             'accuracy': built.accuracy,
-                                             'learning_rate': built.learning_rate}
 
 
 def _conv1_weights():
