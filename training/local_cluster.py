@@ -20,7 +20,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_SCRIPT = os.path.join(ROOT, 'train_alexnet.py')
 USAGE = ('usage: python -m training.local_cluster [--workers=N] [--ps=N] [--script=PATH] '
          '-- <train_alexnet.py flags>')
-END_GRACE_SECS = 60   # after the chief: for the ps and other workers to end by themselves
+END_GRACE_SECS = 60   # after the chief: for the other workers to end by themselves
+PS_GRACE_SECS = 10    # after the last worker: for the ps tasks to see them done and end
 STOP_GRACE_SECS = 60  # after Ctrl-C/SIGTERM: for the workers to save, before SIGKILL
 
 
@@ -108,11 +109,17 @@ class LocalCluster:
       self.out.write('[local_cluster] %s\n' % message)
       self.out.flush()
 
-  def wait(self, poll_secs=0.2):
-    """Waits for the chief, then up to END_GRACE_SECS for the others; a ps that fails first
-    stops the job. Returns the chief's status."""
+  def wait(self, poll_secs=0.2, timeout=None):
+    """Waits for the chief, then up to END_GRACE_SECS for the others; a ps that fails first,
+    or a chief still running after `timeout` seconds, stops the job. Returns the chief's
+    status."""
     chief = self.processes['worker', 0]
+    give_up = time.time() + timeout if timeout else None
     while chief.poll() is None:
+      if give_up and time.time() > give_up:
+        self.log('the chief is still running after %d s; stopping the cluster' % timeout)
+        self.stop()
+        break
       failed = [key for key, p in self.processes.items() if key[0] == 'ps' and p.poll()]
       if failed:
         self.log('ps %d exited with status %d; stopping the cluster'
@@ -121,6 +128,10 @@ class LocalCluster:
         break
       time.sleep(poll_secs)
     deadline = time.time() + END_GRACE_SECS
+    workers = [p for (job, _), p in self.processes.items() if job == 'worker']
+    while time.time() < deadline and any(p.poll() is None for p in workers):
+      time.sleep(poll_secs)
+    deadline = min(deadline, time.time() + PS_GRACE_SECS)  # they stop when the workers did
     while time.time() < deadline and any(p.poll() is None for p in self.processes.values()):
       time.sleep(poll_secs)
     self.kill()
