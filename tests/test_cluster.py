@@ -4,6 +4,7 @@ import contextlib
 import io
 import json
 import os
+import threading
 
 import pytest
 import tensorflow as tf
@@ -102,6 +103,28 @@ def test_variables_go_to_the_ps_tasks_by_size_and_the_net_to_the_worker(tmp_path
   assert sum(loads) == sum(weights.values())
   assert max(loads) < 1.1 * weights['alexnet_v2/fc6/weights'], loads
   built.sync_optimizer.ready_for_local_init_op.mark_used()  # built, never run: no warning
+
+
+def test_a_lost_ps_ends_the_worker_with_one_line(monkeypatch):
+  """Closing a session whose ps is gone never returns: the worker exits with one line."""
+  roles = cluster.resolve('worker', 1, PS, WORKERS)
+  exits = []
+  done = threading.Event()
+  monkeypatch.setattr(cluster, '_exit', lambda message: (exits.append(message), done.set()))
+  error = tf.errors.UnavailableError(
+      None, None, 'Graph execution error:\nFrom /job:ps/replica:0/task:1:\nSocket closed')
+
+  def step(*args):
+    raise error
+
+  wrapped = cluster.exits_when_lost(
+      step, lambda e: cluster.lost_message(e, roles, 'runs/a/model.ckpt-26'), delay_secs=0.01)
+  with pytest.raises(tf.errors.UnavailableError):
+    wrapped(None, None, None, {})
+  assert done.wait(5)
+  assert exits == ['worker 1 of 2 ps + 3 workers lost the connection to ps task 1 '
+                   '(10.0.0.2:2222), which holds the variables; restart the job: the chief '
+                   'resumes from the newest checkpoint (runs/a/model.ckpt-26)']
 
 
 @contextlib.contextmanager

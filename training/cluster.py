@@ -9,7 +9,10 @@ every worker has said it is done, then returns, so a job completes).
 """
 import dataclasses
 import json
+import os
 import re
+import sys
+import threading
 from typing import Tuple
 
 import tensorflow as tf
@@ -20,6 +23,8 @@ from base import UserError
 JOBS = ('ps', 'worker')
 _HOST_PORT = re.compile(r'^[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$')
 _DONE_QUEUE = 'cluster_done_%d'  # the shared name of ps task i's queue of finished workers
+LOST_EXIT_SECS = 10  # after a lost ps: how long the session may take to close before we exit
+LOST_STATUS = 2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -220,9 +225,35 @@ def report_done(cluster, server):
 
 
 def lost_message(error, cluster, newest_checkpoint):
-  """One line for a worker that lost a ps (or the chief) mid-run."""
-  first = next((line.strip() for line in str(error).splitlines() if line.strip()),
-               type(error).__name__)
-  return ('%s lost its connection to the cluster (%s); a ps task stopped, so the job must '
-          'restart: the chief resumes from the newest checkpoint (%s)'
-          % (cluster.describe(), first[:200], newest_checkpoint or 'none yet'))
+  """One line for a worker that lost a ps task mid-run (TensorFlow's UnavailableError)."""
+  found = re.search(r'/job:ps/replica:\d+/task:(\d+)', str(error))
+  if found and int(found.group(1)) < cluster.num_ps:
+    task = int(found.group(1))
+    lost = 'ps task %d (%s)' % (task, cluster.ps_hosts[task])
+  else:
+    lost = 'a ps task (%s)' % ', '.join(cluster.ps_hosts)
+  return ('%s lost the connection to %s, which holds the variables; restart the job: the chief '
+          'resumes from the newest checkpoint (%s)'
+          % (cluster.describe(), lost, newest_checkpoint or 'none yet, so from step 0'))
+
+
+def exits_when_lost(step_fn, message_fn, delay_secs=LOST_EXIT_SECS):
+  """slim's train_step_fn `step_fn`, but when a step loses the cluster (a ps killed: TensorFlow's
+  UnavailableError), the process ends with one line (message_fn(error)) and LOST_STATUS if it
+  has not ended by itself within delay_secs: closing a session whose ps is gone never returns."""
+  def step(*args):
+    try:
+      return step_fn(*args)
+    except tf.errors.UnavailableError as e:
+      message = message_fn(e)
+      timer = threading.Timer(delay_secs, _exit, (message,))
+      timer.daemon = True
+      timer.start()
+      raise
+  return step
+
+
+def _exit(message):
+  print('error: %s' % message, file=sys.stderr)
+  sys.stderr.flush()
+  os._exit(LOST_STATUS)  # pylint: disable=protected-access

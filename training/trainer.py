@@ -2,6 +2,7 @@
 import collections
 import contextlib
 import dataclasses
+import functools
 import re
 import signal
 from typing import Optional, Sequence
@@ -396,6 +397,11 @@ def _init_fn(config, resume_from):
   return None
 
 
+def _lost_message(config, error):
+  return cluster_lib.lost_message(error, config.cluster,
+                                  tf.train.latest_checkpoint(config.train_dir))
+
+
 @contextlib.contextmanager
 def _user_errors(config, dataset, step_fn):
   """TensorFlow's errors that have a cause the user can act on, as one-line UserErrors."""
@@ -412,8 +418,7 @@ def _user_errors(config, dataset, step_fn):
   except tf.errors.UnavailableError as e:
     if config.cluster is None:
       raise
-    raise UserError(cluster_lib.lost_message(e, config.cluster,
-                                             tf.train.latest_checkpoint(config.train_dir)))
+    raise UserError(_lost_message(config, e))
   except tf.errors.DataLossError:
     # TensorFlow's message says only "corrupted record at N": find and name the shard.
     damaged = checks.damaged_shards_error(dataset.data_sources, config.dataset_dir,
@@ -487,10 +492,13 @@ def _run(config, resume_from, check):
     check.step_fn = step_fn = StepFunction(
         log_tensors, config.batch_size * _batches_per_step(config),
         config.max_number_of_steps or None, config.log_every_n_steps)
+    train_step_fn = step_fn
     if cluster is not None:
       step_fn.in_cluster = True
       if sync_optimizer is not None:
         step_fn.release_op = sync_optimizer.get_init_tokens_op(cluster.num_workers)
+      train_step_fn = cluster_lib.exits_when_lost(
+          step_fn, functools.partial(_lost_message, config))
     check.saver = saver = saving.StepSaver(max_to_keep=config.keep_checkpoint_max)
     check.variable_bytes = sum(v.shape.num_elements() * v.dtype.size
                                for v in tf.compat.v1.global_variables())
@@ -498,7 +506,7 @@ def _run(config, resume_from, check):
     try:
       with _user_errors(config, dataset, step_fn), _prompt_supervisor(cluster):
         slim.learning.train(
-            train_op, logdir=config.train_dir, train_step_fn=step_fn, train_step_kwargs={},
+            train_op, logdir=config.train_dir, train_step_fn=train_step_fn, train_step_kwargs={},
             number_of_steps=config.max_number_of_steps or None, init_fn=init_fn, saver=saver,
             save_summaries_secs=config.save_summaries_secs,
             save_interval_secs=config.save_interval_secs, session_config=session_config,
