@@ -4,8 +4,9 @@
 
 Starts every task on a free loopback port with the TF_CONFIG Kubernetes' TFJob would give it,
 prints their output with the role in front ("[worker 0] ..."), stops them all on Ctrl-C or
-SIGTERM (the workers save a checkpoint, as train_alexnet.py does), and exits with the chief's
-status (worker 0) once the others have ended too. Does not import TensorFlow itself.
+SIGTERM (the workers first: they save a checkpoint, as train_alexnet.py does, then the ps
+tasks), and exits with the chief's status (worker 0) once the others have ended too. Does not
+import TensorFlow itself.
 """
 import json
 import os
@@ -89,6 +90,7 @@ class LocalCluster:
     self.configs = tf_configs(num_workers, num_ps, free_ports(num_workers + num_ps))
     self.script, self.args, self.out = script, list(args), out
     self.processes = {}
+    self.stopping = False
     self._threads = []
     self._lock = threading.Lock()
 
@@ -121,7 +123,7 @@ class LocalCluster:
         self.stop()
         break
       failed = [key for key, p in self.processes.items() if key[0] == 'ps' and p.poll()]
-      if failed:
+      if failed and not self.stopping:
         self.log('ps %d exited with status %d; stopping the cluster'
                  % (failed[0][1], self.processes[failed[0]].returncode))
         self.stop()
@@ -138,13 +140,18 @@ class LocalCluster:
     return chief.wait()
 
   def stop(self, grace_secs=STOP_GRACE_SECS):
-    """SIGTERM to every task (workers save and stop), SIGKILL to those left after grace_secs."""
-    for process in self.processes.values():
-      if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
+    """SIGTERM to the workers (they save a checkpoint, which needs the ps, and stop), then to
+    the ps tasks still running; SIGKILL to any task left after grace_secs."""
+    if self.stopping:
+      return
+    self.stopping = True
     deadline = time.time() + grace_secs
-    while time.time() < deadline and any(p.poll() is None for p in self.processes.values()):
-      time.sleep(0.2)
+    for job in ('worker', 'ps'):
+      tasks = [p for (name, _), p in self.processes.items() if name == job and p.poll() is None]
+      for process in tasks:
+        process.send_signal(signal.SIGTERM)
+      while time.time() < deadline and any(p.poll() is None for p in tasks):
+        time.sleep(0.2)
     self.kill()
 
   def kill(self):
