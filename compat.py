@@ -12,9 +12,18 @@ the piece can go).
 - batch_norm: slim.batch_norm builds a keras layer (needs the tf_keras package) or, fused, calls
   tf_slim.layers.utils.constant_value (uses the removed ops.Tensor).
 - DecodedImage: tfexample_decoder.Image calls the removed control_flow_ops.case.
+- prompt_supervisor: slim.learning.train's Supervisor makes a worker that waits for the chief
+  retry every 30 s and a sync-replicas chief wait 120 s at the end for its queue runner (blocked
+  on gradients that never come); learning.train exposes neither.
+- SyncReplicasOptimizer: that queue runner's thread then dies with a CancelledError traceback
+  when the session closes (its QueueRunner takes only OutOfRangeError as "closed").
 """
+import contextlib
+import types
+
 import tensorflow as tf
 import tf_slim as slim
+from tf_slim import learning as slim_learning
 from tf_slim.training import training as slim_training
 
 
@@ -173,3 +182,40 @@ class DecodedImage(slim.tfexample_decoder.ItemHandler):
                                expand_animations=False)
     image.set_shape([None, None, 3])
     return image
+
+
+# --- slim.learning.train's Supervisor in a cluster -------------------------------------------
+
+RECOVERY_WAIT_SECS = 1   # upstream 30: how often a worker checks whether the chief is ready
+STOP_GRACE_SECS = 3      # upstream 120: how long the end waits for threads to stop
+
+
+class _PromptSupervisor(tf.compat.v1.train.Supervisor):
+  """tf.compat.v1.train.Supervisor with short waits (see RECOVERY_WAIT_SECS, STOP_GRACE_SECS)."""
+
+  def __init__(self, *args, recovery_wait_secs=RECOVERY_WAIT_SECS,
+               stop_grace_secs=STOP_GRACE_SECS, **kwargs):
+    super().__init__(*args, recovery_wait_secs=recovery_wait_secs,
+                     stop_grace_secs=stop_grace_secs, **kwargs)
+
+
+@contextlib.contextmanager
+def prompt_supervisor():
+  """Within: slim.learning.train builds its Supervisor with the short waits."""
+  previous = slim_learning.supervisor
+  slim_learning.supervisor = types.SimpleNamespace(Supervisor=_PromptSupervisor)
+  try:
+    yield
+  finally:
+    slim_learning.supervisor = previous
+
+
+class SyncReplicasOptimizer(tf.compat.v1.train.SyncReplicasOptimizer):
+  """tf.compat.v1.train.SyncReplicasOptimizer whose chief queue runner ends quietly when the
+  session closes under it (at the end of a run)."""
+
+  def get_chief_queue_runner(self):
+    runner = super().get_chief_queue_runner()
+    return tf.compat.v1.train.QueueRunner(
+        runner.queue, runner.enqueue_ops,
+        queue_closed_exception_types=(tf.errors.OutOfRangeError, tf.errors.CancelledError))

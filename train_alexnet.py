@@ -3,6 +3,9 @@
   python train_alexnet.py --dataset_dir=data/flowers --train_dir=runs/alexnet
   tensorboard --logdir=runs/alexnet --samples_per_plugin=images=100
 
+Across machines: the same command on every task with --job_name=ps|worker, --task, --ps_hosts and
+--worker_hosts (or TF_CONFIG, as Kubernetes' TFJob sets it); see training/cluster.py.
+
 Rerunning the same command resumes from the newest checkpoint. Ctrl-C, SIGTERM or SIGHUP saves a
 checkpoint at the current step and exits with status 130, 143 or 129. Exit status 2: a usage
 error (one line); 3: a file the system refused, or a last checkpoint that could not be saved.
@@ -17,6 +20,7 @@ from absl import logging
 
 import cli
 import script_flags
+from training import cluster
 from training import optimization
 from training import session
 from training import trainer
@@ -74,15 +78,31 @@ def define_flags():
          'mixed precision. Weights stay fp32.', choices=session.PRECISIONS)
   define('summarize_histograms', 'Histograms of weights and activations.')
   define('summarize_gradients', 'Histograms of gradients.')
+  flags.DEFINE_string('job_name', '', 'In a cluster: ps or worker (default: TF_CONFIG\'s task, '
+                      'else one process).')
+  flags.DEFINE_integer('task', 0, 'In a cluster: the index of this task in its job; worker 0 '
+                       'is the chief.')
+  flags.DEFINE_list('ps_hosts', [], 'In a cluster: the ps tasks, host:port,...')
+  flags.DEFINE_list('worker_hosts', [], 'In a cluster: the worker tasks, host:port,...')
+  define('sync_replicas', 'In a cluster: aggregate the workers\' gradients into one update '
+         '(SyncReplicasOptimizer); else each worker updates on its own.')
+  define('replicas_to_aggregate', 'With --sync_replicas: gradients per update (0: the number '
+         'of workers).')
 
 
 define_flags()
 flags.adopt_module_key_flags(script_flags)  # listed in --helpshort, as this script's own
 
 
-def config_from_flags():
+def cluster_from_flags():
+  """This process's role: --job_name/--task/--ps_hosts/--worker_hosts, else TF_CONFIG."""
+  return cluster.resolve(FLAGS.job_name, FLAGS.task, FLAGS.ps_hosts, FLAGS.worker_hosts,
+                         os.environ.get('TF_CONFIG'))
+
+
+def config_from_flags(roles=None):
   params = {name: FLAGS[name].value for name in optimization.parameter_users()}
-  return script_flags.config_from_flags(CONFIG, optimizer_params=params)
+  return script_flags.config_from_flags(CONFIG, optimizer_params=params, cluster=roles)
 
 
 def next_commands(config):
@@ -100,11 +120,18 @@ def next_commands(config):
 
 def main(argv):
   del argv
-  config = config_from_flags()
+  roles = cluster_from_flags()
+  if roles is not None and roles.job_name == 'ps':
+    cluster.serve_ps(roles)
+    return 0
+  config = config_from_flags(roles)
   step, stop_signal = trainer.train(config)
   if stop_signal is not None:
     logging.info('Stopped at step %d; rerun the same command to resume.', step)
     return trainer.INTERRUPT_STATUS[stop_signal]
+  if roles is not None and not roles.is_chief:
+    logging.info('Worker %d finished at step %s.', roles.task_index, step)
+    return 0
   logging.info('Training finished at step %s.\n%s', step, next_commands(config))
   return 0
 

@@ -2,6 +2,8 @@
 
 When a test of an upstream failure fails, upstream works again and the workaround can go.
 """
+import contextlib
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -147,3 +149,52 @@ def test_tf_slim_image_handler_is_broken_on_this_tensorflow_and_ours_decodes(rec
     [image] = provider.get(['image'])
     with tf.compat.v1.train.MonitoredSession() as sess:
       assert sess.run(image).ndim == 3
+
+
+# --- slim.learning.train in a cluster ---------------------------------------------------------
+
+def test_slim_learning_train_supervisor_waits_long_and_prompt_supervisor_shortens_it():
+  import inspect
+  from tf_slim import learning as slim_learning
+  assert not {'recovery_wait_secs', 'stop_grace_secs'} & set(
+      inspect.signature(slim.learning.train).parameters)  # no way to pass them
+  made = {}
+  for name in ('upstream', 'prompt'):
+    with tf.Graph().as_default() as graph:
+      tf.compat.v1.get_variable('w', [1])
+      context = compat.prompt_supervisor() if name == 'prompt' else contextlib.nullcontext()
+      with context:
+        made[name] = slim_learning.supervisor.Supervisor(graph=graph, logdir=None)
+  assert (made['upstream']._recovery_wait_secs, made['upstream']._stop_grace_secs) == (30, 120)
+  assert (made['prompt']._recovery_wait_secs, made['prompt']._stop_grace_secs) == (
+      compat.RECOVERY_WAIT_SECS, compat.STOP_GRACE_SECS)
+  assert slim_learning.supervisor.Supervisor is tf.compat.v1.train.Supervisor  # restored
+
+
+@pytest.mark.parametrize('ours', [False, True])
+def test_sync_chief_queue_runner_dies_loudly_at_session_close_and_ours_ends_quietly(ours):
+  with tf.Graph().as_default():
+    w = tf.compat.v1.get_variable('w', [1])
+    global_step = tf.compat.v1.train.get_or_create_global_step()
+    optimizer = compat.SyncReplicasOptimizer(tf.compat.v1.train.GradientDescentOptimizer(0.1),
+                                             replicas_to_aggregate=2, total_num_replicas=2)
+    optimizer.apply_gradients(optimizer.compute_gradients(tf.reduce_sum(w)), global_step)
+    optimizer.ready_for_local_init_op.mark_used()
+    runner = (optimizer.get_chief_queue_runner() if ours else
+              tf.compat.v1.train.SyncReplicasOptimizer.get_chief_queue_runner(optimizer))
+    sess = tf.compat.v1.Session()
+    sess.run([tf.compat.v1.global_variables_initializer(),
+              tf.compat.v1.local_variables_initializer()])
+    sess.run(optimizer.chief_init_op)
+    coord = tf.train.Coordinator()
+    threads = runner.create_threads(sess, coord, start=True)  # waits for 2 gradients
+    sess.close()
+    threads[0].join(10)  # the runner's thread ([1] closes its queue when the coord stops)
+    assert not threads[0].is_alive()
+    if ours:
+      assert not coord.should_stop()  # ended as a closed queue does: no error reported
+      coord.request_stop()
+      coord.join(threads)
+    else:
+      with pytest.raises(tf.errors.CancelledError):
+        coord.join(threads)

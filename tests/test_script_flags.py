@@ -10,8 +10,6 @@ import pytest
 
 import script_flags
 from base import UserError
-
-import script_flags
 from scripts import ROOT, assert_one_line_error, run_script
 
 # Parses the flags as the script would and prints its config (and the dataclass defaults).

@@ -41,8 +41,10 @@ def _placer(compute_device, variable_device):
   return lambda op: variable_device if op.type in _VARIABLE_OPS else compute_device
 
 
-def build_clones(network_fn, images, labels, num_classes, devices, label_smoothing=0.0):
-  """Splits the batch evenly over `devices`, runs the net on each part and averages the losses."""
+def build_clones(network_fn, images, labels, num_classes, devices, label_smoothing=0.0,
+                 variable_device=None):
+  """Splits the batch evenly over `devices`, runs the net on each part and averages the losses.
+  The variables go to `variable_device` (default: variables_device(devices))."""
   num_clones = len(devices)
   batch_size = images.shape[0]
   if batch_size is not None and batch_size % num_clones:
@@ -52,7 +54,7 @@ def build_clones(network_fn, images, labels, num_classes, devices, label_smoothi
   label_parts = tf.split(labels, num_clones) if num_clones > 1 else [labels]
   logits, losses, first = [], [], None
   for i, device in enumerate(devices):
-    placer = _placer(device, variables_device(devices))
+    placer = _placer(device, variable_device or variables_device(devices))
     with tf.name_scope('clone_%d' % i) as scope, tf.compat.v1.device(placer):
       with tf.compat.v1.variable_scope(tf.compat.v1.get_variable_scope(), reuse=i > 0):
         clone_logits, end_points = network_fn(image_parts[i])

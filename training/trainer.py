@@ -2,6 +2,7 @@
 import collections
 import contextlib
 import dataclasses
+import functools
 import re
 import signal
 from typing import Optional, Sequence
@@ -24,6 +25,7 @@ from summaries import image_summaries
 from training import checkpoints
 import compat
 from training import clones
+from training import cluster as cluster_lib
 from training import optimization
 from training import resources
 from training import run_info
@@ -78,6 +80,9 @@ class TrainConfig:
   precision: str = 'fp32'
   summarize_histograms: bool = True
   summarize_gradients: bool = False
+  cluster: Optional[cluster_lib.Cluster] = None  # None: one process (training/cluster.py)
+  sync_replicas: bool = False
+  replicas_to_aggregate: int = 0       # with sync_replicas; 0: every worker
 
 
 def validate(config):
@@ -110,6 +115,11 @@ def validate(config):
   for ok, message in checks:
     if not ok:
       raise UserError(message)
+  if config.cluster is None and config.sync_replicas:
+    raise UserError('--sync_replicas needs a cluster (--job_name, --ps_hosts, --worker_hosts '
+                    'or TF_CONFIG)')
+  if config.cluster is not None:
+    cluster_lib.replicas_to_aggregate(config.cluster, config.replicas_to_aggregate)
   optimization.check_params(config.optimizer_params)
   base.check_folder_path(config.train_dir, 'train_dir')
   for flag in ('train_dir', 'dataset_dir', 'checkpoint_path'):
@@ -173,13 +183,19 @@ def build_input(config, dataset, add_image_summaries=False):
                                  add_image_summaries=add_image_summaries),
       config.batch_size, is_training=True, pipeline=config.input_pipeline,
       num_readers=config.num_readers,
-      num_preprocessing_threads=config.num_preprocessing_threads, seed=config.seed)
+      num_preprocessing_threads=config.num_preprocessing_threads, seed=_task_seed(config))
   return next_batch()
+
+
+def _task_seed(config):
+  """--seed, plus the worker's index in a cluster: each worker its own data order and
+  augmentation (worker 0 as one process)."""
+  return config.seed + (config.cluster.task_index if config.cluster else 0)
 
 
 TrainOp = collections.namedtuple('TrainOp', [
     'train_op', 'global_step', 'model', 'total_loss', 'regularization', 'accuracy',
-    'moving_accuracy', 'learning_rate'])
+    'moving_accuracy', 'learning_rate', 'sync_optimizer'])
 
 
 def build_train_op(config, images, labels, num_classes, num_samples):
@@ -187,10 +203,12 @@ def build_train_op(config, images, labels, num_classes, num_samples):
   network_fn = nets_factory.get_network_fn(config.model_name, num_classes,
                                            weight_decay=config.weight_decay, is_training=True)
   devices = clones.clone_devices(config.num_clones, config.clone_on_cpu, session.num_gpus())
-  with tf.device(clones.variables_device(devices)):
+  # In a cluster the variables go to the ps tasks' CPUs (cluster.device_setter adds the task).
+  variables_device = '/cpu:0' if config.cluster else clones.variables_device(devices)
+  with tf.device(variables_device):
     global_step = tf.compat.v1.train.get_or_create_global_step()
   model = clones.build_clones(network_fn, images, labels, num_classes, devices,
-                              config.label_smoothing)
+                              config.label_smoothing, variables_device)
   regularization = clones.regularization_loss()
   total_loss = tf.add(model.cross_entropy, regularization, name='total_loss')
   with tf.name_scope('train_accuracy'):  # (one node in TensorBoard's graph)
@@ -199,28 +217,44 @@ def build_train_op(config, images, labels, num_classes, num_samples):
                                                                    'moving_train_accuracy')
   update_ops = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS, model.scope)
   update_ops.append(accuracy_update)
+  averages = None
   if config.moving_average_decay:
     averages = tf.train.ExponentialMovingAverage(config.moving_average_decay, global_step)
-    update_ops.append(averages.apply(slim.get_model_variables()))
+    if not config.sync_replicas:  # else the sync optimizer applies them, once per global step
+      update_ops.append(averages.apply(slim.get_model_variables()))
 
-  steps_per_epoch = max(1, num_samples // config.batch_size)
+  steps_per_epoch = max(1, num_samples // (config.batch_size * _batches_per_step(config)))
   learning_rate = optimization.learning_rate(
       global_step, config.learning_rate, config.learning_rate_decay_type, steps_per_epoch,
       config.num_epochs_per_decay, config.learning_rate_decay_factor, config.end_learning_rate,
       config.max_number_of_steps, config.warmup_epochs)
   optimizer = optimization.optimizer(config.optimizer, learning_rate, config.optimizer_params)
+  sync_optimizer = None
+  if config.sync_replicas:
+    optimizer = sync_optimizer = compat.SyncReplicasOptimizer(
+        optimizer, _batches_per_step(config), config.cluster.num_workers,
+        variable_averages=averages,
+        variables_to_average=slim.get_model_variables() if averages else None)
   train_op = compat.create_train_op(
       total_loss, optimizer, global_step=global_step, update_ops=update_ops,
       variables_to_train=_scoped_variables(config.trainable_scopes),
       clip_gradient_norm=config.clip_gradient_norm,
       summarize_gradients=config.summarize_gradients)
   return TrainOp(train_op, global_step, model, total_loss, regularization, accuracy,
-                 moving_accuracy, learning_rate)
+                 moving_accuracy, learning_rate, sync_optimizer)
+
+
+def _batches_per_step(config):
+  """The batches one global step learns from: the replicas aggregated with sync replicas."""
+  if not config.sync_replicas:
+    return 1
+  return cluster_lib.replicas_to_aggregate(config.cluster, config.replicas_to_aggregate)
 
 
 def build_graph(config, dataset):
   """Input, clones, losses, train op and summaries in the default graph; returns the train op,
-  the global step and the tensors the step function logs."""
+  the global step, the tensors the step function logs and the sync optimizer (None unless
+  --sync_replicas)."""
   # Stage summaries only work in the queue pipeline (tf.data maps run in a function graph).
   batch = build_input(config, dataset, add_image_summaries=config.input_pipeline == 'queue')
   built = build_train_op(config, batch['images'], batch['labels'], dataset.num_classes,
@@ -229,7 +263,8 @@ def build_graph(config, dataset):
     _add_summaries(config, dataset, built)
   return built.train_op, built.global_step, {'loss': built.total_loss,
                                              'accuracy': built.accuracy,
-                                             'learning_rate': built.learning_rate}
+                                             'learning_rate': built.learning_rate}, \
+      built.sync_optimizer
 
 
 def _add_summaries(config, dataset, built):
@@ -270,6 +305,8 @@ class StepFunction:
     self.stop_signal = None
     self.step = None
     self._progress = None  # counts images, from the step training started (or resumed) at
+    self.in_cluster = False   # other workers move the global step too
+    self.release_op = None    # sync replicas: tokens that free a worker waiting at the end
 
   def request_stop(self, signum, frame=None):
     """The first SIGINT/SIGTERM stops after this step, with a checkpoint; a second one kills."""
@@ -281,6 +318,9 @@ class StepFunction:
 
   def __call__(self, sess, train_op, global_step, kwargs):
     step = sess.run(global_step)
+    if self.in_cluster and self.max_steps and step >= self.max_steps:  # others got there
+      self.step = step
+      return self._finish(sess, None)
     if self._progress is None:
       total = self.max_steps * self.batch_size if self.max_steps else None
       self._progress = base.Progress(total, done=step * self.batch_size)
@@ -289,9 +329,19 @@ class StepFunction:
       self._log(step + 1, loss, values, kwargs.get('summary_writer'))
     else:
       loss = sess.run(train_op)
-    self.step = step + 1
+    self.step = sess.run(global_step) if self.in_cluster else step + 1
     done = self.max_steps is not None and self.step >= self.max_steps
-    return loss, done or self.stop_signal is not None
+    if done or self.stop_signal is not None:
+      return self._finish(sess, loss)
+    return loss, False
+
+  def _finish(self, sess, loss):
+    if self.release_op is not None:
+      try:
+        sess.run(self.release_op)
+      except tf.errors.CancelledError:  # the chief has closed the token queue: nobody waits
+        pass
+    return loss, True
 
   def _log(self, step, loss, values, writer):
     progress = self._progress
@@ -361,6 +411,11 @@ def _init_fn(config, resume_from):
   return None
 
 
+def _lost_message(config, error):
+  return cluster_lib.lost_message(error, config.cluster,
+                                  tf.train.latest_checkpoint(config.train_dir))
+
+
 @contextlib.contextmanager
 def _user_errors(config, dataset, step_fn):
   """TensorFlow's errors that have a cause the user can act on, as one-line UserErrors."""
@@ -374,6 +429,10 @@ def _user_errors(config, dataset, step_fn):
         'the loss or the gradients became NaN or Inf after step %s, so training stopped before '
         'the weights changed; lower --learning_rate (%g) or set --clip_gradient_norm. Newest '
         'checkpoint: %s' % (step_fn.step or 0, config.learning_rate, newest or 'none'))
+  except tf.errors.UnavailableError as e:
+    if config.cluster is None:
+      raise
+    raise UserError(_lost_message(config, e))
   except tf.errors.DataLossError:
     # TensorFlow's message says only "corrupted record at N": find and name the shard.
     damaged = checks.damaged_shards_error(dataset.data_sources, config.dataset_dir,
@@ -394,6 +453,9 @@ def train(config):
   validate(config)
   session.check_precision(config.precision, session.num_gpus(), session.cpu_flags())
   check = saving.SaveCheck(config.train_dir)
+  if config.cluster is not None and not config.cluster.is_chief:
+    step_fn = _run(config, None, check)  # writes nothing: train_dir is the chief's
+    return step_fn.step, step_fn.stop_signal
   with check.refusals():
     tf.io.gfile.makedirs(config.train_dir)
     base.check_writable(config.train_dir)
@@ -418,36 +480,66 @@ def _train(config, check):
 
 
 def _run(config, resume_from, check):
-  """Builds the graph and runs slim.learning.train; returns the StepFunction it ran."""
-  with tf.Graph().as_default():
-    tf.compat.v1.set_random_seed(config.seed)
+  """Builds the graph and runs slim.learning.train; returns the StepFunction it ran. In a
+  cluster: on this worker's server, variables on the ps tasks, only the chief writing."""
+  cluster = config.cluster
+  chief = cluster is None or cluster.is_chief
+  session_config = session.session_config(config.precision, config.log_device_placement)
+  server = None
+  if cluster is not None:
+    session_config = cluster_lib.session_config(cluster, session_config)
+    server = cluster_lib.start_server(cluster, session_config)
+  with tf.Graph().as_default(), _cluster_devices(cluster):
+    tf.compat.v1.set_random_seed(_task_seed(config))
     dataset = dataset_factory.get_dataset(config.dataset_name, config.dataset_split_name,
                                           config.dataset_dir)
     resources.check_split_has_images(dataset, 'train')
     config = _check_resources(config, dataset.num_classes)
-    train_op, _, log_tensors = build_graph(config, dataset)
-    logging.info('%s', start_line(config, dataset, session.num_gpus()))
-    init_fn = _init_fn(config, resume_from)
-    if not resume_from:  # a resumed run is the same HParams session: written once
+    train_op, _, log_tensors, sync_optimizer = build_graph(config, dataset)
+    logging.info('%s%s', start_line(config, dataset, session.num_gpus()),
+                 ' As %s.' % cluster.describe() if cluster else '')
+    init_fn = _init_fn(config, resume_from) if chief else None
+    if chief and not resume_from:  # a resumed run is the same HParams session: written once
       run_start.write_run_start(config.train_dir, config, _dataset_text(config, dataset))
-    run_info.write(config.train_dir, run_info.from_training(config, dataset))  # for predict
+    if chief:
+      run_info.write(config.train_dir, run_info.from_training(config, dataset))  # for predict
     check.step_fn = step_fn = StepFunction(
-        log_tensors, config.batch_size, config.max_number_of_steps or None,
-        config.log_every_n_steps)
+        log_tensors, config.batch_size * _batches_per_step(config),
+        config.max_number_of_steps or None, config.log_every_n_steps)
+    train_step_fn = step_fn
+    if cluster is not None:
+      step_fn.in_cluster = True
+      if sync_optimizer is not None:
+        step_fn.release_op = sync_optimizer.get_init_tokens_op(cluster.num_workers)
+      train_step_fn = cluster_lib.exits_when_lost(
+          step_fn, functools.partial(_lost_message, config))
     check.saver = saver = saving.StepSaver(max_to_keep=config.keep_checkpoint_max)
     check.variable_bytes = sum(v.shape.num_elements() * v.dtype.size
                                for v in tf.compat.v1.global_variables())
     previous = {s: signal.signal(s, step_fn.request_stop) for s in INTERRUPT_STATUS}
     try:
-      with _user_errors(config, dataset, step_fn):
+      with _user_errors(config, dataset, step_fn), _prompt_supervisor(cluster):
         slim.learning.train(
-            train_op, logdir=config.train_dir, train_step_fn=step_fn, train_step_kwargs={},
+            train_op, logdir=config.train_dir, train_step_fn=train_step_fn, train_step_kwargs={},
             number_of_steps=config.max_number_of_steps or None, init_fn=init_fn, saver=saver,
             save_summaries_secs=config.save_summaries_secs,
-            save_interval_secs=config.save_interval_secs,
-            session_config=session.session_config(config.precision,
-                                                  config.log_device_placement))
+            save_interval_secs=config.save_interval_secs, session_config=session_config,
+            master=server.target if server else '', is_chief=chief,
+            sync_optimizer=sync_optimizer,
+            # the sync chief's queue runner waits for gradients that no longer come
+            ignore_live_threads=sync_optimizer is not None)
     finally:
       for s, handler in previous.items():
         signal.signal(s, handler)
+  if cluster is not None:
+    cluster_lib.report_done(cluster, server)  # after the chief's last save: the ps may stop
   return step_fn
+
+
+def _cluster_devices(cluster):
+  return tf.compat.v1.device(cluster_lib.device_setter(cluster)) if cluster else \
+      contextlib.nullcontext()
+
+
+def _prompt_supervisor(cluster):
+  return compat.prompt_supervisor() if cluster else contextlib.nullcontext()
