@@ -42,6 +42,8 @@ TOPICS = {
     'TensorBoard': ('log_every_n_steps', 'save_summaries_secs', 'summarize_histograms',
                     'summarize_gradients', 'eval_dir', 'embedding_size', 'embedding_every',
                     'grid_images', 'fixed_photos'),
+    'Cluster': ('job_name', 'task', 'ps_hosts', 'worker_hosts', 'sync_replicas',
+                'replicas_to_aggregate'),
     'Devices': ('num_clones', 'clone_on_cpu', 'log_device_placement', 'precision',
                 'eval_device'),
     'Prediction': ('top_k', 'output', 'explain'),

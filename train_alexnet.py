@@ -78,12 +78,14 @@ def define_flags():
          'mixed precision. Weights stay fp32.', choices=session.PRECISIONS)
   define('summarize_histograms', 'Histograms of weights and activations.')
   define('summarize_gradients', 'Histograms of gradients.')
-  flags.DEFINE_string('job_name', '', 'In a cluster: ps or worker (default: TF_CONFIG\'s task, '
-                      'else one process).')
-  flags.DEFINE_integer('task', 0, 'In a cluster: the index of this task in its job; worker 0 '
-                       'is the chief.')
-  flags.DEFINE_list('ps_hosts', [], 'In a cluster: the ps tasks, host:port,...')
-  flags.DEFINE_list('worker_hosts', [], 'In a cluster: the worker tasks, host:port,...')
+  define_flag = script_flags.define_flag
+  define_flag(flags.DEFINE_string, 'job_name', '', 'In a cluster: ps or worker (default: '
+              'TF_CONFIG\'s task, else one process).')
+  define_flag(flags.DEFINE_integer, 'task', 0, 'In a cluster: the index of this task in its '
+              'job; worker 0 is the chief.')
+  define_flag(flags.DEFINE_list, 'ps_hosts', [], 'In a cluster: the ps tasks, host:port,...')
+  define_flag(flags.DEFINE_list, 'worker_hosts', [], 'In a cluster: the worker tasks, '
+              'host:port,...')
   define('sync_replicas', 'In a cluster: aggregate the workers\' gradients into one update '
          '(SyncReplicasOptimizer); else each worker updates on its own.')
   define('replicas_to_aggregate', 'With --sync_replicas: gradients per update (0: the number '

@@ -5,6 +5,7 @@ import io
 import json
 import os
 import threading
+import time
 
 import pytest
 import tensorflow as tf
@@ -194,3 +195,43 @@ def test_sync_training_of_alexnet_on_a_cluster_resumes_in_one_process(records_da
       tf.compat.v1.train.Saver().restore(sess, newest)  # every variable, or it raises
       assert sess.run(built.global_step) == 3
 
+
+
+def _wait_for(started, out, found, timeout):
+  """Waits until found() is true while the ps runs; fails with the output's end otherwise."""
+  give_up = time.time() + timeout
+  while not found():
+    assert time.time() < give_up and started.processes['ps', 0].poll() is None, \
+        out.getvalue()[-3000:]
+    time.sleep(0.2)
+
+
+@pytest.mark.slow
+def test_a_killed_worker_and_a_killed_chief_restart_and_the_job_completes(records_dataset,
+                                                                        tmp_path, monkeypatch):
+  """Sync replicas need both workers: kill -9 worker 1 mid-run and start it again, it rejoins
+  and the steps go on; then kill -9 the chief after a checkpoint and start it again, it resumes
+  from that checkpoint; the job ends at its last step with every task's status 0."""
+  monkeypatch.setenv('TF_CPP_MIN_LOG_LEVEL', '2')
+  dataset_dir, _ = records_dataset
+  train_dir = str(tmp_path / 'train')
+  steps = 12
+  flags = ['--dataset_dir=%s' % dataset_dir, '--train_dir=%s' % train_dir, '--batch_size=2',
+           '--max_number_of_steps=%d' % steps, '--train_image_size=195', '--num_readers=1',
+           '--num_preprocessing_threads=1', '--log_every_n_steps=1', '--save_interval_secs=3',
+           '--summarize_histograms=false', '--sync_replicas']
+  with running(2, 1, os.path.join(ROOT, 'train_alexnet.py'), flags, 240) as (started, out):
+    _wait_for(started, out, lambda: '[worker 1] step 2' in out.getvalue(), 120)
+    started.restart('worker', 1)
+    since = len(out.getvalue())
+    _wait_for(started, out, lambda: '[worker 1] step' in out.getvalue()[since:], 120)
+    _wait_for(started, out, lambda: tf.train.latest_checkpoint(train_dir), 60)
+    started.restart('worker', 0)
+    saved = tf.train.latest_checkpoint(train_dir)  # the chief is gone: nothing newer comes
+    status = started.wait(timeout=180)
+    statuses = {key: p.returncode for key, p in started.processes.items()}
+    log = out.getvalue()
+  assert status == 0 and set(statuses.values()) == {0}, (statuses, log[-3000:])
+  assert int(saved.rsplit('-', 1)[1]) < steps
+  assert 'Resuming from %s' % saved in log, log[-3000:]
+  assert tf.train.latest_checkpoint(train_dir).endswith('model.ckpt-%d' % steps)

@@ -95,16 +95,29 @@ class LocalCluster:
     self._lock = threading.Lock()
 
   def start(self):
-    for (job, index), config in sorted(self.configs.items()):
-      env = dict(os.environ, TF_CONFIG=config)
-      process = subprocess.Popen(
-          [sys.executable, '-u', self.script] + self.args, cwd=ROOT, env=env,
-          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-      self.processes[job, index] = process
-      thread = threading.Thread(target=_relay, daemon=True, args=(
-          process, '[%s %d] ' % (job, index), self.out, self._lock))
-      thread.start()
-      self._threads.append(thread)
+    for job, index in sorted(self.configs):
+      self._start_task(job, index)
+
+  def restart(self, job, index):
+    """Kills the task (SIGKILL, as a machine failure would) and starts it again with the same
+    TF_CONFIG: how a failed TFJob replica comes back."""
+    process = self.processes[job, index]
+    if process.poll() is None:
+      process.kill()
+    process.wait()
+    self.log('%s %d killed (status %d); starting it again' % (job, index, process.returncode))
+    self._start_task(job, index)
+
+  def _start_task(self, job, index):
+    env = dict(os.environ, TF_CONFIG=self.configs[job, index])
+    process = subprocess.Popen(
+        [sys.executable, '-u', self.script] + self.args, cwd=ROOT, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    self.processes[job, index] = process
+    thread = threading.Thread(target=_relay, daemon=True, args=(
+        process, '[%s %d] ' % (job, index), self.out, self._lock))
+    thread.start()
+    self._threads.append(thread)
 
   def log(self, message):
     with self._lock:
