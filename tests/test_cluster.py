@@ -209,8 +209,7 @@ def _wait_for(started, out, found, timeout):
 @pytest.mark.slow
 def test_a_killed_worker_and_a_killed_chief_restart_and_the_job_completes(records_dataset,
                                                                         tmp_path, monkeypatch):
-  """Sync replicas need both workers: kill -9 worker 1 mid-run and start it again, it rejoins
-  and the steps go on; then kill -9 the chief after a checkpoint and start it again, it resumes
+  """kill -9 worker 1 mid-run and start it again: it rejoins and trains; then kill -9 the chief after a checkpoint and start it again, it resumes
   from that checkpoint; the job ends at its last step with every task's status 0."""
   monkeypatch.setenv('TF_CPP_MIN_LOG_LEVEL', '2')
   dataset_dir, _ = records_dataset
@@ -221,10 +220,11 @@ def test_a_killed_worker_and_a_killed_chief_restart_and_the_job_completes(record
            '--num_preprocessing_threads=1', '--log_every_n_steps=1', '--save_interval_secs=3',
            '--summarize_histograms=false', '--sync_replicas']
   with running(2, 1, os.path.join(ROOT, 'train_alexnet.py'), flags, 240) as (started, out):
-    _wait_for(started, out, lambda: '[worker 1] step 2' in out.getvalue(), 120)
+    # Worker 1's first line may name any step: the chief alone also moves a sync job on (it
+    # holds replicas_to_aggregate tokens at the start), so no particular step is waited for.
+    _wait_for(started, out, lambda: '[worker 1] step ' in out.getvalue(), 120)
     started.restart('worker', 1)
     since = len(out.getvalue())
-    _wait_for(started, out, lambda: '[worker 1] step' in out.getvalue()[since:], 120)
     _wait_for(started, out, lambda: tf.train.latest_checkpoint(train_dir), 60)
     started.restart('worker', 0)
     saved = tf.train.latest_checkpoint(train_dir)  # the chief is gone: nothing newer comes
@@ -232,6 +232,7 @@ def test_a_killed_worker_and_a_killed_chief_restart_and_the_job_completes(record
     statuses = {key: p.returncode for key, p in started.processes.items()}
     log = out.getvalue()
   assert status == 0 and set(statuses.values()) == {0}, (statuses, log[-3000:])
-  assert int(saved.rsplit('-', 1)[1]) < steps
+  assert int(saved.rsplit('-', 1)[1]) < steps, log[-3000:]
+  assert '[worker 1] step ' in log[since:], log[-3000:]  # the restarted worker 1 trained
   assert 'Resuming from %s' % saved in log, log[-3000:]
   assert tf.train.latest_checkpoint(train_dir).endswith('model.ckpt-%d' % steps)

@@ -91,7 +91,7 @@ class LocalCluster:
     self.script, self.args, self.out = script, list(args), out
     self.processes = {}
     self.stopping = False
-    self._threads = []
+    self._relays = {}  # (job, index) -> the thread copying that task's output
     self._lock = threading.Lock()
 
   def start(self):
@@ -105,6 +105,7 @@ class LocalCluster:
     if process.poll() is None:
       process.kill()
     process.wait()
+    self._relays[job, index].join(timeout=5)  # its last lines come before the notice
     self.log('%s %d killed (status %d); starting it again' % (job, index, process.returncode))
     self._start_task(job, index)
 
@@ -117,7 +118,7 @@ class LocalCluster:
     thread = threading.Thread(target=_relay, daemon=True, args=(
         process, '[%s %d] ' % (job, index), self.out, self._lock))
     thread.start()
-    self._threads.append(thread)
+    self._relays[job, index] = thread
 
   def log(self, message):
     with self._lock:
@@ -173,7 +174,7 @@ class LocalCluster:
         self.log('%s %d still running; killing it' % (job, index))
         process.kill()
       process.wait()
-    for thread in self._threads:
+    for thread in self._relays.values():
       thread.join(timeout=5)
 
 
