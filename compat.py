@@ -26,12 +26,21 @@ import tf_slim as slim
 from tf_slim import learning as slim_learning
 from tf_slim.training import training as slim_training
 
+from summaries import graph_summaries
+
+
+def _values(grad):
+  return grad.values if isinstance(grad, tf.IndexedSlices) else grad
+
 
 def _map_gradient(grad, fn):
-  """Applies fn to a dense gradient or to the values of an IndexedSlices gradient."""
-  if isinstance(grad, tf.IndexedSlices):
-    return tf.IndexedSlices(fn(grad.values), grad.indices, grad.dense_shape)
-  return fn(grad)
+  """Applies fn to a dense gradient or to the values of an IndexedSlices gradient, on the
+  gradient's device: in a cluster a gradient summed on its ps task (the net's part plus the
+  weight decay's) is not sent to the worker and back."""
+  with tf.compat.v1.colocate_with(_values(grad)):
+    if isinstance(grad, tf.IndexedSlices):
+      return tf.IndexedSlices(fn(grad.values), grad.indices, grad.dense_shape)
+    return fn(grad)
 
 
 def clip_gradient_norms(grads_and_vars, max_norm):
@@ -52,13 +61,13 @@ def multiply_gradients(grads_and_vars, multipliers):
 
 
 def add_gradient_summaries(grads_and_vars):
-  """Histograms of each gradient and of its norm."""
-  for grad, var in grads_and_vars:
-    if grad is None:
-      continue
-    values = grad.values if isinstance(grad, tf.IndexedSlices) else grad
-    tf.compat.v1.summary.histogram(var.op.name + '/gradient', values)
-    tf.compat.v1.summary.scalar(var.op.name + '/gradient_norm', tf.norm(values))
+  """Histograms of each gradient (`gradients/<variable>`, beside `weights/<variable>`) and its
+  norm (`gradient_norms/<variable>`), built in the summaries' name scope."""
+  with tf.name_scope(graph_summaries.SCOPE + '/'):  # the one scope, whoever opens it first
+    for grad, var in grads_and_vars:
+      if grad is not None:
+        graph_summaries.histogram('gradients/' + var.op.name, _values(grad))
+        graph_summaries.scalar('gradient_norms/' + var.op.name, tf.norm(_values(grad)))
 
 
 NON_FINITE_MESSAGE = 'Loss or gradients are inf or nan'
@@ -70,7 +79,7 @@ def assert_finite(grads_and_vars, total_loss):
   runs after the update, which lets NaN weights reach a checkpoint)."""
   with tf.name_scope('check_finite'):
     grads = [g for g, _ in grads_and_vars if g is not None]
-    norm = tf.linalg.global_norm(grads)
+    norm = tf.linalg.global_norm(grads)  # (each gradient's part beside it: scalars move)
     check = tf.debugging.Assert(
         tf.logical_and(tf.math.is_finite(total_loss), tf.math.is_finite(norm)),
         [NON_FINITE_MESSAGE + '. total_loss:', total_loss, 'gradient norm:', norm],

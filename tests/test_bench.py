@@ -5,6 +5,7 @@ import os
 import pytest
 import tensorflow as tf
 
+from bench import cluster_traffic
 from bench import converter
 from bench import evaluation_rate
 from bench import input_pipeline
@@ -367,3 +368,16 @@ def test_training_peak_memory_comes_from_a_subprocess(records_dataset):
   peak = memory.training_peak_memory(records_dataset[0], 2, TINY)
   assert peak['peak_rss_bytes'] > 100e6  # TensorFlow and AlexNet alone are more
   assert peak['children_ru_maxrss_bytes'] >= peak['peak_rss_bytes'] * 0.9
+
+
+def test_network_limits_divide_the_busier_direction_by_the_link():
+  """10 Gbit each way per step: a 10 Gbit/s link allows 1 step/s; at 3,000 images/s and batch
+  3,000 one worker fills a ps link carrying it all, two fill one carrying half."""
+  w, a, b = '/job:worker/task:0', '/job:ps/task:0', '/job:ps/task:1'
+  one = {(a, w): 1.25e9, (w, a): 1.0e9}
+  two = {(a, w): 0.625e9, (w, a): 0.5e9, (b, w): 0.625e9, (w, b): 0.5e9}
+  lines = cluster_traffic.network_limits(one, w, {1: one, 2: two}, links_gbits=(10,),
+                                         batches=(3000,), images_per_sec=3000)
+  assert lines[0] == ('10 Gbit/s: a step takes at least 1.000 s, so at most 3000 images/s per '
+                      'worker at batch 3000')
+  assert lines[-1] == '| 3000, 10 Gbit/s | 1 | 2 |'

@@ -10,7 +10,9 @@ import time
 import pytest
 import tensorflow as tf
 
+import compat
 from base import UserError
+from bench import cluster_traffic
 from training import cluster
 from training import local_cluster
 from training import trainer
@@ -104,6 +106,26 @@ def test_variables_go_to_the_ps_tasks_by_size_and_the_net_to_the_worker(tmp_path
   assert sum(loads) == sum(weights.values())
   assert max(loads) < 1.1 * weights['alexnet_v2/fc6/weights'], loads
   built.sync_optimizer.ready_for_local_init_op.mark_used()  # built, never run: no warning
+
+
+@pytest.mark.parametrize('sync', [True, False])
+def test_each_step_moves_the_weights_once_each_way(sync, tmp_path, monkeypatch):
+  """Per step a worker receives each weight once and sends each gradient once (the weight decay
+  and the finite-gradient check run beside the weights, on the ps); the graph's count matched
+  the loopback's 728 MB before this, so it stands for the network here."""
+  roles = cluster.resolve('worker', 0, ['p:1', 'p:2'], ['w:1', 'w:2'])
+  config = trainer.TrainConfig(dataset_dir='unused', train_dir=str(tmp_path), batch_size=2,
+                               cluster=roles, weight_decay=0.0005, sync_replicas=sync)
+  sent, weights = cluster_traffic.graph_traffic(config)
+  to_worker, from_worker = cluster_traffic.worker_bytes(sent, roles.device)
+  assert weights > 184e6  # alexnet_v2's 46.2M float32 parameters
+  assert weights <= from_worker < weights + 1000, from_worker  # the gradients, some scalars
+  assert weights <= to_worker < 1.08 * weights, to_worker  # (+7%: 5 convs' weight decay reads)
+  # the gradient check on the worker: each summed gradient comes to it and goes back out
+  monkeypatch.setattr(compat.tf.compat.v1, 'colocate_with', lambda _: contextlib.nullcontext())
+  to_worker, from_worker = cluster_traffic.worker_bytes(
+      cluster_traffic.graph_traffic(config)[0], roles.device)
+  assert to_worker > 1.9 * weights and from_worker > 1.9 * weights, (to_worker, from_worker)
 
 
 def test_a_lost_ps_ends_the_worker_with_one_line(monkeypatch):
