@@ -57,8 +57,10 @@ def test_tf_slim_gradient_summaries_are_broken_and_ours_work():
     with pytest.raises(AttributeError):
       slim.learning.create_train_op(loss, opt, summarize_gradients=True)
     compat.create_train_op(loss, opt, summarize_gradients=True, clip_gradient_norm=1.0)
-    tags = [op.name for op in tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.SUMMARIES)]
-    assert any('w/gradient' in t for t in tags)
+    summaries = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.SUMMARIES)
+    tags = {tf.get_static_value(op.op.inputs[0]).item().decode() for op in summaries}
+    assert tags == {'gradients/w', 'gradient_norms/w'}
+    assert {op.name.split('/')[0] for op in summaries} == {'summaries'}
 
 
 def test_a_non_finite_loss_stops_the_step_before_the_weights_change():
