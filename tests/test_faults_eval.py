@@ -115,15 +115,17 @@ def test_the_evaluator_survives_a_training_that_rotates_every_checkpoint_away(re
                      '--nosummarize_histograms', '--optimizer=sgd', '--keep_checkpoint_max=1',
                      '--save_interval_secs=1')
   evaluating = Running(EVAL, *eval_flags(records_dataset[0], train_dir, eval_dir,
-                                         '--eval_interval_secs=0.5', '--timeout=25',
+                                         '--eval_interval_secs=0.5', '--timeout=10',
                                          '--max_number_of_steps=0'))
-  try:
-    deadline = time.time() + 60
-    while time.time() < deadline:
+  try:  # training goes on until the evaluator has evaluated one checkpoint and lost another
+    deadline = time.time() + 120
+    while not (re.search(r'images: accuracy', evaluating.output) and
+               re.search(r'Skipping model\.ckpt-', evaluating.output)):
+      assert time.time() < deadline, evaluating.output[-3000:]
       assert evaluating.process.poll() is None, 'the evaluator ended while training ran:\n' + \
           evaluating.output[-3000:]
       assert training.process.poll() is None, training.output[-3000:]
-      time.sleep(1)
+      time.sleep(0.5)
     training.process.send_signal(signal.SIGTERM)
     assert training.finish() == 143, training.output[-3000:]
     status = evaluating.finish(timeout=300)  # It evaluates what is left, then times out.
