@@ -29,14 +29,35 @@ class PthError(base.UserError, ValueError):
 
 _MAGIC_NUMBER = 0x1950a86a20f9469cfc6c
 _PROTOCOL_VERSION = 1001
-# The largest array (or zip record) read, as a multiple of the file's size, at least 1 GB:
-# torch's expanded tensors (stride 0) are larger than their storage, but a state dict's are not
-# 16 times larger than the file; a hostile file might ask for any size.
+# The most the reader holds (zip records, then the arrays, each counted), as a multiple of the
+# file's size, at least 1 GB: torch's expanded tensors (stride 0) are larger than their storage,
+# but a state dict's are not 16 times larger than the file; a hostile file might ask for any size.
 _LARGEST_EXPANSION = 16
+# Sizes, strides and offsets of tensors and storages are ints below this (256 TB of elements).
+_LARGEST_COUNT = 1 << 48
 
 
 def _largest(file_size):
   return max(_LARGEST_EXPANSION * file_size, 1 << 30)
+
+
+class _Budget:
+  """The bytes the reader may still allocate for one file; refuses the file past them."""
+
+  def __init__(self, path):
+    self.path, self.file_size = path, os.path.getsize(path)
+    self.left = _largest(self.file_size)
+
+  def take(self, nbytes, what):
+    if nbytes > self.left:
+      raise PthError('%s: %s would take %s, more than a file of %s can hold' % (
+          self.path, what, base.format_bytes(nbytes), base.format_bytes(self.file_size)))
+    self.left -= nbytes
+
+
+def _count(value):
+  """True for an int (not a bool) in [0, _LARGEST_COUNT)."""
+  return type(value) is int and 0 <= value < _LARGEST_COUNT  # pylint: disable=unidiomatic-typecheck
 
 # torch's storage class names (torch.<name>, or torch.cuda.<name> in old files) -> numpy dtype.
 _STORAGE_DTYPES = {
@@ -64,7 +85,15 @@ def _numpy_dtype(name, path):
   return np.dtype(name)
 
 
-class _StorageType:
+class _Sealed:
+  """A stand-in a pickle can't change: BUILD (its __setstate__) refuses the file."""
+  __slots__ = ()
+
+  def __setstate__(self, state):
+    raise pickle.UnpicklingError('a pickle that changes a %s' % type(self).__name__.strip('_'))
+
+
+class _StorageType(_Sealed):
   """What torch.FloatStorage (and the like) stands for in a pickle: a dtype."""
   __slots__ = ('name', 'dtype')
 
@@ -73,15 +102,17 @@ class _StorageType:
     self.dtype = _STORAGE_DTYPES[name]
 
 
-class _Storage:
+class _Storage(_Sealed):
   """A storage named in the pickle; its bytes are read after the pickle."""
+  __slots__ = ('key', 'dtype', 'numel')
 
   def __init__(self, key, dtype, numel):
     self.key, self.dtype, self.numel = key, dtype, numel
 
 
-class _TensorRef:
+class _TensorRef(_Sealed):
   """A tensor of the pickle: a view (offset, size, stride, in elements) of a storage."""
+  __slots__ = ('storage', 'offset', 'size', 'stride')
 
   def __init__(self, storage, offset, size, stride):
     self.storage, self.offset, self.size, self.stride = storage, offset, size, stride
@@ -90,6 +121,10 @@ class _TensorRef:
 def _rebuild_tensor(storage, storage_offset, size, stride, *unused_args):
   if not isinstance(storage, _Storage):
     raise pickle.UnpicklingError('a tensor without a storage')
+  if not (isinstance(size, (tuple, list)) and isinstance(stride, (tuple, list))
+          and len(size) == len(stride) <= 32 and all(map(_count, tuple(size) + tuple(stride)))
+          and _count(storage_offset)):
+    raise pickle.UnpicklingError('a tensor with a malformed shape, stride or offset')
   return _TensorRef(storage, storage_offset, tuple(size), tuple(stride))
 
 
@@ -97,9 +132,9 @@ def _rebuild_parameter(data, unused_requires_grad=False, *unused_args):
   return data
 
 
-class _Call:
+class _Call(_Sealed):
   """An allowed function, wrapped anew for each lookup: a pickle can't reach the function itself
-  (its defaults, say) through BUILD."""
+  (its defaults, say)."""
   __slots__ = ('func',)
 
   def __init__(self, func):
@@ -154,9 +189,9 @@ class _Unpickler(pickle.Unpickler):
             and isinstance(pid[1], _StorageType)):
       raise pickle.UnpicklingError('an unknown persistent id %.60r' % (pid,))
     storage_type, key, unused_location, numel = pid[1:5]
-    key = key.decode('ascii') if isinstance(key, bytes) else str(key)
-    if not isinstance(numel, int) or numel < 0:
-      raise pickle.UnpicklingError('a storage of %r elements' % (numel,))
+    key = _key(key)
+    if not _count(numel):
+      raise pickle.UnpicklingError('a storage with a malformed element count')
     storage = self._storages.get(key)
     if storage is None:
       storage = self._storages[key] = _Storage(key, storage_type.dtype, numel)
@@ -168,12 +203,24 @@ class _Unpickler(pickle.Unpickler):
       if not self._view_storages:
         raise pickle.UnpicklingError('a storage view in a zip archive')
       unused_view_key, offset, view_size = view
+      if not (_count(offset) and _count(view_size)):
+        raise pickle.UnpicklingError('a storage view with a malformed offset or size')
       return _StorageView(storage, offset, view_size)
     return storage
 
 
+def _key(key):
+  """A storage key of the pickle (str, or bytes of old files) as a str."""
+  if isinstance(key, bytes):
+    key = key.decode('ascii')  # (a UnicodeDecodeError: a corrupt pickle)
+  if not isinstance(key, str) or len(key) > 100:
+    raise pickle.UnpicklingError('a malformed storage key')
+  return key
+
+
 class _StorageView(_Storage):
   """A slice of another storage (old legacy files)."""
+  __slots__ = ('base', 'view_offset')
 
   def __init__(self, base_storage, offset, numel):
     super().__init__(base_storage.key, base_storage.dtype, numel)
@@ -185,10 +232,15 @@ def _unpickle(path, file, storages, view_storages=False):
     return _Unpickler(file, storages, view_storages).load()
   except _Refused as e:
     raise PthError('%s: %s' % (path, e)) from None
-  except (pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError, IndexError,
-          AttributeError, struct.error, UnicodeDecodeError, MemoryError, RecursionError) as e:
+  except _CORRUPT as e:
     raise PthError('%s: a corrupt or truncated pickle (%s)'
                    % (path, _one_line(e) or type(e).__name__)) from None
+
+
+# What a corrupt or hostile pickle can make the unpickler (or numpy, given its values) raise.
+_CORRUPT = (pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError, IndexError,
+            AttributeError, OverflowError, struct.error, UnicodeDecodeError, MemoryError,
+            RecursionError)
 
 
 def _one_line(error):
@@ -216,31 +268,32 @@ def _zip_records(path):
   return pickles[0][:-len('data.pkl')], archive
 
 
-def _read_record(path, archive, name):
+def _read_record(path, archive, name, budget):
   try:
     size = archive.getinfo(name).file_size
   except KeyError:
     raise PthError('%s: the storage record %s is missing' % (path, name)) from None
-  if size > _largest(os.path.getsize(path)):  # a compressed record could claim any size
-    raise PthError('%s: the record %s would take %s' % (path, name, base.format_bytes(size)))
+  budget.take(size, 'the record %s' % name)  # a compressed record could claim any size
   try:
     return archive.read(name)
-  except (zipfile.BadZipFile, EOFError, OSError, ValueError) as e:
+  except Exception as e:  # pylint: disable=broad-except  # zlib, lzma, encryption, CRC, ...
     raise PthError('%s: a truncated or corrupt zip archive (%s: %s)'
-                   % (path, name, _one_line(e))) from None
+                   % (path, name, _one_line(e) or type(e).__name__)) from None
 
 
-def _read_zip(path):
+def _read_zip(path, budget):
   root, archive = _zip_records(path)
   with archive:
     byteorder = 'little'
     if root + 'byteorder' in archive.namelist():
-      byteorder = _read_record(path, archive, root + 'byteorder').decode('ascii', 'replace')
+      byteorder = _read_record(path, archive, root + 'byteorder', budget).decode('ascii',
+                                                                                 'replace')
       if byteorder not in ('little', 'big'):
         raise PthError('%s: an unknown byteorder record %.20r' % (path, byteorder))
     storages = {}
-    obj = _unpickle(path, io.BytesIO(_read_record(path, archive, root + 'data.pkl')), storages)
-    data = {key: _read_record(path, archive, root + 'data/' + key) for key in storages}
+    obj = _unpickle(path, io.BytesIO(_read_record(path, archive, root + 'data.pkl', budget)),
+                    storages)
+    data = {key: _read_record(path, archive, root + 'data/' + key, budget) for key in storages}
   return obj, data, byteorder
 
 
@@ -251,7 +304,8 @@ def _read_legacy(path, f):
                    'number)' % path)
   version = _unpickle(path, f, {})
   if version != _PROTOCOL_VERSION:
-    raise PthError('%s: an unknown legacy protocol version %.20r' % (path, version))
+    raise PthError('%s: an unknown legacy protocol version %s' % (
+        path, '%.20r' % (version,) if _count(version) else 'of type %s' % type(version).__name__))
   sys_info = _unpickle(path, f, {})
   little = sys_info.get('little_endian', True) if isinstance(sys_info, dict) else True
   storages = {}
@@ -262,7 +316,10 @@ def _read_legacy(path, f):
   data = {}
   order = '<' if little else '>'
   for key in keys:
-    key = key.decode('ascii') if isinstance(key, bytes) else str(key)
+    try:
+      key = _key(key)
+    except (pickle.UnpicklingError, UnicodeDecodeError):
+      raise PthError('%s: a corrupt legacy file (a malformed storage key)' % path) from None
     if key not in storages:
       raise PthError('%s: a corrupt legacy file (storage %s is not in the pickle)' % (path, key))
     size = f.read(8)
@@ -272,10 +329,11 @@ def _read_legacy(path, f):
     if numel < 0:
       raise PthError('%s: a corrupt legacy file (storage %s of %d elements)' % (path, key, numel))
     nbytes = numel * _numpy_dtype(storages[key].dtype, path).itemsize
-    data[key] = f.read(nbytes)
-    if len(data[key]) < nbytes:
+    left = os.fstat(f.fileno()).st_size - f.tell()
+    if nbytes > left:  # (read only what the file holds)
       raise PthError('%s: truncated (storage %s has %d of its %d bytes)'
-                     % (path, key, len(data[key]), nbytes))
+                     % (path, key, left, nbytes))
+    data[key] = f.read(nbytes)
   missing = sorted(set(storages) - set(data))
   if missing:
     raise PthError('%s: the storage %s is missing' % (path, missing[0]))
@@ -302,23 +360,17 @@ def _storage_array(path, storage, data, byteorder, cache):
   return cache[storage.key]
 
 
-def _tensor_array(path, name, ref, data, byteorder, cache):
+def _tensor_array(path, name, ref, data, byteorder, cache, budget):
   flat = _storage_array(path, ref.storage, data, byteorder, cache)
-  size, stride, offset = ref.size, ref.stride, ref.offset
-  if (len(size) != len(stride) or len(size) > 32
-      or not all(isinstance(v, int) for v in size + stride + (offset,))
-      or min(size + stride + (offset,), default=0) < 0 or max(size, default=0) >= 1 << 48):
-    raise PthError('%s: %r has a malformed shape %.80r / stride %.80r'
-                   % (path, name, size, stride))
-  nbytes = int(np.prod(size, dtype=object)) * flat.itemsize
-  if nbytes > _largest(os.path.getsize(path)):  # stride 0 repeats elements
-    raise PthError('%s: %r would take %s, from a file of %s' % (
-        path, name, base.format_bytes(nbytes), base.format_bytes(os.path.getsize(path))))
-  if nbytes == 0:
+  size, stride, offset = ref.size, ref.stride, ref.offset  # (ints: _rebuild_tensor)
+  if int(np.prod([max(n, 1) for n in size], dtype=object)) >= _LARGEST_COUNT:
+    raise PthError('%s: %.100r has a malformed shape' % (path, name))
+  budget.take(int(np.prod(size, dtype=object)) * flat.itemsize, repr(name))  # stride 0 repeats
+  if 0 in size:
     return np.zeros(size, dtype=flat.dtype)
   last = offset + sum((n - 1) * s for n, s in zip(size, stride))
   if last >= flat.size:
-    raise PthError('%s: %r reaches element %d of a storage of %d'
+    raise PthError('%s: %.100r reaches element %d of a storage of %d'
                    % (path, name, last, flat.size))
   view = np.lib.stride_tricks.as_strided(
       flat[offset:], shape=size, strides=[s * flat.itemsize for s in stride], writeable=False)
@@ -345,12 +397,13 @@ def read_state_dict(path):
   path = os.fspath(path)
   if not os.path.isfile(path):
     raise PthError('%s: %s' % (path, 'not a file' if os.path.exists(path) else 'no such file'))
+  budget = _Budget(path)
   with open(path, 'rb') as f:
     start = f.read(4)
     if not start:
       raise PthError('%s: an empty file, not a file of torch.save' % path)
     if start.startswith(b'PK'):
-      obj, data, byteorder = _read_zip(path)
+      obj, data, byteorder = _read_zip(path, budget)
     elif start[:1] == b'\x80':
       f.seek(0)
       obj, data, byteorder = _read_legacy(path, f)
@@ -360,10 +413,17 @@ def read_state_dict(path):
   cache = {}
   arrays = collections.OrderedDict()
   for name, value in state.items():
+    if not isinstance(name, str):
+      raise PthError('%s: a state dict with a key of type %s' % (path, type(name).__name__))
     if not isinstance(value, _TensorRef):
-      raise PthError('%s: %r holds a value of type %s, not a tensor'
+      raise PthError('%s: %.100r holds a value of type %s, not a tensor'
                      % (path, name, type(value).__name__))
-    arrays[str(name)] = _tensor_array(path, name, value, data, byteorder, cache)
+    try:
+      arrays[name] = _tensor_array(path, name, value, data, byteorder, cache, budget)
+    except PthError:
+      raise
+    except _CORRUPT as e:  # what the checks above did not foresee: still one line
+      raise PthError('%s: %.100r is malformed (%s)' % (path, name, _one_line(e))) from None
   if not arrays:
     raise PthError('%s: a state dict without tensors' % path)
   return arrays

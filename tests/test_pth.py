@@ -249,7 +249,19 @@ def test_damaged_records_of_a_zip(tmp_path):
     at = data.index(b'PK\x01\x02', at + 4)
   struct.pack_into('<I', data, at + 24, 2 << 30)  # its uncompressed size
   (tmp_path / 'bomb.pth').write_bytes(bytes(data))
-  assert refusal(tmp_path / 'bomb.pth') == 'the record archive/data/0 would take 2.0 GB'
+  assert refusal(tmp_path / 'bomb.pth').startswith(
+      'the record archive/data/0 would take 2.0 GB, more than a file of ')
+  # a deflated record whose compressed bytes are damaged (zlib's error, not the CRC's)
+  with zipfile.ZipFile(tmp_path / 'ok.pth') as old, \
+      zipfile.ZipFile(tmp_path / 'deflated.pth', 'w', zipfile.ZIP_DEFLATED) as new:
+    for name in old.namelist():
+      new.writestr(name, old.read(name) if name != 'archive/data/0' else bytes(4096))
+  data = bytearray((tmp_path / 'deflated.pth').read_bytes())
+  at = data.index(b'archive/data/0') + len('archive/data/0')
+  data[at + 2:at + 12] = b'\xff' * 10
+  (tmp_path / 'deflated.pth').write_bytes(bytes(data))
+  assert 'truncated or corrupt zip archive (archive/data/0: ' in refusal(
+      tmp_path / 'deflated.pth')
 
 
 def test_values_that_are_not_tensors_are_named(tmp_path):
@@ -269,7 +281,71 @@ def test_views_beyond_their_storage_or_too_large(tmp_path):
   assert refusal(tmp_path / 'beyond.pth') == "'x' reaches element 4 of a storage of 4"
   write_pth(tmp_path / 'huge.pth', collections.OrderedDict(
       x=View(storage, 0, (1 << 20, 1 << 20), (0, 0))))
-  assert refusal(tmp_path / 'huge.pth').startswith("'x' would take 4096.0 GB, from a file of ")
+  assert refusal(tmp_path / 'huge.pth').startswith(
+      "'x' would take 4096.0 GB, more than a file of ")
+
+
+def test_many_expanded_views_of_a_small_file_are_refused_in_all(tmp_path):
+  """Each 256 MB view of one element is allowed alone; the fourth (with the file's records)
+  passes the 1 GB a file of 1 KB may take: refused before it is made."""
+  storage = np.zeros(1, np.float32)
+  write_pth(tmp_path / 'views.pth', collections.OrderedDict(
+      (name, View(storage, 0, (1 << 26,), (0,))) for name in 'abcde'))
+  assert (tmp_path / 'views.pth').stat().st_size < 2000
+  assert refusal(tmp_path / 'views.pth').startswith("'d' would take 256.0 MB, more than a file")
+
+
+def test_a_legacy_storage_longer_than_its_file_is_refused_before_it_is_read(tmp_path):
+  write_pth(tmp_path / 'ok.pth', collections.OrderedDict(w=np.arange(4, dtype=np.float32)),
+            legacy=True)
+  data = (tmp_path / 'ok.pth').read_bytes()
+  at = data.rindex(struct.pack('<q', 4))  # the storage's element count, before its bytes
+  (tmp_path / 'long.pth').write_bytes(data[:at] + struct.pack('<q', 1 << 40) + data[at + 8:])
+  assert refusal(tmp_path / 'long.pth') == 'truncated (storage 0 has 16 of its 4398046511104 bytes)'
+
+
+def _opcodes(key=None, size=None, after_tensor=b''):
+  """A state dict pickle {key: a float32 tensor of storage '0', offset 0, `size` (4,), stride
+  (1,)}, written opcode by opcode (what a hostile file could hold); after_tensor: opcodes run on
+  the rebuilt tensor."""
+  def text(value):
+    return pickle.BINUNICODE + struct.pack('<I', len(value.encode())) + value.encode()
+
+  def number(value):
+    return pickle.BININT + struct.pack('<i', value)
+
+  def name(module, attribute):
+    return pickle.GLOBAL + ('%s\n%s\n' % (module, attribute)).encode()
+
+  storage = (pickle.MARK + text('storage') + name('torch', 'FloatStorage') + text('0') +
+             text('cpu') + number(4) + pickle.TUPLE + pickle.BINPERSID)
+  tensor = (name('torch._utils', '_rebuild_tensor_v2') + pickle.MARK + storage + number(0) +
+            (size or pickle.MARK + number(4) + pickle.TUPLE) +
+            pickle.MARK + number(1) + pickle.TUPLE + pickle.NEWFALSE +
+            name('collections', 'OrderedDict') + pickle.EMPTY_TUPLE + pickle.REDUCE +
+            pickle.TUPLE + pickle.REDUCE)
+  return (pickle.PROTO + b'\x02' + pickle.EMPTY_DICT + (key or text('w')) + tensor +
+          after_tensor + pickle.SETITEM + pickle.STOP)
+
+
+def test_pickles_that_bend_the_stand_ins_are_one_line(tmp_path):
+  write_pth(tmp_path / 'ok.pth', collections.OrderedDict(w=np.arange(4, dtype=np.float32)))
+
+  def read(name, opcodes):
+    rewrite_zip(tmp_path / 'ok.pth', tmp_path / name, {'archive/data.pkl': opcodes})
+    return tmp_path / name
+
+  assert pth.read_state_dict(read('same.pth', _opcodes()))['w'].tolist() == [0, 1, 2, 3]
+  change = (pickle.EMPTY_DICT + pickle.BINUNICODE + struct.pack('<I', 7) + b'storage' +
+            pickle.BININT1 + b'\x05' + pickle.SETITEM + pickle.BUILD)
+  assert refusal(read('build.pth', _opcodes(after_tensor=change))) == (
+      'a corrupt or truncated pickle (a pickle that changes a TensorRef)')
+  huge = pickle.encode_long(10 ** 5000)
+  huge = pickle.LONG4 + struct.pack('<I', len(huge)) + huge
+  for size in (pickle.MARK + pickle.NEWTRUE + pickle.TUPLE, pickle.MARK + huge + pickle.TUPLE):
+    assert refusal(read('size.pth', _opcodes(size=size))) == (
+        'a corrupt or truncated pickle (a tensor with a malformed shape, stride or offset)')
+  assert refusal(read('key.pth', _opcodes(key=huge))) == 'a state dict with a key of type int'
 
 
 def test_torch_reads_storage_slices_as_this_reader_does(tmp_path):
