@@ -57,9 +57,9 @@ def main(argv):
   status = 0
   if FLAGS.verify:
     difference, logit_range, ok = torchvision_alexnet.verify(state_dict, prefix)
-    logging.info('Largest logit difference from torchvision\'s AlexNet: %.3g (%.2g of the logit '
-                 'range %.3g)%s', difference, difference / logit_range, logit_range,
-                 '' if ok else '; over the tolerance of %g' % torchvision_alexnet.VERIFY_TOLERANCE)
+    logging.info('Largest logit difference from torchvision\'s AlexNet: %.3g, on logits that '
+                 'span %.3g%s', difference, logit_range, '' if ok else
+                 '; over the tolerance of %g of that span' % torchvision_alexnet.VERIFY_TOLERANCE)
     status = 0 if ok else 1
   print('Fine-tune it on Flowers, first fc6-fc8 (then all layers at a lower rate: README.md, A '
         'pretrained start):\n  %s' % torchvision_alexnet.fine_tune_command(prefix))

@@ -11,9 +11,8 @@ height x width, flipped left-right half of the time. No colour distortion.
 
 JPEGs are decoded with dct_method='INTEGER_ACCURATE', which gives Pillow's pixels (TensorFlow's
 default IDCT differs by up to 11/255). With decode_and_crop=True preprocess_jpeg decodes only the
-window used: the training crop (the same distribution), or for evaluation the central square of
-224/256 of the shorter side, resized to the output size; that equals resize-then-crop up to the
-resampling at the window's edges.
+training crop (the same distribution); evaluation always decodes the whole photo (a window of the
+photo resized is not torchvision's resized photo cropped: the crop lands up to a pixel off).
 
 The entry points have the signatures of inception_preprocessing's (preprocess_jpeg,
 preprocess_image, preprocess_full_image); fast_mode is accepted and ignored (there is no colour
@@ -91,18 +90,6 @@ def _central_crop(image, height, width):
   return image
 
 
-def _eval_window(image_shape, height, width):
-  """(begin, size) of the window of the original photo that evaluation keeps: a central
-  height/resize side by width/resize side part of the shorter side."""
-  shape = tf.cast(tf.cast(image_shape, tf.int32)[:2], tf.float32)
-  scale = float(_resize_side(height, width)) / tf.reduce_min(shape)
-  size = tf.minimum(tf.cast(tf.round(tf.constant([height, width], tf.float32) / scale),
-                        tf.int32), tf.cast(shape, tf.int32))
-  size = tf.maximum(size, 1)
-  offset = (tf.cast(shape, tf.int32) - size) // 2
-  return tf.concat([offset, [0]], 0), tf.concat([size, [-1]], 0)
-
-
 def _finish_eval(image, add_image_summaries):
   if add_image_summaries:
     ip._summary_image('central_crop_image', image)  # pylint: disable=protected-access
@@ -144,25 +131,16 @@ def preprocess_image(image, height, width, is_training=False, fast_mode=True,
 def preprocess_jpeg(jpeg_bytes, height, width, is_training=False, fast_mode=True,
                     decode_and_crop=False, add_image_summaries=False, seed=None, bbox=None):
   """Preprocesses one encoded image (a scalar string tensor) for training or evaluation;
-  float32 [height, width, 3]. decode_and_crop=True decodes only the window used."""
-  if not decode_and_crop:
+  float32 [height, width, 3]. decode_and_crop=True decodes only the training crop's window."""
+  if not (decode_and_crop and is_training):
     return preprocess_image(ip.decode_whole(jpeg_bytes, DCT_METHOD), height, width,
                             is_training=is_training, add_image_summaries=add_image_summaries,
                             seed=seed)
   ip._check_size(height, width)  # pylint: disable=protected-access
-  shape = ip.encoded_image_shape(jpeg_bytes)
-  if is_training:
-    with tf.name_scope('distort_image'):
-      begin, size = _sample_window(shape, seed)
-      cropped = ip.to_float(ip.decode_window(jpeg_bytes, begin, size, DCT_METHOD))
-      return _train_crop_to_output(cropped, height, width, add_image_summaries, seed)
-  with tf.name_scope('eval_image'):
-    begin, size = _eval_window(shape, height, width)
-    image = ip.to_float(ip.decode_window(jpeg_bytes, begin, size, DCT_METHOD))
-    image = tf.image.resize(image, [height, width], method=tf.image.ResizeMethod.BILINEAR,
-                            antialias=True)
-    image.set_shape([height, width, 3])
-    return _finish_eval(image, add_image_summaries)
+  with tf.name_scope('distort_image'):
+    begin, size = _sample_window(ip.encoded_image_shape(jpeg_bytes), seed)
+    cropped = ip.to_float(ip.decode_window(jpeg_bytes, begin, size, DCT_METHOD))
+    return _train_crop_to_output(cropped, height, width, add_image_summaries, seed)
 
 
 def preprocess_full_image(jpeg_bytes, shorter_side):

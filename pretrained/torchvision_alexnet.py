@@ -90,11 +90,12 @@ def check_state_dict(state_dict):
     value = np.asarray(state_dict[key])
     if value.shape != shape:
       what = ('an fc8 for %d classes, not ImageNet\'s %d' % (value.shape[0], NUM_CLASSES)
-              if key.startswith('classifier.6') and value.shape[1:] == shape[1:]
+              if key.startswith('classifier.6') and value.ndim == len(shape)
+              and value.shape[1:] == shape[1:]
               else 'another architecture')
       raise ConversionError('%s has shape %s where torchvision\'s AlexNet has %s (%s)'
                             % (key, value.shape, shape, what))
-    if not np.issubdtype(value.dtype, np.floating):
+    if not (np.issubdtype(value.dtype, np.floating) or value.dtype.name == 'bfloat16'):
       raise ConversionError('%s holds %s values where torchvision\'s AlexNet has floats'
                             % (key, value.dtype))
   return state_dict
@@ -121,6 +122,8 @@ def to_variables(state_dict):
 def checkpoint_prefix(output):
   """The checkpoint prefix for --output: a folder (existing, or ending in '/') gets
   alexnet_tv.ckpt in it; anything else is the prefix itself."""
+  if not output:
+    raise UserError('--output is empty: give a folder or a checkpoint prefix')
   if output.endswith(('/', os.sep)) or os.path.isdir(output):
     return os.path.join(output, CHECKPOINT_NAME)
   return output

@@ -218,6 +218,25 @@ def test_an_fc8_of_another_class_count_is_named_as_such():
                                  classifier__6__bias=np.zeros(5, np.float32)))
 
 
+def test_a_scalar_fc8_bias_is_refused_as_a_misshapen_key():
+  with pytest.raises(UserError, match=r'classifier\.6\.bias has shape \(\) where .*\(1000,\) '
+                     r'\(another architecture\)'):
+    tva.to_variables(zeros_state(classifier__6__bias=np.zeros((), np.float32)))
+
+
+def test_bfloat16_weights_convert_to_float32():
+  ml_dtypes = pytest.importorskip('ml_dtypes')
+  bias = np.arange(64).astype(ml_dtypes.bfloat16)
+  variables = tva.to_variables(zeros_state(features__0__bias=bias))
+  assert variables['alexnet_tv/conv1/biases'].dtype == np.float32
+  assert variables['alexnet_tv/conv1/biases'].tolist() == list(range(64))
+
+
+def test_an_empty_output_is_refused():
+  with pytest.raises(UserError, match='--output is empty'):
+    tva.checkpoint_prefix('')
+
+
 def test_integer_weights_are_refused():
   with pytest.raises(UserError, match=r'features\.0\.bias holds int64'):
     tva.to_variables(zeros_state(features__0__bias=np.zeros(64, np.int64)))

@@ -74,11 +74,9 @@ def test_eval_is_torchvision_s_resize_and_central_crop(height, width):
   # A misplaced crop or a missing normalisation would be far off:
   shifted = np.abs(ours[:, 4:] - reference[:, :-4]) * STD * 255
   assert shifted.mean() > 3 * difference.mean()
-  # decode-and-crop resizes the window instead of cropping the resized photo: nearly the same
-  # (on this noisy photo 1.7 levels on average; a shift by 2 pixels is 3 and more).
-  window = np.abs(windowed - ours) * STD * 255
-  assert window.mean() < 2.5, window.mean()
-  assert (np.abs(windowed[:, 2:] - ours[:, :-2]) * STD * 255).mean() > window.mean() + 1
+  # evaluation decodes the whole photo with decode_and_crop too (resizing a window of the photo
+  # put the crop up to a pixel off torchvision's)
+  np.testing.assert_array_equal(windowed, ours)
 
 
 def test_to_pixels_undoes_the_normalisation_exactly():
