@@ -98,11 +98,12 @@ def worker_bytes(sent, worker):
           sum(n for (by, _), n in sent.items() if by == worker))
 
 
-def network_limits(sent, worker, num_workers_at, links_gbits=(10, 100), batches=(32, 256),
+def network_limits(sent, worker, sent_with_ps, links_gbits=(10, 100), batches=(32, 256),
                    images_per_sec=3000):
   """Lines of figures computed from a step's bytes `sent` (full-duplex links: each direction at
   the link's rate): the shortest step a link allows a worker, and how many workers of
-  `images_per_sec` keep the busiest ps task's link full. num_workers_at: {ps tasks: sent}."""
+  `images_per_sec` keep the busiest ps task's link full, for each {number of ps tasks: the
+  step's bytes sent with them} of sent_with_ps."""
   longest = max(worker_bytes(sent, worker)) * 8 / 1e9  # Gbit, the busier direction
   lines = []
   for link in links_gbits:
@@ -112,12 +113,12 @@ def network_limits(sent, worker, num_workers_at, links_gbits=(10, 100), batches=
                                   ' / '.join(map(str, batches))))
   lines.append('workers of %d images/s that fill the busiest ps task\'s link:' % images_per_sec)
   lines.append('| batch per worker, link | %s |' % ' | '.join(
-      '%d ps' % n for n in sorted(num_workers_at)))
-  lines.append('|---|%s' % ('---|' * len(num_workers_at)))
+      '%d ps' % n for n in sorted(sent_with_ps)))
+  lines.append('|---|%s' % ('---|' * len(sent_with_ps)))
   for batch in batches:
     for link in links_gbits:
       cells = []
-      for num_ps, routes in sorted(num_workers_at.items()):
+      for _, routes in sorted(sent_with_ps.items()):
         busiest = max(routes.values()) * 8 / 1e9  # one direction of one ps task, per worker
         cells.append('%.2g' % (link / (busiest * images_per_sec / batch)))
       lines.append('| %d, %d Gbit/s | %s |' % (batch, link, ' | '.join(cells)))
