@@ -8,6 +8,19 @@ import base
 from summaries import gradcam
 
 
+# Bytes of a picture's stem: room for '-N.png' and the temporary name's additions in the 255
+# bytes a file name may have.
+STEM_BYTES = 200
+
+
+def _cut(stem):
+  """stem cut to STEM_BYTES (as the file system counts them, whole characters)."""
+  encoded = stem.encode('utf-8', 'surrogateescape')
+  if len(encoded) <= STEM_BYTES:
+    return stem
+  return encoded[:STEM_BYTES].decode('utf-8', 'ignore')
+
+
 class Writer:
   """Saves DIR/<photo name>.png (a second photo of the same name gets <name>-2.png, ...), each
   written to a temporary file and renamed."""
@@ -19,7 +32,7 @@ class Writer:
     os.makedirs(folder, exist_ok=True)
 
   def _filename(self, photo_path):
-    stem = os.path.splitext(os.path.basename(photo_path))[0] or 'photo'
+    stem = _cut(os.path.splitext(os.path.basename(photo_path))[0]) or 'photo'
     name, number = stem + '.png', 1
     while name in self._taken:
       number += 1

@@ -9,9 +9,10 @@ tflite model.tflite. Two signatures (tag 'serve'):
                    preprocessing does ([-1, 1] for alexnet_v2, torchvision's normalisation
                    for alexnet_tv)
 both returning probabilities [N, C], class_id [N] (int64) and class_name [N] (string).
-On RGB JPEGs the SavedModel gives predict_alexnet.py's probabilities; other photos it decodes
-with TensorFlow (alpha dropped, CMYK as libjpeg reads it) where predict_alexnet.py converts them
-as the converter does, so theirs may differ a little.
+On upright RGB JPEGs the SavedModel gives predict_alexnet.py's probabilities; other photos it
+decodes with TensorFlow (EXIF orientation ignored, alpha dropped so transparent areas are black,
+CMYK as libjpeg reads it) where predict_alexnet.py converts them as the converter does (upright,
+on white), so theirs differ: clients should send upright, flattened JPEGs.
 
 The version folder is written under a temporary name in EXPORT_DIR and renamed when complete
 (TensorFlow Serving only loads folders named by a number), and never replaced unless asked.

@@ -16,20 +16,26 @@ NO_MATCH = 'the pattern matches no file'
 NO_PHOTOS = 'the folder holds no photos (%s)' % ' '.join(PHOTO_EXTENSIONS)
 
 
-def folder_photos(folder):
-  """The photo files under a folder, recursively, sorted; hidden files and folders left out."""
-  found = []
-  for root, dirs, files in os.walk(folder):
-    dirs[:] = sorted(d for d in dirs if not d.startswith('.'))
+def folder_photos(folder, leave_out=None):
+  """The photo files under a folder, recursively (linked folders too, each once), sorted; hidden
+  files and folders, and the folder `leave_out` (predict's own pictures), left out."""
+  found, walked = [], set()
+  for root, dirs, files in os.walk(folder, followlinks=True):
+    if os.path.realpath(root) in walked:  # a link back up the tree
+      dirs[:] = []
+      continue
+    walked.add(os.path.realpath(root))
+    dirs[:] = sorted(d for d in dirs if not d.startswith('.') and (
+        leave_out is None or os.path.realpath(os.path.join(root, d)) != leave_out))
     found.extend(os.path.join(root, name) for name in sorted(files)
                  if not name.startswith('.') and name.lower().endswith(PHOTO_EXTENSIONS))
   return found
 
 
-def _expand_one(argument):
+def _expand_one(argument, leave_out):
   """(files, problem or None) of one argument."""
   if os.path.isdir(argument):
-    found = folder_photos(argument)
+    found = folder_photos(argument, leave_out)
     return found, None if found else NO_PHOTOS
   if os.path.exists(argument):
     return [argument], None
@@ -39,16 +45,17 @@ def _expand_one(argument):
     return [], NO_SUCH_PATH
   found = []
   for match in sorted(glob.glob(argument, recursive=True)):
-    found.extend(folder_photos(match) if os.path.isdir(match) else [match])
+    found.extend(folder_photos(match, leave_out) if os.path.isdir(match) else [match])
   return found, None if found else NO_MATCH
 
 
-def expand(arguments):
+def expand(arguments, leave_out=None):
   """(photo paths in the order given, each once; [(argument, problem)] for the arguments that
-  name nothing)."""
+  name nothing). Folders walked skip the folder `leave_out`."""
+  leave_out = os.path.realpath(leave_out) if leave_out else None
   paths, problems, seen = [], [], set()
   for argument in arguments:
-    found, problem = _expand_one(argument)
+    found, problem = _expand_one(argument, leave_out)
     if problem:
       problems.append((argument, problem))
     for path in found:

@@ -68,8 +68,15 @@ def read_photo(path):
   return (result.data, None) if result.ok else (None, result.skipped)
 
 
-def _decode_error(error):
-  return 'TensorFlow cannot decode it (%s)' % str(error.message).splitlines()[0][:200]
+# What one photo can make the net's run fail with: its bytes, or its size (--full_image on a
+# long strip of a photo).
+_PHOTO_ERRORS = (tf.errors.InvalidArgumentError, tf.errors.ResourceExhaustedError)
+
+
+def _photo_error(error):
+  what = ('TensorFlow cannot decode it' if isinstance(error, tf.errors.InvalidArgumentError)
+          else 'too large for the memory at this size')
+  return '%s (%s)' % (what, str(error.message).splitlines()[0][:200])
 
 
 def classify_batch(classifier, paths):
@@ -84,13 +91,13 @@ def classify_batch(classifier, paths):
       values = classifier.run([data for _, data in readable])
       for i, (path, _) in enumerate(readable):
         outputs[path] = {key: value[i] for key, value in values.items()}
-    except tf.errors.InvalidArgumentError:
+    except _PHOTO_ERRORS:
       for path, data in readable:
         try:
           values = classifier.run([data])
           outputs[path] = {key: value[0] for key, value in values.items()}
-        except tf.errors.InvalidArgumentError as e:
-          outputs[path] = _decode_error(e)
+        except _PHOTO_ERRORS as e:
+          outputs[path] = _photo_error(e)
   predictions = []
   for path, _, reason in read:
     found = outputs.get(path, reason)
@@ -112,7 +119,7 @@ def predict(config, out=print):
   and the Grad-CAM pictures. Returns [Prediction] in order, the arguments naming nothing first."""
   validate(config)
   checkpoint, info = run_info.for_checkpoint(config.checkpoint_path, config.overrides)
-  paths, problems = photo_files.expand(config.photos)
+  paths, problems = photo_files.expand(config.photos, leave_out=config.explain)
   predictions = [Prediction(argument, error=problem) for argument, problem in problems]
   batch_size = 1 if config.full_image else config.batch_size
   logging.info('Classifying %d photo(s) with %s (%s, %d classes%s).', len(paths), checkpoint,

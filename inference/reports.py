@@ -21,6 +21,12 @@ def output_format(path):
   return OUTPUT_FORMATS[extension]
 
 
+def shown(path):
+  """A path as text: bytes of the file name that are not UTF-8 (which Python keeps as lone
+  surrogates, which no text file or terminal takes) become U+FFFD."""
+  return path.encode('utf-8', 'surrogateescape').decode('utf-8', 'replace')
+
+
 def top_classes(probabilities, k):
   """[(class id, probability)] of the k most probable classes, most probable first (ties: the
   lower id first, as argmax)."""
@@ -35,7 +41,7 @@ class Table:
   def __init__(self, class_names, top_k, paths):
     self.class_names = class_names
     self.k = min(top_k, len(class_names))
-    self._path_width = max([len('photo')] + [len(p) for p in paths])
+    self._path_width = max([len('photo')] + [len(shown(p)) for p in paths])
     self._name_width = max(len(n) for n in class_names)
 
   def _cell_width(self):
@@ -49,7 +55,7 @@ class Table:
   def row(self, path, probabilities):
     cells = ['%s  %5.1f%%' % (self.class_names[c].ljust(self._name_width), 100.0 * p)
              for c, p in top_classes(probabilities, self.k)]
-    return '  '.join([path.ljust(self._path_width)] + cells).rstrip()
+    return '  '.join([shown(path).ljust(self._path_width)] + cells).rstrip()
 
 
 def skipped_lines(skipped, total):
@@ -57,7 +63,7 @@ def skipped_lines(skipped, total):
   if not skipped:
     return []
   lines = ['Skipped %d of %d photo%s:' % (len(skipped), total, '' if total == 1 else 's')]
-  return lines + ['  %s: %s' % (path, reason) for path, reason in skipped]
+  return lines + ['  %s: %s' % (shown(path), reason) for path, reason in skipped]
 
 
 class OutputFile:
@@ -76,17 +82,17 @@ class OutputFile:
   def classified(self, path, probabilities):
     top, probability = top_classes(probabilities, 1)[0]
     if self._csv:
-      self._csv.writerow([path, self._names[top], '%.6f' % probability]
+      self._csv.writerow([shown(path), self._names[top], '%.6f' % probability]
                          + ['%.6f' % p for p in probabilities] + [''])
       return
-    self._write_json({'path': path, 'class': self._names[top], 'probability': probability,
+    self._write_json({'path': shown(path), 'class': self._names[top], 'probability': probability,
                       'probabilities': {n: float(p) for n, p in zip(self._names, probabilities)}})
 
   def skipped(self, path, reason):
     if self._csv:
-      self._csv.writerow([path, '', ''] + [''] * len(self._names) + [reason])
+      self._csv.writerow([shown(path), '', ''] + [''] * len(self._names) + [reason])
       return
-    self._write_json({'path': path, 'error': reason})
+    self._write_json({'path': shown(path), 'error': reason})
 
   def _write_json(self, record):
     self._stream.write(json.dumps(record, ensure_ascii=False) + '\n')

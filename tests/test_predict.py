@@ -185,21 +185,47 @@ def test_explain_writes_a_grad_cam_picture_per_photo(train_dir, tmp_path):
     assert picture.width == 224 and picture.height > 224
 
 
-def test_a_photo_tensorflow_cannot_decode_is_skipped_alone():
+def test_a_photo_tensorflow_cannot_decode_or_hold_is_skipped_alone(monkeypatch):
   class Classifier:
     def run(self, encoded):
       if any(data.startswith(b'BAD') for data in encoded):
         raise tf.errors.InvalidArgumentError(None, None, 'Invalid JPEG data\nmore')
+      if any(data.startswith(b'LONG') for data in encoded):  # --full_image on a 60000x1 strip
+        raise tf.errors.ResourceExhaustedError(None, None, 'OOM when allocating tensor')
       return {'probabilities': np.full([len(encoded), 2], 0.5)}
 
-  original = predict.read_photo
-  predict.read_photo = lambda path: (path.encode(), None)
-  try:
-    results = predict.classify_batch(Classifier(), ['a', 'BAD', 'c'])
-  finally:
-    predict.read_photo = original
+  monkeypatch.setattr(predict, 'read_photo', lambda path: (path.encode(), None))
+  results = predict.classify_batch(Classifier(), ['a', 'BAD', 'c', 'LONG'])
   assert [(p.path, p.error) for p, _ in results] == [
-      ('a', None), ('BAD', 'TensorFlow cannot decode it (Invalid JPEG data)'), ('c', None)]
+      ('a', None), ('BAD', 'TensorFlow cannot decode it (Invalid JPEG data)'), ('c', None),
+      ('LONG', 'too large for the memory at this size (OOM when allocating tensor)')]
+
+
+def test_file_names_that_are_not_utf8_are_shown_and_written(train_dir, tmp_path):
+  folder = tmp_path / 'photos'
+  os.makedirs(folder)
+  name = os.fsdecode(b'\xff-latin.jpg')  # an old camera's or zip's name: a lone surrogate
+  (folder / name).write_bytes(photo_bytes(seed=3))
+  output = tmp_path / 'out.csv'
+  predictions, lines = run_predict(train_dir, [str(folder)], output=str(output))
+  assert not predictions[0].error
+  shown = str(folder / '\ufffd-latin.jpg')
+  assert lines[1].startswith(shown + '  ')
+  with open(output, newline='', encoding='utf-8') as f:
+    assert [row['path'] for row in csv.DictReader(f)] == [shown]
+
+
+def test_explaining_into_the_photo_folder_leaves_its_pictures_out(train_dir, tmp_path):
+  """A second run does not classify the first run's pictures; a name too long for the picture's
+  temporary name is cut."""
+  long_name = 'x' * 240 + '.jpg'
+  write_photos(tmp_path / 'photos', ['rgb.jpg'])
+  (tmp_path / 'photos' / long_name).write_bytes(photo_bytes(seed=5))
+  explain = tmp_path / 'photos' / 'explained'
+  for _ in range(2):
+    predictions, _ = run_predict(train_dir, [str(tmp_path / 'photos')], explain=str(explain))
+    assert [os.path.basename(p.path) for p in predictions] == ['rgb.jpg', long_name]
+  assert sorted(os.listdir(explain)) == ['rgb.png', 'x' * 200 + '.png']
 
 
 @pytest.mark.slow
@@ -217,6 +243,8 @@ def test_moving_averages_are_used_when_the_run_kept_them(tmp_path):
     (dict(photos=[]), 'name the photos'),
     (dict(top_k=0), '--top_k must be positive'),
     (dict(output='out.txt'), 'use a .csv file'),
+    (dict(overrides=run_info.Overrides(image_size=60)), '--image_size must be at least 195'),
+    (dict(overrides=run_info.Overrides(image_size=0)), '--image_size must be at least 195'),
 ])
 def test_settings_that_cannot_work_are_user_errors(train_dir, settings, message):
   config = dict(checkpoint_path=train_dir, photos=['x.jpg'])

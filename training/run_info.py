@@ -169,12 +169,16 @@ def for_checkpoint(checkpoint_path, overrides=None):
                     'and --model_name if it is not %s' % (train_dir, FILENAME, DEFAULT_MODEL))
   model_name = overrides.model_name or (stored.model_name if stored else DEFAULT_MODEL)
   _check_model(model_name)
+  smallest = nets_factory.min_image_size(model_name)
+  if overrides.image_size is not None and overrides.image_size < smallest:
+    raise UserError('--image_size must be at least %d (the smallest input %s classifies), got %d'
+                    % (smallest, model_name, overrides.image_size))
   same_model = stored is not None and stored.model_name == model_name
   info = RunInfo(
       model_name=model_name,
       class_names=read_labels(labels_path) if labels_path else stored.class_names,
-      image_size=overrides.image_size or (stored.image_size if same_model
-                                          else default_image_size(model_name)),
+      image_size=overrides.image_size if overrides.image_size is not None else (
+          stored.image_size if same_model else default_image_size(model_name)),
       preprocessing=stored.preprocessing if same_model else preprocessing_name(model_name),
       moving_average_decay=_decay(overrides, stored),
       dataset_name=stored.dataset_name if stored else '',
