@@ -6,6 +6,7 @@ from PIL import Image
 
 import base
 from summaries import gradcam
+from summaries import lettering
 
 
 # Bytes of a picture's stem: room for '-N.png' and the temporary name's additions in the 255
@@ -27,7 +28,7 @@ class Writer:
 
   def __init__(self, folder, class_names):
     self.folder = folder
-    self.class_names = class_names
+    self.class_names = lettering.class_name_list(class_names, len(class_names))  # drawable
     self._taken = set()
     os.makedirs(folder, exist_ok=True)
 

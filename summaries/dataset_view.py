@@ -95,7 +95,7 @@ def _write_summaries(log_dir, split_name, names, view):
               [os.path.basename(f) for _, f in view.samples[label]])))
   table = ['%d %s images in %d classes' % (view.counts.sum(), split_name, len(names)), '',
            '| class | images |', '|---|---|']
-  table += ['| %s | %d |' % (name, view.counts[i]) for i, name in enumerate(names)]
+  table += [events.markdown_row(name, view.counts[i]) for i, name in enumerate(names)]
   values.append(events.text_summary_value('dataset/classes', '\n'.join(table)))
   tf.io.gfile.makedirs(log_dir)
   writer = events.make_writer(log_dir)

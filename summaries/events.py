@@ -59,6 +59,12 @@ def _png(picture):
   return out.getvalue()
 
 
+def markdown_row(*cells):
+  """One row of a Markdown table, '|' inside a cell escaped (a class named 'pipe|name' would
+  split its cell and shift the columns after it)."""
+  return '| %s |' % ' | '.join(str(cell).replace('|', '\\|') for cell in cells)
+
+
 def text_summary_value(tag, text):
   """A Summary.Value for TensorBoard's text dashboard (Markdown)."""
   value = tf.compat.v1.Summary.Value(tag=tag, tensor=tf.compat.v1.make_tensor_proto(

@@ -9,6 +9,7 @@ import tensorflow as tf
 from summaries import drawing
 from summaries import gradcam
 from summaries import graph_summaries
+from summaries import lettering
 
 
 def _class_names(class_names):
@@ -90,7 +91,8 @@ def gradcam_summary(network_fn, image, class_names, pixels=None, name='predictio
 
     def draw(photo, heat_map, probs):
       top = int(probs.argmax())
-      return gradcam.overlay(photo, heat_map, names[top], probs[top])
+      label = lettering.class_name_list(names, len(probs))[top]  # a name the font can draw
+      return gradcam.overlay(photo, heat_map, label, probs[top])
 
     photo = image[0] if pixels is None else pixels[0]
     picture = _drawn_image(draw, [photo, heat[0], probabilities],

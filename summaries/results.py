@@ -19,6 +19,7 @@ from summaries import calibration
 from summaries import drawing
 from summaries import events
 from summaries import gradcam
+from summaries import lettering
 from summaries import photo_grids
 from summaries import projector
 
@@ -113,12 +114,12 @@ class ResultsTable:
     lines = ['**%s** (step %d), %d images: %s' % (self.checkpoint, self.step, self.num_examples,
                                                   self._metrics_text()),
              '', '| class | precision | recall | images |', '|---|---|---|---|']
-    lines += ['| %s | %s | %s | %d |' % tuple(row) for row in self.classes]
+    lines += [events.markdown_row(*row) for row in self.classes]
     lines += ['', 'Confusion matrix (rows: true class, columns: predicted)', '',
-              '| true \\ predicted | %s |' % ' | '.join(names),
+              events.markdown_row('true \\ predicted', *names),
               '|---|%s' % ('---|' * len(names))]
     for name, counts in zip(names, self.confusion):
-      lines.append('| %s | %s |' % (name, ' | '.join(str(v) for v in counts)))
+      lines.append(events.markdown_row(name, *counts))
     return '\n'.join(lines)
 
 
@@ -222,7 +223,8 @@ def fixed_photo_values(fixed, class_names):
   values = []
   for i, probabilities in enumerate(fixed['probabilities']):
     top, label = int(np.argmax(probabilities)), int(fixed['labels'][i])
-    caption = class_names[top] + ('' if top == label else ' (true: %s)' % class_names[label])
+    names = lettering.class_name_list(class_names, max(len(probabilities), label + 1))
+    caption = names[top] + ('' if top == label else ' (true: %s)' % names[label])
     tag = '%s/%d/' % (FIXED_PHOTOS_FAMILY, i)
     values.append(events.image_summary_value(tag + 'gradcam', gradcam.overlay(
         fixed['images'][i], fixed['heat'][i], caption, probabilities[top])))

@@ -73,7 +73,7 @@ def experiment_summary(hparams):
 def config_markdown(config):
   """Every setting of the run, as a Markdown table for TensorBoard's Text dashboard."""
   lines = ['| setting | value |', '|---|---|']
-  lines += ['| %s | %s |' % (name, hparam_value(value))
+  lines += [events.markdown_row(name, hparam_value(value))
             for name, value in sorted(vars(config).items())]
   return '\n'.join(lines)
 
@@ -82,7 +82,7 @@ def dataset_markdown(split_name, num_samples, class_counts):
   """The split the run trains on: images per class (from the converter's manifest)."""
   lines = ['%d %s images in %d classes' % (num_samples, split_name, len(class_counts)), '',
            '| class | images |', '|---|---|']
-  lines += ['| %s | %s |' % (name, count) for name, count in class_counts.items()]
+  lines += [events.markdown_row(name, count) for name, count in class_counts.items()]
   return '\n'.join(lines)
 
 

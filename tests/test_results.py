@@ -79,3 +79,23 @@ def test_the_grad_cam_grid_lays_each_heat_map_over_its_own_photo_mistakes_first(
   # Only the first cell (the mistake) changed, and there the left half of its photo.
   half = photo_grids.GRID_THUMB_SIZE // 2
   assert columns.size and columns.min() < 8 and half - 3 < columns.max() < half + 8
+
+
+def test_a_pipe_in_a_class_name_does_not_split_its_markdown_cell():
+  markdown = results.results_table(a_result([[1, 0], [0, 1]], class_names=['pipe|name', 'b'])
+                                   ).markdown()
+  assert '| pipe\\|name | 1.000 | 1.000 | 1 |' in markdown
+  assert '| true \\ predicted | pipe\\|name | b |' in markdown
+  for line in markdown.splitlines():
+    if line.startswith('|'):  # every row as many cells as its header
+      assert len(re.split(r'(?<!\\)\|', line)) in (6, 5), line
+
+
+def test_grad_cam_captions_name_classes_the_font_lacks_by_id(monkeypatch):
+  captions = []
+  monkeypatch.setattr(results.gradcam, 'overlay',
+                      lambda image, heat, caption, probability: captions.append(caption) or image)
+  fixed = {'probabilities': [[0.9, 0.1]], 'labels': [1], 'images': [np.zeros((8, 8, 3), np.uint8)],
+           'heat': [np.zeros((8, 8))], 'conv1': [np.zeros((4, 4, 2))], 'conv5': [np.zeros((2, 2, 2))]}
+  results.fixed_photo_values(fixed, ['\u3072\u307e\u308f\u308a', 'daisy'])
+  assert captions == ['class 0 (true: daisy)']
