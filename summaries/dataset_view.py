@@ -21,10 +21,20 @@ from summaries import projector
 EMBEDDING_TENSOR = 'pixels'
 
 
+def _records(path):
+  """The records of one shard; a damaged shard's records up to the damage, with a warning."""
+  try:
+    yield from tf.compat.v1.io.tf_record_iterator(path)
+  except tf.errors.DataLossError as e:
+    logging.warning('Skipping the rest of %s, which is damaged (%s); check the dataset with '
+                    'download_and_convert_flowers.py --verify.', path,
+                    str(e.message).splitlines()[0][:200])
+
+
 def _read_examples(data_sources):
   """(encoded, label, filename) of every record, in file order (the TF-Slim keys)."""
   for path in data_sources:
-    for record in tf.compat.v1.io.tf_record_iterator(path):
+    for record in _records(path):
       features = tf.train.Example.FromString(record).features.feature
       filename = b''
       if 'image/filename' in features and features['image/filename'].bytes_list.value:
