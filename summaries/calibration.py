@@ -77,7 +77,7 @@ def reliability(labels, probabilities, num_bins=NUM_BINS):
 def reliability_image(bins, ece, step, size=320):
   """The reliability diagram: per confidence bin, a bar to its accuracy and the diagonal a
   calibrated net would follow; bars over the diagonal: less sure than right (under-confident)."""
-  margin, top = 44, 28
+  margin, top = 44, 40
   plot = size - margin - 12
   image = Image.new('RGB', (size, size + top), 'white')
   draw = ImageDraw.Draw(image)
@@ -94,6 +94,11 @@ def reliability_image(bins, ece, step, size=320):
   for fraction in (0.0, 0.5, 1.0):
     draw.text((x0 + fraction * plot - 8, y0 + 4), '%.1f' % fraction, fill='black', font=font)
     draw.text((6, y0 - fraction * plot - 6), '%.1f' % fraction, fill='black', font=font)
-  draw.text((x0, 6), 'step %d: ECE %.3f  (x: confidence, y: accuracy)' % (step, ece),
-            fill='black', font=font)
+  for row, line in enumerate(title_lines(step, ece)):
+    draw.text((x0, 4 + 16 * row), line, fill='black', font=font)
   return np.asarray(image)
+
+
+def title_lines(step, ece):
+  """The diagram's title, in lines that fit over its plot (one line was clipped)."""
+  return ['step %d: ECE %.3f' % (step, ece), 'x: confidence, y: accuracy']

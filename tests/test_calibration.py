@@ -7,6 +7,7 @@ import tensorflow as tf
 import tb_server
 from summaries import calibration
 from summaries import events
+from summaries import lettering
 
 
 def test_pr_counts_at_thresholds():
@@ -42,6 +43,12 @@ def test_reliability_diagram_draws_bars_up_to_the_accuracy():
   plot_bottom = rows.max()
   height = plot_bottom - rows.min() + 1
   assert height / (320 - 44 - 12) == pytest.approx(0.75, abs=0.02)
+
+
+def test_the_diagram_s_title_fits_over_its_plot():
+  font = lettering.load_font(12)
+  for line in calibration.title_lines(1000000, 0.123):
+    assert lettering.text_width(font, line) <= 320 - 44, line
 
 
 @pytest.mark.slow
