@@ -8,7 +8,9 @@ import os
 import sys
 import threading
 
+import numpy as np
 import pytest
+import tensorflow as tf
 
 import base
 from faults import tmpfs
@@ -140,22 +142,39 @@ def eval_config(dataset_dir, train_dir, eval_dir, **overrides):
                               eval_dir=str(eval_dir), **settings)
 
 
+def infinite_fc8_biases(prefix):
+  """Rewrites a checkpoint with its fc8 biases +inf (as a hand-edited or converted one might)."""
+  reader = tf.train.load_checkpoint(prefix)
+  with tf.Graph().as_default():
+    variables = []
+    for name in reader.get_variable_to_shape_map():
+      value = reader.get_tensor(name)
+      variables.append(tf.compat.v1.Variable(
+          np.full_like(value, np.inf) if name.endswith('fc8/biases') else value, name=name))
+    with tf.compat.v1.Session() as sess:
+      sess.run(tf.compat.v1.global_variables_initializer())
+      tf.compat.v1.train.Saver(variables).save(sess, prefix, write_meta_graph=False)
+
+
 def test_the_eval_loop_skips_and_records_a_garbage_checkpoint_once(records_dataset, tmp_path):
   train_dir, eval_dir = tmp_path / 'train', tmp_path / 'eval'
-  for step in (1, 2, 3):
+  for step in (1, 2, 3, 4):
     save_random_checkpoint(str(train_dir / ('model.ckpt-%d' % step)), 5, step)
   garbage_index(str(train_dir / 'model.ckpt-1'))
   with open(str(train_dir / 'model.ckpt-2.data-00000-of-00001'), 'r+b') as f:
     f.seek(1000)
     f.write(b'\xff' * 64)  # Its weights damaged: the restore fails its checksum.
-  results = evaluator.evaluate(eval_config(records_dataset[0], train_dir, eval_dir))
-  assert [r.step for r in results] == [3]
+  infinite_fc8_biases(str(train_dir / 'model.ckpt-3'))  # readable, but no numbers come out
+  results = evaluator.evaluate(eval_config(records_dataset[0], train_dir, eval_dir,
+                                           max_number_of_steps=4))
+  assert [r.step for r in results] == [4]
   with open(str(eval_dir / checkpoints.EVAL_STATE_FILENAME)) as f:
     state = json.load(f)
   assert [(s['step'], s['checkpoint']) for s in state['skipped']] == [
-      (1, 'model.ckpt-1'), (2, 'model.ckpt-2')]
+      (1, 'model.ckpt-1'), (2, 'model.ckpt-2'), (3, 'model.ckpt-3')]
   assert 'sstable' in state['skipped'][0]['reason']
   assert 'cannot be read' in state['skipped'][1]['reason']
+  assert 'gives logits that are not finite' in state['skipped'][2]['reason']
   # A restart goes on after them instead of crashing on the first again.
   assert evaluator.evaluate(eval_config(records_dataset[0], train_dir, eval_dir,
                                         max_number_of_steps=0)) == []

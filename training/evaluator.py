@@ -350,7 +350,8 @@ def evaluate_checkpoint(config, dataset, checkpoint, writer, write_embedding=Tru
   state, eval_dir's checkpoints.load_eval_state, says they are written already).
 
   Returns an EvalResult, or None when the checkpoint vanished before it was restored;
-  checkpoints.CheckpointDamaged when it is there but cannot be read.
+  checkpoints.CheckpointDamaged when it is there but cannot be read, or its logits are not
+  finite.
   """
   class_names = [dataset.labels_to_names[i] for i in range(dataset.num_classes)]
   name = os.path.basename(checkpoint)
@@ -367,6 +368,9 @@ def evaluate_checkpoint(config, dataset, checkpoint, writer, write_embedding=Tru
     values = _run_pass(config, dataset, checkpoint, graph, pass_hook, hooks)
     if values is None:
       return None
+  if not np.isfinite(values['loss']):  # no numbers, pictures or projector to make of it
+    raise checkpoints.CheckpointDamaged('checkpoint %s gives logits that are not finite (inf or '
+                                        'nan): its weights are damaged' % name)
 
   result = _eval_result(values, checkpoint, class_names, graph.k, dataset.split_name)
   pass_hook.record.fixed_photos = values.get('fixed_photos')
