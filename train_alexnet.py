@@ -104,6 +104,10 @@ def cluster_from_flags():
 
 def config_from_flags(roles=None):
   params = {name: FLAGS[name].value for name in optimization.parameter_users()}
+  for name, users in optimization.parameter_users().items():
+    if FLAGS[name].present and FLAGS.optimizer not in users:
+      logging.warning('--%s is not a parameter of --optimizer=%s (it is of %s); it is ignored.',
+                      name, FLAGS.optimizer, ', '.join(users))
   return script_flags.config_from_flags(CONFIG, optimizer_params=params, cluster=roles)
 
 
@@ -114,6 +118,8 @@ def next_commands(config):
   for name in ('dataset_name', 'model_name', 'moving_average_decay'):
     if getattr(config, name) != script_flags.field_default(CONFIG, name):
       settings[name] = getattr(config, name)
+  if config.train_image_size:  # evaluated at the size it learned (predict and export know it)
+    settings['eval_image_size'] = config.train_image_size
   evaluate = ' '.join(['python eval_alexnet.py'] + ['--%s=%s' % (name, shlex.quote(str(value)))
                                                     for name, value in settings.items()])
   return ('Evaluate it:  %s --once\nLook at it:   tensorboard --logdir=%s '

@@ -118,3 +118,14 @@ def test_helpfull_lists_the_flags_by_topic_before_absl_s_own():
   assert {'train_dir', 'checkpoint_path', 'save_interval_secs'} <= set(sections['Checkpoints'])
   assert {'save_summaries_secs', 'summarize_histograms'} <= set(sections['TensorBoard'])
   assert 'verbosity' in sections['absl.logging']
+
+
+def test_a_parameter_of_another_optimizer_is_named_as_ignored():
+  result = subprocess.run(
+      [sys.executable, '-c', _PRINT_CONFIG.format(script='train_alexnet'), '--dataset_dir=d',
+       '--train_dir=t', '--optimizer=rmsprop', '--momentum=0.5', '--rmsprop_decay=0.8'],
+      cwd=ROOT, capture_output=True, text=True, timeout=120)
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert ('--momentum is not a parameter of --optimizer=rmsprop (it is of momentum); it is '
+          'ignored.') in result.stderr
+  assert '--rmsprop_decay is not' not in result.stderr

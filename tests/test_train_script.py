@@ -36,7 +36,8 @@ def small_run_flags(dataset_dir, train_dir, steps):
 
 @pytest.mark.slow
 def test_a_short_run_from_the_shell_writes_a_checkpoint(records_dataset, tmp_path):
-  result = run_script('train_alexnet.py', *small_run_flags(records_dataset[0], tmp_path, 2))
+  result = run_script('train_alexnet.py', *small_run_flags(records_dataset[0], tmp_path, 2),
+                      '--train_image_size=195')
   assert result.returncode == 0, result.stderr[-3000:]
   assert 'step 2/2' in result.stderr and 'images/s' in result.stderr
   assert tf.train.latest_checkpoint(str(tmp_path)).endswith('model.ckpt-2')
@@ -45,7 +46,7 @@ def test_a_short_run_from_the_shell_writes_a_checkpoint(records_dataset, tmp_pat
   # The command it prints to evaluate the run works as printed.
   [evaluate] = [line.split('Evaluate it:', 1)[1].split() for line in result.stderr.splitlines()
                 if 'Evaluate it:' in line]
-  assert evaluate[:2] == ['python', 'eval_alexnet.py']
+  assert evaluate[:2] == ['python', 'eval_alexnet.py'] and '--eval_image_size=195' in evaluate
   evaluation = run_script('eval_alexnet.py', *evaluate[2:])
   assert evaluation.returncode == 0, evaluation.stderr[-3000:]
   assert 'accuracy' in evaluation.stderr

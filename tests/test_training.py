@@ -1,5 +1,6 @@
 """Training: a short run, resume, fine-tuning, batch norm, clones, precision, the compat seam."""
 import io
+import os
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ import tf_helpers
 from tf_helpers import read_events, save_random_checkpoint
 from base import UserError
 from nets import nets_factory
+from training import cluster
 from training import clones
 from training import resources
 from training import session
@@ -87,6 +89,13 @@ def test_rerunning_resumes_from_the_newest_checkpoint(records_dataset, tmp_path)
   # Not re-initialised: a fresh start would give weights far from step 3's.
   moved = np.abs(checkpoint_value(tmp_path, 'alexnet_v2/conv1/weights') - weights_at_3).max()
   assert 0 < moved < 0.05
+  # Resuming it on another dataset of as many classes would relabel its checkpoints.
+  other = str(tmp_path / 'other')
+  write_records_dataset(other, per_class=2, num_validation=1,
+                        class_names=('cat', 'dog', 'cow', 'hen', 'pig'))
+  with pytest.raises(UserError, match=r'was trained on other classes \(daisy in its run.json, '
+                     r'cat in this dataset, and 4 more\)'):
+    trainer.train(config(other, tmp_path, max_number_of_steps=7))
 
 
 @pytest.mark.slow
@@ -101,6 +110,20 @@ def test_fine_tunes_from_a_checkpoint_of_another_class_count(tmp_path):
   with pytest.raises(UserError, match='alexnet_v2/fc8/weights with shape'):
     trainer.train(config(dataset_dir, tmp_path / 'wrong', checkpoint_path=source,
                          max_number_of_steps=1))
+
+  # a checkpoint without its data file (a save cut short, a partial copy) is one line
+  broken = str(tmp_path / 'broken' / 'model.ckpt')
+  save_random_checkpoint(broken, num_classes=3, step=0)
+  os.remove(broken + '.data-00000-of-00001')
+  with pytest.raises(UserError, match='cannot read checkpoint .*: its data files are missing'):
+    trainer.train(config(dataset_dir, tmp_path / 'wrong', checkpoint_path=broken,
+                         max_number_of_steps=1))
+  # scopes that exclude nothing, or everything, are said to
+  for scopes, message in ((['alexnet_v2/fc_8'], 'exclude_scopes=alexnet_v2/fc_8 matches no '
+                           'variable'), (['alexnet_v2'], 'excludes every variable')):
+    with pytest.raises(UserError, match=message):
+      trainer.train(config(dataset_dir, tmp_path / 'wrong', checkpoint_path=source,
+                           max_number_of_steps=1, checkpoint_exclude_scopes=scopes))
 
   cfg = config(dataset_dir, tmp_path / 'run', checkpoint_path=source, max_number_of_steps=1,
                checkpoint_exclude_scopes=['alexnet_v2/fc8'], trainable_scopes=['alexnet_v2/fc8'],
@@ -210,6 +233,12 @@ def test_bad_settings_are_one_line_user_errors(records_dataset, tmp_path):
     (dict(optimizer_params={'opt_epsilon': 0.0}), '--opt_epsilon must be positive'),
     (dict(optimizer_params={'ftrl_learning_rate_power': 0.5}),
      '--ftrl_learning_rate_power must be <= 0'),
+    (dict(optimizer_params={'adagrad_initial_accumulator_value': 0.0}),
+     '--adagrad_initial_accumulator_value must be positive'),
+    (dict(num_epochs_per_decay=float('inf')), '--num_epochs_per_decay must be positive and at'),
+    (dict(warmup_epochs=1e30), '--warmup_epochs must be >= 0 and at most'),
+    (dict(learning_rate_decay_type='cosine', max_number_of_steps=0),
+     'cosine needs --max_number_of_steps'),
 ])
 def test_values_that_make_no_sense_are_refused_before_anything_runs(tmp_path, setting, message):
   with pytest.raises(UserError, match=message):
@@ -246,3 +275,19 @@ def test_clones_are_placed_one_per_gpu_with_shared_variables_on_the_cpu():
   assert devices['clone_1/alexnet_v2/conv1/Conv2D'].lower().endswith('gpu:1')
   assert devices['alexnet_v2/conv1/weights'].lower().endswith('cpu:0')
   assert names.count('alexnet_v2/conv1/weights') == 1
+
+
+class _Split:
+  num_samples, num_classes, labels_to_names = 100, 5, {}
+
+
+@pytest.mark.parametrize('settings, expected', [
+    (dict(batch_size=120, max_number_of_steps=2), '1 steps per epoch, to step 2 (2.4 epochs)'),
+    (dict(batch_size=10, max_number_of_steps=25), '10 steps per epoch, to step 25 (2.5 epochs)'),
+    (dict(batch_size=10, max_number_of_steps=25, sync_replicas=True,
+          cluster=cluster.resolve('worker', 0, ['p:1'], ['w:1', 'w:2'])),
+     '5 steps per epoch, to step 25 (5.0 epochs)'),  # a sync step: both workers' batches
+])
+def test_the_start_line_counts_epochs_as_the_schedule_does(settings, expected):
+  line = trainer.start_line(config('unused', 'unused', **settings), _Split(), num_gpus=0)
+  assert expected in line, line

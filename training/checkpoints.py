@@ -95,14 +95,16 @@ def complete_checkpoints(train_dir):
 
 
 def resolve(checkpoint_path):
-  """A checkpoint prefix from a prefix (or one of its files) or a folder (its newest)."""
+  """A checkpoint prefix from a prefix (or one of its files) or a folder (its newest complete
+  one; else its newest, whose problem the caller reports)."""
   path = strip_suffix(checkpoint_path)
   if os.path.isdir(path):
     found = list_checkpoints(path)
     if not found:
       raise UserError('no checkpoint in %s (train first, or give a checkpoint prefix such as '
                       'model.ckpt-1000)' % path)
-    return found[-1][1]
+    complete = [prefix for _, prefix in found if is_complete(prefix)]
+    return complete[-1] if complete else found[-1][1]
   if exists(path):
     return path
   raise UserError('checkpoint %s does not exist (give a checkpoint prefix such as '
@@ -235,8 +237,8 @@ def check_resumable(checkpoint, variables):
   saved = tf.train.load_checkpoint(checkpoint).get_variable_to_shape_map()
   check_variables(checkpoint, saved, {var.op.name: var for var in variables},
                   lambda *_: 'it was trained with other settings (--model_name, number of '
-                  'classes, --optimizer, --moving_average_decay); resume with those, or give a '
-                  'new --train_dir')
+                  'classes, --optimizer, --moving_average_decay, --trainable_scopes); resume '
+                  'with those, or give a new --train_dir')
 
 
 def check_evaluable(checkpoint, variables, model_name):
@@ -298,10 +300,15 @@ def fine_tune_init_fn(checkpoint_path, exclude_scopes=(), ignore_missing_vars=Fa
   variable, not a traceback from inside the session.
   """
   path = resolve(checkpoint_path)
-  try:
-    reader = tf.train.load_checkpoint(path)
-  except (tf.errors.OpError, ValueError) as e:
-    raise UserError('cannot read checkpoint %s: %s' % (path, str(e).splitlines()[0]))
+  problem = checkpoint_problem(path)
+  if problem:
+    raise UserError('cannot read checkpoint %s: %s' % (path, problem))
+  reader = tf.train.load_checkpoint(path)
+  for scope in exclude_scopes:
+    if not any(_under(v.op.name, [scope]) for v in slim.get_model_variables()):
+      raise UserError('--checkpoint_exclude_scopes=%s matches no variable of the net (its scopes '
+                      'are like %s)' % (scope, slim.get_model_variables()[-1].op.name.rsplit(
+                          '/', 1)[0]))
   var_list = {var.op.name: var for var in variables_to_restore(exclude_scopes)}
   missing = check_variables(
       path, reader.get_variable_to_shape_map(), var_list, _fine_tune_advice,
@@ -310,7 +317,10 @@ def fine_tune_init_fn(checkpoint_path, exclude_scopes=(), ignore_missing_vars=Fa
     logging.warning('Checkpoint %s has no %s; it keeps its initial value.', path, name)
     del var_list[name]
   if not var_list:
-    raise UserError('nothing to restore from %s: no model variable of this net is in it' % path)
+    raise UserError('nothing to restore from %s: %s' % (path, 'no model variable of this net is '
+                                                        'in it' if missing else
+                                                        '--checkpoint_exclude_scopes excludes '
+                                                        'every variable'))
   logging.info('Fine-tuning from %s: restoring %d variables.', path, len(var_list))
   saver = tf.compat.v1.train.Saver(var_list)
   return lambda sess: saver.restore(sess, path)

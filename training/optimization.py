@@ -30,13 +30,14 @@ def parameter_users():
 
 def check_params(params):
   """UserError for an optimizer parameter out of its range (all are >= 0 but the FTRL power,
-  and the betas, decays and momenta are below 1)."""
+  epsilons and Adagrad's accumulator are positive, and the betas, decays and momenta are below
+  1)."""
   for name, value in sorted((params or {}).items()):
     if name == 'ftrl_learning_rate_power':
       ok, expected = value <= 0, '<= 0'
     elif name.endswith(('momentum', 'beta1', 'beta2', 'decay', 'rho')):
       ok, expected = 0 <= value < 1, 'in [0, 1)'
-    elif name.endswith('epsilon'):
+    elif name.endswith('epsilon') or name == 'adagrad_initial_accumulator_value':
       ok, expected = value > 0, 'positive'
     else:
       ok, expected = value >= 0, '>= 0'
@@ -50,7 +51,8 @@ def learning_rate(global_step, base_rate, decay_type, steps_per_epoch, num_epoch
 
   exponential: base * decay_factor ** floor(step / decay_steps) (staircase);
   polynomial: linear from base to end_learning_rate over decay_steps;
-  cosine: half a cosine from base to 0 over max_steps (or decay_steps without max_steps);
+  cosine: half a cosine from base to 0 over max_steps (the trainer requires them; else over
+  decay_steps);
   warmup_epochs: a linear ramp from 0 to the schedule over the first epochs.
   """
   if decay_type not in DECAY_TYPES:

@@ -189,6 +189,19 @@ def for_checkpoint(checkpoint_path, overrides=None):
   return checkpoint, info
 
 
+def check_same_classes(train_dir, class_names):
+  """UserError when the run in train_dir was trained on other classes (its run.json): resuming
+  it on another dataset of as many classes would go on silently and relabel its checkpoints."""
+  stored = read(train_dir)
+  if stored is not None and list(stored.class_names) != list(class_names):
+    differ = [(old, new) for old, new in zip(stored.class_names, class_names) if old != new] or [
+        ('%d classes' % len(stored.class_names), '%d classes' % len(class_names))]
+    raise UserError('%s was trained on other classes (%s in its %s, %s in this dataset%s): '
+                    'resume it on its own dataset, or give a new --train_dir' % (
+                        train_dir, differ[0][0], FILENAME, differ[0][1],
+                        ', and %d more' % (len(differ) - 1) if len(differ) > 1 else ''))
+
+
 def last_step(train_dir):
   """The step training in train_dir runs to, as its run.json says; None when not known (no
   folder or run.json yet: training may start after the evaluator, so callers ask again)."""

@@ -102,8 +102,14 @@ def validate(config):
        '--end_learning_rate must be >= 0 (a negative rate climbs the loss)'),
       (0.0 < config.learning_rate_decay_factor <= 1.0,
        '--learning_rate_decay_factor must be in (0, 1]'),
-      (config.num_epochs_per_decay > 0, '--num_epochs_per_decay must be positive'),
-      (config.warmup_epochs >= 0, '--warmup_epochs must be >= 0'),
+      (0 < config.num_epochs_per_decay <= MAX_EPOCHS,
+       '--num_epochs_per_decay must be positive and at most %g (for no decay: '
+       '--learning_rate_decay_type=fixed)' % MAX_EPOCHS),
+      (0 <= config.warmup_epochs <= MAX_EPOCHS,
+       '--warmup_epochs must be >= 0 and at most %g' % MAX_EPOCHS),
+      (config.learning_rate_decay_type != 'cosine' or config.max_number_of_steps,
+       '--learning_rate_decay_type=cosine needs --max_number_of_steps (the rate reaches 0 at '
+       'the last step)'),
       (config.weight_decay >= 0, '--weight_decay must be >= 0'),
       (config.clip_gradient_norm >= 0, '--clip_gradient_norm must be >= 0 (0 does not clip)'),
       (config.save_interval_secs > 0, '--save_interval_secs must be positive'),
@@ -130,6 +136,9 @@ def validate(config):
       raise UserError('--train_image_size=%d gives %s a %dx%d map where training needs '
                       '1x1; use a size from %d to %d (224 is the default)'
                       % ((config.train_image_size, config.model_name) + map_size + (low, high)))
+
+
+MAX_EPOCHS = 1e6  # of a schedule's epochs: counted in steps, they must stay integers
 
 
 def _scoped_variables(scopes):
@@ -322,11 +331,13 @@ def start_line(config, dataset, num_gpus):
     devices = '%d of %d GPU(s)' % (1 if config.clone_on_cpu else config.num_clones, num_gpus)
     if config.clone_on_cpu:
       devices = 'the CPU (--clone_on_cpu) with %d GPU(s) visible' % num_gpus
-  steps_per_epoch = max(1, dataset.num_samples // config.batch_size)
+  images_per_step = config.batch_size * _batches_per_step(config)  # (a sync step: all workers')
+  steps_per_epoch = max(1, dataset.num_samples // images_per_step)  # as the schedule counts
   until = 'until stopped'
   if config.max_number_of_steps:
-    until = 'to step %d (%.1f epochs)' % (config.max_number_of_steps,
-                                          config.max_number_of_steps / steps_per_epoch)
+    until = 'to step %d (%.1f epochs)' % (
+        config.max_number_of_steps,
+        config.max_number_of_steps * images_per_step / dataset.num_samples)
   return ('Training %s on %d %s images of %s (%d classes) on %s; batch %d, %d steps per epoch, '
           '%s.' % (config.model_name, dataset.num_samples, config.dataset_split_name,
                    config.dataset_name, dataset.num_classes, devices, config.batch_size,
@@ -342,10 +353,11 @@ def _dataset_text(config, dataset):
   return run_start.dataset_markdown(config.dataset_split_name, dataset.num_samples, per_class)
 
 
-def _init_fn(config, resume_from):
+def _init_fn(config, resume_from, class_names):
   """The fine-tuning init_fn, or None when the run starts fresh or resumes (slim restores it)."""
   if resume_from:
     checkpoints.check_resumable(resume_from, tf.compat.v1.global_variables())
+    run_info.check_same_classes(config.train_dir, class_names)
     logging.info('Resuming from %s%s.', resume_from,
                  ' (ignoring --checkpoint_path)' if config.checkpoint_path else '')
     return None
@@ -442,7 +454,8 @@ def _run(config, resume_from, check):
     train_op, _, log_tensors, sync_optimizer = build_graph(config, dataset)
     logging.info('%s%s', start_line(config, dataset, session.num_gpus()),
                  ' As %s.' % cluster.describe() if cluster else '')
-    init_fn = _init_fn(config, resume_from) if chief else None
+    init_fn = _init_fn(config, resume_from, [dataset.labels_to_names[i] for i in
+                                              range(dataset.num_classes)]) if chief else None
     if chief and not resume_from:  # a resumed run is the same HParams session: written once
       run_start.write_run_start(config.train_dir, config, _dataset_text(config, dataset))
     if chief:
