@@ -130,8 +130,7 @@ def main(argv):
   del argv
   roles = cluster_from_flags()
   if roles is not None and roles.job_name == 'ps':
-    cluster.serve_ps(roles)
-    return 0
+    return cluster.serve_ps(roles)
   config = config_from_flags(roles)
   step, stop_signal = trainer.train(config)
   if stop_signal is not None:

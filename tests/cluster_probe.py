@@ -30,8 +30,7 @@ def main(argv):
   tf.compat.v1.disable_eager_execution()
   roles = cluster_lib.resolve(tf_config=os.environ['TF_CONFIG'])
   if roles.job_name == 'ps':
-    cluster_lib.serve_ps(roles)
-    return 0
+    return cluster_lib.serve_ps(roles)
   n = roles.num_workers
   config = cluster_lib.session_config(roles, tf.compat.v1.ConfigProto())
   server = cluster_lib.start_server(roles, config)

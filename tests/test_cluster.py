@@ -4,6 +4,7 @@ import contextlib
 import io
 import json
 import os
+import signal
 import threading
 import time
 
@@ -17,7 +18,7 @@ from training import cluster
 from training import local_cluster
 from training import trainer
 
-from scripts import ROOT, assert_one_line_error, run_script
+from scripts import ROOT, assert_one_line_error, run_script, start_script
 
 PS = ['10.0.0.1:2222', '10.0.0.2:2222']
 WORKERS = ['10.0.1.1:2222', '10.0.1.2:2222', '10.0.1.3:2222']
@@ -66,6 +67,9 @@ def test_a_chief_job_is_worker_0_and_flags_win_over_tf_config():
     (dict(job_name='ps', task_index=1, ps_hosts=['p:1'], worker_hosts=['w:1']),
      'task 1 of job ps does not exist'),
     (dict(job_name='ps', ps_hosts=['p'], worker_hosts=['w:1']), '"p" is not host:port'),
+    (dict(job_name='ps', ps_hosts=['p:70000'], worker_hosts=['w:1']),
+     '"p:70000" is not host:port (a port from 1 to 65535)'),
+    (dict(task_index=3), 'missing --job_name, --ps_hosts, --worker_hosts'),
 ])
 def test_roles_that_cannot_work_are_one_line(args, message):
   with pytest.raises(UserError, match=None) as raised:
@@ -126,6 +130,28 @@ def test_each_step_moves_the_weights_once_each_way(sync, tmp_path, monkeypatch):
   to_worker, from_worker = cluster_traffic.worker_bytes(
       cluster_traffic.graph_traffic(config)[0], roles.device)
   assert to_worker > 1.9 * weights and from_worker > 1.9 * weights, (to_worker, from_worker)
+
+
+def test_a_ps_started_by_hand_stops_on_ctrl_c(tmp_path):
+  ps, worker = local_cluster.free_ports(2)
+  process = start_script('train_alexnet.py', '--dataset_dir=%s' % tmp_path,
+                         '--train_dir=%s' % tmp_path, '--job_name=ps',
+                         '--ps_hosts=127.0.0.1:%d' % ps, '--worker_hosts=127.0.0.1:%d' % worker)
+  try:
+    for line in process.stdout:  # (its output ends when it exits)
+      if 'until 1 worker(s) are done' in line:
+        break
+    time.sleep(1)
+    process.send_signal(signal.SIGINT)
+    rest, _ = process.communicate(timeout=30)
+  finally:
+    process.kill()
+  assert process.returncode == 130, rest[-2000:]
+  assert 'ps 0 stopped (Ctrl-C) before every worker was done.' in rest
+
+
+def test_local_cluster_exits_as_a_shell_reports_a_killed_chief():
+  assert [local_cluster.shell_status(s) for s in (0, 2, -9, -15)] == [0, 2, 137, 143]
 
 
 def test_a_lost_ps_ends_the_worker_with_one_line(monkeypatch):
@@ -207,6 +233,11 @@ def test_sync_training_of_alexnet_on_a_cluster_resumes_in_one_process(records_da
   assert 'Traceback' not in log, log[-3000:]
   newest = tf.train.latest_checkpoint(str(train_dir))
   assert newest.endswith('model.ckpt-3')
+  # The same command again, with nothing left to train: every task still ends (the chief starts
+  # so that worker 1 and the ps see the job done; it returned at once and they waited forever).
+  status, statuses, log = run_cluster(os.path.join(ROOT, 'train_alexnet.py'), flags, timeout=90)
+  assert status == 0 and set(statuses.values()) == {0}, (statuses, log[-3000:])
+  assert 'Worker 1 finished at step 3.' in log and 'nothing to do (the chief still' in log
 
   config = trainer.TrainConfig(dataset_dir=dataset_dir, train_dir=str(train_dir), batch_size=2,
                                train_image_size=195, moving_average_decay=0.99)

@@ -1,5 +1,6 @@
 """Training: a short run, resume, fine-tuning, batch norm, clones, precision, the compat seam."""
 import io
+import logging
 import os
 
 import numpy as np
@@ -291,3 +292,23 @@ class _Split:
 def test_the_start_line_counts_epochs_as_the_schedule_does(settings, expected):
   line = trainer.start_line(config('unused', 'unused', **settings), _Split(), num_gpus=0)
   assert expected in line, line
+
+
+def test_a_worker_that_starts_two_steps_at_one_global_step_logs_it_once(caplog):
+  class Session:  # what a sync worker's session answers: the global step moves once for both
+    def __init__(self, steps):
+      self.steps = iter(steps)
+
+    def run(self, fetches):
+      if fetches == 'global_step':
+        return next(self.steps)
+      return (0.5, {'accuracy': 1.0, 'learning_rate': 0.01}) if isinstance(fetches, list) else 0.5
+
+  caplog.set_level(logging.INFO)
+  step_fn = trainer.StepFunction({}, 2, 10, 1)
+  step_fn.in_cluster = True
+  session = Session([1, 1, 1, 2, 2, 3])
+  for _ in range(3):
+    step_fn(session, 'train_op', 'global_step', {})
+  logged = [m.split()[1] for m in caplog.messages if m.startswith('step ')]
+  assert logged == ['2/10', '3/10']

@@ -13,6 +13,7 @@ import os
 import re
 import sys
 import threading
+import time
 from typing import Tuple
 
 import tensorflow as tf
@@ -21,7 +22,7 @@ from absl import logging
 from base import UserError
 
 JOBS = ('ps', 'worker')
-_HOST_PORT = re.compile(r'^[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$')
+_HOST_PORT = re.compile(r'^[A-Za-z0-9_.\-\[\]:]+:(\d{1,5})$')
 _DONE_QUEUE = 'cluster_done_%d'  # the shared name of ps task i's queue of finished workers
 LOST_EXIT_SECS = 10  # after a lost ps: how long the session may take to close before we exit
 LOST_STATUS = 2
@@ -65,8 +66,9 @@ def _check_hosts(hosts, name):
   if not hosts:
     raise UserError('%s lists no host:port' % name)
   for host in hosts:
-    if not _HOST_PORT.match(host):
-      raise UserError('%s: "%s" is not host:port' % (name, host))
+    found = _HOST_PORT.match(host)
+    if not found or not 1 <= int(found.group(1)) <= 65535:
+      raise UserError('%s: "%s" is not host:port (a port from 1 to 65535)' % (name, host))
   if len(set(hosts)) != len(hosts):
     raise UserError('%s lists an address twice' % name)
   return hosts
@@ -127,7 +129,7 @@ def from_tf_config(text):
 def resolve(job_name='', task_index=0, ps_hosts=(), worker_hosts=(), tf_config=None):
   """The Cluster of this process, or None for a single process. The flags win over TF_CONFIG
   (`tf_config`: its text, or None); UserError (one line) for roles that cannot work."""
-  if job_name or ps_hosts or worker_hosts:
+  if job_name or ps_hosts or worker_hosts or task_index:  # (--task alone: not ignored)
     missing = [name for name, value in (('--job_name', job_name), ('--ps_hosts', ps_hosts),
                                         ('--worker_hosts', worker_hosts)) if not value]
     if missing:
@@ -199,19 +201,28 @@ def _done_queue(ps_task, num_workers):
                               name='done_queue_%d' % ps_task)
 
 
-def serve_ps(cluster):
-  """Runs ps task `cluster.task_index` until every worker has reported done; returns then."""
+def serve_ps(cluster, poll_secs=0.5):
+  """Runs ps task `cluster.task_index` until every worker has reported done; returns 0 then, or
+  130 after Ctrl-C (it polls the queue of finished workers: a blocking dequeue would not let
+  Python see the signal)."""
   server = start_server(cluster)
   logging.info('ps %d serving at %s until %d worker(s) are done.', cluster.task_index,
                cluster.ps_hosts[cluster.task_index], cluster.num_workers)
   with tf.Graph().as_default():
     done = _done_queue(cluster.task_index, cluster.num_workers)
-    dequeue = done.dequeue_many(cluster.num_workers)
+    size, dequeue = done.size(), done.dequeue_many(cluster.num_workers)
     with tf.compat.v1.Session(server.target, config=session_config(
         cluster, tf.compat.v1.ConfigProto())) as sess:
+      try:
+        while sess.run(size) < cluster.num_workers:
+          time.sleep(poll_secs)
+      except KeyboardInterrupt:
+        logging.info('ps %d stopped (Ctrl-C) before every worker was done.', cluster.task_index)
+        return 130
       workers = sess.run(dequeue)
   logging.info('ps %d: workers %s are done; stopping.', cluster.task_index,
                ', '.join(str(w) for w in sorted(workers)))
+  return 0
 
 
 def report_done(cluster, server):

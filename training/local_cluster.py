@@ -201,7 +201,12 @@ def main(argv):
       '%s %d pid %d' % (job, i, p.pid) for (job, i), p in sorted(cluster.processes.items()))))
   status = cluster.wait()
   cluster.log('chief (worker 0) exited with status %d' % status)
-  return status
+  return shell_status(status)
+
+
+def shell_status(returncode):
+  """A Popen returncode as a shell reports it: killed by signal N (-N) is 128 + N."""
+  return 128 - returncode if returncode < 0 else returncode
 
 
 if __name__ == '__main__':

@@ -257,6 +257,7 @@ class StepFunction:
     self.log_every_n_steps = log_every_n_steps
     self.stop_signal = None
     self.step = None
+    self._logged_step = None  # in a cluster a worker may start two steps at one global step
     self._progress = None  # counts images, from the step training started (or resumed) at
     self.in_cluster = False   # other workers move the global step too
     self.release_op = None    # sync replicas: tokens that free a worker waiting at the end
@@ -277,9 +278,10 @@ class StepFunction:
     if self._progress is None:
       total = self.max_steps * self.batch_size if self.max_steps else None
       self._progress = base.Progress(total, done=step * self.batch_size)
-    if (step + 1) % self.log_every_n_steps == 0:
+    if (step + 1) % self.log_every_n_steps == 0 and step + 1 != self._logged_step:
       loss, values = sess.run([train_op, self.log_tensors])
       self._log(step + 1, loss, values, kwargs.get('summary_writer'))
+      self._logged_step = step + 1
     else:
       loss = sess.run(train_op)
     self.step = sess.run(global_step) if self.in_cluster else step + 1
@@ -427,9 +429,12 @@ def _train(config, check):
   if resume_from:
     check.start_step = checkpoints.saved_step(resume_from)
     if config.max_number_of_steps and check.start_step >= config.max_number_of_steps:
-      logging.info('%s is already at step %d >= --max_number_of_steps=%d; nothing to do.',
-                   resume_from, check.start_step, config.max_number_of_steps)
-      return check.start_step, None
+      logging.info('%s is already at step %d >= --max_number_of_steps=%d; nothing to do%s.',
+                   resume_from, check.start_step, config.max_number_of_steps,
+                   ' (the chief still starts, so that the other tasks see it and end)'
+                   if config.cluster else '')
+      if config.cluster is None:
+        return check.start_step, None
   step_fn = _run(config, resume_from, check)
   check.check_final_save()
   return step_fn.step, step_fn.stop_signal
