@@ -11,7 +11,8 @@ the completion mark). Rerunning over a complete output does nothing; a half-writ
 rebuilt. A rebuild is made in DIR/.staging and swapped in only when complete: the earlier output
 stays usable until then, and after a failure (a full disk, Ctrl-C). Everything (download,
 extraction) happens inside --dataset_dir. Exit codes: 0 done, 1 --verify found problems, 2 a
-usage error or a full disk (one line on stderr), 130 interrupted by Ctrl-C.
+usage error, 3 a full disk or a folder that cannot be written (one line on stderr), 130
+interrupted by Ctrl-C.
 """
 import sys
 

@@ -15,6 +15,7 @@ inside DEST (so nothing can be written outside DEST), which is renamed into plac
 Nothing here reads flags.
 """
 import collections
+import errno
 import lzma
 import os
 import re
@@ -28,6 +29,7 @@ import zlib
 
 from absl import logging
 
+import base
 from base import UserError
 
 ExtractResult = collections.namedtuple('ExtractResult', ['root', 'refused', 'extracted'])
@@ -112,6 +114,7 @@ def _entry(name, kind_and_reason, handle):
 
 class _TarSource(object):
   """Members of a tar archive (any compression tarfile reads)."""
+  members_apart = False  # one stream: a member that cannot be read spoils the rest
 
   def __init__(self, path):
     self._tar = tarfile.open(path, 'r:*')
@@ -138,6 +141,7 @@ class _TarSource(object):
 
 class _ZipSource(object):
   """Members of a zip archive."""
+  members_apart = True  # each compressed on its own: one bad member leaves the others whole
 
   def __init__(self, path):
     self._zip = zipfile.ZipFile(path)
@@ -227,6 +231,25 @@ def _copy_member(source, entry, path):
       out.write(chunk)
 
 
+def _write_member(source, entry, path):
+  """Writes one member; returns why it was left out (a name too long for the file system, or a
+  zip member that does not read back), or None. A tar stream that cannot be read raises."""
+  try:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    _copy_member(source, entry, path)
+  except OSError as e:
+    if e.errno != errno.ENAMETOOLONG:
+      raise
+    return 'name too long for the file system'
+  except _Corrupt as e:
+    if not source.members_apart:
+      raise
+    if os.path.lexists(path):
+      os.remove(path)
+    return 'corrupt in the archive (%s: %s)' % (type(e.__cause__).__name__, e.__cause__)
+  return None
+
+
 def _extract_entries(source, entries, prefix, temp_dir):
   """Writes the taken members under temp_dir; returns (refused, files written)."""
   refused = []
@@ -252,8 +275,10 @@ def _extract_entries(source, entries, prefix, temp_dir):
     if entry.kind == 'dir':
       os.makedirs(path, exist_ok=True)
       continue
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    _copy_member(source, entry, path)
+    problem = _write_member(source, entry, path)
+    if problem:
+      refused.append((entry.name, problem))
+      continue
     written.add(relative)
     if time.monotonic() - last_log >= LOG_EVERY_SECS:
       last_log = time.monotonic()
@@ -324,7 +349,8 @@ def safe_extract(archive_path, dest_dir):
     raise UserError('%s is corrupt or truncated (%s: %s): delete it and download it again'
                     % (archive_path, type(e.__cause__).__name__, e.__cause__)) from e
   except OSError as e:  # Writing failed: disk full, permissions, a name the system refuses.
-    raise UserError('could not extract %s into %s: %s' % (archive_path, dest_dir, e)) from e
+    raise base.FileSystemError('could not extract %s into %s: %s' % (archive_path, dest_dir,
+                                                                     e)) from e
   finally:
     if source is not None:
       source.close()

@@ -125,6 +125,23 @@ def _stream_to_file(response, out, url, expected_size, progress, chunk_size):
   return done, digest.hexdigest()
 
 
+URL_SUFFIX = '.url'  # beside a download: the URL it came from
+
+
+def _source_url(path):
+  try:
+    with open(path + URL_SUFFIX, encoding='utf-8') as f:
+      return f.read()
+  except OSError:
+    return None
+
+
+def remove_download(path):
+  """Removes a downloaded file and the note of its URL."""
+  os.remove(path)
+  _remove_quietly(path + URL_SUFFIX)
+
+
 def _remove_quietly(path):
   try:
     os.remove(path)
@@ -137,7 +154,8 @@ def download(url, dest_path, expected_size=None, expected_sha256=None, progress=
   """Downloads an http/https/file URL to `dest_path` and returns `dest_path`.
 
   If `dest_path` already exists and matches `expected_size`/`expected_sha256` (or neither is
-  given: it was only renamed into place once complete), it is reused without downloading.
+  given, and it was downloaded from this URL: `dest_path`.url says so), it is reused without
+  downloading.
   Progress is logged every ~2 s; `progress(done_bytes, total_bytes_or_None)`, if given, is
   called after every chunk as well. Raises UserError on a network error or a size/checksum
   mismatch; no partial or unverified file is left behind.
@@ -145,6 +163,8 @@ def download(url, dest_path, expected_size=None, expected_sha256=None, progress=
   expected_sha256 = _normalize_sha256(expected_sha256)
   if os.path.isfile(dest_path):
     problem = _file_mismatch(dest_path, expected_size, expected_sha256)
+    if problem is None and not (expected_size or expected_sha256) and _source_url(dest_path) != url:
+      problem = '%s was downloaded from another URL' % dest_path
     if problem is None:
       logging.info('Reusing %s (already downloaded and verified).', dest_path)
       return dest_path
@@ -170,7 +190,11 @@ def download(url, dest_path, expected_size=None, expected_sha256=None, progress=
     if problem is not None:
       raise UserError('%s; delete %s and retry, or pass --sha256 with the new checksum if the '
                       'file changed upstream' % (problem, dest_path))
+    _remove_quietly(dest_path + URL_SUFFIX)  # (before: it must never name another file)
     os.replace(partial, dest_path)
+    with open(dest_path + URL_SUFFIX + '.partial', 'w', encoding='utf-8') as f:
+      f.write(url)
+    os.replace(dest_path + URL_SUFFIX + '.partial', dest_path + URL_SUFFIX)
   except BaseException:
     _remove_quietly(partial)
     raise

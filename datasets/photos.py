@@ -109,12 +109,14 @@ def shard_ranges(num_items, num_shards):
 
 
 def photos_fingerprint(photos_dir):
-  """SHA-256 over the sorted (relative path, size) of the photos: changes when files do."""
+  """SHA-256 over the sorted (relative path, size, modification time) of the photos: changes
+  when files do (a photo edited in place at the same size too)."""
   _, photos = list_photos(photos_dir)
   digest = hashlib.sha256()
   for relative, _ in photos:
-    size = os.path.getsize(os.path.join(photos_dir, relative))
-    digest.update(('%s\t%d\n' % (relative, size)).encode('utf-8', 'surrogateescape'))
+    status = os.stat(os.path.join(photos_dir, relative))
+    digest.update(('%s\t%d\t%d\n' % (relative, status.st_size, status.st_mtime_ns)).encode(
+        'utf-8', 'surrogateescape'))
   return digest.hexdigest()
 
 

@@ -18,6 +18,7 @@ from datasets import archive as archive_lib
 from datasets import download
 from datasets import images
 from datasets import photos as photos_lib
+from datasets import staging
 from datasets import synthetic_flowers
 from datasets import writer
 
@@ -40,6 +41,11 @@ def _check_sources(archive, photos_dir, synthetic, sha256):
                     % (synthetic,))
   if sha256 and (photos_dir or synthetic):
     raise UserError('--sha256 checks an archive: use it with --archive or the default download')
+
+
+def _inside(path, folder):
+  path, folder = os.path.realpath(path), os.path.realpath(folder)
+  return path == folder or path.startswith(folder + os.sep)
 
 
 def _remove_tree(path):
@@ -74,7 +80,11 @@ def _get_photos(source, dataset_dir, work_dir, photos_dir, local_archive, synthe
   if source['kind'] == 'synthetic':
     photos = os.path.join(work_dir, 'synthetic')
     logging.info('Drawing %d synthetic photos per class into %s.', synthetic, photos)
-    synthetic_flowers.generate(photos, synthetic, seed=seed)
+    try:
+      synthetic_flowers.generate(photos, synthetic, seed=seed)
+    except OSError as e:  # (Pillow's errors name no file: name the folder here)
+      raise base.FileSystemError('could not draw the synthetic photos into %s: %s' % (
+          photos, e.strerror or e)) from e
     return photos, [], None
   downloaded = None
   if local_archive is None:
@@ -97,6 +107,14 @@ def _check_arguments(dataset_dir, archive, sha256, photos_dir, synthetic, datase
   if photos_dir and not os.path.isdir(photos_dir):
     raise UserError('--photos_dir %s is not a folder: give a folder of class folders'
                     % photos_dir)
+  local_archive = archive and not _is_remote(archive) and (
+      urllib.parse.urlsplit(archive).path if archive.startswith('file:') else archive)
+  emptied = (os.path.join(dataset_dir, WORK_DIRNAME), staging.staging_dir(dataset_dir))
+  for flag, path in (('--photos_dir', photos_dir), ('--archive', local_archive)):
+    for folder in emptied:
+      if path and _inside(path, folder):
+        raise UserError('%s=%s is inside %s, which the conversion empties first: move it out '
+                        'of --dataset_dir' % (flag, path, folder))
   if synthetic:
     photos_lib.check_num_validation(num_validation,
                                     synthetic * len(synthetic_flowers.CLASS_NAMES))
@@ -145,7 +163,7 @@ def download_and_convert(dataset_dir, archive=None, sha256=None, photos_dir=None
       if cleanup:
         _remove_tree(work_dir)
     if downloaded and cleanup:
-      os.remove(downloaded)
+      download.remove_download(downloaded)
       logging.info('Removed the downloaded %s (--nocleanup keeps it).', downloaded)
     elif downloaded or os.path.isdir(work_dir):
       logging.info('Kept %s (--cleanup removes them).',

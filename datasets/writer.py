@@ -63,6 +63,11 @@ def complete_output(dataset_dir, dataset_name, num_shards, num_validation, seed,
   """(the manifest of a complete output made with these settings, or None, and why not).
   Finishes the swap of an interrupted conversion, or removes its staging folder, first."""
   staging.recover(dataset_dir, dataset_name)  # A swap a killed run began is finished first.
+  other = (dataset_utils.read_manifest(dataset_dir) or {}).get('dataset_name', dataset_name)
+  if other != dataset_name:  # its labels.txt would become this one's, under its shards
+    raise UserError('%s holds the dataset %s (its %s): one dataset per folder; convert %s into '
+                    'another --dataset_dir' % (dataset_dir, other,
+                                               dataset_utils.MANIFEST_FILENAME, dataset_name))
   if overwrite:
     return None, '--overwrite'
   done, why = checks.up_to_date(dataset_dir, dataset_name, num_shards, num_validation, seed,
@@ -177,6 +182,15 @@ def _manifest(dataset_name, class_names, entries, report, renamed, source, flags
   }
 
 
+def _check_not_empty(entries, num_validation, report):
+  """UserError (the earlier dataset kept) when a split asked for holds no photo at all."""
+  for split in SPLITS:
+    if not entries[split]['num_samples'] and (split == 'train' or num_validation):
+      raise UserError('no photo of the %s split could be converted (skipped: %s); the earlier '
+                      'dataset, if any, is kept' % (split, _grouped(report['skipped']) or
+                                                    'none'))
+
+
 def _write_error(error, dataset_dir, photos_dir, photos):
   """The FileSystemError (exit 3, as training's) for an OSError while the new output was
   written (its files are removed)."""
@@ -234,6 +248,7 @@ def convert_photos(photos_dir, dataset_dir, dataset_name='flowers', num_validati
     entries, report = _write_splits(photos_dir, new_dir, dataset_name, splits, num_shards,
                                     class_names, max_pixels,
                                     num_workers or photos_lib.default_num_workers(), progress)
+    _check_not_empty(entries, num_validation, report)
     dataset_utils.write_label_file(dict(enumerate(class_names)), new_dir)
     manifest = _manifest(dataset_name, class_names, entries, report, renamed, source, flags,
                          seed, num_validation, max_pixels, refused_members)

@@ -256,16 +256,30 @@ def test_a_truncated_archive_raises_user_error(work, kind):
   assert_nothing_left(str(work / 'out'))
 
 
-def test_a_zip_member_with_damaged_bytes_raises_user_error(work):
+def test_a_zip_member_with_damaged_bytes_is_refused_alone(work):
+  """Zip members are compressed apart: one damaged member is left out with its reason, the
+  others are extracted (a tar stream that cannot be read stops the whole extraction:
+  test_a_truncated_archive_raises_user_error)."""
   data = b'A' * 5000
   with zipfile.ZipFile(str(work / 'f.zip'), 'w', zipfile.ZIP_STORED) as archive:
     archive.writestr('flower_photos/daisy/a.jpg', data)
+    archive.writestr('flower_photos/roses/b.jpg', b'roses bytes')
   raw = bytearray((work / 'f.zip').read_bytes())
   raw[raw.index(data) + 100] ^= 0xff
   (work / 'f.zip').write_bytes(bytes(raw))
-  with pytest.raises(UserError, match='corrupt or truncated .*CRC'):
-    safe_extract(str(work / 'f.zip'), str(work / 'out'))
-  assert_nothing_left(str(work / 'out'))
+  result = safe_extract(str(work / 'f.zip'), str(work / 'out'))
+  assert extracted_files(result.root) == {os.path.join('roses', 'b.jpg'): b'roses bytes'}
+  [(member, reason)] = result.refused
+  assert member == 'flower_photos/daisy/a.jpg' and reason.startswith(
+      'corrupt in the archive (BadZipFile: Bad CRC-32')
+
+
+def test_a_member_name_too_long_for_the_file_system_is_refused_alone(work):
+  long_name = 'flower_photos/daisy/' + '\u82b1' * 100 + '.jpg'  # 304 bytes: NTFS takes it
+  write_tar(work / 'f.tgz', good_members('tgz') + [tar_file(long_name, b'x')])
+  result = safe_extract(str(work / 'f.tgz'), str(work / 'out'))
+  assert extracted_files(result.root) == expected_files()
+  assert result.refused == [(long_name, 'name too long for the file system')]
 
 
 def test_an_archive_without_files_in_class_folders_raises_user_error(work):

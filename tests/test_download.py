@@ -61,7 +61,7 @@ def test_download_with_matching_checksum_writes_the_file(source, tmp_path):
                        expected_sha256=sha256(PAYLOAD).upper())
   assert result == str(dest)
   assert dest.read_bytes() == PAYLOAD
-  assert os.listdir(dest.parent) == ['a.tgz']
+  assert sorted(os.listdir(dest.parent)) == ['a.tgz', 'a.tgz.url']  # and the URL it came from
 
 
 def test_download_with_wrong_sha256_raises_and_leaves_no_file(source, tmp_path):
@@ -90,6 +90,19 @@ def test_download_reuses_an_existing_verified_file(source, tmp_path, monkeypatch
   refuse_network(monkeypatch)
   assert dl.download(url, str(dest), expected_sha256=sha256(PAYLOAD)) == str(dest)
   assert dest.read_bytes() == PAYLOAD
+
+
+def test_without_a_checksum_only_a_download_of_the_same_url_is_reused(tmp_path, monkeypatch):
+  """Two URLs with one file name: the second is downloaded, not taken for the first."""
+  seen = []
+  serve(monkeypatch, PAYLOAD, seen=seen)
+  dest = str(tmp_path / 'photos.tgz')
+  for url in ('http://h/v1/photos.tgz', 'http://h/v1/photos.tgz', 'http://h/v2/photos.tgz'):
+    dl.download(url, dest)
+  assert seen == ['http://h/v1/photos.tgz', 'http://h/v2/photos.tgz']
+  assert (tmp_path / 'photos.tgz.url').read_text() == 'http://h/v2/photos.tgz'
+  dl.remove_download(dest)
+  assert os.listdir(tmp_path) == []
 
 
 def test_download_replaces_an_existing_file_that_does_not_verify(source, tmp_path):

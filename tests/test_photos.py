@@ -113,3 +113,12 @@ def test_class_names_of_reports_renamed_folders_and_refuses_empty_names():
       [{'folder': 'ro\nses', 'class_name': 'ro ses', 'reason': 'control characters'}])
   with pytest.raises(UserError, match='has no printable character'):
     photos.class_names_of(['daisy', '\n\t'])
+
+
+def test_the_fingerprint_changes_when_a_photo_is_edited_in_place(tmp_path):
+  folder = make_photos(tmp_path / 'photos')
+  before = photos.photos_fingerprint(folder)
+  photo = os.path.join(folder, 'daisy', 'daisy_00.jpg')
+  status = os.stat(photo)
+  os.utime(photo, ns=(status.st_atime_ns, status.st_mtime_ns + 10 ** 9))  # same size, edited
+  assert photos.photos_fingerprint(folder) != before

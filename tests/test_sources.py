@@ -50,6 +50,36 @@ def test_nocleanup_keeps_the_extracted_photos(tmp_path):
   assert os.path.isfile(kept)
 
 
+def test_photos_kept_in_the_work_folder_are_refused_as_a_source(tmp_path):
+  """A later conversion empties DIR/.work first: converting the photos kept there would delete
+  them (and the user's edits)."""
+  archive = _tgz_of(make_photos(tmp_path / 'photos'), str(tmp_path / 'photos.tgz'))
+  dataset_dir = str(tmp_path / 'data')
+  sources.download_and_convert(dataset_dir, archive=archive, num_validation=3, num_shards=2,
+                               num_workers=1, cleanup=False)
+  kept = os.path.join(dataset_dir, sources.WORK_DIRNAME, 'my_photos')
+  with pytest.raises(UserError, match=r'--photos_dir=.* is inside .*\.work, which the '
+                     'conversion empties first'):
+    sources.download_and_convert(dataset_dir, photos_dir=kept, num_validation=3, num_workers=1)
+  assert os.path.isfile(os.path.join(kept, 'daisy', 'daisy_00.jpg'))
+
+
+def test_one_dataset_per_folder_and_none_emptied_by_photos_that_all_fail(tmp_path):
+  """Another --dataset_name in the same folder is refused (it took over labels.txt under the
+  first one's shards); a conversion that keeps no photo leaves the earlier dataset in place."""
+  photos = make_photos(tmp_path / 'photos')
+  dataset_dir = str(tmp_path / 'data')
+  settings = dict(photos_dir=photos, num_validation=3, num_shards=2, num_workers=1)
+  sources.download_and_convert(dataset_dir, dataset_name='mine', **settings)
+  with pytest.raises(UserError, match='holds the dataset mine .*convert other into another'):
+    sources.download_and_convert(dataset_dir, dataset_name='other', **settings)
+  before = mtimes(dataset_dir)
+  with pytest.raises(UserError, match=r'no photo of the train split could be converted '
+                     r'\(skipped: over pixel limit: \d+\)'):
+    sources.download_and_convert(dataset_dir, dataset_name='mine', max_pixels=10, **settings)
+  assert mtimes(dataset_dir) == before
+
+
 def test_synthetic_source_draws_photos_per_class(tmp_path):
   dataset_dir = str(tmp_path / 'data')
   manifest = sources.download_and_convert(dataset_dir, synthetic=2, num_validation=3,
