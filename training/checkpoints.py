@@ -103,8 +103,7 @@ def resolve(checkpoint_path):
     if not found:
       raise UserError('no checkpoint in %s (train first, or give a checkpoint prefix such as '
                       'model.ckpt-1000)' % path)
-    complete = [prefix for _, prefix in found if is_complete(prefix)]
-    return complete[-1] if complete else found[-1][1]
+    return next((prefix for _, prefix in reversed(found) if is_complete(prefix)), found[-1][1])
   if exists(path):
     return path
   raise UserError('checkpoint %s does not exist (give a checkpoint prefix such as '
