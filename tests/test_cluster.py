@@ -141,8 +141,7 @@ def test_a_ps_started_by_hand_stops_on_ctrl_c(tmp_path):
     for line in process.stdout:  # (its output ends when it exits)
       if 'until 1 worker(s) are done' in line:
         break
-    time.sleep(1)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signal.SIGINT)  # at once: while its session may still be starting
     rest, _ = process.communicate(timeout=30)
   finally:
     process.kill()

@@ -205,21 +205,21 @@ def serve_ps(cluster, poll_secs=0.5):
   """Runs ps task `cluster.task_index` until every worker has reported done; returns 0 then, or
   130 after Ctrl-C (it polls the queue of finished workers: a blocking dequeue would not let
   Python see the signal)."""
-  server = start_server(cluster)
-  logging.info('ps %d serving at %s until %d worker(s) are done.', cluster.task_index,
-               cluster.ps_hosts[cluster.task_index], cluster.num_workers)
-  with tf.Graph().as_default():
-    done = _done_queue(cluster.task_index, cluster.num_workers)
-    size, dequeue = done.size(), done.dequeue_many(cluster.num_workers)
-    with tf.compat.v1.Session(server.target, config=session_config(
-        cluster, tf.compat.v1.ConfigProto())) as sess:
-      try:
+  try:
+    server = start_server(cluster)
+    logging.info('ps %d serving at %s until %d worker(s) are done.', cluster.task_index,
+                 cluster.ps_hosts[cluster.task_index], cluster.num_workers)
+    with tf.Graph().as_default():
+      done = _done_queue(cluster.task_index, cluster.num_workers)
+      size, dequeue = done.size(), done.dequeue_many(cluster.num_workers)
+      with tf.compat.v1.Session(server.target, config=session_config(
+          cluster, tf.compat.v1.ConfigProto())) as sess:
         while sess.run(size) < cluster.num_workers:
           time.sleep(poll_secs)
-      except KeyboardInterrupt:
-        logging.info('ps %d stopped (Ctrl-C) before every worker was done.', cluster.task_index)
-        return 130
-      workers = sess.run(dequeue)
+        workers = sess.run(dequeue)
+  except KeyboardInterrupt:
+    logging.info('ps %d stopped (Ctrl-C) before every worker was done.', cluster.task_index)
+    return 130
   logging.info('ps %d: workers %s are done; stopping.', cluster.task_index,
                ', '.join(str(w) for w in sorted(workers)))
   return 0
