@@ -104,10 +104,10 @@ def cluster_from_flags():
 
 def config_from_flags(roles=None):
   params = {name: FLAGS[name].value for name in optimization.parameter_users()}
-  for name, users in optimization.parameter_users().items():
-    if FLAGS[name].present and FLAGS.optimizer not in users:
-      logging.warning('--%s is not a parameter of --optimizer=%s (it is of %s); it is ignored.',
-                      name, FLAGS.optimizer, ', '.join(users))
+  given = [name for name in params if FLAGS[name].present]
+  for name, users in optimization.params_not_taken(FLAGS.optimizer, given):
+    logging.warning('--%s is not a parameter of --optimizer=%s (it is of %s); it is ignored.',
+                    name, FLAGS.optimizer, ', '.join(users))
   return script_flags.config_from_flags(CONFIG, optimizer_params=params, cluster=roles)
 
 

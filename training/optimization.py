@@ -28,6 +28,13 @@ def parameter_users():
   return dict(sorted(users.items()))
 
 
+def params_not_taken(optimizer, names):
+  """[(parameter, the optimizers that take it)] of the parameters in `names` that `optimizer`
+  does not take (research/slim's --momentum, say, with --optimizer=rmsprop)."""
+  return [(name, users) for name, users in parameter_users().items()
+          if name in names and optimizer not in users]
+
+
 def check_params(params):
   """UserError for an optimizer parameter out of its range (all are >= 0 but the FTRL power,
   epsilons and Adagrad's accumulator are positive, and the betas, decays and momenta are below
