@@ -80,7 +80,7 @@ def run(argv):
         max_pixels=FLAGS.max_pixels, flags=_flag_values())
   except KeyboardInterrupt:
     # The new output is built beside the old one and swapped in with Ctrl-C held back
-    # (datasets/staging.py): whichever dataset the folder holds is whole.
+    # (datasets/convert/staging.py): whichever dataset the folder holds is whole.
     print('interrupted: %s holds no half-written dataset (the earlier one, or the new one if '
           'it was complete); rerun to finish' % FLAGS.dataset_dir, file=sys.stderr)
     return INTERRUPTED_STATUS
@@ -100,6 +100,6 @@ if __name__ == '__main__':
   # modules import TensorFlow, which they do not need (cli first: it quiets TensorFlow's start).
   import cli
   from datasets import checks
-  from datasets import sources
-  from datasets import writer
+  from datasets.convert import sources
+  from datasets.convert import writer
   cli.run(run, graph_mode=False)

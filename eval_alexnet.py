@@ -18,10 +18,10 @@ from absl import logging
 
 import base
 import cli
-import script_flags
+from cli import script_flags
 from datasets import dataset_factory
 from summaries import dataset_view
-from training import evaluator
+from evaluation import evaluator
 
 FLAGS = flags.FLAGS
 CONFIG = evaluator.EvalConfig  # every default lives there (or in TrainConfig, for training's)

@@ -16,7 +16,7 @@ from absl import flags
 from absl import logging
 
 import cli
-import script_flags
+from cli import script_flags
 from inference import predict
 from inference import reports
 

@@ -19,10 +19,10 @@ from absl import flags
 from absl import logging
 
 import cli
-import script_flags
+from cli import script_flags
 from training import cluster
 from training import optimization
-from training import session
+from rundir import session
 from training import trainer
 
 FLAGS = flags.FLAGS

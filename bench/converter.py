@@ -10,8 +10,8 @@ import time
 from bench.config import DATASET_NAME, REPO_ROOT
 from bench.timing import log
 from datasets import dataset_utils
-from datasets import photos
-from datasets import synthetic_flowers
+from datasets.convert import photos
+from datasets.synthetic import synthetic_flowers
 
 
 def make_photos(photos_dir, photos_per_class, copies=1, seed=0):
@@ -44,7 +44,7 @@ def converter_rate(photos_dir, dataset_dir, num_workers, num_validation, num_sha
   image of this process and its (finished) worker processes."""
   # Here, not at the top: writer imports TensorFlow, which the spawned workers (they import
   # bench.run) must not; and before the clock, as the converter script imports it.
-  from datasets import writer
+  from datasets.convert import writer
   start, cpu_start, child_start = time.perf_counter(), time.process_time(), _children_cpu_seconds()
   manifest = writer.convert_photos(photos_dir, dataset_dir, dataset_name=DATASET_NAME,
                                     num_validation=num_validation, num_shards=num_shards,

@@ -3,28 +3,29 @@ split (queue and tf.data input), and of the evaluation net alone on a batch in m
 import time
 
 from bench.config import MODEL_NAME
-from bench.input_pipeline import get_dataset
+from bench.input_rate import get_dataset
 from bench.machine import model_device
 from bench.timing import log, measure, running_session
 from bench.training_rate import in_memory_batch
 
 
 def eval_rate(dataset_dir, batch_size, pipeline='queue', num_preprocessing_threads=4):
-  """One pass of the evaluator's graph (evaluator.build_eval_graph: central-crop preprocessing,
+  """One pass of the evaluator's graph (eval_graph.build_eval_graph: central-crop preprocessing,
   is_training=False, streaming metrics and the per-batch fetches of its pass hook) over the
   validation split, from freshly initialized weights. The rate counts the images after the
   first batch (which pays the start-up)."""
   import tensorflow as tf
-  from training import evaluator
-  from training import session
+  from evaluation import eval_graph
+  from evaluation import evaluator
+  from rundir import session
   config = evaluator.EvalConfig(dataset_dir=dataset_dir, checkpoint_path=dataset_dir,
                                 eval_dir=dataset_dir, batch_size=batch_size,
                                 input_pipeline=pipeline,
                                 num_preprocessing_threads=num_preprocessing_threads)
   with tf.Graph().as_default() as graph:
     dataset = get_dataset(dataset_dir, config.dataset_split_name)
-    eval_graph = evaluator.build_eval_graph(config, dataset)
-    fetches = [eval_graph.update_op, eval_graph.collect['labels'], eval_graph.collect]
+    built = eval_graph.build_eval_graph(config, dataset)
+    fetches = [built.update_op, built.collect['labels'], built.collect]
     with running_session(session.eval_session_config(config.eval_device)) as sess:
       graph.finalize()
       pass_start = time.perf_counter()
@@ -49,7 +50,7 @@ def eval_forward_rate(batch_size, timing=None):
   memory: the limit the evaluation input could reach."""
   import tensorflow as tf
   from nets import nets_factory
-  from training import session
+  from rundir import session
   with tf.Graph().as_default() as graph:
     network_fn = nets_factory.get_network_fn(MODEL_NAME, 5, is_training=False)
     device = model_device()

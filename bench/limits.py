@@ -4,7 +4,7 @@ and the fraction of the peak each training row reaches."""
 import time
 
 from bench.config import MODEL_NAME
-from bench.input_pipeline import get_dataset
+from bench.input_rate import get_dataset
 from bench.machine import model_device
 from bench.timing import log, measure, running_session
 from bench.training_rate import build_train_op, in_memory_batch
@@ -24,7 +24,7 @@ def matmul_peak(precision, size, timing=None):
   """GFLOP/s of tf.linalg.matmul of two size x size matrices in `precision`, on the model's
   device, with the trainer's session settings (threads included)."""
   import tensorflow as tf
-  from training import session
+  from rundir import session
   dtype = tf.as_dtype(MATMUL_DTYPES[precision])
   with tf.Graph().as_default() as graph:
     with tf.device(model_device()):
@@ -87,7 +87,7 @@ def training_flops_per_image():
 def _traced_step(dataset_dir, batch_size, precision, warmup_steps):
   """The RunMetadata of one FULL_TRACE step of the in-memory train op, and its wall time."""
   import tensorflow as tf
-  from training import session
+  from rundir import session
   from training import trainer
   config = trainer.TrainConfig(dataset_dir=dataset_dir, train_dir='', batch_size=batch_size,
                                precision=precision)

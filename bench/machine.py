@@ -6,7 +6,7 @@ import resource
 
 import base
 from bench.config import GB
-from datasets import photos
+from datasets.convert import photos
 
 
 def cpu_model(cpuinfo='/proc/cpuinfo'):
@@ -32,7 +32,7 @@ def gpu_names():
 def mixed_precision(num_gpus, flags):
   """The mixed precision this machine runs: 'fp16' on a GPU, 'bf16' on a CPU with AVX512-BF16 or
   AMX, else None."""
-  from training import session
+  from rundir import session
   if num_gpus:
     return 'fp16'
   if flags & set(session.BF16_CPU_FLAGS):
@@ -42,7 +42,7 @@ def mixed_precision(num_gpus, flags):
 
 def machine_info():
   import tensorflow as tf
-  from training import session
+  from rundir import session
   flags = session.cpu_flags()
   gpus = gpu_names()
   return {
@@ -63,7 +63,7 @@ def machine_info():
 def model_device():
   """Where the trainer puts the net: /gpu:0 when a GPU is visible, else /cpu:0."""
   from training import clones
-  from training import session
+  from rundir import session
   return clones.variables_device(clones.clone_devices(1, False, session.num_gpus()))
 
 

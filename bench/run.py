@@ -32,7 +32,7 @@ import time
 from bench import converter
 from bench import evaluation_rate
 from bench import explore
-from bench import input_pipeline
+from bench import input_rate
 from bench import limits
 from bench import memory
 from bench import report
@@ -44,7 +44,7 @@ from bench.timing import log
 
 _SECTION_RUNNERS = {
     'converter': converter.run_section,
-    'pipeline': input_pipeline.run_section,
+    'pipeline': input_rate.run_section,
     'training': training_rate.run_section,
     'evaluation': evaluation_rate.run_section,
     'limits': limits.run_section,

@@ -2,7 +2,7 @@
 from the full input pipeline, and as trainer.build_graph builds it (what train_alexnet.py steps),
 in fp32 and this machine's mixed precision; the pipeline/memory ratio says whether input holds
 training back."""
-from bench.input_pipeline import get_dataset, input_batch
+from bench.input_rate import get_dataset, input_batch
 from bench.machine import model_device
 from bench.timing import find_row, log, measure, ratio, running_session
 
@@ -54,7 +54,7 @@ def train_rate(dataset_dir, batch_size, source='memory', precision='fp32', pipel
   The session is the trainer's: session.session_config(precision, threads).
   """
   import tensorflow as tf
-  from training import session
+  from rundir import session
   from training import trainer
   if source not in INPUTS:
     raise ValueError('unknown source %r; choose one of %s' % (source, ', '.join(INPUTS)))

@@ -16,9 +16,7 @@ from absl import logging
 
 from base import UserError
 from datasets import dataset_utils
-from datasets import images
 from datasets import records
-from datasets import staging
 
 MAX_LISTED = 10  # Bad records of a shard listed one by one; the rest only counted.
 SPLITS = dataset_utils.SPLITS
@@ -55,7 +53,7 @@ def _labels_problems(dataset_dir, class_names):
 
 def _structure_problems(dataset_dir, dataset_name, manifest):
   """Everything about the files that does not match the manifest (no record is read)."""
-  if staging.swap_interrupted(dataset_dir):
+  if dataset_utils.swap_interrupted(dataset_dir):
     return ['a conversion was interrupted while its new files were moved in: rerun it to finish']
   if manifest.get('format_version') != dataset_utils.FORMAT_VERSION:
     return ['manifest.json has format_version %r, expected %d'
@@ -86,50 +84,6 @@ def check_complete(dataset_dir, dataset_name='flowers'):
   problems = _structure_problems(dataset_dir, dataset_name, manifest)
   if problems:
     return False, problems[0]
-  return True, ''
-
-
-def _same_source(old, new):
-  """Same photos? Compares SHA-256 when both know it, else kind and location."""
-  if new is None:
-    return True
-  if not isinstance(old, dict):
-    return False
-  if old.get('sha256') and new.get('sha256'):
-    return old['sha256'] == new['sha256']
-  keys = ('kind', 'url', 'location', 'path', 'fingerprint', 'images_per_class')
-  return all(old.get(key) == new.get(key) for key in keys)
-
-
-def settings_changes(manifest, num_shards, num_validation, seed, source=None,
-                     max_pixels=images.DEFAULT_MAX_PIXELS):
-  """What differs between the requested settings and a manifest's, as 'name old -> new' strings."""
-  old_shards = sorted(set(manifest['splits'][split]['num_shards'] for split in SPLITS))
-  old_shards = old_shards[0] if len(old_shards) == 1 else old_shards
-  changes = []
-  for name, old, new in (('num_shards', old_shards, num_shards),
-                         ('num_validation', manifest.get('num_validation'), num_validation),
-                         ('seed', manifest.get('seed'), seed),
-                         ('max_pixels', manifest.get('max_pixels'), max_pixels)):
-    if old != new:
-      changes.append('%s %s -> %s' % (name, old, new))
-  if not _same_source(manifest.get('source'), source):
-    changes.append('the source photos differ')
-  return changes
-
-
-def up_to_date(dataset_dir, dataset_name, num_shards, num_validation, seed, source=None,
-               max_pixels=images.DEFAULT_MAX_PIXELS):
-  """(True, '') when dataset_dir is complete and made with these settings, else (False, why)."""
-  if not os.path.isdir(dataset_dir):
-    return False, 'no output yet'
-  ok, problem = check_complete(dataset_dir, dataset_name)
-  if not ok:
-    return False, problem
-  changes = settings_changes(dataset_utils.read_manifest(dataset_dir), num_shards,
-                             num_validation, seed, source, max_pixels)
-  if changes:
-    return False, 'settings changed (%s)' % ', '.join(changes)
   return True, ''
 
 

@@ -126,3 +126,22 @@ def read_manifest(dataset_dir):
   except (OSError, ValueError):
     return None
   return manifest if isinstance(manifest, dict) else None
+
+
+STAGING_DIRNAME = '.staging'
+
+
+SWAPPING_FILENAME = 'SWAPPING'
+
+
+def staging_dir(dataset_dir):
+  return os.path.join(dataset_dir, STAGING_DIRNAME)
+
+
+def swap_marker(dataset_dir):
+  return os.path.join(staging_dir(dataset_dir), SWAPPING_FILENAME)
+
+
+def swap_interrupted(dataset_dir):
+  """True when a swap began and did not finish: dataset_dir mixes old and new files."""
+  return os.path.isfile(swap_marker(dataset_dir))

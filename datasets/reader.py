@@ -9,6 +9,7 @@ import os
 import re
 
 import tensorflow as tf
+from absl import logging
 import tf_slim as slim
 
 import compat
@@ -16,7 +17,6 @@ from base import UserError
 from base import check_no_glob_characters
 from datasets import dataset_utils
 from datasets import records
-from datasets import staging
 
 SPLITS = dataset_utils.SPLITS
 _SHARD_NUMBER = re.compile(r'_(\d+)-of-(\d+)\.tfrecord$')
@@ -159,7 +159,7 @@ def get_split(dataset_name, split_name, dataset_dir, file_pattern=None):
   if not os.path.isdir(dataset_dir):
     raise UserError('dataset folder %s does not exist; run download_and_convert_flowers.py '
                     '--dataset_dir=%s first' % (dataset_dir, dataset_dir))
-  if staging.swap_interrupted(dataset_dir):
+  if dataset_utils.swap_interrupted(dataset_dir):
     raise UserError('a conversion into %s was interrupted while its new files were moved in; '
                     'rerun download_and_convert_flowers.py --dataset_dir=%s to finish it'
                     % (dataset_dir, dataset_dir))
@@ -189,3 +189,22 @@ def first_records(filenames, count):
         return found
       found.append(records.parse(serialized))
   return found
+
+
+def check_split_has_images(dataset, work):
+  """UserError for a split of no images: training would wait for data forever and an evaluation
+  would report the accuracy of nothing. work: what needs the images ('train', 'evaluate')."""
+  if not dataset.num_samples:
+    raise UserError('the %s split in %s holds no images: nothing to %s; convert photos into it '
+                    'first (download_and_convert_flowers.py)'
+                    % (dataset.split_name, os.path.dirname(dataset.data_sources[0]), work))
+
+
+def batch_for_split(batch_size, num_samples):
+  """batch_size, or the split's size with a log line when it is larger: a pass over the split
+  never fills more, and the batch would be allocated (and preprocessed into) in full."""
+  if batch_size <= num_samples:
+    return batch_size
+  logging.info('--batch_size=%d is more than the %d images of the split; using %d.', batch_size,
+               num_samples, num_samples)
+  return num_samples

@@ -15,9 +15,9 @@ import tf_slim as slim
 from base import UserError
 from nets import nets_factory
 from preprocessing import preprocessing_factory
-from summaries import gradcam
-from training import checkpoints
-from training import session
+from nets import gradcam
+from rundir import checkpoints
+from rundir import session
 
 
 @dataclasses.dataclass

@@ -5,8 +5,8 @@ import numpy as np
 from PIL import Image
 
 import base
-from summaries import gradcam
-from summaries import lettering
+from pictures import lettering
+from pictures import overlays
 
 
 # Bytes of a picture's stem: room for '-N.png' and the temporary name's additions in the 255
@@ -45,7 +45,7 @@ class Writer:
     """The picture of one photo: image (uint8 pixels of what the net saw), heat [H, W] of the top
     class."""
     top = int(np.argmax(probabilities))
-    picture = gradcam.overlay(image, heat, self.class_names[top], probabilities[top])
+    picture = overlays.overlay(image, heat, self.class_names[top], probabilities[top])
     path = self._filename(photo_path)
     with base.atomic_path(path) as tmp:
       Image.fromarray(picture).save(tmp, format='PNG')

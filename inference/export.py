@@ -33,7 +33,8 @@ import base
 from base import UserError
 from datasets import dataset_utils
 from inference import classifier as classifier_lib
-from training import run_info
+from pictures import ramps
+from rundir import run_info
 
 SERVING_SIGNATURE = 'serving_default'
 IMAGES_SIGNATURE = 'predict_images'
@@ -115,21 +116,7 @@ def sample_images(info, count=4, seed=0):
   """Preprocessed-looking float32 images [count, size, size, 3] in [-1, 1] (within the range of
   either preprocessing): smooth colour gradients with noise, to compare two forms of one model
   on."""
-  return gradient_images(count, info.image_size, 1.0, 0.1, seed)
-
-
-def gradient_images(count, size, limit, noise, seed=0):
-  """float32 images [count, size, size, 3] in [-limit, limit]: per channel a mix of a vertical
-  and a horizontal ramp over that range, plus normal noise of std `noise`, clipped."""
-  rng = np.random.default_rng(seed)
-  ramp = np.linspace(-limit, limit, size, dtype=np.float32)
-  images = np.empty((count, size, size, 3), np.float32)
-  for i in range(count):
-    mix = rng.uniform(0.0, 1.0, 3)
-    for c in range(3):
-      images[i, :, :, c] = ramp[:, None] * mix[c] + ramp[None, :] * (1.0 - mix[c])
-  images += rng.normal(0.0, noise, images.shape).astype(np.float32)
-  return np.clip(images, -limit, limit)
+  return ramps.gradient_images(count, info.image_size, 1.0, 0.1, seed)
 
 
 def write_tflite(saved_model_dir, info):

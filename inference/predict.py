@@ -19,7 +19,7 @@ from inference import classifier as classifier_lib
 from inference import explanations
 from inference import photo_files
 from inference import reports
-from training import run_info
+from rundir import run_info
 
 LOG_EVERY_SECS = 10.0
 

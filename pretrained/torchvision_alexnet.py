@@ -27,10 +27,10 @@ import tensorflow as tf
 
 import base
 from base import UserError
-from inference import export
+from pictures import ramps
 from nets import alexnet_tv
 from nets import nets_factory
-from training import run_info
+from rundir import run_info
 
 MODEL_NAME = 'alexnet_tv'   # the nets_factory name; its variables are under alexnet_tv.SCOPE
 NUM_CLASSES = 1000
@@ -193,7 +193,7 @@ def sample_images(count=4, seed=0):
   """Normalised-looking float32 images [count, 224, 224, 3] (NHWC) to compare the two nets on:
   smooth colour gradients with noise over [-2, 2], about the range of torchvision's normalised
   photos."""
-  return export.gradient_images(count, IMAGE_SIZE, 2.0, 0.3, seed)
+  return ramps.gradient_images(count, IMAGE_SIZE, 2.0, 0.3, seed)
 
 
 def checkpoint_logits(prefix, images):

@@ -15,7 +15,7 @@ from PIL import Image
 
 from base import UserError
 from summaries import events
-from summaries import photo_grids
+from pictures import photo_grids
 from summaries import projector
 
 EMBEDDING_TENSOR = 'pixels'

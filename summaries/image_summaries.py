@@ -1,4 +1,4 @@
-"""Graph-mode image summaries: summaries.drawing pictures drawn in the graph by tf.numpy_function.
+"""Graph-mode image summaries: pictures.charts pictures drawn in the graph by tf.numpy_function.
 
 Each function adds image summary ops (summaries.graph_summaries.image) to `collections` (default:
 the SUMMARIES collection, so tf.compat.v1.summary.merge_all and slim.learning.train pick them up)
@@ -6,10 +6,11 @@ and returns them. The summary tag is the given name plus '/image', whatever the 
 """
 import tensorflow as tf
 
-from summaries import drawing
-from summaries import gradcam
+from pictures import charts
+from nets import gradcam
 from summaries import graph_summaries
-from summaries import lettering
+from pictures import lettering
+from pictures import overlays
 
 
 def _class_names(class_names):
@@ -36,7 +37,7 @@ def prediction_summary(images_batch, labels, logits, class_names,
     logits: [batch, num_classes] (or [batch, 1, 1, num_classes]); num_classes must be static.
     class_names: list (or {id: name}) of num_classes names.
     name: summary name; the tag is name + '/image'.
-    size: side of the photo in the picture (see drawing.prediction_image_size).
+    size: side of the photo in the picture (see charts.prediction_image_size).
   Returns:
     The summary op (a serialized Summary string tensor).
   """
@@ -44,7 +45,7 @@ def prediction_summary(images_batch, labels, logits, class_names,
   if num_classes is None:
     raise ValueError('logits need a static number of classes, got shape %s' % logits.shape)
   names = _class_names(class_names)
-  height, width = drawing.prediction_image_size(num_classes, size)
+  height, width = charts.prediction_image_size(num_classes, size)
   with tf.name_scope('prediction_image'):
     logits = tf.reshape(logits, [-1, num_classes])
     probabilities = tf.nn.softmax(tf.cast(logits[0], tf.float32))
@@ -52,7 +53,7 @@ def prediction_summary(images_batch, labels, logits, class_names,
       labels = tf.argmax(labels, axis=1)
     label = tf.reshape(labels, [-1])[0]
     picture = _drawn_image(
-        lambda image, true_label, probs: drawing.prediction_image(image, true_label, probs, names,
+        lambda image, true_label, probs: charts.prediction_image(image, true_label, probs, names,
                                                                   size),
         [images_batch[0], label, probabilities], height, width, name='draw')
   return graph_summaries.image(name, picture, max_outputs=1, collections=collections)
@@ -92,11 +93,11 @@ def gradcam_summary(network_fn, image, class_names, pixels=None, name='predictio
     def draw(photo, heat_map, probs):
       top = int(probs.argmax())
       label = lettering.class_name_list(names, len(probs))[top]  # a name the font can draw
-      return gradcam.overlay(photo, heat_map, label, probs[top])
+      return overlays.overlay(photo, heat_map, label, probs[top])
 
     photo = image[0] if pixels is None else pixels[0]
     picture = _drawn_image(draw, [photo, heat[0], probabilities],
-                           gradcam.overlay_height(height, width), width, name='draw')
+                           overlays.overlay_height(height, width), width, name='draw')
   return graph_summaries.image(name, picture, max_outputs=1, collections=collections)
 
 
@@ -140,9 +141,9 @@ def feature_map_summaries(end_points, weights_conv1=None, names=('conv1', 'conv5
     h, w, c = activations.shape[1:]
     height = width = None
     if None not in (h, w, c):
-      height, width = drawing.feature_map_grid_size(h, w, c, max_channels)
+      height, width = charts.feature_map_grid_size(h, w, c, max_channels)
     with tf.name_scope('feature_map_image'):
-      picture = _drawn_image(lambda a: drawing.feature_map_grid(a, max_channels),
+      picture = _drawn_image(lambda a: charts.feature_map_grid(a, max_channels),
                              [activations[0]], height, width, name='draw')
     summaries.append(graph_summaries.image('%s/%s' % (family, name) if family else name,
                                                 picture, max_outputs=1, collections=collections))
@@ -153,9 +154,9 @@ def feature_map_summaries(end_points, weights_conv1=None, names=('conv1', 'conv5
     kh, kw, _, out = weights.shape
     height = width = None
     if None not in (kh, kw, out):
-      height, width = drawing.filter_grid_size(kh, kw, out)
+      height, width = charts.filter_grid_size(kh, kw, out)
     with tf.name_scope('filter_image'):
-      picture = _drawn_image(drawing.filter_grid, [weights], height, width, name='draw')
+      picture = _drawn_image(charts.filter_grid, [weights], height, width, name='draw')
     summaries.append(graph_summaries.image(filters_name, picture, max_outputs=1,
                                                 collections=collections))
   return summaries

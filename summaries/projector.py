@@ -49,7 +49,7 @@ from tensorboard.plugins import projector
 
 import base
 from base import UserError
-from summaries import photo_grids
+from pictures import photo_grids
 
 CHECKPOINT_PREFIX = 'embedding.ckpt'
 CONFIG_FILENAME = 'projector_config.pbtxt'

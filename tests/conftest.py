@@ -16,9 +16,9 @@ import tensorflow as tf
 tf.compat.v1.disable_eager_execution()
 
 from datasets import dataset_utils  # noqa: E402
-from datasets import photos  # noqa: E402
-from datasets import writer  # noqa: E402
-from training import checkpoints  # noqa: E402
+from datasets.convert import photos  # noqa: E402
+from datasets.convert import writer  # noqa: E402
+from rundir import checkpoints  # noqa: E402
 from training import trainer  # noqa: E402
 
 CLASS_NAMES = ('daisy', 'dandelion', 'roses', 'sunflowers', 'tulips')

@@ -6,7 +6,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from datasets import writer
+from datasets.convert import writer
 
 CLASSES = ('daisy', 'roses', 'tulips')
 

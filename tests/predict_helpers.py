@@ -10,7 +10,7 @@ from PIL import Image
 
 from conftest import CLASS_NAMES
 from nets import nets_factory
-from training import run_info
+from rundir import run_info
 
 FC8_SCALE = 40.0  # an untrained net's probabilities are all near 1/C: spread them
 

@@ -22,7 +22,7 @@ from nets import nets_factory
 from pretrained import pth as pth_module
 from pretrained import torchvision_alexnet as tva
 from summaries import projector
-from training import evaluator
+from evaluation import evaluator
 from training import trainer
 
 SIZE = 224            # the smallest usual size (alexnet_tv needs at least 223)

@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 
-from datasets.archive import safe_extract
+from datasets.convert.archive import safe_extract
 from base import UserError
 
 GOOD = {

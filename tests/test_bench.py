@@ -8,7 +8,7 @@ import tensorflow as tf
 from bench import cluster_traffic
 from bench import converter
 from bench import evaluation_rate
-from bench import input_pipeline
+from bench import input_rate
 from bench import limits
 from bench import machine
 from bench import memory
@@ -112,7 +112,7 @@ def test_converter_rate_counts_every_converted_photo(tmp_path):
 @pytest.mark.parametrize('pipeline', ['queue', 'tf_data', 'cached'])
 def test_pipeline_rate_measures_each_pipeline(records_dataset, pipeline):
   dataset_dir, _ = records_dataset
-  row = input_pipeline.pipeline_rate(dataset_dir, 2, pipeline, fast_mode=True,
+  row = input_rate.pipeline_rate(dataset_dir, 2, pipeline, fast_mode=True,
                                      decode_and_crop=True, timing=TINY)
   assert row['pipeline'] == pipeline and row['batch_size'] == 2
   assert row['images_per_sec'] > 0
@@ -140,12 +140,12 @@ def test_build_train_op_creates_the_variables_of_trainer_build_graph(records_dat
   config = trainer.TrainConfig(dataset_dir=dataset_dir, train_dir=str(tmp_path), batch_size=2)
 
   def ours():
-    dataset = input_pipeline.get_dataset(dataset_dir)
+    dataset = input_rate.get_dataset(dataset_dir)
     images, labels = training_rate.in_memory_batch(2, 224, dataset.num_classes, '/cpu:0')
     training_rate.build_train_op(config, images, labels, dataset.num_classes, dataset.num_samples)
 
   def theirs():
-    trainer.build_graph(config, input_pipeline.get_dataset(dataset_dir))
+    trainer.build_graph(config, input_rate.get_dataset(dataset_dir))
 
   assert _variable_names(ours) - {'in_memory/images', 'in_memory/labels'} == \
       _variable_names(theirs)

@@ -5,9 +5,9 @@ import pytest
 import tensorflow as tf
 
 import tb_server
-from summaries import calibration
+from evaluation import calibration
 from summaries import events
-from summaries import lettering
+from pictures import lettering
 
 
 def test_pr_counts_at_thresholds():

@@ -1,10 +1,11 @@
-"""training.checkpoints: one check of a checkpoint against the graph's variables, worded for
+"""rundir.checkpoints: one check of a checkpoint against the graph's variables, worded for
 resuming, fine-tuning or evaluating."""
 import pytest
 import tensorflow as tf
 
 from base import UserError
-from training import checkpoints
+from rundir import checkpoints
+from training import resume
 
 
 def a_checkpoint(path, shape):
@@ -47,7 +48,7 @@ def test_resume_evaluate_and_fine_tune_give_their_own_advice(tmp_path):
   with pytest.raises(UserError, match=r'with shape \[3\] but the model needs \[5\]; it was '
                                       r'trained with other settings.*give a new --train_dir'):
     with tf.Graph().as_default():
-      checkpoints.check_resumable(prefix, [tf.compat.v1.get_variable('a/w', [5])])
+      resume.check_resumable(prefix, [tf.compat.v1.get_variable('a/w', [5])])
   with pytest.raises(UserError, match=r'needs \[5\]; check --model_name \(alexnet_v2\) and '
                                       r'--dataset_name'):
     check_against(prefix, lambda p, v: checkpoints.check_evaluable(p, v, 'alexnet_v2'), [5])

@@ -2,8 +2,9 @@
 import os
 
 from datasets import checks
+from datasets.convert import writer
 from datasets import dataset_utils
-from datasets import photos
+from datasets.convert import photos
 from photo_files import convert_small, jpeg, shard_paths
 
 
@@ -27,7 +28,7 @@ def test_labels_not_matching_manifest_are_detected(tmp_path):
 
 def test_changed_seed_is_reported_as_a_settings_change(tmp_path):
   _, dataset_dir, _ = convert_small(tmp_path)
-  assert checks.up_to_date(dataset_dir, 'flowers', 2, 3, 1) == (
+  assert writer.up_to_date(dataset_dir, 'flowers', 2, 3, 1) == (
       False, 'settings changed (seed 0 -> 1)')
 
 
@@ -36,7 +37,7 @@ def test_changed_photos_make_the_output_out_of_date(tmp_path):
   with open(os.path.join(photos_dir, 'roses', 'new.jpg'), 'wb') as f:
     f.write(jpeg(7))
   source = photos.photos_dir_source(photos_dir)
-  assert checks.up_to_date(dataset_dir, 'flowers', 2, 3, 0, source) == (
+  assert writer.up_to_date(dataset_dir, 'flowers', 2, 3, 0, source) == (
       False, 'settings changed (the source photos differ)')
 
 

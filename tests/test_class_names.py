@@ -4,13 +4,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from summaries import drawing
+from pictures import charts
 from summaries import events
-from summaries import lettering
-from summaries import photo_grids
-from summaries import results
+from pictures import lettering
+from pictures import photo_grids
+from evaluation import results
 from tf_helpers import read_events
-from training import metrics
+from evaluation import metrics
 
 GERMAN = ['Gänseblümchen', 'Löwenzahn', 'Rosen', 'Sonnenblumen', 'Tulpen']
 JAPANESE = ['ひなぎく', 'たんぽぽ', 'ばら', 'ひまわり', 'チューリップ']
@@ -77,7 +77,7 @@ def test_tensorboard_lists_the_unicode_tags(tmp_path):
 
 def prediction(names):
   image = np.full((64, 64, 3), 90, np.uint8)
-  return drawing.prediction_image(image, 1, [0.1, 0.6, 0.1, 0.1, 0.1], names, size=224)
+  return charts.prediction_image(image, 1, [0.1, 0.6, 0.1, 0.1, 0.1], names, size=224)
 
 
 def test_german_letters_are_drawn_each_with_its_own_glyph():
@@ -94,8 +94,8 @@ def test_names_in_a_script_the_font_lacks_are_drawn_as_class_ids():
   ids = ['class %d' % i for i in range(5)]
   assert not lettering.drawable('ひまわり') and lettering.drawable('Löwenzahn')
   np.testing.assert_array_equal(prediction(JAPANESE), prediction(ids))
-  np.testing.assert_array_equal(drawing.confusion_matrix_image(np.eye(5), JAPANESE),
-                                drawing.confusion_matrix_image(np.eye(5), ids))
+  np.testing.assert_array_equal(charts.confusion_matrix_image(np.eye(5), JAPANESE),
+                                charts.confusion_matrix_image(np.eye(5), ids))
   grid = photo_grids.prediction_grid([np.zeros((8, 8, 3), np.uint8)], [3], [0], JAPANESE)
   np.testing.assert_array_equal(
       grid, photo_grids.prediction_grid([np.zeros((8, 8, 3), np.uint8)], [3], [0], ids))

@@ -11,6 +11,7 @@ import tf_slim as slim
 
 import compat
 from datasets import flowers
+from training import gradients
 
 
 def initialized_session():
@@ -56,7 +57,8 @@ def test_tf_slim_gradient_summaries_are_broken_and_ours_work():
     tf.compat.v1.train.get_or_create_global_step()
     with pytest.raises(AttributeError):
       slim.learning.create_train_op(loss, opt, summarize_gradients=True)
-    compat.create_train_op(loss, opt, summarize_gradients=True, clip_gradient_norm=1.0)
+    compat.create_train_op(loss, opt, clip_gradient_norm=1.0, transform_grads_fn=gradients.transform(
+        loss, summarize_gradients=True))
     summaries = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.SUMMARIES)
     tags = {tf.get_static_value(op.op.inputs[0]).item().decode() for op in summaries}
     assert tags == {'gradients/w', 'gradient_norms/w'}
@@ -69,7 +71,7 @@ def test_a_non_finite_loss_stops_the_step_before_the_weights_change():
     scale = tf.compat.v1.placeholder(tf.float32, [])
     loss = tf.reduce_sum(w * w) * scale
     tf.compat.v1.train.get_or_create_global_step()
-    train_op = compat.create_train_op(loss, opt)
+    train_op = compat.create_train_op(loss, opt, transform_grads_fn=gradients.transform(loss))
     with tf.compat.v1.Session() as sess:
       sess.run(tf.compat.v1.global_variables_initializer())
       sess.run(train_op, {scale: 1.0})

@@ -11,7 +11,7 @@ from PIL import Image
 
 from datasets import checks
 from datasets import dataset_utils
-from datasets import writer
+from datasets.convert import writer
 from scripts import ROOT
 from scripts import assert_one_line_error
 from scripts import run_script as _run
@@ -50,7 +50,7 @@ def test_photos_dir_is_converted_end_to_end(tmp_path):
 
 @pytest.mark.slow
 def test_archive_given_as_file_url_is_converted_end_to_end(tmp_path):
-  pytest.importorskip('datasets.archive', reason='datasets/archive.py not written yet')
+  pytest.importorskip('datasets.convert.archive', reason='datasets/convert/archive.py not written yet')
   archive = str(tmp_path / 'photos.tgz')
   with tarfile.open(archive, 'w:gz') as tar:
     tar.add(make_photos(tmp_path / 'photos'), arcname='photos')

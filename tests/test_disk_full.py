@@ -21,7 +21,7 @@ from faults import tmpfs
 from faults import write_tiny_checkpoints
 from scripts import run_script
 import tf_helpers
-from training import checkpoints
+from rundir import checkpoints
 from training import saving
 from training import trainer
 

@@ -7,7 +7,7 @@ import urllib.request
 
 import pytest
 
-from datasets import download as dl
+from datasets.convert import download as dl
 from base import UserError
 
 PAYLOAD = bytes(range(256)) * 40  # 10 KB

@@ -12,7 +12,7 @@ from base import UserError
 from conftest import write_records_dataset
 from datasets import input_pipeline
 from tf_helpers import read_events, save_random_checkpoint, tiny_train_config
-from training import evaluator
+from evaluation import evaluator
 from training import trainer
 
 

@@ -21,11 +21,12 @@ from datasets import dataset_factory
 from datasets import reader
 from datasets import records
 from summaries import projector
-from summaries import results as results_module
-from training import checkpoints
-from training import evaluator
-from training import metrics
-from training import run_info
+from evaluation import results as results_module
+from rundir import checkpoints
+from evaluation import eval_state
+from evaluation import evaluator
+from evaluation import metrics
+from rundir import run_info
 from tf_helpers import read_events, save_random_checkpoint
 
 def eval_config(trained, checkpoint_path, eval_dir, **overrides):
@@ -257,7 +258,7 @@ def test_restarted_evaluator_goes_on_where_it_stopped(trained, tmp_path):
   link_checkpoint(second, str(watched))
   assert steps_of(evaluator.evaluate(eval_config(trained, watched, eval_dir, **options))) == [
       second_step]
-  state = json.loads((eval_dir / checkpoints.EVAL_STATE_FILENAME).read_text())
+  state = json.loads((eval_dir / eval_state.EVAL_STATE_FILENAME).read_text())
   assert [e['step'] for e in state['evaluated']] == [first_step, second_step]
   assert state['last_step'] == second_step
 
@@ -330,7 +331,7 @@ def test_a_rerun_after_a_failed_projector_write_does_not_repeat_the_summaries(
   [result] = evaluator.evaluate(eval_config(trained, watched, eval_dir, **options))
   assert result.step == step and result.embedding_written
   assert accuracy_steps(eval_dir) == [step]
-  state = json.loads((eval_dir / checkpoints.EVAL_STATE_FILENAME).read_text())
+  state = json.loads((eval_dir / eval_state.EVAL_STATE_FILENAME).read_text())
   assert state['last_step'] == step
 
 
@@ -361,7 +362,7 @@ def test_checkpoint_deleted_before_restore_is_skipped_and_the_loop_goes_on(train
       hooks=[hook])
   assert hook.done
   assert steps_of(results) == [second_step]
-  state = json.loads((eval_dir / checkpoints.EVAL_STATE_FILENAME).read_text())
+  state = json.loads((eval_dir / eval_state.EVAL_STATE_FILENAME).read_text())
   assert [s['step'] for s in state['skipped']] == [first_step]
 
 

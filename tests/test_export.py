@@ -16,7 +16,7 @@ from inference import export
 from inference import predict
 from predict_helpers import photo_bytes, save_checkpoint
 from scripts import assert_one_line_error, run_script
-from training import run_info
+from rundir import run_info
 
 SAVED_MODEL_CLI = os.path.join(os.path.dirname(sys.executable), 'saved_model_cli')
 

@@ -19,9 +19,8 @@ from datasets import checks
 from datasets import dataset_factory
 from datasets import dataset_utils
 from datasets import reader
-from datasets import sources
-from datasets import staging
-from datasets import writer
+from datasets.convert import sources
+from datasets.convert import writer
 from base import UserError
 from faults import Running
 from faults import assert_last_line_error
@@ -33,7 +32,8 @@ from faults import write_tiny_checkpoints
 from scripts import assert_one_line_error
 from scripts import run_script
 import tf_helpers
-from training import checkpoints
+from rundir import checkpoints
+from training import resume
 from training import saving
 from training import trainer
 
@@ -197,13 +197,13 @@ def _kill_once_a_shard_is_staged(dataset_dir, args):
   """Starts the converter, SIGKILLs it once it has written a shard (into its staging folder);
   returns the time of the kill."""
   run = Running(CONVERT, *args)
-  first = wait_for_file(os.path.join(dataset_dir, staging.STAGING_DIRNAME, 'flowers_*.tfrecord'),
+  first = wait_for_file(os.path.join(dataset_dir, dataset_utils.STAGING_DIRNAME, 'flowers_*.tfrecord'),
                         120, process=run.process)
   run.process.kill()
   assert run.finish() == -signal.SIGKILL
   assert first, 'the converter wrote no shard before it ended:\n' + run.output[-3000:]
-  assert os.path.isdir(staging.staging_dir(dataset_dir)) and \
-      not staging.swap_interrupted(dataset_dir), 'the conversion finished: nothing was tested'
+  assert os.path.isdir(dataset_utils.staging_dir(dataset_dir)) and \
+      not dataset_utils.swap_interrupted(dataset_dir), 'the conversion finished: nothing was tested'
   return time.time()
 
 
@@ -215,7 +215,7 @@ def test_a_converter_killed_mid_run_leaves_no_shard_and_an_earlier_dataset_whole
           '--num_shards=5', '--num_workers=1')
   killed_at = _kill_once_a_shard_is_staged(dataset_dir, args)
   assert sorted(os.listdir(dataset_dir)) == sorted(  # Nothing half-written.
-      [staging.STAGING_DIRNAME, sources.LOCK_FILENAME])
+      [dataset_utils.STAGING_DIRNAME, sources.LOCK_FILENAME])
   with pytest.raises(UserError):  # Training never reads a half-written conversion.
     dataset_factory.get_dataset('flowers', 'train', dataset_dir)
 
@@ -234,7 +234,7 @@ def test_a_converter_killed_mid_run_leaves_no_shard_and_an_earlier_dataset_whole
   # A rebuild with other settings, killed: the complete dataset is as it was, and verifies.
   _kill_once_a_shard_is_staged(dataset_dir, args[:-2] + ('--num_shards=3', args[-1]))
   assert dataset_utils.read_manifest(dataset_dir) == manifest
-  assert checks.up_to_date(dataset_dir, 'flowers', 5, 100, 0) == (True, '')
+  assert writer.up_to_date(dataset_dir, 'flowers', 5, 100, 0) == (True, '')
   assert dataset_factory.get_dataset('flowers', 'train', dataset_dir).num_samples == 300
   verify = run_script(CONVERT, '--dataset_dir=' + dataset_dir, '--verify')
   assert verify.returncode == 0, verify.stdout + verify.stderr[-2000:]
@@ -251,7 +251,7 @@ def test_ctrl_c_during_a_rebuild_exits_130_and_keeps_the_earlier_dataset(tmp_pat
   run = Running(CONVERT, '--dataset_dir=' + dataset_dir,
                 '--photos_dir=' + slow_photos(tmp_path / 'photos'), '--num_validation=100',
                 '--num_workers=1')
-  staged = wait_for_file(os.path.join(dataset_dir, staging.STAGING_DIRNAME, 'flowers_*.tfrecord'),
+  staged = wait_for_file(os.path.join(dataset_dir, dataset_utils.STAGING_DIRNAME, 'flowers_*.tfrecord'),
                          120, process=run.process)
   run.process.send_signal(signal.SIGINT)
   assert run.finish() == 130, run.output[-3000:]
@@ -339,7 +339,7 @@ def test_an_empty_or_garbled_state_file_is_rewritten_to_the_newest_complete_chec
     tmp_path, garbage):
   prefixes = write_tiny_checkpoints(tmp_path, [5, 10, 15])
   write_state(tmp_path, garbage)
-  assert checkpoints.repair_state(str(tmp_path)) == prefixes[-1]
+  assert resume.repair_state(str(tmp_path)) == prefixes[-1]
   assert tf.train.latest_checkpoint(str(tmp_path)) == prefixes[-1]  # What Supervisor reads.
 
 
@@ -347,14 +347,14 @@ def test_a_state_file_naming_a_missing_checkpoint_is_rewritten(tmp_path):
   prefixes = write_tiny_checkpoints(tmp_path, [5, 10])
   write_state(tmp_path, 'model_checkpoint_path: "%s"\n' % os.path.join(str(tmp_path),
                                                                        'model.ckpt-99'))
-  assert checkpoints.repair_state(str(tmp_path)) == prefixes[-1]
+  assert resume.repair_state(str(tmp_path)) == prefixes[-1]
   assert tf.train.latest_checkpoint(str(tmp_path)) == prefixes[-1]
 
 
 def test_a_missing_state_file_beside_checkpoints_is_recreated(tmp_path):
   prefixes = write_tiny_checkpoints(tmp_path, [5, 10])
   os.remove(state_path(tmp_path))
-  assert checkpoints.repair_state(str(tmp_path)) == prefixes[-1]
+  assert resume.repair_state(str(tmp_path)) == prefixes[-1]
   assert tf.train.latest_checkpoint(str(tmp_path)) == prefixes[-1]
 
 
@@ -365,7 +365,7 @@ def test_an_incomplete_newest_checkpoint_is_passed_over(tmp_path):
     f.truncate(10)
   write_state(tmp_path, 'garbled')
   assert [s for s, _ in checkpoints.complete_checkpoints(str(tmp_path))] == [5, 10]
-  assert checkpoints.repair_state(str(tmp_path)) == prefixes[1]
+  assert resume.repair_state(str(tmp_path)) == prefixes[1]
 
 
 def test_leftovers_of_a_save_cut_short_are_tolerated(tmp_path):
@@ -375,14 +375,14 @@ def test_leftovers_of_a_save_cut_short_are_tolerated(tmp_path):
     with open(os.path.join(str(tmp_path), name), 'wb') as f:
       f.write(b'half')
   assert [s for s, _ in checkpoints.complete_checkpoints(str(tmp_path))] == [5, 10]
-  assert checkpoints.repair_state(str(tmp_path)) == prefixes[-1]
+  assert resume.repair_state(str(tmp_path)) == prefixes[-1]
 
 
 def test_a_sound_state_file_is_left_as_it_is(tmp_path):
   prefixes = write_tiny_checkpoints(tmp_path, [5, 10])
   with open(state_path(tmp_path)) as f:
     before = f.read()
-  assert checkpoints.repair_state(str(tmp_path)) == prefixes[-1]
+  assert resume.repair_state(str(tmp_path)) == prefixes[-1]
   with open(state_path(tmp_path)) as f:
     assert f.read() == before
 
@@ -390,11 +390,11 @@ def test_a_sound_state_file_is_left_as_it_is(tmp_path):
 def test_a_state_file_without_any_complete_checkpoint_is_a_user_error(tmp_path):
   write_state(tmp_path, 'model_checkpoint_path: "model.ckpt-7"\n')
   with pytest.raises(UserError, match='no complete checkpoint.*delete .*checkpoint'):
-    checkpoints.repair_state(str(tmp_path))
+    resume.repair_state(str(tmp_path))
 
 
 def test_an_empty_train_dir_is_a_fresh_start(tmp_path):
-  assert checkpoints.repair_state(str(tmp_path)) is None
+  assert resume.repair_state(str(tmp_path)) is None
   assert not os.path.exists(state_path(tmp_path))
 
 

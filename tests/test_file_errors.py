@@ -18,8 +18,10 @@ from faults import write_tiny_checkpoints
 from scripts import assert_one_line_error
 from scripts import run_script
 from tf_helpers import save_random_checkpoint
-from training import checkpoints
-from training import evaluator
+from rundir import checkpoints
+from training import resume
+from evaluation import eval_state
+from evaluation import evaluator
 
 TRAIN = 'train_alexnet.py'
 EVAL = 'eval_alexnet.py'
@@ -113,17 +115,17 @@ def test_resuming_from_a_checkpoint_with_a_garbage_index_is_one_line(tmp_path):
   # Without a state file this started again from step 0 and wrote over the run.
   with pytest.raises(base.UserError, match=r'holds no complete checkpoint to resume from '
                      r'\(model\.ckpt-5 \(it cannot be read \(.*sstable'):
-    checkpoints.repair_state(str(tmp_path))
+    resume.repair_state(str(tmp_path))
 
 
 def test_the_state_file_naming_a_garbage_checkpoint_says_why_it_cannot_be_resumed(tmp_path):
   prefixes = write_tiny_checkpoints(tmp_path, [5, 10])
   garbage_index(prefixes[1])
-  assert checkpoints.repair_state(str(tmp_path)) == prefixes[0]
+  assert resume.repair_state(str(tmp_path)) == prefixes[0]
   garbage_index(prefixes[0])
   with pytest.raises(base.UserError, match=r'checkpoint names .*model\.ckpt-5, but it cannot be '
                      r'read \(.*sstable'):
-    checkpoints.repair_state(str(tmp_path))
+    resume.repair_state(str(tmp_path))
 
 
 def test_evaluating_a_checkpoint_with_a_garbage_index_once_exits_2_in_one_line(records_dataset,
@@ -168,7 +170,7 @@ def test_the_eval_loop_skips_and_records_a_garbage_checkpoint_once(records_datas
   results = evaluator.evaluate(eval_config(records_dataset[0], train_dir, eval_dir,
                                            max_number_of_steps=4))
   assert [r.step for r in results] == [4]
-  with open(str(eval_dir / checkpoints.EVAL_STATE_FILENAME)) as f:
+  with open(str(eval_dir / eval_state.EVAL_STATE_FILENAME)) as f:
     state = json.load(f)
   assert [(s['step'], s['checkpoint']) for s in state['skipped']] == [
       (1, 'model.ckpt-1'), (2, 'model.ckpt-2'), (3, 'model.ckpt-3')]

@@ -8,9 +8,10 @@ import tf_slim as slim
 from PIL import Image
 
 from nets import nets_factory
-from summaries import drawing
-from summaries import gradcam
+from pictures import charts
+from nets import gradcam
 from summaries import image_summaries
+from pictures import overlays
 
 SIZE = 224
 PATCH = 48
@@ -109,7 +110,7 @@ def test_overlay_colours_the_hot_region_and_writes_the_label_under_it():
   photo = np.full([64, 80, 3], 128, np.uint8)
   heat = np.zeros([8, 10])
   heat[:4, :5] = 1.0
-  picture = gradcam.overlay(photo, heat, 'sunflowers', 0.873)
+  picture = overlays.overlay(photo, heat, 'sunflowers', 0.873)
   assert picture.dtype == np.uint8 and picture.shape[1] == 80 and picture.shape[0] > 64
   assert np.abs(picture[5, 5].astype(int) - 128).sum() > 60    # hot: coloured
   assert np.all(picture[60, 75] == 128)                         # cold: the photo as it is
@@ -147,8 +148,8 @@ def test_training_summary_explains_the_first_image_of_the_batch():
   (value,) = summary.value
   assert value.tag == 'predictions/gradcam/image'
   picture = np.asarray(Image.open(io.BytesIO(value.image.encoded_image_string)).convert('RGB'))
-  assert picture.shape == (gradcam.overlay_height(SIZE, SIZE), SIZE, 3)
-  changed = np.abs(picture[:SIZE].astype(int) - drawing.to_uint8(batch[0])).sum(axis=2) > 30
+  assert picture.shape == (overlays.overlay_height(SIZE, SIZE), SIZE, 3)
+  changed = np.abs(picture[:SIZE].astype(int) - charts.to_uint8(batch[0])).sum(axis=2) > 30
   assert changed[24:24 + PATCH, 150:150 + PATCH].mean() > 0.5   # the first image's patch
   assert changed[150:150 + PATCH, 24:24 + PATCH].mean() == 0.0  # not the second's
   caption = picture[SIZE:]

@@ -7,7 +7,7 @@ import pytest
 import base
 import tf_helpers
 from base import UserError
-from training import evaluator
+from evaluation import evaluator
 from training import trainer
 
 

@@ -1,4 +1,4 @@
-"""datasets.photos: the class-folder list, the seeded split, the shard ranges, the worker pool."""
+"""datasets.convert.photos: the class-folder list, the seeded split, the shard ranges, the worker pool."""
 import os
 import subprocess
 import sys
@@ -7,7 +7,7 @@ import pytest
 
 from base import UserError
 from datasets import images
-from datasets import photos
+from datasets.convert import photos
 from photo_files import CLASSES, make_photos
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -88,7 +88,7 @@ def test_worker_processes_check_photos_without_importing_tensorflow(tmp_path):
 
 
 def test_the_converter_modules_that_workers_import_do_not_import_tensorflow():
-  code = ('import sys, datasets.images, datasets.photos, datasets.dataset_utils; '
+  code = ('import sys, datasets.images, datasets.convert.photos, datasets.dataset_utils; '
           'print("tensorflow" in sys.modules)')
   out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True,
                        cwd=ROOT)

@@ -15,8 +15,8 @@ from inference import photo_files
 from inference import predict
 from inference import reports
 from predict_helpers import photo_bytes, save_checkpoint, write_bad_files, write_photos
-from training import evaluator
-from training import run_info
+from evaluation import evaluator
+from rundir import run_info
 
 
 @pytest.fixture(scope='module')

@@ -1,11 +1,11 @@
-"""summaries.results: one table of an evaluation's numbers, rendered as log text and as Markdown."""
+"""evaluation.results: one table of an evaluation's numbers, rendered as log text and as Markdown."""
 import re
 
 import numpy as np
 
-from summaries import photo_grids
-from summaries import results
-from training import metrics
+from pictures import photo_grids
+from evaluation import results
+from evaluation import metrics
 
 NAMES = ['daisy', 'dandelion', 'roses']
 

@@ -7,7 +7,7 @@ import pytest
 from base import UserError
 from conftest import CLASS_NAMES
 from tf_helpers import save_random_checkpoint, tiny_train_config
-from training import run_info
+from rundir import run_info
 from training import trainer
 
 

@@ -8,7 +8,7 @@ import types
 
 import pytest
 
-import script_flags
+from cli import script_flags
 from base import UserError
 from scripts import ROOT, assert_one_line_error, run_script
 

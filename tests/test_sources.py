@@ -1,4 +1,4 @@
-"""datasets.sources: an archive, a folder, synthetic photos or the default download, converted."""
+"""datasets.convert.sources: an archive, a folder, synthetic photos or the default download, converted."""
 import os
 import tarfile
 
@@ -8,7 +8,7 @@ import base
 from base import UserError
 from datasets import checks
 from datasets import dataset_utils
-from datasets import sources
+from datasets.convert import sources
 from photo_files import make_photos, mtimes
 
 SPLITS = dataset_utils.SPLITS
@@ -118,7 +118,7 @@ def http_server(tmp_path):
 
 def test_default_source_downloads_checks_and_removes_the_archive(tmp_path, monkeypatch,
                                                                  http_server):
-  from datasets import download
+  from datasets.convert import download
   base_url, served = http_server
   archive = _tgz_of(make_photos(tmp_path / 'photos'), str(served / 'flower_photos.tgz'))
   monkeypatch.setattr(download, 'FLOWERS_URL', base_url + 'flower_photos.tgz')
@@ -136,7 +136,7 @@ def test_default_source_downloads_checks_and_removes_the_archive(tmp_path, monke
 
 
 def test_wrong_checksum_of_download_is_a_user_error(tmp_path, monkeypatch, http_server):
-  from datasets import download
+  from datasets.convert import download
   base_url, served = http_server
   _tgz_of(make_photos(tmp_path / 'photos'), str(served / 'flower_photos.tgz'))
   monkeypatch.setattr(download, 'FLOWERS_URL', base_url + 'flower_photos.tgz')

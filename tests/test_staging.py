@@ -1,4 +1,4 @@
-"""datasets.staging through the converter: a new conversion is built beside the old one and
+"""datasets.convert.staging through the converter: a new conversion is built beside the old one and
 swapped in only when complete; a failure (full disk, Ctrl-C, a kill mid-swap) loses nothing."""
 import contextlib
 import errno
@@ -16,8 +16,8 @@ from datasets import checks
 from datasets import dataset_factory
 from datasets import dataset_utils
 from datasets import records
-from datasets import staging
-from datasets import writer
+from datasets.convert import staging
+from datasets.convert import writer
 from photo_files import convert_small, jpeg, make_photos
 
 SETTINGS = dict(num_validation=3, num_shards=2, num_workers=1)
@@ -100,7 +100,7 @@ def test_the_earlier_dataset_is_read_while_its_replacement_is_built(tmp_path):
   writer.convert_photos(photos, dataset_dir, progress=read_old, **dict(SETTINGS, num_shards=3))
   assert seen == [9, (True, '')]
   assert dataset_utils.read_manifest(dataset_dir)['splits']['train']['num_shards'] == 3
-  assert not os.path.exists(staging.staging_dir(dataset_dir))
+  assert not os.path.exists(dataset_utils.staging_dir(dataset_dir))
 
 
 def test_a_rebuild_replaces_every_old_file_and_leaves_no_staging_folder(tmp_path):
@@ -144,15 +144,15 @@ def test_a_kill_mid_swap_is_refused_by_readers_and_finished_by_the_next_run(tmp_
     writer.convert_photos(photos, dataset_dir, **dict(SETTINGS, num_shards=3))
   monkeypatch.undo()
 
-  assert staging.swap_interrupted(dataset_dir)
+  assert dataset_utils.swap_interrupted(dataset_dir)
   with pytest.raises(UserError, match='interrupted while its new files were moved in'):
     dataset_factory.get_dataset('flowers', 'train', dataset_dir)
   assert not checks.check_complete(dataset_dir)[0]
   manifest = writer.convert_photos(photos, dataset_dir, **dict(SETTINGS, num_shards=3))
   assert manifest['splits']['train']['num_shards'] == 3
-  assert checks.up_to_date(dataset_dir, 'flowers', 3, 3, 0) == (True, '')
+  assert writer.up_to_date(dataset_dir, 'flowers', 3, 3, 0) == (True, '')
   assert checks.verify_dataset(dataset_dir) == []
-  assert not os.path.exists(staging.staging_dir(dataset_dir))
+  assert not os.path.exists(dataset_utils.staging_dir(dataset_dir))
 
 
 def test_ctrl_c_during_the_swap_waits_until_the_new_dataset_is_in(tmp_path, monkeypatch):
@@ -164,7 +164,7 @@ def test_ctrl_c_during_the_swap_waits_until_the_new_dataset_is_in(tmp_path, monk
   during_swap(monkeypatch, replace_with_ctrl_c)
   with pytest.raises(KeyboardInterrupt):
     writer.convert_photos(photos, dataset_dir, **dict(SETTINGS, num_shards=3))
-  assert checks.up_to_date(dataset_dir, 'flowers', 3, 3, 0) == (True, '')
+  assert writer.up_to_date(dataset_dir, 'flowers', 3, 3, 0) == (True, '')
   assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 

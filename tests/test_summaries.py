@@ -1,4 +1,4 @@
-"""summaries.drawing and summaries.photo_grids (pure numpy/Pillow pictures) and
+"""pictures.charts and pictures.photo_grids (pure numpy/Pillow pictures) and
 summaries.image_summaries (graph wrappers)."""
 import io
 
@@ -8,8 +8,8 @@ import tensorflow as tf
 from PIL import Image
 
 from summaries import image_summaries
-from summaries import drawing
-from summaries import photo_grids
+from pictures import charts
+from pictures import photo_grids
 
 FIVE = ['daisy', 'dandelion', 'roses', 'sunflowers', 'tulips']
 TEN = ['class_%d' % i for i in range(10)]
@@ -33,7 +33,7 @@ def is_red(pixel):
 # --- to_uint8 -----------------------------------------------------------------------------------
 
 def test_to_uint8_maps_minus_one_zero_one_to_0_128_255_and_clips():
-  out = drawing.to_uint8(np.array([-1.0, 0.0, 1.0, -3.0, 2.0]))
+  out = charts.to_uint8(np.array([-1.0, 0.0, 1.0, -3.0, 2.0]))
   assert out.dtype == np.uint8
   assert out.tolist() == [0, 128, 255, 0, 255]
 
@@ -43,31 +43,31 @@ def test_to_uint8_maps_minus_one_zero_one_to_0_128_255_and_clips():
 @pytest.mark.parametrize('names', [FIVE, TEN])
 def test_prediction_image_has_documented_size(names):
   probabilities = np.full(len(names), 1.0 / len(names))
-  picture = drawing.prediction_image(net_view(), 1, probabilities, names)
+  picture = charts.prediction_image(net_view(), 1, probabilities, names)
   assert picture.dtype == np.uint8
-  assert picture.shape == drawing.prediction_image_size(len(names)) + (3,)
+  assert picture.shape == charts.prediction_image_size(len(names)) + (3,)
   assert picture.shape == (268 + 16 * len(names), 224, 3)
 
 
 def test_prediction_image_right_prediction_has_green_border():
-  picture = drawing.prediction_image(net_view(), 2, [0.1, 0.1, 0.6, 0.1, 0.1], FIVE)
+  picture = charts.prediction_image(net_view(), 2, [0.1, 0.1, 0.6, 0.1, 0.1], FIVE)
   assert is_green(picture[0, 0]) and is_green(picture[-1, -1])
 
 
 def test_prediction_image_wrong_prediction_has_red_border():
-  picture = drawing.prediction_image(net_view(), 0, [0.1, 0.1, 0.6, 0.1, 0.1], FIVE)
+  picture = charts.prediction_image(net_view(), 0, [0.1, 0.1, 0.6, 0.1, 0.1], FIVE)
   assert is_red(picture[0, 0]) and is_red(picture[-1, -1])
 
 
 def test_prediction_image_shows_the_photo_at_the_top():
   photo = np.zeros((224, 224, 3), np.float32)  # mid grey once undone
-  picture = drawing.prediction_image(photo, 0, [1.0, 0, 0, 0, 0], FIVE)
+  picture = charts.prediction_image(photo, 0, [1.0, 0, 0, 0, 0], FIVE)
   assert np.all(picture[50:150, 50:150] == 128)
 
 
 def test_prediction_image_resizes_other_photo_sizes():
-  picture = drawing.prediction_image(net_view(100), 0, [1.0, 0, 0, 0, 0], FIVE, size=224)
-  assert picture.shape == drawing.prediction_image_size(5) + (3,)
+  picture = charts.prediction_image(net_view(100), 0, [1.0, 0, 0, 0, 0], FIVE, size=224)
+  assert picture.shape == charts.prediction_image_size(5) + (3,)
 
 
 # --- feature maps -------------------------------------------------------------------------------
@@ -75,8 +75,8 @@ def test_prediction_image_resizes_other_photo_sizes():
 def test_feature_map_grid_normalizes_each_channel_to_its_own_range():
   ramp = np.linspace(0, 1, 30 * 30).reshape(30, 30)
   activations = np.stack([ramp, 1000 * ramp + 50], axis=2)
-  grid = drawing.feature_map_grid(activations, pad=1)
-  table = drawing.colormap_table('viridis')
+  grid = charts.feature_map_grid(activations, pad=1)
+  table = charts.colormap_table('viridis')
   tile0, tile1 = grid[1:31, 1:31], grid[1:31, 32:62]
   for tile in (tile0, tile1):
     assert np.array_equal(tile[0, 0], table[0]) and np.array_equal(tile[-1, -1], table[255])
@@ -86,23 +86,23 @@ def test_feature_map_grid_normalizes_each_channel_to_its_own_range():
 def test_feature_map_grid_constant_channel_is_lowest_colour_without_nan():
   activations = np.full((30, 30, 2), 7.0)
   activations[0, 0, 1] = np.nan
-  grid = drawing.feature_map_grid(activations)
+  grid = charts.feature_map_grid(activations)
   assert grid.dtype == np.uint8
-  assert np.all(grid[1:31, 1:31] == drawing.colormap_table('viridis')[0])
+  assert np.all(grid[1:31, 1:31] == charts.colormap_table('viridis')[0])
 
 
 def test_feature_map_grid_enlarges_small_maps_to_24_pixel_tiles():
-  grid = drawing.feature_map_grid(np.random.default_rng(0).normal(size=(12, 12, 256)))
+  grid = charts.feature_map_grid(np.random.default_rng(0).normal(size=(12, 12, 256)))
   # 256 tiles: 16 x 16 of 24 px (12 * 2) plus 1 px padding.
   assert grid.shape == (16 * 25 + 1, 16 * 25 + 1, 3)
-  assert grid.shape[:2] == drawing.feature_map_grid_size(12, 12, 256)
+  assert grid.shape[:2] == charts.feature_map_grid_size(12, 12, 256)
 
 
 def test_feature_map_grid_max_channels_limits_the_tiles():
-  grid = drawing.feature_map_grid(np.ones((54, 54, 64)), max_channels=10)
+  grid = charts.feature_map_grid(np.ones((54, 54, 64)), max_channels=10)
   # 10 tiles: 4 columns, 3 rows of 54 px.
   assert grid.shape == (3 * 55 + 1, 4 * 55 + 1, 3)
-  assert grid.shape[:2] == drawing.feature_map_grid_size(54, 54, 64, max_channels=10)
+  assert grid.shape[:2] == charts.feature_map_grid_size(54, 54, 64, max_channels=10)
 
 
 def test_filter_grid_stretches_each_filter_to_full_range():
@@ -110,15 +110,15 @@ def test_filter_grid_stretches_each_filter_to_full_range():
   weights = rng.normal(size=(11, 11, 3, 2))
   weights[..., 0] *= 1e-4
   weights[..., 1] *= 10
-  grid = drawing.filter_grid(weights, pad=1, scale=4)
+  grid = charts.filter_grid(weights, pad=1, scale=4)
   assert grid.shape == (1 * 45 + 1, 2 * 45 + 1, 3)
-  assert grid.shape[:2] == drawing.filter_grid_size(11, 11, 2)
+  assert grid.shape[:2] == charts.filter_grid_size(11, 11, 2)
   for tile in (grid[1:45, 1:45], grid[1:45, 46:90]):
     assert tile.min() == 0 and tile.max() == 255
 
 
 def test_filter_grid_constant_filter_is_mid_grey():
-  grid = drawing.filter_grid(np.zeros((3, 3, 3, 1)), scale=1)
+  grid = charts.filter_grid(np.zeros((3, 3, 3, 1)), scale=1)
   assert np.all(grid[1:4, 1:4] == 128)
 
 
@@ -138,8 +138,8 @@ def first_cell(picture, colour):
 
 
 def test_confusion_matrix_image_writes_light_text_on_dark_cells_and_dark_on_light():
-  picture = drawing.confusion_matrix_image(np.array([[50, 0], [0, 50]]), ['a', 'b'])
-  blues = drawing.colormap_table('blues')
+  picture = charts.confusion_matrix_image(np.array([[50, 0], [0, 50]]), ['a', 'b'])
+  blues = charts.colormap_table('blues')
   weights = np.array([0.299, 0.587, 0.114])
   dark_cell, light_cell = first_cell(picture, blues[255]), first_cell(picture, blues[0])
   assert dark_cell.shape[0] > 20 and light_cell.shape[0] > 20
@@ -148,14 +148,14 @@ def test_confusion_matrix_image_writes_light_text_on_dark_cells_and_dark_on_ligh
 
 
 def test_confusion_matrix_image_grows_with_the_number_of_classes():
-  small = drawing.confusion_matrix_image(np.eye(5, dtype=int) * 3, FIVE)
-  large = drawing.confusion_matrix_image(np.eye(10, dtype=int) * 3, TEN)
+  small = charts.confusion_matrix_image(np.eye(5, dtype=int) * 3, FIVE)
+  large = charts.confusion_matrix_image(np.eye(10, dtype=int) * 3, TEN)
   assert small.dtype == np.uint8 and small.shape[2] == 3
   assert large.shape[0] > small.shape[0] and large.shape[1] > small.shape[1]
 
 
 def test_confusion_matrix_image_of_zeros_draws():
-  picture = drawing.confusion_matrix_image(np.zeros((3, 3), int), ['a', 'b', 'c'])
+  picture = charts.confusion_matrix_image(np.zeros((3, 3), int), ['a', 'b', 'c'])
   assert picture.dtype == np.uint8
 
 
@@ -163,10 +163,10 @@ def test_confusion_matrix_image_of_zeros_draws():
 
 def test_image_grid_has_documented_size_and_caption_colour_frames():
   photos = [np.full((40, 60, 3), 90, np.uint8)] * 5
-  grid = photo_grids.image_grid(photos, ['one\ntwo'] * 5, [drawing.RED] * 5, columns=3,
+  grid = photo_grids.image_grid(photos, ['one\ntwo'] * 5, [charts.RED] * 5, columns=3,
                                 thumb_size=50, pad=4)
   assert grid.shape == photo_grids.image_grid_size(5, 50, 3, caption_lines=2, pad=4) + (3,)
-  assert tuple(grid[4, 4]) == drawing.RED  # the first thumbnail's frame
+  assert tuple(grid[4, 4]) == charts.RED  # the first thumbnail's frame
 
 
 def test_prediction_grid_puts_mistakes_first():
@@ -223,7 +223,7 @@ def test_prediction_summary_writes_the_drawn_first_image():
       pictures = decoded_images(sess.run(merged))
       assert sess.run(op)
   picture = pictures['predictions/first_of_batch/image']
-  height, width = drawing.prediction_image_size(5)
+  height, width = charts.prediction_image_size(5)
   assert picture.size == (width, height)
   assert is_green(np.asarray(picture.convert('RGB'))[0, 0])
 
@@ -256,9 +256,9 @@ def test_feature_map_summaries_write_activation_and_filter_grids():
       pictures = decoded_images(sess.run(merged))
   sizes = {tag: (p.size[1], p.size[0]) for tag, p in pictures.items()}
   assert sizes == {
-      'feature_maps/conv1/image': drawing.feature_map_grid_size(54, 54, 64),
-      'feature_maps/conv5/image': drawing.feature_map_grid_size(12, 12, 256),
-      'filters/conv1/image': drawing.filter_grid_size(11, 11, 64),
+      'feature_maps/conv1/image': charts.feature_map_grid_size(54, 54, 64),
+      'feature_maps/conv5/image': charts.feature_map_grid_size(12, 12, 256),
+      'filters/conv1/image': charts.filter_grid_size(11, 11, 64),
   }
 
 
@@ -268,7 +268,7 @@ def test_feature_map_summaries_take_a_plain_dict_of_named_tensors():
     with tf.compat.v1.Session() as sess:
       pictures = decoded_images(sess.run(ops[0]))
   assert list(pictures) == ['feature_maps/pool5/image']
-  assert pictures['feature_maps/pool5/image'].size[::-1] == drawing.feature_map_grid_size(5, 5, 8)
+  assert pictures['feature_maps/pool5/image'].size[::-1] == charts.feature_map_grid_size(5, 5, 8)
 
 
 def test_feature_map_summaries_unknown_end_point_names_the_available_ones():
@@ -301,7 +301,7 @@ def test_tensorboard_shows_the_summary_images_at_their_size(tmp_path):
     (entry,) = tb.get_json('/data/plugin/images/images', run='train', tag=tag)
     assert entry['step'] == 3
     png = tb.get_bytes('/data/plugin/images/individualImage?' + entry['query'])
-  height, width = drawing.prediction_image_size(5)
+  height, width = charts.prediction_image_size(5)
   assert Image.open(io.BytesIO(png)).size == (width, height)
 
 

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 import base
-from datasets import synthetic_flowers as sf
+from datasets.synthetic import synthetic_flowers as sf
 
 STATS_IMAGES = 16
 

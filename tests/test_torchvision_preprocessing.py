@@ -10,7 +10,7 @@ from PIL import Image
 from preprocessing import inception_preprocessing as ip
 from preprocessing import preprocessing_factory
 from preprocessing import torchvision_preprocessing as tp
-from training import run_info
+from rundir import run_info
 
 MEAN = np.array([0.485, 0.456, 0.406])
 STD = np.array([0.229, 0.224, 0.225])

@@ -17,7 +17,7 @@ from nets import nets_factory
 from training import cluster
 from training import clones
 from training import resources
-from training import session
+from rundir import session
 from training import trainer
 
 

@@ -1,4 +1,4 @@
-"""datasets.writer: shards, labels.txt and the manifest, idempotent reruns, the summary."""
+"""datasets.convert.writer: shards, labels.txt and the manifest, idempotent reruns, the summary."""
 import collections
 import json
 import os
@@ -8,7 +8,7 @@ import pytest
 from base import UserError
 from datasets import checks
 from datasets import dataset_utils
-from datasets import writer
+from datasets.convert import writer
 from photo_files import (CLASSES, convert_small, jpeg, jpeg_with_orientation, make_photos,
                          mtimes, read_records, shard_paths)
 
@@ -174,7 +174,7 @@ def test_changed_settings_rebuild_and_remove_old_shards(tmp_path):
   manifest = writer.convert_photos(photos, dataset_dir, num_validation=3, num_shards=3,
                                     num_workers=1)
   assert manifest['splits']['train']['num_shards'] == 3
-  assert checks.up_to_date(dataset_dir, 'flowers', 2, 3, 0) == (
+  assert writer.up_to_date(dataset_dir, 'flowers', 2, 3, 0) == (
       False, 'settings changed (num_shards 3 -> 2)')
   assert sorted(n for n in os.listdir(dataset_dir) if n.endswith('.tfrecord')) == sorted(
       s['file'] for split in SPLITS for s in manifest['splits'][split]['shards'])

@@ -62,22 +62,3 @@ def capped_threads(value, flag, cores=None):
   logging.warning('--%s=%d is more threads than %d cores can use; using %d.', flag, value,
                   cores or os.cpu_count() or 1, cap)
   return cap
-
-
-def check_split_has_images(dataset, work):
-  """UserError for a split of no images: training would wait for data forever and an evaluation
-  would report the accuracy of nothing. work: what needs the images ('train', 'evaluate')."""
-  if not dataset.num_samples:
-    raise UserError('the %s split in %s holds no images: nothing to %s; convert photos into it '
-                    'first (download_and_convert_flowers.py)'
-                    % (dataset.split_name, os.path.dirname(dataset.data_sources[0]), work))
-
-
-def batch_for_split(batch_size, num_samples):
-  """batch_size, or the split's size with a log line when it is larger: a pass over the split
-  never fills more, and the batch would be allocated (and preprocessed into) in full."""
-  if batch_size <= num_samples:
-    return batch_size
-  logging.info('--batch_size=%d is more than the %d images of the split; using %d.', batch_size,
-               num_samples, num_samples)
-  return num_samples

@@ -22,7 +22,8 @@ import tensorflow as tf
 from absl import logging
 
 import base
-from training import checkpoints
+from rundir import checkpoints
+from training import resume
 
 # What TensorFlow's saver names the files of a save in progress (<file>.tempstate<random>); a save
 # cut short (a full disk, SIGKILL) leaves them behind, the size of a whole checkpoint.
@@ -148,7 +149,7 @@ class SaveCheck:
   def check_final_save(self):
     """FileSystemError unless the checkpoint of the step training reached is on disk and
     TensorFlow reads it."""
-    safe = checkpoints.newest_safe(self.train_dir)
+    safe = resume.newest_safe(self.train_dir)
     if safe and safe[0] >= self.final_step:
       return
     failure = self.saver.failure if self.saver else None
@@ -183,7 +184,7 @@ class SaveCheck:
                              _advice(refusal, self.train_dir))
 
   def _checkpoint_size(self):
-    safe = checkpoints.newest_safe(self.train_dir)
+    safe = resume.newest_safe(self.train_dir)
     if safe:
       return '%s (the size of %s)' % (base.format_bytes(checkpoint_bytes(safe[1])),
                                      os.path.basename(safe[1]))
@@ -192,7 +193,7 @@ class SaveCheck:
     return 'as much as the variables'
 
   def _lost_steps(self):
-    safe = checkpoints.newest_safe(self.train_dir)
+    safe = resume.newest_safe(self.train_dir)
     step, final = (safe[0] if safe else 0), self.final_step
     newest = ('the newest safe checkpoint is %s (step %d)' % (safe[1], step) if safe
               else 'no checkpoint is saved yet')

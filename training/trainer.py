@@ -19,15 +19,18 @@ from base import UserError
 from nets import nets_factory
 from preprocessing import preprocessing_factory
 from summaries import run_start
-from training import checkpoints
+from rundir import checkpoints
+from training import resume
 import compat
 from training import clones
 from training import cluster as cluster_lib
+from training import gradients
 from training import optimization
 from training import resources
-from training import run_info
+from datasets import reader
+from rundir import run_info
 from training import saving
-from training import session
+from rundir import session
 from training import train_summaries
 from training.steps import StepFunction  # (as trainer.StepFunction: tests replace it here)
 
@@ -220,7 +223,8 @@ def build_train_op(config, images, labels, num_classes, num_samples):
       total_loss, optimizer, global_step=global_step, update_ops=update_ops,
       variables_to_train=_scoped_variables(config.trainable_scopes),
       clip_gradient_norm=config.clip_gradient_norm,
-      summarize_gradients=config.summarize_gradients)
+      transform_grads_fn=gradients.transform(
+          total_loss, summarize_gradients=config.summarize_gradients))
   return TrainOp(train_op, global_step, model, total_loss, regularization, accuracy,
                  moving_accuracy, learning_rate, sync_optimizer)
 
@@ -294,13 +298,13 @@ def _dataset_text(config, dataset):
 def _init_fn(config, resume_from, class_names):
   """The fine-tuning init_fn, or None when the run starts fresh or resumes (slim restores it)."""
   if resume_from:
-    checkpoints.check_resumable(resume_from, tf.compat.v1.global_variables())
+    resume.check_resumable(resume_from, tf.compat.v1.global_variables())
     run_info.check_same_classes(config.train_dir, class_names)
     logging.info('Resuming from %s%s.', resume_from,
                  ' (ignoring --checkpoint_path)' if config.checkpoint_path else '')
     return None
   if config.checkpoint_path:
-    return checkpoints.fine_tune_init_fn(config.checkpoint_path, config.checkpoint_exclude_scopes,
+    return resume.fine_tune_init_fn(config.checkpoint_path, config.checkpoint_exclude_scopes,
                                          config.ignore_missing_vars)
   return None
 
@@ -316,7 +320,7 @@ def _user_errors(config, dataset, step_fn):
   try:
     yield
   except tf.errors.InvalidArgumentError as e:
-    if compat.NON_FINITE_MESSAGE not in str(e):
+    if gradients.NON_FINITE_MESSAGE not in str(e):
       raise
     newest = tf.train.latest_checkpoint(config.train_dir)
     raise UserError(
@@ -361,7 +365,7 @@ def _train(config, check):
   """The run in a train_dir this process holds: leftovers removed, resumed (or started), and its
   last checkpoint checked on disk."""
   saving.remove_leftovers(config.train_dir)  # Now: no other trainer is saving there.
-  resume_from = checkpoints.repair_state(config.train_dir)
+  resume_from = resume.repair_state(config.train_dir)
   if resume_from:
     check.start_step = checkpoints.saved_step(resume_from)
     if config.max_number_of_steps and check.start_step >= config.max_number_of_steps:
@@ -390,7 +394,7 @@ def _run(config, resume_from, check):
     tf.compat.v1.set_random_seed(_task_seed(config))
     dataset = dataset_factory.get_dataset(config.dataset_name, config.dataset_split_name,
                                           config.dataset_dir)
-    resources.check_split_has_images(dataset, 'train')
+    reader.check_split_has_images(dataset, 'train')
     config = _check_resources(config, dataset.num_classes)
     train_op, _, log_tensors, sync_optimizer = build_graph(config, dataset)
     logging.info('%s%s', start_line(config, dataset, session.num_gpus()),

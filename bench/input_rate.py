@@ -63,7 +63,7 @@ def pipeline_rate(dataset_dir, batch_size, pipeline='queue', fast_mode=True, dec
   """Preprocessed training images/s of an input pipeline alone (the batch is computed, not
   fetched into Python)."""
   import tensorflow as tf
-  from training import session
+  from rundir import session
   with tf.Graph().as_default() as graph:
     tf.compat.v1.set_random_seed(0)
     batch = input_batch(get_dataset(dataset_dir), batch_size, pipeline, fast_mode,

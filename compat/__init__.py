@@ -7,8 +7,8 @@ the piece can go).
 - Gradient transforms: tf-slim's clip_gradient_norms, gradient_multipliers and
   create_train_op(summarize_gradients=True) use `ops.IndexedSlices` / `ops.Tensor`, which TF
   2.21's framework.ops no longer has (AttributeError). Working versions are fed to tf-slim's own
-  create_train_op through its `transform_grads_fn` hook; its check_numerics runs after the
-  update, so ours checks before it.
+  create_train_op through its `transform_grads_fn` hook, where the caller's own transforms
+  (training.gradients: the finite check, gradient summaries) follow them.
 - batch_norm: slim.batch_norm builds a keras layer (needs the tf_keras package) or, fused, calls
   tf_slim.layers.utils.constant_value (uses the removed ops.Tensor).
 - DecodedImage: tfexample_decoder.Image calls the removed control_flow_ops.case.
@@ -26,18 +26,17 @@ import tf_slim as slim
 from tf_slim import learning as slim_learning
 from tf_slim.training import training as slim_training
 
-from summaries import graph_summaries
 
-
-def _values(grad):
+def gradient_values(grad):
+  """A gradient's values: dense, or those of an IndexedSlices."""
   return grad.values if isinstance(grad, tf.IndexedSlices) else grad
 
 
-def _map_gradient(grad, fn):
+def map_gradient(grad, fn):
   """Applies fn to a dense gradient or to the values of an IndexedSlices gradient, on the
   gradient's device: in a cluster a gradient summed on its ps task (the net's part plus the
   weight decay's) is not sent to the worker and back."""
-  with tf.compat.v1.colocate_with(_values(grad)):
+  with tf.compat.v1.colocate_with(gradient_values(grad)):
     if isinstance(grad, tf.IndexedSlices):
       return tf.IndexedSlices(fn(grad.values), grad.indices, grad.dense_shape)
     return fn(grad)
@@ -45,7 +44,7 @@ def _map_gradient(grad, fn):
 
 def clip_gradient_norms(grads_and_vars, max_norm):
   """Clips each gradient to L2 norm max_norm (research/slim's --clip_gradient_norm semantics)."""
-  return [(None if g is None else _map_gradient(g, lambda t: tf.clip_by_norm(t, max_norm)), v)
+  return [(None if g is None else map_gradient(g, lambda t: tf.clip_by_norm(t, max_norm)), v)
           for g, v in grads_and_vars]
 
 
@@ -55,47 +54,20 @@ def multiply_gradients(grads_and_vars, multipliers):
   for grad, var in grads_and_vars:
     factor = multipliers.get(var, multipliers.get(var.op.name))
     if grad is not None and factor is not None:
-      grad = _map_gradient(grad, lambda t, f=factor: t * tf.cast(f, t.dtype))
+      grad = map_gradient(grad, lambda t, f=factor: t * tf.cast(f, t.dtype))
     out.append((grad, var))
   return out
 
 
-def add_gradient_summaries(grads_and_vars):
-  """Histograms of each gradient (`gradients/<variable>`, beside `weights/<variable>`) and its
-  norm (`gradient_norms/<variable>`), built in the summaries' name scope."""
-  with tf.name_scope(graph_summaries.SCOPE + '/'):  # the one scope, whoever opens it first
-    for grad, var in grads_and_vars:
-      if grad is not None:
-        graph_summaries.histogram('gradients/' + var.op.name, _values(grad))
-        graph_summaries.scalar('gradient_norms/' + var.op.name, tf.norm(_values(grad)))
-
-
-NON_FINITE_MESSAGE = 'Loss or gradients are inf or nan'
-
-
-def assert_finite(grads_and_vars, total_loss):
-  """Makes every gradient depend on a check that the loss and the gradient norm are finite, so a
-  NaN/Inf step fails *before* the optimizer touches the weights (tf-slim's own check_numerics
-  runs after the update, which lets NaN weights reach a checkpoint)."""
-  with tf.name_scope('check_finite'):
-    grads = [g for g, _ in grads_and_vars if g is not None]
-    norm = tf.linalg.global_norm(grads)  # (each gradient's part beside it: scalars move)
-    check = tf.debugging.Assert(
-        tf.logical_and(tf.math.is_finite(total_loss), tf.math.is_finite(norm)),
-        [NON_FINITE_MESSAGE + '. total_loss:', total_loss, 'gradient norm:', norm],
-        name='loss_is_finite')
-    with tf.control_dependencies([check]):
-      return [(None if g is None else _map_gradient(g, tf.identity), v)
-              for g, v in grads_and_vars]
-
-
 def create_train_op(total_loss, optimizer, global_step=None, update_ops=None,
                     variables_to_train=None, clip_gradient_norm=0, gradient_multipliers=None,
-                    summarize_gradients=False, check_numerics=True):
-  """tf-slim's create_train_op with working gradient transforms.
+                    transform_grads_fn=None):
+  """tf-slim's create_train_op with working gradient transforms: multipliers, then clipping,
+  then the caller's transform_grads_fn (grads_and_vars -> grads_and_vars), if any.
 
   The train op runs the update ops (batch-norm moving averages etc.) before each step and returns
-  the total loss. With check_numerics the step fails before any weight is changed.
+  the total loss. tf-slim's own check_numerics and gradient summaries are off (the first runs
+  after the update, the second is broken); training.gradients has working ones to pass in.
   """
 
   def transform(grads_and_vars):
@@ -103,10 +75,8 @@ def create_train_op(total_loss, optimizer, global_step=None, update_ops=None,
       grads_and_vars = multiply_gradients(grads_and_vars, gradient_multipliers)
     if clip_gradient_norm > 0:
       grads_and_vars = clip_gradient_norms(grads_and_vars, clip_gradient_norm)
-    if check_numerics:
-      grads_and_vars = assert_finite(grads_and_vars, total_loss)
-    if summarize_gradients:
-      add_gradient_summaries(grads_and_vars)
+    if transform_grads_fn:
+      grads_and_vars = transform_grads_fn(grads_and_vars)
     return grads_and_vars
 
   kwargs = {}

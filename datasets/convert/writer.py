@@ -4,7 +4,7 @@
                                     dataset_dir/labels.txt       (id:class, ids by sorted name)
                                     dataset_dir/manifest.json    (written last: the completion mark)
 
-The split (datasets/photos.py) is made on the file list, before the photos are checked: a photo
+The split (datasets/convert/photos.py) is made on the file list, before the photos are checked: a photo
 that is skipped (unreadable, over the pixel limit) leaves its split one smaller, and never moves
 another photo. Every split always gets exactly num_shards files, the photos spread evenly (a
 shard may be empty when a split has fewer photos than shards); the records of a split are in its
@@ -12,7 +12,7 @@ shuffled order.
 
 Photos are checked and re-encoded where needed (datasets/images.py) in worker processes; this
 process writes the records in order. The new output is written into dataset_dir/.staging and
-swapped in only when complete (datasets/staging.py), so an earlier output stays usable until
+swapped in only when complete (datasets/convert/staging.py), so an earlier output stays usable until
 then and survives a failure. manifest.json is moved in last, so an output without it (or whose
 files do not match it, datasets/checks.py) is never taken for complete: it is rebuilt. One
 dataset per dataset_dir. Nothing here reads flags.
@@ -32,9 +32,9 @@ from base import UserError
 from datasets import checks
 from datasets import dataset_utils
 from datasets import images
-from datasets import photos as photos_lib
+from datasets.convert import photos as photos_lib
 from datasets import records
-from datasets import staging
+from datasets.convert import staging
 
 SPLITS = dataset_utils.SPLITS
 LOG_EVERY_SECS = 2.0
@@ -70,7 +70,7 @@ def complete_output(dataset_dir, dataset_name, num_shards, num_validation, seed,
                                                dataset_utils.MANIFEST_FILENAME, dataset_name))
   if overwrite:
     return None, '--overwrite'
-  done, why = checks.up_to_date(dataset_dir, dataset_name, num_shards, num_validation, seed,
+  done, why = up_to_date(dataset_dir, dataset_name, num_shards, num_validation, seed,
                                 source, max_pixels)
   if not done:
     return None, why
@@ -215,7 +215,7 @@ def convert_photos(photos_dir, dataset_dir, dataset_name='flowers', num_validati
   Returns the manifest. When dataset_dir already holds a complete conversion with the same
   settings (and overwrite is False) nothing is written and its manifest is returned. Otherwise
   the new output is built in dataset_dir/.staging and swapped in when complete
-  (datasets/staging.py): until then an earlier output stays as it was, also after a failure.
+  (datasets/convert/staging.py): until then an earlier output stays as it was, also after a failure.
   source: a dict describing where the photos came from (default: the folder and a fingerprint of
   its files); flags: a dict recorded as given; refused_members: [(archive member, reason)].
   num_workers: processes decoding photos (None or 0: all cores; 1: in this process). They are
@@ -306,3 +306,47 @@ def summary_text(manifest, dataset_dir):
     lines.append('Archive members not extracted: %d (%s); listed in %s'
                  % (len(refused), _grouped(refused), dataset_utils.MANIFEST_FILENAME))
   return '\n'.join(lines)
+
+
+def _same_source(old, new):
+  """Same photos? Compares SHA-256 when both know it, else kind and location."""
+  if new is None:
+    return True
+  if not isinstance(old, dict):
+    return False
+  if old.get('sha256') and new.get('sha256'):
+    return old['sha256'] == new['sha256']
+  keys = ('kind', 'url', 'location', 'path', 'fingerprint', 'images_per_class')
+  return all(old.get(key) == new.get(key) for key in keys)
+
+
+def settings_changes(manifest, num_shards, num_validation, seed, source=None,
+                     max_pixels=images.DEFAULT_MAX_PIXELS):
+  """What differs between the requested settings and a manifest's, as 'name old -> new' strings."""
+  old_shards = sorted(set(manifest['splits'][split]['num_shards'] for split in SPLITS))
+  old_shards = old_shards[0] if len(old_shards) == 1 else old_shards
+  changes = []
+  for name, old, new in (('num_shards', old_shards, num_shards),
+                         ('num_validation', manifest.get('num_validation'), num_validation),
+                         ('seed', manifest.get('seed'), seed),
+                         ('max_pixels', manifest.get('max_pixels'), max_pixels)):
+    if old != new:
+      changes.append('%s %s -> %s' % (name, old, new))
+  if not _same_source(manifest.get('source'), source):
+    changes.append('the source photos differ')
+  return changes
+
+
+def up_to_date(dataset_dir, dataset_name, num_shards, num_validation, seed, source=None,
+               max_pixels=images.DEFAULT_MAX_PIXELS):
+  """(True, '') when dataset_dir is complete and made with these settings, else (False, why)."""
+  if not os.path.isdir(dataset_dir):
+    return False, 'no output yet'
+  ok, problem = checks.check_complete(dataset_dir, dataset_name)
+  if not ok:
+    return False, problem
+  changes = settings_changes(dataset_utils.read_manifest(dataset_dir), num_shards,
+                             num_validation, seed, source, max_pixels)
+  if changes:
+    return False, 'settings changed (%s)' % ', '.join(changes)
+  return True, ''

@@ -8,7 +8,7 @@ import tensorflow as tf
 from PIL import Image, ImageDraw
 from tensorboard.plugins.pr_curve import summary as pr_curve_summary
 
-from summaries import lettering
+from pictures import lettering
 
 NUM_THRESHOLDS = 51   # the PR Curves plugin's default resolution
 NUM_BINS = 10         # confidence bins of the reliability diagram

@@ -15,13 +15,13 @@ import typing
 import numpy as np
 import tensorflow as tf
 
-from summaries import calibration
-from summaries import drawing
+from evaluation import calibration
+from pictures import charts
 from summaries import events
-from summaries import gradcam
-from summaries import lettering
-from summaries import photo_grids
+from pictures import lettering
+from pictures import photo_grids
 from summaries import projector
+from pictures import overlays
 
 EMBEDDING_TENSOR = 'fc7'
 
@@ -166,7 +166,7 @@ def write_summaries(writer, result, table, record, grid_images):
   values = [tf.compat.v1.Summary.Value(tag=tag, simple_value=v)
             for tag, v in sorted(result.scalars().items())]
   values.append(events.image_summary_value(
-      'eval/confusion_matrix', drawing.confusion_matrix_image(
+      'eval/confusion_matrix', charts.confusion_matrix_image(
           result.confusion_matrix, result.class_names,
           title='Confusion matrix, step %d' % result.step)))
   values += _calibration_values(result, record)
@@ -205,7 +205,7 @@ def prediction_grid(record, class_names, max_images, heat=False):
   if not kept:
     return None
   rows = [record.predictions[i] for i in kept]
-  thumbnails = [gradcam.blend(record.thumbnails[i], record.heat[i]) if heat
+  thumbnails = [overlays.blend(record.thumbnails[i], record.heat[i]) if heat
                 else record.thumbnails[i] for i in kept]
   return photo_grids.prediction_grid(
       thumbnails, [r.label for r in rows], [r.predicted for r in rows],
@@ -226,11 +226,11 @@ def fixed_photo_values(fixed, class_names):
     names = lettering.class_name_list(class_names, max(len(probabilities), label + 1))
     caption = names[top] + ('' if top == label else ' (true: %s)' % names[label])
     tag = '%s/%d/' % (FIXED_PHOTOS_FAMILY, i)
-    values.append(events.image_summary_value(tag + 'gradcam', gradcam.overlay(
+    values.append(events.image_summary_value(tag + 'gradcam', overlays.overlay(
         fixed['images'][i], fixed['heat'][i], caption, probabilities[top])))
     for layer in ('conv1', 'conv5'):
       values.append(events.image_summary_value(
-          tag + layer, drawing.feature_map_grid(fixed[layer][i])))
+          tag + layer, charts.feature_map_grid(fixed[layer][i])))
   return values
 
 

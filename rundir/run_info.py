@@ -20,7 +20,7 @@ from base import UserError
 from datasets import dataset_utils
 from nets import nets_factory
 from preprocessing import preprocessing_factory
-from training import checkpoints
+from rundir import checkpoints
 
 FILENAME = 'run.json'
 LABELS_FILENAME = dataset_utils.LABELS_FILENAME

@@ -23,27 +23,12 @@ from absl import logging
 import base
 from datasets import dataset_utils
 
-STAGING_DIRNAME = '.staging'
-SWAPPING_FILENAME = 'SWAPPING'
 _HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-
-
-def staging_dir(dataset_dir):
-  return os.path.join(dataset_dir, STAGING_DIRNAME)
-
-
-def _marker(dataset_dir):
-  return os.path.join(staging_dir(dataset_dir), SWAPPING_FILENAME)
-
-
-def swap_interrupted(dataset_dir):
-  """True when a swap began and did not finish: dataset_dir mixes old and new files."""
-  return os.path.isfile(_marker(dataset_dir))
 
 
 def discard(dataset_dir):
   """Removes the staging folder (a conversion that did not finish); the old output stays."""
-  path = staging_dir(dataset_dir)
+  path = dataset_utils.staging_dir(dataset_dir)
   if os.path.isdir(path) and not os.path.islink(path):
     shutil.rmtree(path)
   elif os.path.lexists(path):
@@ -53,13 +38,13 @@ def discard(dataset_dir):
 def recover(dataset_dir, dataset_name):
   """Before a conversion looks at dataset_dir: finishes a swap a killed run began, or removes
   the staging folder of a conversion that never completed."""
-  if swap_interrupted(dataset_dir):
+  if dataset_utils.swap_interrupted(dataset_dir):
     logging.warning('Finishing the swap of a conversion into %s that was interrupted while its '
                     'new files were moved in.', dataset_dir)
     _finish_swap(dataset_dir, dataset_name)
-  elif os.path.lexists(staging_dir(dataset_dir)):
+  elif os.path.lexists(dataset_utils.staging_dir(dataset_dir)):
     logging.info('Removing %s: an unfinished conversion (the dataset beside it was not '
-                 'touched).', staging_dir(dataset_dir))
+                 'touched).', dataset_utils.staging_dir(dataset_dir))
     discard(dataset_dir)
 
 
@@ -67,17 +52,17 @@ def create(dataset_dir):
   """A fresh, empty staging folder inside dataset_dir (on the same file system, so the swap is
   renames); returns its path."""
   discard(dataset_dir)
-  path = staging_dir(dataset_dir)
+  path = dataset_utils.staging_dir(dataset_dir)
   os.makedirs(path)
   return path
 
 
 def swap_in(dataset_dir, dataset_name):
   """Replaces the dataset in dataset_dir by the complete one in its staging folder."""
-  with open(_marker(dataset_dir), 'w') as f:
+  with open(dataset_utils.swap_marker(dataset_dir), 'w') as f:
     f.flush()
     os.fsync(f.fileno())
-  base.fsync_path(staging_dir(dataset_dir))
+  base.fsync_path(dataset_utils.staging_dir(dataset_dir))
   _finish_swap(dataset_dir, dataset_name)
 
 
@@ -110,7 +95,7 @@ def _old_files(dataset_dir, dataset_name, keep):
 
 def _finish_swap(dataset_dir, dataset_name):
   """Moves the staged files in (idempotent: a rerun after a kill goes on where it stopped)."""
-  staged = staging_dir(dataset_dir)
+  staged = dataset_utils.staging_dir(dataset_dir)
   manifest_name = dataset_utils.MANIFEST_FILENAME
   with _signals_held():
     staged_manifest = os.path.join(staged, manifest_name)
@@ -122,7 +107,7 @@ def _finish_swap(dataset_dir, dataset_name):
       if os.path.lexists(old_manifest):
         os.remove(old_manifest)  # First: from here on the old output is not complete.
       for name in sorted(os.listdir(staged)):
-        if name not in (manifest_name, SWAPPING_FILENAME):
+        if name not in (manifest_name, dataset_utils.SWAPPING_FILENAME):
           os.replace(os.path.join(staged, name), os.path.join(dataset_dir, name))
       removed = _old_files(dataset_dir, dataset_name, new_files)
       for path in removed:

@@ -2,20 +2,15 @@
 graph's variables (resume, fine-tune, evaluate), initialising a model from a checkpoint
 (fine-tuning), and the evaluator's record of the checkpoints it has evaluated."""
 import glob
-import json
 import os
 import re
 
 import tensorflow as tf
-import tf_slim as slim
-from absl import logging
 
-import base
 from base import UserError
 
 
 STATE_FILENAME = 'checkpoint'  # TensorFlow's state file naming a folder's newest checkpoint
-EVAL_STATE_FILENAME = 'eval_state.json'  # in eval_dir: the steps an evaluator is done with
 _DATA_FILE = re.compile(r'\.data-\d+-of-(\d+)$')
 _STEP_SUFFIX = re.compile(r'-(\d+)$')
 _FILE_SUFFIX = re.compile(r'\.(index|meta|data-\d+-of-\d+)$')
@@ -130,7 +125,7 @@ def check_not_a_missing_checkpoint(checkpoint_path):
         checkpoint_path, parent, ', '.join(os.path.basename(p) for _, p in found[-5:])))
 
 
-def _named_checkpoint(train_dir):
+def named_checkpoint(train_dir):
   """(the complete checkpoint the state file names, or None and what is wrong with the file)."""
   if not os.path.exists(os.path.join(train_dir, STATE_FILENAME)):
     return None, 'is missing'
@@ -144,55 +139,6 @@ def _named_checkpoint(train_dir):
   if problem:
     return None, 'names %s, but %s' % (state.model_checkpoint_path, problem)
   return state.model_checkpoint_path, ''
-
-
-def newest_safe(train_dir):
-  """(global step, prefix) of the checkpoint a rerun in train_dir would resume from (the one the
-  state file names, else the newest complete one), or None when there is none."""
-  named, _ = _named_checkpoint(train_dir)
-  if named:
-    return saved_step(named), named
-  on_disk = complete_checkpoints(train_dir)
-  return on_disk[-1] if on_disk else None
-
-
-def _damaged_checkpoints(train_dir):
-  """'model.ckpt-5 (it cannot be read (...))' for each checkpoint with an .index that is not
-  complete."""
-  problems = ((prefix, checkpoint_problem(prefix)) for _, prefix in list_checkpoints(train_dir))
-  return ['%s (%s)' % (os.path.basename(prefix), problem) for prefix, problem in problems
-          if problem]
-
-
-def repair_state(train_dir):
-  """The checkpoint a restart in train_dir resumes from (None: a fresh start).
-
-  When train_dir's `checkpoint` state file does not parse, names a missing or incomplete
-  checkpoint, or is missing beside checkpoints, it is rewritten (atomically) to name the newest
-  complete checkpoint on disk, with a warning: tf-slim's Supervisor reads that file itself and
-  would silently start again from step 0, or crash. UserError when the state file names a
-  checkpoint, or the folder holds checkpoints, but none of them is complete and readable.
-  """
-  named, problem = _named_checkpoint(train_dir)
-  if named:
-    return named
-  on_disk = complete_checkpoints(train_dir)
-  state_path = os.path.join(train_dir, STATE_FILENAME)
-  if not on_disk:
-    found = _damaged_checkpoints(train_dir)
-    if os.path.exists(state_path):
-      found.insert(0, '%s %s' % (STATE_FILENAME, problem))
-    elif not found:
-      return None
-    raise UserError('%s holds no complete checkpoint to resume from (%s); delete or move away '
-                    'its checkpoint files and %s to train from step 0, or give a new '
-                    '--train_dir' % (train_dir, '; '.join(found), STATE_FILENAME))
-  step, newest = on_disk[-1]
-  logging.warning('%s %s; resuming from %s (step %d), the newest complete checkpoint there, and '
-                  'rewriting %s to name it.', state_path, problem, newest, step, state_path)
-  tf.compat.v1.train.update_checkpoint_state(train_dir, newest,
-                                             [prefix for _, prefix in on_disk])
-  return newest
 
 
 class CheckpointGone(Exception):
@@ -230,16 +176,6 @@ def check_variables(checkpoint, saved_shapes, variables, advice, missing_ok=Fals
   return missing
 
 
-def check_resumable(checkpoint, variables):
-  """UserError unless the checkpoint holds every variable with its shape: a training folder
-  trained with another model, class count or optimizer cannot be resumed."""
-  saved = tf.train.load_checkpoint(checkpoint).get_variable_to_shape_map()
-  check_variables(checkpoint, saved, {var.op.name: var for var in variables},
-                  lambda *_: 'it was trained with other settings (--model_name, number of '
-                  'classes, --optimizer, --moving_average_decay, --trainable_scopes); resume '
-                  'with those, or give a new --train_dir')
-
-
 def check_evaluable(checkpoint, variables, model_name):
   """UserError unless the checkpoint holds every variable ({name: variable}, see
   eval_variables_to_restore) with its shape; CheckpointGone when it cannot be read any more,
@@ -262,111 +198,3 @@ def check_evaluable(checkpoint, variables, model_name):
     return 'it was not trained as %s; check --model_name / --use_batch_norm' % model_name
 
   check_variables(checkpoint, saved, dict(sorted(variables.items())), advice)
-
-
-def eval_variables_to_restore(moving_average_decay, global_step):
-  """{checkpoint name: variable} for evaluation: the model variables (their moving averages when
-  decay is given, as the trainer keeps them for slim.get_model_variables()) and the global
-  step."""
-  if moving_average_decay:
-    averages = tf.train.ExponentialMovingAverage(moving_average_decay, global_step)
-    names = averages.variables_to_restore(slim.get_model_variables())
-  else:
-    names = {v.op.name: v for v in slim.get_model_variables()}
-  names[global_step.op.name] = global_step
-  return names
-
-
-def _under(name, scopes):
-  return any(name == s or name.startswith(s.rstrip('/') + '/') for s in scopes)
-
-
-def variables_to_restore(exclude_scopes=()):
-  """The model variables of the graph outside exclude_scopes."""
-  return [v for v in slim.get_model_variables() if not _under(v.op.name, exclude_scopes)]
-
-
-def _fine_tune_advice(name, saved_shape):
-  if saved_shape is None:
-    return 'pass --ignore_missing_vars or --checkpoint_exclude_scopes'
-  return 'exclude it with --checkpoint_exclude_scopes=%s' % name.rsplit('/', 1)[0]
-
-
-def fine_tune_init_fn(checkpoint_path, exclude_scopes=(), ignore_missing_vars=False):
-  """init_fn(sess) restoring the model variables (minus exclude_scopes) from a checkpoint.
-
-  Shapes are checked now, so a checkpoint of another shape is one clear error naming the
-  variable, not a traceback from inside the session.
-  """
-  path = resolve(checkpoint_path)
-  problem = checkpoint_problem(path)
-  if problem:
-    raise UserError('cannot read checkpoint %s: %s' % (path, problem))
-  reader = tf.train.load_checkpoint(path)
-  for scope in exclude_scopes:
-    if not any(_under(v.op.name, [scope]) for v in slim.get_model_variables()):
-      raise UserError('--checkpoint_exclude_scopes=%s matches no variable of the net (its scopes '
-                      'are like %s)' % (scope, slim.get_model_variables()[-1].op.name.rsplit(
-                          '/', 1)[0]))
-  var_list = {var.op.name: var for var in variables_to_restore(exclude_scopes)}
-  missing = check_variables(
-      path, reader.get_variable_to_shape_map(), var_list, _fine_tune_advice,
-      missing_ok=ignore_missing_vars)
-  for name in missing:
-    logging.warning('Checkpoint %s has no %s; it keeps its initial value.', path, name)
-    del var_list[name]
-  if not var_list:
-    raise UserError('nothing to restore from %s: %s' % (path, 'no model variable of this net is '
-                                                        'in it' if missing else
-                                                        '--checkpoint_exclude_scopes excludes '
-                                                        'every variable'))
-  logging.info('Fine-tuning from %s: restoring %d variables.', path, len(var_list))
-  saver = tf.compat.v1.train.Saver(var_list)
-  return lambda sess: saver.restore(sess, path)
-
-
-def load_eval_state(eval_dir, checkpoint_dir, claim=True):
-  """The state of an earlier evaluator of the same training folder in eval_dir, or a fresh one:
-  {'checkpoint_dir', 'last_step', 'evaluated': [...], 'skipped': [...], 'summarized': [steps]}.
-
-  The state of another training folder is replaced by a fresh one (with a warning), or, with
-  claim=False, gives None: the caller leaves it as it is.
-  """
-  fresh = {'checkpoint_dir': os.path.realpath(checkpoint_dir), 'last_step': -1,
-           'evaluated': [], 'skipped': [], 'summarized': []}
-  path = os.path.join(eval_dir, EVAL_STATE_FILENAME)
-  try:
-    with open(path, encoding='utf-8') as f:
-      state = json.load(f)
-  except FileNotFoundError:
-    return fresh
-  except (OSError, ValueError) as e:
-    logging.warning('Ignoring unreadable %s (%s); evaluating from the start.', path, e)
-    return fresh
-  if not isinstance(state, dict) or state.get('checkpoint_dir') != fresh['checkpoint_dir']:
-    if not claim:
-      return None
-    logging.warning('%s belongs to another training folder (%s); evaluating %s from the start.',
-                    path, state.get('checkpoint_dir') if isinstance(state, dict) else '?',
-                    checkpoint_dir)
-    return fresh
-  for key, value in fresh.items():
-    state.setdefault(key, value)
-  return state
-
-
-def save_eval_state(eval_dir, state):
-  base.write_text_atomic(os.path.join(eval_dir, EVAL_STATE_FILENAME),
-                         json.dumps(state, indent=2, sort_keys=True) + '\n')
-
-
-def summaries_written(state, step):
-  """True when eval_dir already holds the summaries of this step (a rerun must not write them a
-  second time: TensorBoard would show both)."""
-  return step in state['summarized'] or any(e.get('step') == step for e in state['evaluated'])
-
-
-def record_summaries(eval_dir, state, step):
-  """Notes in eval_dir's state, at once, that the summaries of step are written."""
-  state['summarized'] = sorted(set(state['summarized']) | {step})
-  save_eval_state(eval_dir, state)

@@ -9,14 +9,14 @@ layered red/pink spiral; sunflowers = big yellow petals around a big dark centre
 """
 import math
 
-from datasets.drawing import ellipse_points
-from datasets.drawing import green
-from datasets.drawing import hsv
-from datasets.drawing import jitter_hsv
-from datasets.drawing import light_factor
-from datasets.drawing import mix
-from datasets.drawing import petal_points
-from datasets.drawing import shade
+from datasets.synthetic.shapes import ellipse_points
+from datasets.synthetic.shapes import green
+from datasets.synthetic.shapes import hsv
+from datasets.synthetic.shapes import jitter_hsv
+from datasets.synthetic.shapes import light_factor
+from datasets.synthetic.shapes import mix
+from datasets.synthetic.shapes import petal_points
+from datasets.synthetic.shapes import shade
 
 _GOLDEN_ANGLE = math.pi * (3.0 - math.sqrt(5.0))
 

@@ -7,7 +7,7 @@ until the data runs out, final values). Then, at the checkpoint's global step, e
 scalar summaries, a confusion-matrix heat map, a grid of validation images (mistakes first) and
 its twin with each image's Grad-CAM, the split's first photos (the same at every checkpoint) with
 Grad-CAM and conv1/conv5 maps, a text table, and the fc7 features of the images for the embedding
-projector (summaries.results).
+projector (evaluation.results).
 
 The loop (`evaluate`) takes every checkpoint of the training folder in global-step order, not
 only the newest, and remembers the last evaluated step in eval_dir/eval_state.json, so a
@@ -26,33 +26,27 @@ from typing import Optional
 
 import numpy as np
 import tensorflow as tf
-import tf_slim as slim
 from absl import logging
 from tf_slim.training import evaluation as slim_evaluation
 
 import base
 from datasets import checks
 from datasets import dataset_factory
-from datasets import input_pipeline
 from datasets import reader
-from datasets import records
 from base import UserError
 from nets import nets_factory
-from preprocessing import preprocessing_factory
 from summaries import events
-from summaries import gradcam
-from summaries import image_summaries
 from summaries import projector
-from summaries import results
-from training import checkpoints
-from training import run_info
-from training import metrics
-from training import resources
-from training import session
+from evaluation import results
+from rundir import checkpoints
+from evaluation import eval_graph
+from evaluation import eval_state
+from rundir import run_info
+from evaluation import metrics
+from rundir import session
 
 EVAL_DEVICES = session.EVAL_DEVICES
 LOCK_FILENAME = '.eval.lock'
-THUMB_SIZE = 96          # thumbnails collected for the prediction grid and the sprite
 LOG_EVERY_SECS = 10.0    # progress lines during a pass
 
 
@@ -128,114 +122,14 @@ def check_eval_dir(checkpoint_path, eval_dir):
   projector.check_log_dir(eval_dir)  # Another training folder: refused before any summary.
 
 
-def input_pipeline_name(config):
-  if config.input_pipeline:
-    return config.input_pipeline
-  return 'tf_data' if config.full_image else 'queue'
-
-
 # --- the graph -----------------------------------------------------------------------------------
-
-@dataclasses.dataclass
-class EvalGraph:
-  update_op: tf.Operation     # run once per batch
-  values: dict                # final metric values (run once after the pass)
-  collect: dict               # per-batch arrays for the grids and the projector
-  variables_to_restore: dict  # checkpoint name -> variable
-  global_step: tf.Variable
-  k: int                      # recall@k
-
-
-def build_eval_graph(config, dataset):
-  """Input (one pass), net, streaming metrics and per-batch fetches in the default graph."""
-  full_image = config.full_image
-  batch_size = 1 if full_image else config.batch_size
-  network_fn = nets_factory.get_network_fn(config.model_name, dataset.num_classes,
-                                           is_training=False)
-  image_size = config.eval_image_size or network_fn.default_image_size
-  jpeg_preprocessing = preprocessing_factory.get_jpeg_preprocessing(config.model_name,
-                                                                    is_training=False)
-  central_crop = lambda encoded: jpeg_preprocessing(encoded, image_size, image_size,
-                                                    decode_and_crop=True)
-  if full_image:
-    full_image_preprocessing = preprocessing_factory.get_full_image_preprocessing(
-        config.model_name)
-    preprocess = lambda encoded: full_image_preprocessing(encoded, image_size)
-  else:
-    preprocess = central_crop
-  batch = input_pipeline.build_batches(
-      dataset, preprocess, batch_size, is_training=False,
-      pipeline=input_pipeline_name(config),
-      num_preprocessing_threads=config.num_preprocessing_threads)()
-  global_step = tf.compat.v1.train.get_or_create_global_step()
-
-  with tf.device(session.eval_model_device(config.eval_device)):
-    # global_pool averages fc7 over the windows before the linear fc8, which equals averaging
-    # the score map; at the net's own size there is one window and nothing changes.
-    logits, end_points = network_fn(batch['images'], global_pool=True)
-    features = tf.squeeze(end_points[nets_factory.features_end_point(config.model_name)], [1, 2],
-                          name='features')
-    labels = tf.cast(batch['labels'], tf.int64)
-    predictions = tf.argmax(logits, 1)
-    k = min(2, dataset.num_classes)
-    losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
-    in_top_k = tf.cast(tf.math.in_top_k(labels, logits, k), tf.float32)
-    names_to_values, names_to_updates = slim.metrics.aggregate_metric_map({
-        'accuracy': tf.compat.v1.metrics.accuracy(labels, predictions),
-        'loss': tf.compat.v1.metrics.mean(losses),
-        'recall_at_k': tf.compat.v1.metrics.mean(in_top_k),
-        'confusion_matrix': metrics.streaming_confusion_matrix(labels, predictions,
-                                                               dataset.num_classes),
-    })
-    if config.grid_images:  # Grad-CAM of the predicted class, laid over the grid's thumbnails
-      heat = gradcam.heatmaps(logits, end_points, size=tf.shape(batch['images'])[1:3])
-      heat = tf.image.resize_with_pad(heat[..., tf.newaxis], THUMB_SIZE, THUMB_SIZE)[..., 0]
-    to_pixels = preprocessing_factory.get_pixels_fn(config.model_name)
-    fixed = config.fixed_photos and _fixed_photo_fetches(
-        network_fn, dataset, config.fixed_photos, central_crop, to_pixels)
-    if fixed:
-      names_to_values['fixed_photos'] = fixed
-  names_to_values['global_step'] = global_step.read_value()
-  thumbnails = to_pixels(tf.image.resize_with_pad(batch['images'], THUMB_SIZE, THUMB_SIZE))
-  collect = {'labels': labels, 'predictions': predictions,
-             'probabilities': tf.nn.softmax(logits), 'filenames': batch['filenames'],
-             'thumbnails': thumbnails, 'features': features}
-  if config.grid_images:
-    collect['heat'] = heat
-  return EvalGraph(update_op=tf.group(*names_to_updates.values()), values=names_to_values,
-                   collect=collect,
-                   variables_to_restore=checkpoints.eval_variables_to_restore(
-                       config.moving_average_decay, global_step),
-                   global_step=global_step, k=k)
-
-
-def _fixed_photo_fetches(network_fn, dataset, count, preprocess, to_pixels):
-  """The split's first `count` photos in file order (the same at every checkpoint) through the
-  net once more (its variables reused): {'images' (uint8 pixels), 'labels', 'probabilities',
-  'heat' (Grad-CAM of the predicted class), 'conv1', 'conv5'}, fetched once after the pass; None
-  when the split has no records (or its first shard is damaged: the pass then says which)."""
-  try:
-    photos = reader.first_records(dataset.data_sources, count)
-  except records.CorruptFile:
-    photos = []
-  if not photos:
-    return None
-  images = tf.stack([preprocess(tf.constant(photo.encoded)) for photo in photos])
-  with tf.name_scope('fixed_photos'):
-    with tf.compat.v1.variable_scope(tf.compat.v1.get_variable_scope(), reuse=True):
-      logits, end_points = network_fn(images, global_pool=True)
-    return {'images': to_pixels(images), 'labels': tf.constant([photo.label for photo in photos], tf.int64),
-            'probabilities': tf.nn.softmax(logits),
-            'heat': gradcam.heatmaps(logits, end_points, size=tf.shape(images)[1:3]),
-            'conv1': image_summaries.find_end_point(end_points, 'conv1'),
-            'conv5': image_summaries.find_end_point(end_points, 'conv5')}
 
 
 # --- one pass ------------------------------------------------------------------------------------
 
 class _PassHook(tf.compat.v1.train.SessionRunHook):
   """Fetches the per-batch arrays with each update, keeps what the grid and the projector need
-  (self.record, a summaries.results.PassRecord), logs progress, and notes whether the session
+  (self.record, a evaluation.results.PassRecord), logs progress, and notes whether the session
   got as far as restoring the checkpoint."""
 
   def __init__(self, collect, total, name, keep_features, embedding_size, grid_images):
@@ -335,19 +229,19 @@ def _eval_result(values, checkpoint, class_names, k, split_name):
 def _write_summaries_once(config, writer, result, table, record, state):
   """The summaries of the result's step, unless eval_dir's state (when given) says they are
   written; the state notes them at once, before the projector is written."""
-  if state is not None and checkpoints.summaries_written(state, result.step):
+  if state is not None and eval_state.summaries_written(state, result.step):
     logging.info('The summaries of step %d are already in %s; not writing them again.',
                  result.step, config.eval_dir)
     return
   results.write_summaries(writer, result, table, record, config.grid_images)
   if state is not None:
-    checkpoints.record_summaries(config.eval_dir, state, result.step)
+    eval_state.record_summaries(config.eval_dir, state, result.step)
 
 
 def evaluate_checkpoint(config, dataset, checkpoint, writer, write_embedding=True, hooks=(),
                         state=None):
   """Evaluates one checkpoint over one pass of the split and writes its summaries (unless
-  state, eval_dir's checkpoints.load_eval_state, says they are written already).
+  state, eval_dir's eval_state.load_eval_state, says they are written already).
 
   Returns an EvalResult, or None when the checkpoint vanished before it was restored;
   checkpoints.CheckpointDamaged when it is there but cannot be read, or its logits are not
@@ -356,7 +250,7 @@ def evaluate_checkpoint(config, dataset, checkpoint, writer, write_embedding=Tru
   class_names = [dataset.labels_to_names[i] for i in range(dataset.num_classes)]
   name = os.path.basename(checkpoint)
   with tf.Graph().as_default():
-    graph = build_eval_graph(config, dataset)
+    graph = eval_graph.build_eval_graph(config, dataset)
     try:
       checkpoints.check_evaluable(checkpoint, graph.variables_to_restore, config.model_name)
     except checkpoints.CheckpointGone as e:
@@ -405,9 +299,9 @@ def evaluate(config, hooks=()):
   validate(config)
   dataset = dataset_factory.get_dataset(config.dataset_name, config.dataset_split_name,
                                         config.dataset_dir)
-  resources.check_split_has_images(dataset, 'evaluate')
+  reader.check_split_has_images(dataset, 'evaluate')
   if not config.full_image:  # (which takes one photo at a time)
-    config = dataclasses.replace(config, batch_size=resources.batch_for_split(
+    config = dataclasses.replace(config, batch_size=reader.batch_for_split(
         config.batch_size, dataset.num_samples))
   session.eval_model_device(config.eval_device)  # UserError now for gpu without a GPU
   if config.full_image and config.batch_size != 1:
@@ -428,7 +322,7 @@ def _evaluate_locked(config, dataset, checkpoint_path, checkpoint, hooks):
   writer = events.make_writer(config.eval_dir)
   try:
     if checkpoint:
-      state = checkpoints.load_eval_state(config.eval_dir, checkpoints.train_dir_of(checkpoint),
+      state = eval_state.load_eval_state(config.eval_dir, checkpoints.train_dir_of(checkpoint),
                                           claim=False)
       try:
         result = evaluate_checkpoint(config, dataset, checkpoint, writer,
@@ -446,10 +340,10 @@ def _evaluate_locked(config, dataset, checkpoint_path, checkpoint, hooks):
 
 
 def _loop(config, dataset, checkpoint_dir, writer, hooks):
-  state = checkpoints.load_eval_state(config.eval_dir, checkpoint_dir)
+  state = eval_state.load_eval_state(config.eval_dir, checkpoint_dir)
   last_step = state['last_step']
   max_steps = config.max_number_of_steps or run_info.last_step(checkpoint_dir)
-  state_path = os.path.join(config.eval_dir, checkpoints.EVAL_STATE_FILENAME)
+  state_path = os.path.join(config.eval_dir, eval_state.EVAL_STATE_FILENAME)
   if max_steps is not None and last_step >= max_steps:
     logging.info('Step %d (training\'s last, --max_number_of_steps) is already evaluated '
                  '(%s); nothing to do.', last_step, state_path)
@@ -498,7 +392,7 @@ def _loop(config, dataset, checkpoint_dir, writer, hooks):
     else:
       evaluated.append(result)
       state['evaluated'].append(result.to_json())
-    checkpoints.save_eval_state(config.eval_dir, state)
+    eval_state.save_eval_state(config.eval_dir, state)
     idle_since = time.monotonic()
     max_steps = config.max_number_of_steps or run_info.last_step(checkpoint_dir)
     if max_steps is not None and step >= max_steps:

@@ -14,13 +14,13 @@ from absl import logging
 import base
 from base import UserError
 from base import check_no_glob_characters
-from datasets import archive as archive_lib
-from datasets import download
+from datasets.convert import archive as archive_lib
+from datasets.convert import download
 from datasets import images
-from datasets import photos as photos_lib
-from datasets import staging
-from datasets import synthetic_flowers
-from datasets import writer
+from datasets.convert import photos as photos_lib
+from datasets import dataset_utils
+from datasets.synthetic import synthetic_flowers
+from datasets.convert import writer
 
 FLOWERS = 'flowers'
 LOCK_FILENAME = '.convert.lock'  # one conversion at a time per dataset_dir
@@ -109,7 +109,7 @@ def _check_arguments(dataset_dir, archive, sha256, photos_dir, synthetic, datase
                     % photos_dir)
   local_archive = archive and not _is_remote(archive) and (
       urllib.parse.urlsplit(archive).path if archive.startswith('file:') else archive)
-  emptied = (os.path.join(dataset_dir, WORK_DIRNAME), staging.staging_dir(dataset_dir))
+  emptied = (os.path.join(dataset_dir, WORK_DIRNAME), dataset_utils.staging_dir(dataset_dir))
   for flag, path in (('--photos_dir', photos_dir), ('--archive', local_archive)):
     for folder in emptied:
       if path and _inside(path, folder):

@@ -1,6 +1,6 @@
 """Pictures of what the net does, drawn with numpy and Pillow only (no TensorFlow here): an image
 with its prediction, feature-map and filter grids, the confusion matrix; and the drawing helpers
-(colour maps, thumbnails, tiling) that summaries.photo_grids shares.
+(colour maps, thumbnails, tiling) that pictures.photo_grids shares.
 
 Every picture is a uint8 RGB array [H, W, 3]; the `*_size` functions give that H, W ahead of time
 so graph wrappers can set static shapes. Images are uint8, or float in [-1, 1] as inception
@@ -13,7 +13,7 @@ import math
 import numpy as np
 from PIL import Image, ImageDraw
 
-from summaries.lettering import class_name_list, fit_text, load_font, text_width
+from pictures.lettering import class_name_list, fit_text, load_font, text_width
 
 BACKGROUND = (28, 28, 32)
 PAD_COLOUR = (60, 60, 66)
@@ -33,7 +33,7 @@ _GRAY_ANCHORS = [(0, 0, 0), (255, 255, 255)]
 _COLORMAPS = {'viridis': _VIRIDIS_ANCHORS, 'blues': _BLUES_ANCHORS, 'gray': _GRAY_ANCHORS}
 
 
-# --- drawing helpers (summaries.photo_grids uses them too) --------------------------------------
+# --- drawing helpers (pictures.photo_grids uses them too) --------------------------------------
 
 @functools.lru_cache(maxsize=None)
 def colormap_table(name):

@@ -7,8 +7,8 @@ import math
 import numpy as np
 from PIL import Image, ImageDraw
 
-from summaries import drawing
-from summaries import lettering
+from pictures import charts
+from pictures import lettering
 
 # TensorBoard's projector refuses sprites larger than this on either side.
 MAX_SPRITE_SIZE = 8192
@@ -31,7 +31,7 @@ def image_grid_size(num_images, thumb_size=112, columns=None, caption_lines=2, p
                     font_size=11):
   """(H, W) of image_grid: rows * (thumb_size + caption + pad) + pad by
   columns * (thumb_size + pad) + pad, caption = caption_lines * (font_size + 3) + 4."""
-  rows, columns = drawing.grid_shape(num_images, columns)
+  rows, columns = charts.grid_shape(num_images, columns)
   caption = _caption_height(caption_lines, font_size)
   return rows * (thumb_size + caption + pad) + pad, columns * (thumb_size + pad) + pad
 
@@ -58,20 +58,20 @@ def image_grid(images, captions=None, caption_colours=None, columns=None, thumb_
     raise ValueError('got %d caption colours for %d images' % (len(caption_colours), len(images)))
   lines = [str(c).split('\n') for c in captions] if captions is not None else [[]] * len(images)
   caption_lines = max(len(l) for l in lines)
-  rows, columns = drawing.grid_shape(len(images), columns)
+  rows, columns = charts.grid_shape(len(images), columns)
   height, width = image_grid_size(len(images), thumb_size, columns, caption_lines, pad, font_size)
   caption = _caption_height(caption_lines, font_size)
   font = lettering.load_font(font_size)
 
-  canvas = Image.new('RGB', (width, height), drawing.BACKGROUND)
+  canvas = Image.new('RGB', (width, height), charts.BACKGROUND)
   draw = ImageDraw.Draw(canvas)
   frame = max(1, thumb_size // 48)
   for i, image in enumerate(images):
     r, c = divmod(i, columns)
     left, top = pad + c * (thumb_size + pad), pad + r * (thumb_size + caption + pad)
-    thumbnail = drawing.square_thumbnail(image, thumb_size, fit=True)
+    thumbnail = charts.square_thumbnail(image, thumb_size, fit=True)
     canvas.paste(Image.fromarray(thumbnail), (left, top))
-    colour = tuple(caption_colours[i]) if caption_colours is not None else drawing.TEXT
+    colour = tuple(caption_colours[i]) if caption_colours is not None else charts.TEXT
     if caption_colours is not None:
       for k in range(frame):
         draw.rectangle([left + k, top + k, left + thumb_size - 1 - k, top + thumb_size - 1 - k],
@@ -109,7 +109,7 @@ def prediction_grid(images, true_labels, predicted_labels, class_names, probabil
     if probabilities is not None:
       pred += ' %d%%' % round(100 * float(np.asarray(probabilities)[i][p]))
     captions.append('true: %s\n%s' % (names[t], pred))
-    colours.append(drawing.GREEN if t == p else drawing.RED)
+    colours.append(charts.GREEN if t == p else charts.RED)
   return image_grid([images[i] for i in order], captions, colours, columns, thumb_size,
                     font_size=GRID_FONT_SIZE)
 
@@ -146,6 +146,6 @@ def sprite_image(images, thumb_size=64):
   sprite = np.zeros((columns * thumb, columns * thumb, 3), np.uint8)
   for i in range(count):
     r, c = divmod(i, columns)
-    sprite[r * thumb:(r + 1) * thumb, c * thumb:(c + 1) * thumb] = drawing.square_thumbnail(
+    sprite[r * thumb:(r + 1) * thumb, c * thumb:(c + 1) * thumb] = charts.square_thumbnail(
         images[i], thumb)
   return sprite, thumb

@@ -15,7 +15,7 @@ from base import UserError
 from datasets import input_pipeline
 from nets import nets_factory
 from training import optimization
-from training import run_info
+from rundir import run_info
 
 FLAGS = flags.FLAGS
 BATCH_NORM_SUFFIX = '_bn'

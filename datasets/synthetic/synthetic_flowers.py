@@ -5,7 +5,7 @@ same bytes for the same seed (with the same Pillow and numpy). Each picture is d
 from a `random.Random`: a blurred background (grass, foliage, soil, sky, bokeh, plain), distractor
 leaves and grass, 1-4 flowers of one class at varied places, sizes, tilts and rotations (some cut
 by the border), then colour, brightness, noise and JPEG quality vary per picture. The flower heads
-are in datasets/flower_heads.py, the drawing helpers in datasets/drawing.py.
+are in datasets/synthetic/flower_heads.py, the drawing helpers in datasets/synthetic/shapes.py.
 """
 import math
 import os
@@ -15,15 +15,15 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 import base
-from datasets import flower_heads
-from datasets.drawing import Frame
-from datasets.drawing import Painter
-from datasets.drawing import green
-from datasets.drawing import hsv
-from datasets.drawing import jitter_hsv
-from datasets.drawing import leaf_points
-from datasets.drawing import mix
-from datasets.drawing import shade
+from datasets.synthetic import flower_heads
+from datasets.synthetic.shapes import Frame
+from datasets.synthetic.shapes import Painter
+from datasets.synthetic.shapes import green
+from datasets.synthetic.shapes import hsv
+from datasets.synthetic.shapes import jitter_hsv
+from datasets.synthetic.shapes import leaf_points
+from datasets.synthetic.shapes import mix
+from datasets.synthetic.shapes import shade
 
 CLASS_NAMES = ('daisy', 'dandelion', 'roses', 'sunflowers', 'tulips')
 MIN_SIDE = 240

@@ -3,8 +3,7 @@
 heatmaps() builds, in a graph, the gradients of each image's class score with respect to the
 output of the net's last convolutional layer, weights each channel by its mean gradient, sums the
 weighted channels, keeps the positive part (ReLU), scales each map to [0, 1] and upsamples it to
-the image. overlay() lays such a map over the image, colour-mapped, with the label and the
-probability drawn under it; blend() lays it over the image alone (the evaluator's grids).
+the image. pictures.overlays lays such a map over a photo.
 
 Works for any net of the nets factory: the layer is found by name among the end points (the
 last 4-D one named conv*), not fixed to alexnet_v2/conv5. The gradients are per image only when
@@ -14,15 +13,9 @@ The one implementation behind predict_alexnet.py --explain, training's predictio
 """
 import re
 
-import numpy as np
 import tensorflow as tf
-from PIL import Image, ImageDraw
-
-from summaries import drawing
 
 _CONV_LAYER = re.compile(r'(^|/)conv[^/]*$', re.IGNORECASE)
-COLORMAP = 'viridis'
-MAX_OPACITY = 0.75   # of the colour where the heat is 1; where it is 0 the photo shows as it is
 
 
 def last_conv_end_point(end_points):
@@ -57,48 +50,3 @@ def heatmaps(logits, end_points, class_ids=None, size=None, layer=None):
   if size is not None:
     cam = tf.image.resize(cam[..., tf.newaxis], size, method='bilinear')[..., 0]
   return tf.clip_by_value(cam, 0.0, 1.0, name='gradcam')
-
-
-def blend(image, heat):
-  """The image with the heat map laid over it, colour-mapped: uint8 [H, W, 3].
-
-  Args:
-    image: [H, W, 3] uint8, or float in [-1, 1] as the net saw it.
-    heat: [h, w] in [0, 1] (resized to H, W when it differs).
-  The colour (viridis) covers the photo in proportion to the heat, up to MAX_OPACITY.
-  """
-  photo = drawing.to_uint8(np.asarray(image)).astype(np.float64)
-  height, width = photo.shape[:2]
-  heat = np.clip(np.nan_to_num(np.asarray(heat, np.float64)), 0.0, 1.0)
-  if heat.shape != (height, width):
-    heat = np.asarray(Image.fromarray(heat.astype(np.float32), 'F').resize(
-        (width, height), Image.BILINEAR), np.float64)
-  colour = drawing.apply_colormap(heat, COLORMAP).astype(np.float64)
-  opacity = MAX_OPACITY * heat[..., np.newaxis]
-  return np.round(photo * (1.0 - opacity) + colour * opacity).astype(np.uint8)
-
-
-def overlay_height(height, width):
-  """The height of overlay()'s picture of an H x W image: H plus its caption."""
-  return height + int(_font_size(width) * 1.8)
-
-
-def _font_size(width):
-  return max(11, int(round(width / 16)))
-
-
-def overlay(image, heat, label, probability, caption_height=None):
-  """blend(image, heat) with 'label  87.3%' under it: uint8 [H + caption, W, 3] (of
-  overlay_height(H, W) without caption_height)."""
-  blended = blend(image, heat)
-  height, width = blended.shape[:2]
-  font_size = _font_size(width)
-  caption_height = caption_height or overlay_height(height, width) - height
-  canvas = Image.new('RGB', (width, height + caption_height), drawing.BACKGROUND)
-  canvas.paste(Image.fromarray(blended), (0, 0))
-  font = drawing.load_font(font_size)
-  share = '  %.1f%%' % (100.0 * float(probability))
-  text = drawing.fit_text(font, str(label), width - 8 - int(font.getlength(share))) + share
-  ImageDraw.Draw(canvas).text((4, height + (caption_height - font_size) // 2 - 1), text,
-                              fill=drawing.TEXT, font=font)
-  return np.asarray(canvas)
