@@ -16,6 +16,12 @@ class UserError(Exception):
   """A mistake the user can fix; the scripts print str(e) on one line and exit 2."""
 
 
+class BadArgument(UserError, ValueError):
+  """An argument the nets or preprocessing cannot build with (an image too small for the net, an
+  unknown net, a batch norm over one value): a UserError, so the scripts print it on one line
+  and exit 2 wherever it is raised; a ValueError for callers that check arguments that way."""
+
+
 class FileSystemError(UserError):
   """The file system refused a read or write (full, read-only, permission denied, name too long):
   the scripts print str(e) on one line and exit 3, as nothing is wrong with the command."""

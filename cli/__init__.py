@@ -12,7 +12,6 @@ import re
 import sys
 import tempfile
 import threading
-import traceback
 import warnings
 
 from absl import app
@@ -118,19 +117,6 @@ def _thread_excepthook(previous):
   return hook
 
 
-_GRAPH_BUILDERS = tuple(os.path.join(os.path.dirname(os.path.abspath(__file__)), name)
-                        for name in ('nets', 'preprocessing', 'compat.py'))
-
-
-def _raised_by_graph_builder(error):
-  """A ValueError that nets/, preprocessing/ or compat raised: a precise message about the
-  settings (an image too small for the net, say), not a bug to show a traceback for."""
-  if not isinstance(error, ValueError):
-    return False
-  frames = traceback.extract_tb(error.__traceback__)
-  return bool(frames) and os.path.abspath(frames[-1].filename).startswith(_GRAPH_BUILDERS)
-
-
 def _file_system_error(error):
   """A FileSystemError for an error the file system caused (OSError, or TensorFlow's error
   naming the refused file), else None."""
@@ -142,11 +128,12 @@ def _file_system_error(error):
 
 
 def run(main, graph_mode=True, takes_arguments=False):
-  """Runs main(argv) under absl. A UserError (base), or a ValueError that the graph builders
-  raise with a precise message, becomes one line on stderr and exit status 2; a file the system
-  refused to read or write (base.FileSystemError, an OSError, TensorFlow's error naming it) one
-  line and exit status 3. Arguments that are not flags are a UserError unless takes_arguments
-  (predict_alexnet.py's photos)."""
+  """Runs main(argv) under absl. A UserError (base; base.BadArgument is the one the nets,
+  preprocessing and compat raise for settings they cannot build with, an image too small for the
+  net, say) becomes one line on stderr and exit status 2; a file the system refused to read or
+  write (base.FileSystemError, an OSError, TensorFlow's error naming it) one line and exit status
+  3. Arguments that are not flags are a UserError unless takes_arguments (predict_alexnet.py's
+  photos)."""
   import tensorflow as tf
 
   if graph_mode:
@@ -177,8 +164,6 @@ def run(main, graph_mode=True, takes_arguments=False):
     except base.UserError as e:
       fail(e)
     except Exception as e:  # pylint: disable=broad-except
-      if _raised_by_graph_builder(e):
-        fail(e)
       refused = _file_system_error(e)
       if refused is None:
         raise
