@@ -1,7 +1,9 @@
-"""What the three scripts share: a quiet TensorFlow start-up, graph mode, flag errors and user
-errors as one line on stderr with exit status 2, files the system could not read or write (full,
-read-only, permission denied, name too long) as one line with exit status 3, absl logging for
-everything else (its INFO lines without absl's prefix unless --verbosity is above 0).
+"""What the six scripts (train_alexnet, eval_alexnet, predict_alexnet, export_alexnet,
+download_and_convert_flowers, convert_torchvision_alexnet) share: a quiet TensorFlow start-up,
+graph mode, flag errors and user errors as one line on stderr with exit status 2, files the
+system could not read or write (full, read-only, permission denied, name too long) as one line
+with exit status 3, absl logging for everything else (its INFO lines without absl's prefix
+unless --verbosity is above 0).
 
 Import this before anything that imports TensorFlow.
 """
