@@ -48,6 +48,15 @@ def file_system_refusal(error):
   return None
 
 
+def first_line(error, longest=None):
+  """The first line of an error's message, for one-line reports (TensorFlow's go on with the
+  op and its stack), cut to `longest` characters when given; the error's type name when it has
+  no message."""
+  lines = str(error).strip().splitlines()
+  line = lines[0].strip() if lines else type(error).__name__
+  return line if longest is None else line[:longest]
+
+
 def format_bytes(num_bytes):
   """'512 bytes', '12.3 KB', '185.0 MB', '1.2 GB' (powers of 1024)."""
   size = float(num_bytes)

@@ -71,7 +71,7 @@ def _parse_flags(argv):
   try:
     return flags.FLAGS(argv)
   except flags.Error as e:
-    fail('%s (see --helpshort)' % str(e).splitlines()[0])
+    fail('%s (see --helpshort)' % base.first_line(e))
 
 
 class _NoDeprecationNotices(std_logging.Filter):
@@ -105,7 +105,7 @@ def _one_line(error):
       return line
     if found is None and line.startswith("Node: '") and i + 1 < len(lines):
       found = lines[i + 1]  # After "Graph execution error: Detected at node ... Node: 'x'".
-  return found or (lines[0] if lines else type(error).__name__)
+  return found or base.first_line(error)
 
 
 def _thread_excepthook(previous):

@@ -205,11 +205,11 @@ def _run_pass(config, dataset, checkpoint, graph, pass_hook, hooks):
     if (not pass_hook.restored and isinstance(e, tf.errors.DataLossError)
         and checkpoints.exists(checkpoint)):  # Its data files are damaged, not rotated away.
       raise checkpoints.CheckpointDamaged('checkpoint %s cannot be read: %s' % (
-          checkpoint, checkpoints.first_line(e))) from None
+          checkpoint, base.first_line(e))) from None
     if pass_hook.restored or not _restore_failed_by_race(e, checkpoint):
       raise
     logging.warning('Skipping %s: it vanished before it could be restored (rotated away by '
-                    'training?): %s', pass_hook.name, str(e).splitlines()[0])
+                    'training?): %s', pass_hook.name, base.first_line(e))
     return None
 
 

@@ -13,6 +13,7 @@ import tensorflow as tf
 from absl import logging
 from PIL import Image
 
+import base
 from base import UserError
 from summaries import events
 from pictures import photo_grids
@@ -28,7 +29,7 @@ def _records(path):
   except tf.errors.DataLossError as e:
     logging.warning('Skipping the rest of %s, which is damaged (%s); check the dataset with '
                     'download_and_convert_flowers.py --verify.', path,
-                    str(e.message).splitlines()[0][:200])
+                    base.first_line(e, 200))
 
 
 def _read_examples(data_sources):

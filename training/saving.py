@@ -175,7 +175,7 @@ class SaveCheck:
       head = 'stopped by %s at step %d%s' % (signal.Signals(stop).name, self.final_step,
                                             ', but ' + head if head else '')
     if refusal is None:
-      cause = checkpoints.first_line(error) if error is not None else 'no error was reported'
+      cause = base.first_line(error) if error is not None else 'no error was reported'
     else:
       cause = base.describe_refusal(*refusal, folder=self.train_dir)
       if refusal[0] in _NO_SPACE:
