@@ -1,6 +1,6 @@
 """What every layer of the suite uses: the user-facing errors, durations, progress lines, atomic
-writes and folder checks. Imports no package of the suite and no TensorFlow, so the converter's
-worker processes, the nets and the scripts can all import it.
+writes, folder checks, class names in id order. Imports no package of the suite and no
+TensorFlow, so the converter's worker processes, the nets and the scripts can all import it.
 """
 import contextlib
 import datetime
@@ -46,6 +46,15 @@ def file_system_refusal(error):
         path = line[:-len(os.strerror(code))].rstrip(' ;:') or None
         return code, path
   return None
+
+
+def class_names(names, num_classes):
+  """The names of classes 0..num_classes-1 in id order, from an {id: name} dict (a dataset's
+  labels_to_names) or a list of names; a class without a name is its id (an int)."""
+  if isinstance(names, dict):
+    return [names.get(i, i) for i in range(num_classes)]
+  names = list(names)[:num_classes]
+  return names + list(range(len(names), num_classes))
 
 
 def first_line(error, longest=None):

@@ -247,7 +247,7 @@ def evaluate_checkpoint(config, dataset, checkpoint, writer, write_embedding=Tru
   checkpoints.CheckpointDamaged when it is there but cannot be read, or its logits are not
   finite.
   """
-  class_names = [dataset.labels_to_names[i] for i in range(dataset.num_classes)]
+  class_names = base.class_names(dataset.labels_to_names, dataset.num_classes)
   name = os.path.basename(checkpoint)
   with tf.Graph().as_default():
     graph = eval_graph.build_eval_graph(config, dataset)

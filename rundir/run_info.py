@@ -68,7 +68,7 @@ def from_training(config, dataset):
   """The RunInfo of a training run (a trainer.TrainConfig) on a slim Dataset."""
   return RunInfo(
       model_name=config.model_name,
-      class_names=[dataset.labels_to_names[i] for i in range(dataset.num_classes)],
+      class_names=base.class_names(dataset.labels_to_names, dataset.num_classes),
       image_size=config.train_image_size or default_image_size(config.model_name),
       preprocessing=preprocessing_name(config.model_name),
       moving_average_decay=config.moving_average_decay, dataset_name=dataset.name,

@@ -129,7 +129,7 @@ def write_dataset_view(dataset, log_dir, images_per_class=8, embedding_size=None
   UserError, before anything is written, when log_dir is a training folder (holds checkpoints).
   """
   projector.check_log_dir(log_dir)
-  names = [dataset.labels_to_names[i] for i in range(dataset.num_classes)]
+  names = base.class_names(dataset.labels_to_names, dataset.num_classes)
   view = _collect(dataset, names, images_per_class, embedding_size, pixel_size, thumb_size)
   if not view.counts.sum():
     raise UserError('the %s split of %s holds no readable image' % (dataset.split_name,

@@ -291,7 +291,7 @@ def _dataset_text(config, dataset):
   manifest = dataset_utils.read_manifest(config.dataset_dir) or {}
   per_class = manifest.get('splits', {}).get(config.dataset_split_name, {}).get('per_class')
   if not per_class:
-    per_class = {dataset.labels_to_names[i]: '?' for i in range(dataset.num_classes)}
+    per_class = dict.fromkeys(base.class_names(dataset.labels_to_names, dataset.num_classes), '?')
   return run_start.dataset_markdown(config.dataset_split_name, dataset.num_samples, per_class)
 
 
@@ -399,8 +399,8 @@ def _run(config, resume_from, check):
     train_op, _, log_tensors, sync_optimizer = build_graph(config, dataset)
     logging.info('%s%s', start_line(config, dataset, session.num_gpus()),
                  ' As %s.' % cluster.describe() if cluster else '')
-    init_fn = _init_fn(config, resume_from, [dataset.labels_to_names[i] for i in
-                                              range(dataset.num_classes)]) if chief else None
+    init_fn = _init_fn(config, resume_from, base.class_names(
+        dataset.labels_to_names, dataset.num_classes)) if chief else None
     if chief and not resume_from:  # a resumed run is the same HParams session: written once
       run_start.write_run_start(config.train_dir, config, _dataset_text(config, dataset))
     if chief:
