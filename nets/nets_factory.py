@@ -54,6 +54,13 @@ def min_image_size(name):
   return _net_modules[name].MIN_IMAGE_SIZE
 
 
+def image_size(name, size=None):
+  """The side of the square images the net `name` is given: `size` (a --*_image_size flag) when
+  set, else (None or 0) the net's default_image_size."""
+  _check_name(name)
+  return size or nets_map[name].default_image_size
+
+
 def classify_sizes(name):
   """(smallest, largest) square input the net classifies with one score (a 1x1 map)."""
   _check_name(name)

@@ -294,6 +294,14 @@ def test_factory_rejects_unknown_network():
     nets_factory.get_network_fn('vgg_16', NUM_CLASSES)
 
 
+def test_the_image_size_is_the_flag_s_or_the_net_s_default():
+  assert nets_factory.image_size('alexnet_v2') == 224
+  assert nets_factory.image_size('alexnet_tv', 0) == 224
+  assert nets_factory.image_size('alexnet_v2_bn', 195) == 195
+  with pytest.raises(UserError, match='unknown network'):
+    nets_factory.image_size('vgg_16')
+
+
 def test_factory_rejects_unknown_option():
   with pytest.raises(ValueError, match='no option "dropout"'):
     nets_factory.get_network_fn('alexnet_v2', NUM_CLASSES, dropout=0.5)

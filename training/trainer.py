@@ -157,8 +157,7 @@ def _scoped_variables(scopes):
 
 def build_input(config, dataset, add_image_summaries=False):
   """The training batch (dict of images, labels, filenames) of the configured pipeline."""
-  default_size = nets_factory.get_network_fn(config.model_name, 0).default_image_size
-  image_size = config.train_image_size or default_size
+  image_size = nets_factory.image_size(config.model_name, config.train_image_size)
   preprocess = preprocessing_factory.get_jpeg_preprocessing(config.model_name, is_training=True)
   next_batch = input_pipeline.build_batches(
       dataset,
@@ -253,8 +252,7 @@ def build_graph(config, dataset):
 
 def _check_resources(config, num_classes):
   """config with the thread counts capped; UserError when a batch cannot fit in memory."""
-  image_size = config.train_image_size or nets_factory.get_network_fn(
-      config.model_name, 0).default_image_size
+  image_size = nets_factory.image_size(config.model_name, config.train_image_size)
   per_image = resources.bytes_per_image(config.model_name, image_size, num_classes)
   resources.check_batch_fits(config.batch_size, per_image, resources.available_memory_bytes())
   return dataclasses.replace(
