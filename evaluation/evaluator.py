@@ -81,7 +81,7 @@ class EvalConfig:
 
 def validate(config):
   """One-line UserErrors for settings that can never work."""
-  checks = [
+  rules = [
       (config.batch_size > 0, '--batch_size must be positive, got %d' % config.batch_size),
       (config.eval_interval_secs >= 0, '--eval_interval_secs must be >= 0'),
       (config.timeout >= 0, '--timeout must be >= 0 (0 waits forever)'),
@@ -103,7 +103,7 @@ def validate(config):
       (config.grid_images >= 0, '--grid_images must be >= 0'),
       (config.fixed_photos >= 0, '--fixed_photos must be >= 0'),
   ]
-  for ok, message in checks:
+  for ok, message in rules:
     if not ok:
       raise UserError(message)
   base.check_folder_path(config.eval_dir, 'eval_dir')

@@ -89,7 +89,7 @@ class TrainConfig:
 
 def validate(config):
   """One-line UserErrors for settings that can never work."""
-  checks = [
+  rules = [
       (config.batch_size > 0, '--batch_size must be positive, got %d' % config.batch_size),
       (config.max_number_of_steps >= 0,
        '--max_number_of_steps must be >= 0 (0: until stopped), got %d'
@@ -120,7 +120,7 @@ def validate(config):
       (config.save_summaries_secs > 0, '--save_summaries_secs must be positive'),
       (config.num_clones > 0, '--num_clones must be positive'),
   ]
-  for ok, message in checks:
+  for ok, message in rules:
     if not ok:
       raise UserError(message)
   if config.cluster is None and config.sync_replicas:
