@@ -123,8 +123,8 @@ class SaveCheck:
   def __init__(self, train_dir):
     self.train_dir = train_dir
     self.start_step = 0
-    self.step_fn = None         # trainer.StepFunction: the step reached, the stop signal
-    self.saver = None           # checkpoints.StepSaver: the save that failed
+    self.step_fn = None         # steps.StepFunction: the step reached, the stop signal
+    self.saver = None           # StepSaver (above): the save that failed
     self.variable_bytes = None  # the size of a checkpoint before one exists
 
   @property
