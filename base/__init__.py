@@ -1,6 +1,6 @@
 """What every layer of the suite uses: the user-facing errors, durations, progress lines, atomic
-writes and folder checks. Imports no package of the suite and no TensorFlow, so the converter's
-worker processes, the nets and the scripts can all import it.
+writes, folder checks, class names in id order. Imports no package of the suite and no
+TensorFlow, so the converter's worker processes, the nets and the scripts can all import it.
 """
 import contextlib
 import datetime
@@ -14,6 +14,12 @@ import time
 
 class UserError(Exception):
   """A mistake the user can fix; the scripts print str(e) on one line and exit 2."""
+
+
+class BadArgument(UserError, ValueError):
+  """An argument the nets or preprocessing cannot build with (an image too small for the net, an
+  unknown net, a batch norm over one value): a UserError, so the scripts print it on one line
+  and exit 2 wherever it is raised; a ValueError for callers that check arguments that way."""
 
 
 class FileSystemError(UserError):
@@ -40,6 +46,24 @@ def file_system_refusal(error):
         path = line[:-len(os.strerror(code))].rstrip(' ;:') or None
         return code, path
   return None
+
+
+def class_names(names, num_classes):
+  """The names of classes 0..num_classes-1 in id order, from an {id: name} dict (a dataset's
+  labels_to_names) or a list of names; a class without a name is its id (an int)."""
+  if isinstance(names, dict):
+    return [names.get(i, i) for i in range(num_classes)]
+  names = list(names)[:num_classes]
+  return names + list(range(len(names), num_classes))
+
+
+def first_line(error, longest=None):
+  """The first line of an error's message, for one-line reports (TensorFlow's go on with the
+  op and its stack), cut to `longest` characters when given; the error's type name when it has
+  no message."""
+  lines = str(error).strip().splitlines()
+  line = lines[0].strip() if lines else type(error).__name__
+  return line if longest is None else line[:longest]
 
 
 def format_bytes(num_bytes):

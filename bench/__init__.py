@@ -2,6 +2,6 @@
 
 run.py runs the sections in order into one results dict, then prints report.py's tables and
 writes its JSON. config.py: the modes and sections; machine.py and timing.py: what is measured
-on and how; one module a section (converter, input_pipeline, training_rate, evaluation_rate,
+on and how; one module a section (converter, input_rate, training_rate, evaluation_rate,
 limits, memory, explore), each with its run_section(); targets.py: the targets as a table.
 """

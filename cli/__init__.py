@@ -1,7 +1,9 @@
-"""What the three scripts share: a quiet TensorFlow start-up, graph mode, flag errors and user
-errors as one line on stderr with exit status 2, files the system could not read or write (full,
-read-only, permission denied, name too long) as one line with exit status 3, absl logging for
-everything else (its INFO lines without absl's prefix unless --verbosity is above 0).
+"""What the six scripts (train_alexnet, eval_alexnet, predict_alexnet, export_alexnet,
+download_and_convert_flowers, convert_torchvision_alexnet) share: a quiet TensorFlow start-up,
+graph mode, flag errors and user errors as one line on stderr with exit status 2, files the
+system could not read or write (full, read-only, permission denied, name too long) as one line
+with exit status 3, absl logging for everything else (its INFO lines without absl's prefix
+unless --verbosity is above 0).
 
 Import this before anything that imports TensorFlow.
 """
@@ -12,7 +14,6 @@ import re
 import sys
 import tempfile
 import threading
-import traceback
 import warnings
 
 from absl import app
@@ -70,7 +71,7 @@ def _parse_flags(argv):
   try:
     return flags.FLAGS(argv)
   except flags.Error as e:
-    fail('%s (see --helpshort)' % str(e).splitlines()[0])
+    fail('%s (see --helpshort)' % base.first_line(e))
 
 
 class _NoDeprecationNotices(std_logging.Filter):
@@ -104,7 +105,7 @@ def _one_line(error):
       return line
     if found is None and line.startswith("Node: '") and i + 1 < len(lines):
       found = lines[i + 1]  # After "Graph execution error: Detected at node ... Node: 'x'".
-  return found or (lines[0] if lines else type(error).__name__)
+  return found or base.first_line(error)
 
 
 def _thread_excepthook(previous):
@@ -118,19 +119,6 @@ def _thread_excepthook(previous):
   return hook
 
 
-_GRAPH_BUILDERS = tuple(os.path.join(os.path.dirname(os.path.abspath(__file__)), name)
-                        for name in ('nets', 'preprocessing', 'compat.py'))
-
-
-def _raised_by_graph_builder(error):
-  """A ValueError that nets/, preprocessing/ or compat raised: a precise message about the
-  settings (an image too small for the net, say), not a bug to show a traceback for."""
-  if not isinstance(error, ValueError):
-    return False
-  frames = traceback.extract_tb(error.__traceback__)
-  return bool(frames) and os.path.abspath(frames[-1].filename).startswith(_GRAPH_BUILDERS)
-
-
 def _file_system_error(error):
   """A FileSystemError for an error the file system caused (OSError, or TensorFlow's error
   naming the refused file), else None."""
@@ -142,11 +130,12 @@ def _file_system_error(error):
 
 
 def run(main, graph_mode=True, takes_arguments=False):
-  """Runs main(argv) under absl. A UserError (base), or a ValueError that the graph builders
-  raise with a precise message, becomes one line on stderr and exit status 2; a file the system
-  refused to read or write (base.FileSystemError, an OSError, TensorFlow's error naming it) one
-  line and exit status 3. Arguments that are not flags are a UserError unless takes_arguments
-  (predict_alexnet.py's photos)."""
+  """Runs main(argv) under absl. A UserError (base; base.BadArgument is the one the nets,
+  preprocessing and compat raise for settings they cannot build with, an image too small for the
+  net, say) becomes one line on stderr and exit status 2; a file the system refused to read or
+  write (base.FileSystemError, an OSError, TensorFlow's error naming it) one line and exit status
+  3. Arguments that are not flags are a UserError unless takes_arguments (predict_alexnet.py's
+  photos)."""
   import tensorflow as tf
 
   if graph_mode:
@@ -177,8 +166,6 @@ def run(main, graph_mode=True, takes_arguments=False):
     except base.UserError as e:
       fail(e)
     except Exception as e:  # pylint: disable=broad-except
-      if _raised_by_graph_builder(e):
-        fail(e)
       refused = _file_system_error(e)
       if refused is None:
         raise

@@ -26,6 +26,8 @@ import tf_slim as slim
 from tf_slim import learning as slim_learning
 from tf_slim.training import training as slim_training
 
+from base import BadArgument
+
 
 def gradient_values(grad):
   """A gradient's values: dense, or those of an IndexedSlices."""
@@ -139,7 +141,7 @@ def batch_norm(inputs, decay=0.997, epsilon=0.001, scale=False, is_training=True
 def _check_batch_statistics(inputs):
   values_per_channel = inputs.shape[:-1].num_elements()
   if values_per_channel == 1:
-    raise ValueError('batch norm in training sees one value per channel at %s (shape %s), which '
+    raise BadArgument('batch norm in training sees one value per channel at %s (shape %s), which '
                      'it normalizes to 0; use a batch size of at least 2 (16 or more is better)'
                      % (tf.compat.v1.get_variable_scope().name, inputs.shape.as_list()))
 

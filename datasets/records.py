@@ -13,6 +13,8 @@ import os
 
 import tensorflow as tf
 
+import base
+
 IMAGE_FORMAT = 'jpeg'
 
 Record = collections.namedtuple('Record', 'encoded format label height width filename')
@@ -93,7 +95,7 @@ def read(path):
     for serialized in tf.compat.v1.io.tf_record_iterator(path):
       yield serialized
   except tf.errors.DataLossError as e:
-    raise CorruptFile(e.message.splitlines()[0] if e.message else str(e)) from None
+    raise CorruptFile(base.first_line(e)) from None
 
 
 class JpegShapes(object):

@@ -42,7 +42,7 @@ def build_eval_graph(config, dataset):
   batch_size = 1 if full_image else config.batch_size
   network_fn = nets_factory.get_network_fn(config.model_name, dataset.num_classes,
                                            is_training=False)
-  image_size = config.eval_image_size or network_fn.default_image_size
+  image_size = nets_factory.image_size(config.model_name, config.eval_image_size)
   jpeg_preprocessing = preprocessing_factory.get_jpeg_preprocessing(config.model_name,
                                                                     is_training=False)
   central_crop = lambda encoded: jpeg_preprocessing(encoded, image_size, image_size,

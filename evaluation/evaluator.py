@@ -81,7 +81,7 @@ class EvalConfig:
 
 def validate(config):
   """One-line UserErrors for settings that can never work."""
-  checks = [
+  rules = [
       (config.batch_size > 0, '--batch_size must be positive, got %d' % config.batch_size),
       (config.eval_interval_secs >= 0, '--eval_interval_secs must be >= 0'),
       (config.timeout >= 0, '--timeout must be >= 0 (0 waits forever)'),
@@ -103,7 +103,7 @@ def validate(config):
       (config.grid_images >= 0, '--grid_images must be >= 0'),
       (config.fixed_photos >= 0, '--fixed_photos must be >= 0'),
   ]
-  for ok, message in checks:
+  for ok, message in rules:
     if not ok:
       raise UserError(message)
   base.check_folder_path(config.eval_dir, 'eval_dir')
@@ -205,11 +205,11 @@ def _run_pass(config, dataset, checkpoint, graph, pass_hook, hooks):
     if (not pass_hook.restored and isinstance(e, tf.errors.DataLossError)
         and checkpoints.exists(checkpoint)):  # Its data files are damaged, not rotated away.
       raise checkpoints.CheckpointDamaged('checkpoint %s cannot be read: %s' % (
-          checkpoint, checkpoints.first_line(e))) from None
+          checkpoint, base.first_line(e))) from None
     if pass_hook.restored or not _restore_failed_by_race(e, checkpoint):
       raise
     logging.warning('Skipping %s: it vanished before it could be restored (rotated away by '
-                    'training?): %s', pass_hook.name, str(e).splitlines()[0])
+                    'training?): %s', pass_hook.name, base.first_line(e))
     return None
 
 
@@ -247,7 +247,7 @@ def evaluate_checkpoint(config, dataset, checkpoint, writer, write_embedding=Tru
   checkpoints.CheckpointDamaged when it is there but cannot be read, or its logits are not
   finite.
   """
-  class_names = [dataset.labels_to_names[i] for i in range(dataset.num_classes)]
+  class_names = base.class_names(dataset.labels_to_names, dataset.num_classes)
   name = os.path.basename(checkpoint)
   with tf.Graph().as_default():
     graph = eval_graph.build_eval_graph(config, dataset)

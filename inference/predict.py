@@ -76,7 +76,7 @@ _PHOTO_ERRORS = (tf.errors.InvalidArgumentError, tf.errors.ResourceExhaustedErro
 def _photo_error(error):
   what = ('TensorFlow cannot decode it' if isinstance(error, tf.errors.InvalidArgumentError)
           else 'too large for the memory at this size')
-  return '%s (%s)' % (what, str(error.message).splitlines()[0][:200])
+  return '%s (%s)' % (what, base.first_line(error, 200))
 
 
 def classify_batch(classifier, paths):

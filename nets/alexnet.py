@@ -23,6 +23,7 @@ import tensorflow as tf
 import tf_slim as slim
 
 import compat
+from base import BadArgument
 
 # Smallest input whose pool5 is 5x5 (what fc6 needs); 224x224 is the usual size.
 MIN_IMAGE_SIZE = 195
@@ -194,22 +195,22 @@ def _layer_defaults(end_points_collection, is_training, use_batch_norm):
 
 
 def check_fc6_fits(pool5, inputs, fc6_side, net_name, min_image_size):
-  """ValueError when pool5 is smaller than fc6's fc6_side x fc6_side kernel."""
+  """BadArgument when pool5 is smaller than fc6's fc6_side x fc6_side kernel."""
   height, width = pool5.shape[1], pool5.shape[2]
   if (height is not None and height < fc6_side) or (width is not None and width < fc6_side):
-    raise ValueError('images of %sx%s are too small for %s (fc6 needs a %dx%d pool5); '
+    raise BadArgument('images of %sx%s are too small for %s (fc6 needs a %dx%d pool5); '
                      'resize them to at least %dx%d, 224x224 is the default'
                      % (inputs.shape[1], inputs.shape[2], net_name, fc6_side, fc6_side,
                         min_image_size, min_image_size))
 
 
 def squeeze(net, spatial_squeeze, name, net_name):
-  """[batch, 1, 1, C] -> [batch, C] (unless not spatial_squeeze); ValueError for a larger map."""
+  """[batch, 1, 1, C] -> [batch, C] (unless not spatial_squeeze); BadArgument for a larger map."""
   if not spatial_squeeze:
     return net
   height, width = net.shape[1], net.shape[2]
   if (height is not None and height != 1) or (width is not None and width != 1):
-    raise ValueError('%s gives a %sx%s map for these images, which cannot be squeezed; '
+    raise BadArgument('%s gives a %sx%s map for these images, which cannot be squeezed; '
                      'resize them to 224x224, or pass spatial_squeeze=False (score map) or '
                      'global_pool=True (one prediction per image)' % (net_name, height, width))
   return tf.squeeze(net, [1, 2], name=name)

@@ -7,6 +7,7 @@ import numbers
 
 import tf_slim as slim
 
+from base import BadArgument
 from nets import alexnet
 from nets import alexnet_tv
 
@@ -43,7 +44,7 @@ _RESERVED = ('inputs', 'num_classes', 'is_training', 'weight_decay')
 
 def _check_name(name):
   if name not in nets_map:
-    raise ValueError('unknown network "%s"; choose one of %s'
+    raise BadArgument('unknown network "%s"; choose one of %s'
                      % (name, ', '.join(sorted(nets_map))))
 
 
@@ -51,6 +52,13 @@ def min_image_size(name):
   """The smallest square input the net `name` classifies (its fc6 must fit)."""
   _check_name(name)
   return _net_modules[name].MIN_IMAGE_SIZE
+
+
+def image_size(name, size=None):
+  """The side of the square images the net `name` is given: `size` (a --*_image_size flag) when
+  set, else (None or 0) the net's default_image_size."""
+  _check_name(name)
+  return size or nets_map[name].default_image_size
 
 
 def classify_sizes(name):
@@ -87,10 +95,10 @@ def get_network_fn(name, num_classes, weight_decay=0.0, is_training=False, **opt
   """
   _check_name(name)
   if weight_decay is None or weight_decay < 0:
-    raise ValueError('weight_decay must be a number >= 0, got %r' % (weight_decay,))
+    raise BadArgument('weight_decay must be a number >= 0, got %r' % (weight_decay,))
   if num_classes is not None and (isinstance(num_classes, bool) or
                                   not isinstance(num_classes, numbers.Integral) or num_classes < 0):
-    raise ValueError('num_classes must be an integer >= 0 (0 for features), got %r'
+    raise BadArgument('num_classes must be an integer >= 0 (0 for features), got %r'
                      % (num_classes,))
   net_fn = nets_map[name]
   net_options, scope_options = _split_options(name, net_fn, arg_scopes_map[name], options)
@@ -112,7 +120,7 @@ def _split_options(name, net_fn, arg_scope_fn, options):
   scope_params = _parameter_names(arg_scope_fn)
   for key in options:
     if key in _RESERVED or (key not in net_params and key not in scope_params):
-      raise ValueError('network "%s" has no option "%s"; it takes %s'
+      raise BadArgument('network "%s" has no option "%s"; it takes %s'
                        % (name, key, ', '.join(sorted((net_params | scope_params)
                                                       - set(_RESERVED)))))
   return ({k: v for k, v in options.items() if k in net_params},

@@ -10,6 +10,8 @@ import unicodedata
 
 from PIL import ImageFont
 
+import base
+
 # DejaVu Sans 2.37 (Debian's fonts-dejavu-core, unmodified; licence in fonts/LICENSE): Latin
 # with its accents (ä ö ü ß é ł ő ...), Greek and Cyrillic. Pillow's own load_default(size) draws
 # ASCII only: every other letter is the same box.
@@ -70,11 +72,7 @@ def fit_text(font, text, max_width):
 def class_name_list(class_names, num_classes):
   """num_classes names to draw: a name the font cannot draw whole (a script it lacks, say
   'ひまわり') is shown as 'class <id>' instead of boxes; a missing name as its id."""
-  if isinstance(class_names, dict):
-    names = [class_names.get(i, i) for i in range(num_classes)]
-  else:
-    names = list(class_names)[:num_classes]
-    names += list(range(len(names), num_classes))
-  names = [n.decode('utf-8', 'replace') if isinstance(n, bytes) else str(n) for n in names]
+  names = [n.decode('utf-8', 'replace') if isinstance(n, bytes) else str(n)
+           for n in base.class_names(class_names, num_classes)]
   return [unicodedata.normalize('NFC', n) if drawable(n) else 'class %d' % i
           for i, n in enumerate(names)]

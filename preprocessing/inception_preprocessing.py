@@ -31,6 +31,8 @@ import functools
 
 import tensorflow as tf
 
+from base import BadArgument
+
 RESIZE_METHODS = (
     tf.image.ResizeMethod.BILINEAR,
     tf.image.ResizeMethod.NEAREST_NEIGHBOR,
@@ -62,7 +64,7 @@ def op_seed(seed, offset):
 def _check_size(height, width):
   for name, value in (('height', height), ('width', width)):
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-      raise ValueError('%s must be a positive int, got %r' % (name, value))
+      raise BadArgument('%s must be a positive int, got %r' % (name, value))
 
 
 def _check_image(image):

@@ -6,6 +6,7 @@ alexnet_tv torchvision's (the normalisation its ImageNet weights expect).
 
 Each module has preprocess_jpeg, preprocess_image, preprocess_full_image and to_pixels.
 """
+from base import BadArgument
 from preprocessing import inception_preprocessing
 from preprocessing import torchvision_preprocessing
 
@@ -20,7 +21,7 @@ PREPROCESSING_MAP = {
 
 def _module(name):
   if name not in PREPROCESSING_MAP:
-    raise ValueError('unknown preprocessing "%s"; choose one of %s'
+    raise BadArgument('unknown preprocessing "%s"; choose one of %s'
                      % (name, ', '.join(sorted(PREPROCESSING_MAP))))
   return PREPROCESSING_MAP[name]
 

@@ -234,7 +234,7 @@ def _unpickle(path, file, storages, view_storages=False):
     raise PthError('%s: %s' % (path, e)) from None
   except _CORRUPT as e:
     raise PthError('%s: a corrupt or truncated pickle (%s)'
-                   % (path, _one_line(e) or type(e).__name__)) from None
+                   % (path, base.first_line(e, 200))) from None
 
 
 # What a corrupt or hostile pickle can make the unpickler (or numpy, given its values) raise.
@@ -243,18 +243,14 @@ _CORRUPT = (pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError, I
             RecursionError)
 
 
-def _one_line(error):
-  text = str(error).splitlines()
-  return text[0][:200] if text else ''
-
-
 def _zip_records(path):
   """(root, archive) of a torch zip: the folder that holds data.pkl."""
   try:
     archive = zipfile.ZipFile(path)
     names = archive.namelist()
   except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as e:
-    raise PthError('%s: a truncated or corrupt zip archive (%s)' % (path, _one_line(e))) from None
+    raise PthError('%s: a truncated or corrupt zip archive (%s)'
+                   % (path, base.first_line(e, 200))) from None
   pickles = [n for n in names if n.count('/') == 1 and n.endswith('/data.pkl')]
   if not pickles:
     archive.close()
@@ -278,7 +274,7 @@ def _read_record(path, archive, name, budget):
     return archive.read(name)
   except Exception as e:  # pylint: disable=broad-except  # zlib, lzma, encryption, CRC, ...
     raise PthError('%s: a truncated or corrupt zip archive (%s: %s)'
-                   % (path, name, _one_line(e) or type(e).__name__)) from None
+                   % (path, name, base.first_line(e, 200))) from None
 
 
 def _read_zip(path, budget):
@@ -423,7 +419,8 @@ def read_state_dict(path):
     except PthError:
       raise
     except _CORRUPT as e:  # what the checks above did not foresee: still one line
-      raise PthError('%s: %.100r is malformed (%s)' % (path, name, _one_line(e))) from None
+      raise PthError('%s: %.100r is malformed (%s)'
+                     % (path, name, base.first_line(e, 200))) from None
   if not arrays:
     raise PthError('%s: a state dict without tensors' % path)
   return arrays

@@ -7,6 +7,7 @@ import re
 
 import tensorflow as tf
 
+import base
 from base import UserError
 
 
@@ -33,19 +34,13 @@ def checkpoint_problem(prefix):
   try:
     tf.train.load_checkpoint(prefix)
   except (tf.errors.OpError, ValueError) as e:
-    return 'it cannot be read (%s)' % first_line(e)
+    return 'it cannot be read (%s)' % base.first_line(e)
   return None
 
 
 def is_complete(prefix):
   """True when a checkpoint's .index and all its data files exist and TensorFlow reads it."""
   return checkpoint_problem(prefix) is None
-
-
-def first_line(error):
-  """The first line of an error's message (TensorFlow's go on with stacks), or its type."""
-  text = str(error).strip()
-  return text.splitlines()[0] if text else type(error).__name__
 
 
 def strip_suffix(path):
@@ -185,8 +180,8 @@ def check_evaluable(checkpoint, variables, model_name):
   except (tf.errors.OpError, ValueError) as e:
     # TensorFlow raises a bare OpError for a garbage .index, NotFoundError for missing files.
     if exists(checkpoint) and not isinstance(e, tf.errors.NotFoundError):
-      raise CheckpointDamaged('checkpoint %s cannot be read: %s' % (checkpoint, first_line(e)))
-    raise CheckpointGone(first_line(e))
+      raise CheckpointDamaged('checkpoint %s cannot be read: %s' % (checkpoint, base.first_line(e)))
+    raise CheckpointGone(base.first_line(e))
 
   def advice(name, saved_shape):
     if saved_shape is not None:

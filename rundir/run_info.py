@@ -60,16 +60,12 @@ def preprocessing_name(model_name):
   return short if preprocessing_factory.PREPROCESSING_MAP.get(short) is module else model_name
 
 
-def default_image_size(model_name):
-  return nets_factory.get_network_fn(model_name, 0).default_image_size
-
-
 def from_training(config, dataset):
   """The RunInfo of a training run (a trainer.TrainConfig) on a slim Dataset."""
   return RunInfo(
       model_name=config.model_name,
-      class_names=[dataset.labels_to_names[i] for i in range(dataset.num_classes)],
-      image_size=config.train_image_size or default_image_size(config.model_name),
+      class_names=base.class_names(dataset.labels_to_names, dataset.num_classes),
+      image_size=nets_factory.image_size(config.model_name, config.train_image_size),
       preprocessing=preprocessing_name(config.model_name),
       moving_average_decay=config.moving_average_decay, dataset_name=dataset.name,
       max_number_of_steps=config.max_number_of_steps)
@@ -178,7 +174,7 @@ def for_checkpoint(checkpoint_path, overrides=None):
       model_name=model_name,
       class_names=read_labels(labels_path) if labels_path else stored.class_names,
       image_size=overrides.image_size if overrides.image_size is not None else (
-          stored.image_size if same_model else default_image_size(model_name)),
+          stored.image_size if same_model else nets_factory.image_size(model_name)),
       preprocessing=stored.preprocessing if same_model else preprocessing_name(model_name),
       moving_average_decay=_decay(overrides, stored),
       dataset_name=stored.dataset_name if stored else '',

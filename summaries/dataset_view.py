@@ -13,6 +13,7 @@ import tensorflow as tf
 from absl import logging
 from PIL import Image
 
+import base
 from base import UserError
 from summaries import events
 from pictures import photo_grids
@@ -28,7 +29,7 @@ def _records(path):
   except tf.errors.DataLossError as e:
     logging.warning('Skipping the rest of %s, which is damaged (%s); check the dataset with '
                     'download_and_convert_flowers.py --verify.', path,
-                    str(e.message).splitlines()[0][:200])
+                    base.first_line(e, 200))
 
 
 def _read_examples(data_sources):
@@ -128,7 +129,7 @@ def write_dataset_view(dataset, log_dir, images_per_class=8, embedding_size=None
   UserError, before anything is written, when log_dir is a training folder (holds checkpoints).
   """
   projector.check_log_dir(log_dir)
-  names = [dataset.labels_to_names[i] for i in range(dataset.num_classes)]
+  names = base.class_names(dataset.labels_to_names, dataset.num_classes)
   view = _collect(dataset, names, images_per_class, embedding_size, pixel_size, thumb_size)
   if not view.counts.sum():
     raise UserError('the %s split of %s holds no readable image' % (dataset.split_name,

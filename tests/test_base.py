@@ -117,3 +117,16 @@ def test_a_lock_file_left_by_a_killed_process_is_taken_over(tmp_path):
     holder.wait(timeout=30)
   with base.folder_lock(str(tmp_path), '.train.lock', 'training'):
     assert 'PID %d' % os.getpid() in (tmp_path / '.train.lock').read_text()
+
+
+def test_first_line_is_the_message_s_first_line_or_the_error_s_type():
+  assert base.first_line(ValueError('\n  bad value  \nTraceback: ...')) == 'bad value'
+  assert base.first_line(ValueError('a long line'), longest=6) == 'a long'
+  assert base.first_line(EOFError()) == 'EOFError'
+
+
+def test_class_names_are_in_id_order_with_ids_for_classes_without_a_name():
+  assert base.class_names({1: 'roses', 0: 'daisy'}, 2) == ['daisy', 'roses']
+  assert base.class_names({0: 'daisy'}, 3) == ['daisy', 1, 2]
+  assert base.class_names(['daisy', 'roses', 'tulips'], 2) == ['daisy', 'roses']
+  assert base.class_names(['daisy'], 2) == ['daisy', 1]

@@ -21,7 +21,7 @@ from faults import tmpfs
 from faults import write_tiny_checkpoints
 from scripts import run_script
 import tf_helpers
-from rundir import checkpoints
+from training import resume
 from training import saving
 from training import trainer
 
@@ -162,7 +162,7 @@ def test_a_summary_write_on_a_full_disk_is_one_error_with_the_newest_safe_checkp
                        % (events, events))
 
   monkeypatch.setattr(slim.learning, 'train', event_writer_failed)
-  monkeypatch.setattr(checkpoints, 'check_resumable', lambda *args: None)  # a tiny checkpoint
+  monkeypatch.setattr(resume, 'check_resumable', lambda *args: None)  # a tiny checkpoint
   with pytest.raises(base.FileSystemError) as error:
     trainer.train(train_config(records_dataset[0], tmp_path, max_number_of_steps=10))
   message = str(error.value)

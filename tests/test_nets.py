@@ -6,8 +6,10 @@ import tensorflow as tf
 import tf_slim as slim
 from tf_slim.nets import alexnet as tf_slim_alexnet
 
+from base import UserError
 from nets import alexnet
 from nets import nets_factory
+from preprocessing import preprocessing_factory
 
 NUM_CLASSES = 5
 
@@ -292,6 +294,14 @@ def test_factory_rejects_unknown_network():
     nets_factory.get_network_fn('vgg_16', NUM_CLASSES)
 
 
+def test_the_image_size_is_the_flag_s_or_the_net_s_default():
+  assert nets_factory.image_size('alexnet_v2') == 224
+  assert nets_factory.image_size('alexnet_tv', 0) == 224
+  assert nets_factory.image_size('alexnet_v2_bn', 195) == 195
+  with pytest.raises(UserError, match='unknown network'):
+    nets_factory.image_size('vgg_16')
+
+
 def test_factory_rejects_unknown_option():
   with pytest.raises(ValueError, match='no option "dropout"'):
     nets_factory.get_network_fn('alexnet_v2', NUM_CLASSES, dropout=0.5)
@@ -300,6 +310,17 @@ def test_factory_rejects_unknown_option():
 def test_factory_rejects_negative_weight_decay():
   with pytest.raises(ValueError, match='weight_decay'):
     nets_factory.get_network_fn('alexnet_v2', NUM_CLASSES, weight_decay=-1.0)
+
+
+def test_settings_the_nets_cannot_build_with_are_user_errors():
+  # The scripts print a UserError on one line with exit status 2, wherever it was raised.
+  with pytest.raises(UserError, match='unknown network'):
+    nets_factory.get_network_fn('vgg_16', NUM_CLASSES)
+  with pytest.raises(UserError, match='at least 195x195'):
+    with tf.Graph().as_default():
+      build(images(height=150, width=150))
+  with pytest.raises(UserError, match='unknown preprocessing'):
+    preprocessing_factory.get_jpeg_preprocessing('vgg_16')
 
 
 @pytest.mark.parametrize('kernel, padding', [(5, 'VALID'), (1, 'SAME')])

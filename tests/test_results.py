@@ -93,7 +93,7 @@ def test_a_pipe_in_a_class_name_does_not_split_its_markdown_cell():
 
 def test_grad_cam_captions_name_classes_the_font_lacks_by_id(monkeypatch):
   captions = []
-  monkeypatch.setattr(results.gradcam, 'overlay',
+  monkeypatch.setattr(results.overlays, 'overlay',
                       lambda image, heat, caption, probability: captions.append(caption) or image)
   fixed = {'probabilities': [[0.9, 0.1]], 'labels': [1], 'images': [np.zeros((8, 8, 3), np.uint8)],
            'heat': [np.zeros((8, 8))], 'conv1': [np.zeros((4, 4, 2))], 'conv5': [np.zeros((2, 2, 2))]}

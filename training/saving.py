@@ -123,8 +123,8 @@ class SaveCheck:
   def __init__(self, train_dir):
     self.train_dir = train_dir
     self.start_step = 0
-    self.step_fn = None         # trainer.StepFunction: the step reached, the stop signal
-    self.saver = None           # checkpoints.StepSaver: the save that failed
+    self.step_fn = None         # steps.StepFunction: the step reached, the stop signal
+    self.saver = None           # StepSaver (above): the save that failed
     self.variable_bytes = None  # the size of a checkpoint before one exists
 
   @property
@@ -175,7 +175,7 @@ class SaveCheck:
       head = 'stopped by %s at step %d%s' % (signal.Signals(stop).name, self.final_step,
                                             ', but ' + head if head else '')
     if refusal is None:
-      cause = checkpoints.first_line(error) if error is not None else 'no error was reported'
+      cause = base.first_line(error) if error is not None else 'no error was reported'
     else:
       cause = base.describe_refusal(*refusal, folder=self.train_dir)
       if refusal[0] in _NO_SPACE:

@@ -6,6 +6,7 @@ import re
 import tensorflow as tf
 import tf_slim as slim
 
+import base
 from nets import nets_factory
 from preprocessing import preprocessing_factory
 from summaries import graph_summaries
@@ -58,7 +59,7 @@ def _add(config, dataset, built):
       'learning_rate': built.learning_rate,
   })
   _add_activation_summaries(model.end_points, config.summarize_histograms)
-  class_names = [dataset.labels_to_names[i] for i in range(dataset.num_classes)]
+  class_names = base.class_names(dataset.labels_to_names, dataset.num_classes)
   pixels = preprocessing_factory.get_pixels_fn(config.model_name)(model.images)
   image_summaries.prediction_summary(pixels, model.labels, model.logits, class_names)
   image_summaries.gradcam_summary(

@@ -89,7 +89,7 @@ class TrainConfig:
 
 def validate(config):
   """One-line UserErrors for settings that can never work."""
-  checks = [
+  rules = [
       (config.batch_size > 0, '--batch_size must be positive, got %d' % config.batch_size),
       (config.max_number_of_steps >= 0,
        '--max_number_of_steps must be >= 0 (0: until stopped), got %d'
@@ -120,7 +120,7 @@ def validate(config):
       (config.save_summaries_secs > 0, '--save_summaries_secs must be positive'),
       (config.num_clones > 0, '--num_clones must be positive'),
   ]
-  for ok, message in checks:
+  for ok, message in rules:
     if not ok:
       raise UserError(message)
   if config.cluster is None and config.sync_replicas:
@@ -157,8 +157,7 @@ def _scoped_variables(scopes):
 
 def build_input(config, dataset, add_image_summaries=False):
   """The training batch (dict of images, labels, filenames) of the configured pipeline."""
-  default_size = nets_factory.get_network_fn(config.model_name, 0).default_image_size
-  image_size = config.train_image_size or default_size
+  image_size = nets_factory.image_size(config.model_name, config.train_image_size)
   preprocess = preprocessing_factory.get_jpeg_preprocessing(config.model_name, is_training=True)
   next_batch = input_pipeline.build_batches(
       dataset,
@@ -253,8 +252,7 @@ def build_graph(config, dataset):
 
 def _check_resources(config, num_classes):
   """config with the thread counts capped; UserError when a batch cannot fit in memory."""
-  image_size = config.train_image_size or nets_factory.get_network_fn(
-      config.model_name, 0).default_image_size
+  image_size = nets_factory.image_size(config.model_name, config.train_image_size)
   per_image = resources.bytes_per_image(config.model_name, image_size, num_classes)
   resources.check_batch_fits(config.batch_size, per_image, resources.available_memory_bytes())
   return dataclasses.replace(
@@ -291,7 +289,7 @@ def _dataset_text(config, dataset):
   manifest = dataset_utils.read_manifest(config.dataset_dir) or {}
   per_class = manifest.get('splits', {}).get(config.dataset_split_name, {}).get('per_class')
   if not per_class:
-    per_class = {dataset.labels_to_names[i]: '?' for i in range(dataset.num_classes)}
+    per_class = dict.fromkeys(base.class_names(dataset.labels_to_names, dataset.num_classes), '?')
   return run_start.dataset_markdown(config.dataset_split_name, dataset.num_samples, per_class)
 
 
@@ -399,8 +397,8 @@ def _run(config, resume_from, check):
     train_op, _, log_tensors, sync_optimizer = build_graph(config, dataset)
     logging.info('%s%s', start_line(config, dataset, session.num_gpus()),
                  ' As %s.' % cluster.describe() if cluster else '')
-    init_fn = _init_fn(config, resume_from, [dataset.labels_to_names[i] for i in
-                                              range(dataset.num_classes)]) if chief else None
+    init_fn = _init_fn(config, resume_from, base.class_names(
+        dataset.labels_to_names, dataset.num_classes)) if chief else None
     if chief and not resume_from:  # a resumed run is the same HParams session: written once
       run_start.write_run_start(config.train_dir, config, _dataset_text(config, dataset))
     if chief:

@@ -1,5 +1,5 @@
 """The five flower heads of the synthetic Flowers, in a flower's local units (petal tips at radius
-~1, mapped to pixels by a drawing.Frame). Each draw function takes (painter, frame, rng, light):
+~1, mapped to pixels by a shapes.Frame). Each draw function takes (painter, frame, rng, light):
 light is the angle the light comes from, shared by the flowers of one picture.
 
 What tells the classes apart is what tells the real ones apart: daisy = white petals around a
