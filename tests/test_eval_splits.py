@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from base import UserError
-from conftest import write_records_dataset
+from dataset_helpers import write_records_dataset
 from datasets import input_pipeline
 from tf_helpers import read_events, save_random_checkpoint, tiny_train_config
 from evaluation import evaluator

@@ -10,7 +10,7 @@ import tensorflow as tf
 from PIL import Image
 
 from base import UserError
-from conftest import CLASS_NAMES
+from dataset_helpers import CLASS_NAMES
 from inference import photo_files
 from inference import predict
 from inference import reports

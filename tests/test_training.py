@@ -9,7 +9,7 @@ import tensorflow as tf
 import tf_slim as slim
 from PIL import Image
 
-from conftest import write_records_dataset
+from dataset_helpers import write_records_dataset
 import tf_helpers
 from tf_helpers import read_events, save_random_checkpoint
 from base import UserError
