@@ -11,7 +11,6 @@ import tf_slim as slim
 from absl import logging
 
 import base
-from datasets import checks
 from datasets import dataset_factory
 from datasets import dataset_utils
 from datasets import input_pipeline
@@ -27,6 +26,7 @@ from training import cluster as cluster_lib
 from training import gradients
 from training import optimization
 from training import resources
+from training import run_errors
 from datasets import reader
 from rundir import run_info
 from training import saving
@@ -309,37 +309,6 @@ def _init_fn(config, resume_from, class_names):
   return None
 
 
-def _lost_message(config, error):
-  return cluster_lib.lost_message(error, config.cluster,
-                                  tf.train.latest_checkpoint(config.train_dir))
-
-
-@contextlib.contextmanager
-def _user_errors(config, dataset, step_fn):
-  """TensorFlow's errors that have a cause the user can act on, as one-line UserErrors."""
-  try:
-    yield
-  except tf.errors.InvalidArgumentError as e:
-    if gradients.NON_FINITE_MESSAGE not in str(e):
-      raise
-    newest = tf.train.latest_checkpoint(config.train_dir)
-    raise UserError(
-        'the loss or the gradients became NaN or Inf after step %s, so training stopped before '
-        'the weights changed; lower --learning_rate (%g) or set --clip_gradient_norm. Newest '
-        'checkpoint: %s' % (step_fn.step or 0, config.learning_rate, newest or 'none'))
-  except tf.errors.UnavailableError as e:
-    if config.cluster is None:
-      raise
-    raise UserError(_lost_message(config, e))
-  except tf.errors.DataLossError:
-    # TensorFlow's message says only "corrupted record at N": find and name the shard.
-    damaged = checks.damaged_shards_error(dataset.data_sources, config.dataset_dir,
-                                          config.dataset_name)
-    if damaged is None:
-      raise
-    raise damaged from None
-
-
 def train(config):
   """Trains until max_number_of_steps (or forever); resumes from train_dir's newest checkpoint.
   One training at a time per train_dir (a lock file there; a second one is a UserError).
@@ -414,13 +383,13 @@ def _run(config, resume_from, check):
       if sync_optimizer is not None:
         step_fn.release_op = sync_optimizer.get_init_tokens_op(cluster.num_workers)
       train_step_fn = cluster_lib.exits_when_lost(
-          step_fn, functools.partial(_lost_message, config))
+          step_fn, functools.partial(run_errors.lost_message, config))
     check.saver = saver = saving.StepSaver(max_to_keep=config.keep_checkpoint_max)
     check.variable_bytes = sum(v.shape.num_elements() * v.dtype.size
                                for v in tf.compat.v1.global_variables())
     previous = {s: signal.signal(s, step_fn.request_stop) for s in INTERRUPT_STATUS}
     try:
-      with _user_errors(config, dataset, step_fn), _prompt_supervisor(cluster):
+      with run_errors.user_errors(config, dataset, step_fn), _prompt_supervisor(cluster):
         slim.learning.train(
             train_op, logdir=config.train_dir, train_step_fn=train_step_fn, train_step_kwargs={},
             number_of_steps=config.max_number_of_steps or None, init_fn=init_fn, saver=saver,
