@@ -103,14 +103,12 @@ def test_a_final_save_the_disk_refuses_is_an_error_naming_the_newest_safe_checkp
 
 def test_the_check_after_training_fails_when_the_final_checkpoint_is_not_on_disk(tmp_path):
   write_tiny_checkpoints(tmp_path, [0, 5])
-  check = saving.SaveCheck(str(tmp_path))
-  check.start_step = 5
-  check.check_final_save()  # Step 5 is on disk: fine.
-  check.start_step = 7      # Training reached step 7, but no checkpoint of it was written.
+  saving.check_final_save(str(tmp_path), saving.RunState(start_step=5))  # On disk: fine.
+  reached_7 = saving.RunState(start_step=7)  # Training reached step 7, but it was not written.
   with pytest.raises(base.FileSystemError, match=r'the checkpoint of step 7 was not saved: no '
                      r'error was reported; the newest safe checkpoint is .*model\.ckpt-5 '
                      r'\(step 5\), so steps 6-7 are lost'):
-    check.check_final_save()
+    saving.check_final_save(str(tmp_path), reached_7)
 
 
 @pytest.mark.slow

@@ -319,39 +319,40 @@ def train(config):
   """
   validate(config)
   session.check_precision(config.precision, session.num_gpus(), session.cpu_flags())
-  check = saving.SaveCheck(config.train_dir)
   if config.cluster is not None and not config.cluster.is_chief:
-    step_fn = _run(config, None, check)  # writes nothing: train_dir is the chief's
-    return step_fn.step, step_fn.stop_signal
-  with check.refusals():
+    state = _run(config, None, 0)  # writes nothing: train_dir is the chief's
+    return state.step, state.stop_signal
+  with saving.refusals(config.train_dir):
     tf.io.gfile.makedirs(config.train_dir)
     base.check_writable(config.train_dir)
     with base.folder_lock(config.train_dir, LOCK_FILENAME, 'a training run'):
-      return _train(config, check)
+      return _train(config)
 
 
-def _train(config, check):
+def _train(config):
   """The run in a train_dir this process holds: leftovers removed, resumed (or started), and its
   last checkpoint checked on disk."""
   saving.remove_leftovers(config.train_dir)  # Now: no other trainer is saving there.
   resume_from = resume.repair_state(config.train_dir)
+  start_step = 0
   if resume_from:
-    check.start_step = checkpoints.saved_step(resume_from)
-    if config.max_number_of_steps and check.start_step >= config.max_number_of_steps:
+    start_step = checkpoints.saved_step(resume_from)
+    if config.max_number_of_steps and start_step >= config.max_number_of_steps:
       logging.info('%s is already at step %d >= --max_number_of_steps=%d; nothing to do%s.',
-                   resume_from, check.start_step, config.max_number_of_steps,
+                   resume_from, start_step, config.max_number_of_steps,
                    ' (the chief still starts, so that the other tasks see it and end)'
                    if config.cluster else '')
       if config.cluster is None:
-        return check.start_step, None
-  step_fn = _run(config, resume_from, check)
-  check.check_final_save()
-  return step_fn.step, step_fn.stop_signal
+        return start_step, None
+  with saving.refusals(config.train_dir, lambda: saving.RunState(start_step)):
+    state = _run(config, resume_from, start_step)
+  saving.check_final_save(config.train_dir, state)
+  return state.step, state.stop_signal
 
 
-def _run(config, resume_from, check):
-  """Builds the graph and runs slim.learning.train; returns the StepFunction it ran. In a
-  cluster: on this worker's server, variables on the ps tasks, only the chief writing."""
+def _run(config, resume_from, start_step):
+  """Builds the graph and runs slim.learning.train; returns the saving.RunState it reached. In
+  a cluster: on this worker's server, variables on the ps tasks, only the chief writing."""
   cluster = config.cluster
   chief = cluster is None or cluster.is_chief
   session_config = session.session_config(config.precision, config.log_device_placement)
@@ -374,7 +375,7 @@ def _run(config, resume_from, check):
       run_start.write_run_start(config.train_dir, config, _dataset_text(config, dataset))
     if chief:
       run_info.write(config.train_dir, run_info.from_training(config, dataset))  # for predict
-    check.step_fn = step_fn = StepFunction(
+    step_fn = StepFunction(
         log_tensors, config.batch_size * _batches_per_step(config),
         config.max_number_of_steps or None, config.log_every_n_steps)
     train_step_fn = step_fn
@@ -384,12 +385,17 @@ def _run(config, resume_from, check):
         step_fn.release_op = sync_optimizer.get_init_tokens_op(cluster.num_workers)
       train_step_fn = cluster_lib.exits_when_lost(
           step_fn, functools.partial(run_errors.lost_message, config))
-    check.saver = saver = saving.StepSaver(max_to_keep=config.keep_checkpoint_max)
-    check.variable_bytes = sum(v.shape.num_elements() * v.dtype.size
-                               for v in tf.compat.v1.global_variables())
+    saver = saving.StepSaver(max_to_keep=config.keep_checkpoint_max)
+    variable_bytes = sum(v.shape.num_elements() * v.dtype.size
+                         for v in tf.compat.v1.global_variables())
+
+    def state():  # what the step function and the saver reached, when asked
+      return saving.RunState(start_step, step_fn.step, step_fn.stop_signal, saver.failure,
+                             variable_bytes)
     previous = {s: signal.signal(s, step_fn.request_stop) for s in INTERRUPT_STATUS}
     try:
-      with run_errors.user_errors(config, dataset, step_fn), _prompt_supervisor(cluster):
+      with _refusals(config, state), run_errors.user_errors(config, dataset, step_fn), \
+          _prompt_supervisor(cluster):
         slim.learning.train(
             train_op, logdir=config.train_dir, train_step_fn=train_step_fn, train_step_kwargs={},
             number_of_steps=config.max_number_of_steps or None, init_fn=init_fn, saver=saver,
@@ -403,8 +409,17 @@ def _run(config, resume_from, check):
       for s, handler in previous.items():
         signal.signal(s, handler)
   if cluster is not None:
-    cluster_lib.report_done(cluster, server)  # after the chief's last save: the ps may stop
-  return step_fn
+    with _refusals(config, state):
+      cluster_lib.report_done(cluster, server)  # after the chief's last save: the ps may stop
+  return state()
+
+
+def _refusals(config, state):
+  """The chief's file-system errors as one line with the run's state() (a worker writes
+  nothing, and its errors are its own)."""
+  if config.cluster is not None and not config.cluster.is_chief:
+    return contextlib.nullcontext()
+  return saving.refusals(config.train_dir, state)
 
 
 def _cluster_devices(cluster):
