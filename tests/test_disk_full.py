@@ -24,6 +24,7 @@ import tf_helpers
 from rundir import checkpoints
 from training import saving
 from training import trainer
+from training.steps import StepFunction
 
 TRAIN = 'train_alexnet.py'
 
@@ -63,17 +64,17 @@ def disk_full_after_first_save(monkeypatch):
   monkeypatch.setattr(tf.compat.v1.train.Saver, 'save', save)
 
 
-def stopping_at(monkeypatch, stop_step, signum):
-  """The trainer's step function receives `signum` during step `stop_step`."""
+def stopping_at(stop_step, signum):
+  """A step function for trainer.train that receives `signum` during step `stop_step`."""
 
-  class Stopping(trainer.StepFunction):
+  class Stopping(StepFunction):
     def __call__(self, sess, train_op, global_step, kwargs):
       loss, done = super().__call__(sess, train_op, global_step, kwargs)
       if self.step == stop_step:
         self.request_stop(signum)
       return loss, done or self.stop_signal is not None
 
-  monkeypatch.setattr(trainer, 'StepFunction', Stopping)
+  return Stopping
 
 
 # --- item 2: a failed final save never ends in success ----------------------------------------
@@ -81,13 +82,13 @@ def stopping_at(monkeypatch, stop_step, signum):
 @pytest.mark.slow
 @pytest.mark.parametrize('stop', [None, signal.SIGTERM], ids=['at the end', 'SIGTERM'])
 def test_a_final_save_the_disk_refuses_is_an_error_naming_the_newest_safe_checkpoint(
-    records_dataset, tmp_path, monkeypatch, disk_full_after_first_save, stop):
+    records_dataset, tmp_path, disk_full_after_first_save, stop):
   # tf-slim's Supervisor drops the final save's error (its coordinator was told to stop already),
   # so training used to say "finished" (exit 0) or "stopped; rerun to resume" with nothing saved.
-  if stop:
-    stopping_at(monkeypatch, 1, stop)
+  step_function = stopping_at(1, stop) if stop else StepFunction
   with pytest.raises(base.FileSystemError) as error:
-    trainer.train(train_config(records_dataset[0], tmp_path, max_number_of_steps=3))
+    trainer.train(train_config(records_dataset[0], tmp_path, max_number_of_steps=3),
+                  step_function=step_function)
   message = str(error.value)
   final = 1 if stop else 3
   assert 'could not save the checkpoint of step %d: no space left on the disk holding %s' % (

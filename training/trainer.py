@@ -32,7 +32,7 @@ from rundir import run_info
 from training import saving
 from rundir import session
 from training import train_summaries
-from training.steps import StepFunction  # (as trainer.StepFunction: tests replace it here)
+from training import steps
 
 # Exit statuses of an interrupted run (the checkpoint is saved first), as a shell reports them;
 # SIGHUP is a closed terminal.
@@ -309,27 +309,30 @@ def _init_fn(config, resume_from, class_names):
   return None
 
 
-def train(config):
+def train(config, step_function=steps.StepFunction):
   """Trains until max_number_of_steps (or forever); resumes from train_dir's newest checkpoint.
   One training at a time per train_dir (a lock file there; a second one is a UserError).
 
   Returns the final global step and the signal that stopped it (None when it ran to the end),
   once the checkpoint of that step is on disk and readable; FileSystemError (one line: the
   newest safe checkpoint, the steps lost) when it is not, or the file system refused a write.
+
+  step_function: makes slim's train_step_fn, called as step_function(log_tensors, images per
+  step, max_steps or None, log_every_n_steps): steps.StepFunction or a subclass of it.
   """
   validate(config)
   session.check_precision(config.precision, session.num_gpus(), session.cpu_flags())
   if config.cluster is not None and not config.cluster.is_chief:
-    state = _run(config, None, 0)  # writes nothing: train_dir is the chief's
+    state = _run(config, None, 0, step_function)  # writes nothing: train_dir is the chief's
     return state.step, state.stop_signal
   with saving.refusals(config.train_dir):
     tf.io.gfile.makedirs(config.train_dir)
     base.check_writable(config.train_dir)
     with base.folder_lock(config.train_dir, LOCK_FILENAME, 'a training run'):
-      return _train(config)
+      return _train(config, step_function)
 
 
-def _train(config):
+def _train(config, step_function):
   """The run in a train_dir this process holds: leftovers removed, resumed (or started), and its
   last checkpoint checked on disk."""
   saving.remove_leftovers(config.train_dir)  # Now: no other trainer is saving there.
@@ -345,12 +348,12 @@ def _train(config):
       if config.cluster is None:
         return start_step, None
   with saving.refusals(config.train_dir, lambda: saving.RunState(start_step)):
-    state = _run(config, resume_from, start_step)
+    state = _run(config, resume_from, start_step, step_function)
   saving.check_final_save(config.train_dir, state)
   return state.step, state.stop_signal
 
 
-def _run(config, resume_from, start_step):
+def _run(config, resume_from, start_step, step_function):
   """Builds the graph and runs slim.learning.train; returns the saving.RunState it reached. In
   a cluster: on this worker's server, variables on the ps tasks, only the chief writing."""
   cluster = config.cluster
@@ -375,7 +378,7 @@ def _run(config, resume_from, start_step):
       run_start.write_run_start(config.train_dir, config, _dataset_text(config, dataset))
     if chief:
       run_info.write(config.train_dir, run_info.from_training(config, dataset))  # for predict
-    step_fn = StepFunction(
+    step_fn = step_function(
         log_tensors, config.batch_size * _batches_per_step(config),
         config.max_number_of_steps or None, config.log_every_n_steps)
     train_step_fn = step_fn
