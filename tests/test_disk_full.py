@@ -21,7 +21,6 @@ from faults import tmpfs
 from faults import write_tiny_checkpoints
 from scripts import run_script
 import tf_helpers
-from rundir import checkpoints
 from training import saving
 from training import trainer
 from training.steps import StepFunction
@@ -161,9 +160,9 @@ def test_a_summary_write_on_a_full_disk_is_one_error_with_the_newest_safe_checkp
                        % (events, events))
 
   monkeypatch.setattr(slim.learning, 'train', event_writer_failed)
-  monkeypatch.setattr(checkpoints, 'check_resumable', lambda *args: None)  # a tiny checkpoint
   with pytest.raises(base.FileSystemError) as error:
-    trainer.train(train_config(records_dataset[0], tmp_path, max_number_of_steps=10))
+    trainer.train(train_config(records_dataset[0], tmp_path, max_number_of_steps=10),
+                  check_resumable=lambda *args: None)  # a tiny checkpoint
   message = str(error.value)
   assert message.startswith('could not write %s: no space left on the disk holding %s'
                             % (events, tmp_path)), message

@@ -295,10 +295,10 @@ def _dataset_text(config, dataset):
   return run_start.dataset_markdown(config.dataset_split_name, dataset.num_samples, per_class)
 
 
-def _init_fn(config, resume_from, class_names):
+def _init_fn(config, resume_from, class_names, check_resumable):
   """The fine-tuning init_fn, or None when the run starts fresh or resumes (slim restores it)."""
   if resume_from:
-    resume.check_resumable(resume_from, tf.compat.v1.global_variables())
+    check_resumable(resume_from, tf.compat.v1.global_variables())
     run_info.check_same_classes(config.train_dir, class_names)
     logging.info('Resuming from %s%s.', resume_from,
                  ' (ignoring --checkpoint_path)' if config.checkpoint_path else '')
@@ -309,7 +309,7 @@ def _init_fn(config, resume_from, class_names):
   return None
 
 
-def train(config, step_function=steps.StepFunction):
+def train(config, step_function=steps.StepFunction, check_resumable=resume.check_resumable):
   """Trains until max_number_of_steps (or forever); resumes from train_dir's newest checkpoint.
   One training at a time per train_dir (a lock file there; a second one is a UserError).
 
@@ -319,20 +319,23 @@ def train(config, step_function=steps.StepFunction):
 
   step_function: makes slim's train_step_fn, called as step_function(log_tensors, images per
   step, max_steps or None, log_every_n_steps): steps.StepFunction or a subclass of it.
+  check_resumable(checkpoint, variables): a UserError unless the checkpoint to resume from holds
+  the graph's variables (resume.check_resumable).
   """
   validate(config)
   session.check_precision(config.precision, session.num_gpus(), session.cpu_flags())
   if config.cluster is not None and not config.cluster.is_chief:
-    state = _run(config, None, 0, step_function)  # writes nothing: train_dir is the chief's
+    # writes nothing: train_dir is the chief's
+    state = _run(config, None, 0, step_function, check_resumable)
     return state.step, state.stop_signal
   with saving.refusals(config.train_dir):
     tf.io.gfile.makedirs(config.train_dir)
     base.check_writable(config.train_dir)
     with base.folder_lock(config.train_dir, LOCK_FILENAME, 'a training run'):
-      return _train(config, step_function)
+      return _train(config, step_function, check_resumable)
 
 
-def _train(config, step_function):
+def _train(config, step_function, check_resumable):
   """The run in a train_dir this process holds: leftovers removed, resumed (or started), and its
   last checkpoint checked on disk."""
   saving.remove_leftovers(config.train_dir)  # Now: no other trainer is saving there.
@@ -348,12 +351,12 @@ def _train(config, step_function):
       if config.cluster is None:
         return start_step, None
   with saving.refusals(config.train_dir, lambda: saving.RunState(start_step)):
-    state = _run(config, resume_from, start_step, step_function)
+    state = _run(config, resume_from, start_step, step_function, check_resumable)
   saving.check_final_save(config.train_dir, state)
   return state.step, state.stop_signal
 
 
-def _run(config, resume_from, start_step, step_function):
+def _run(config, resume_from, start_step, step_function, check_resumable):
   """Builds the graph and runs slim.learning.train; returns the saving.RunState it reached. In
   a cluster: on this worker's server, variables on the ps tasks, only the chief writing."""
   cluster = config.cluster
@@ -372,8 +375,8 @@ def _run(config, resume_from, start_step, step_function):
     train_op, _, log_tensors, sync_optimizer = build_graph(config, dataset)
     logging.info('%s%s', start_line(config, dataset, session.num_gpus()),
                  ' As %s.' % cluster.describe() if cluster else '')
-    init_fn = _init_fn(config, resume_from, [dataset.labels_to_names[i] for i in
-                                              range(dataset.num_classes)]) if chief else None
+    class_names = [dataset.labels_to_names[i] for i in range(dataset.num_classes)]
+    init_fn = _init_fn(config, resume_from, class_names, check_resumable) if chief else None
     if chief and not resume_from:  # a resumed run is the same HParams session: written once
       run_start.write_run_start(config.train_dir, config, _dataset_text(config, dataset))
     if chief:
