@@ -48,32 +48,25 @@ def validation_photos(dataset_dir, folder):
   return paths
 
 
-def evaluated_probabilities(monkeypatch, dataset_dir, train_dir, eval_dir, **settings):
+def evaluated_probabilities(dataset_dir, train_dir, eval_dir, **settings):
   """{filename: probabilities} of one evaluation pass of eval_alexnet.py's evaluator."""
-  hooks = []
-
-  class RecordingHook(evaluator._PassHook):  # pylint: disable=protected-access
-    def __init__(self, *args, **kwargs):
-      super().__init__(*args, **kwargs)
-      hooks.append(self)
-
-  monkeypatch.setattr(evaluator, '_PassHook', RecordingHook)
+  records = []
   config = evaluator.EvalConfig(dataset_dir=dataset_dir, checkpoint_path=train_dir,
                                 eval_dir=eval_dir, once=True, embedding_size=0, grid_images=0,
                                 fixed_photos=0,
                                 eval_device='cpu', **settings)
-  evaluator.evaluate(config)
-  return {row.filename.decode(): row.probabilities for row in hooks[0].record.predictions}
+  evaluator.evaluate(config, on_pass=lambda result, record: records.append(record))
+  return {row.filename.decode(): row.probabilities for row in records[0].predictions}
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize('full_image', [False, True])
 def test_probabilities_equal_the_evaluation_of_the_same_checkpoint_and_photos(
-    records_dataset, train_dir, tmp_path, monkeypatch, full_image):
+    records_dataset, train_dir, tmp_path, full_image):
   dataset_dir, _ = records_dataset
   settings = dict(full_image=True, input_pipeline='tf_data') if full_image else dict(batch_size=10)
-  evaluated = evaluated_probabilities(monkeypatch, dataset_dir, train_dir,
-                                      str(tmp_path / 'eval'), **settings)
+  evaluated = evaluated_probabilities(dataset_dir, train_dir, str(tmp_path / 'eval'),
+                                      **settings)
   paths = validation_photos(dataset_dir, str(tmp_path / 'photos'))
   predictions, _ = run_predict(train_dir, sorted(paths.values()), batch_size=10,
                                full_image=full_image)
