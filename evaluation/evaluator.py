@@ -240,7 +240,8 @@ def _write_summaries_once(config, writer, result, table, record, state):
 
 
 def evaluate_checkpoint(config, dataset, checkpoint, writer, write_embedding=True, hooks=(),
-                        state=None, on_pass=None):
+                        state=None, on_pass=None,
+                        write_projector=results.write_embedding_projector):
   """Evaluates one checkpoint over one pass of the split and writes its summaries (unless
   state, eval_dir's eval_state.load_eval_state, says they are written already).
 
@@ -248,6 +249,7 @@ def evaluate_checkpoint(config, dataset, checkpoint, writer, write_embedding=Tru
   checkpoints.CheckpointDamaged when it is there but cannot be read, or its logits are not
   finite. on_pass(result, record), when given, is called at the end with the EvalResult and
   the pass's results.PassRecord (every image's prediction; the features and thumbnails kept).
+  write_projector(eval_dir, result, record) writes the projector's files of the features.
   """
   class_names = [dataset.labels_to_names[i] for i in range(dataset.num_classes)]
   name = os.path.basename(checkpoint)
@@ -278,7 +280,7 @@ def evaluate_checkpoint(config, dataset, checkpoint, writer, write_embedding=Tru
                     dataset.num_samples)
   _write_summaries_once(config, writer, result, table, pass_hook.record, state)
   if write_embedding and pass_hook.record.features:
-    results.write_embedding_projector(config.eval_dir, result, pass_hook.record)
+    write_projector(config.eval_dir, result, pass_hook.record)
     result.embedding_written = True
   if on_pass is not None:
     on_pass(result, pass_hook.record)
@@ -294,12 +296,12 @@ def _wants_embedding(config, evaluation_index, step, last_step=None):
   return evaluation_index % config.embedding_every == 0 or bool(last_step and step >= last_step)
 
 
-def evaluate(config, hooks=(), on_pass=None):
+def evaluate(config, hooks=(), on_pass=None, write_projector=results.write_embedding_projector):
   """Evaluates one checkpoint (once, or checkpoint_path is a prefix) or every checkpoint of the
   training folder as it appears. Returns the EvalResults in the order evaluated.
 
   hooks: extra SessionRunHooks given to every evaluation.
-  on_pass(result, record): called after every evaluation (see evaluate_checkpoint).
+  on_pass(result, record), write_projector(eval_dir, result, record): see evaluate_checkpoint.
   """
   validate(config)
   dataset = dataset_factory.get_dataset(config.dataset_name, config.dataset_split_name,
@@ -318,7 +320,8 @@ def evaluate(config, hooks=(), on_pass=None):
   checkpoint = checkpoints.resolve(checkpoint_path) if once else None
   tf.io.gfile.makedirs(config.eval_dir)
   base.check_writable(config.eval_dir)  # Not after a whole pass (or hours of waiting).
-  evaluate_one = functools.partial(evaluate_checkpoint, hooks=hooks, on_pass=on_pass)
+  evaluate_one = functools.partial(evaluate_checkpoint, hooks=hooks, on_pass=on_pass,
+                                   write_projector=write_projector)
   with base.folder_lock(config.eval_dir, LOCK_FILENAME, 'an evaluation'):
     return _evaluate_locked(config, dataset, checkpoint_path, checkpoint, evaluate_one)
 
