@@ -296,12 +296,15 @@ def _wants_embedding(config, evaluation_index, step, last_step=None):
   return evaluation_index % config.embedding_every == 0 or bool(last_step and step >= last_step)
 
 
-def evaluate(config, hooks=(), on_pass=None, write_projector=results.write_embedding_projector):
+def evaluate(config, hooks=(), on_pass=None, write_projector=results.write_embedding_projector,
+             list_checkpoints=checkpoints.list_checkpoints):
   """Evaluates one checkpoint (once, or checkpoint_path is a prefix) or every checkpoint of the
   training folder as it appears. Returns the EvalResults in the order evaluated.
 
   hooks: extra SessionRunHooks given to every evaluation.
   on_pass(result, record), write_projector(eval_dir, result, record): see evaluate_checkpoint.
+  list_checkpoints(folder): [(step, prefix)] of the checkpoints the loop finds there, oldest
+  first (checkpoints.list_checkpoints).
   """
   validate(config)
   dataset = dataset_factory.get_dataset(config.dataset_name, config.dataset_split_name,
@@ -323,10 +326,12 @@ def evaluate(config, hooks=(), on_pass=None, write_projector=results.write_embed
   evaluate_one = functools.partial(evaluate_checkpoint, hooks=hooks, on_pass=on_pass,
                                    write_projector=write_projector)
   with base.folder_lock(config.eval_dir, LOCK_FILENAME, 'an evaluation'):
-    return _evaluate_locked(config, dataset, checkpoint_path, checkpoint, evaluate_one)
+    return _evaluate_locked(config, dataset, checkpoint_path, checkpoint, evaluate_one,
+                            list_checkpoints)
 
 
-def _evaluate_locked(config, dataset, checkpoint_path, checkpoint, evaluate_one):
+def _evaluate_locked(config, dataset, checkpoint_path, checkpoint, evaluate_one,
+                     list_checkpoints):
   """One checkpoint (when given) or the loop over checkpoint_path, writing to eval_dir, each
   with evaluate_one (evaluate_checkpoint with the caller's hooks)."""
   writer = events.make_writer(config.eval_dir)
@@ -343,12 +348,12 @@ def _evaluate_locked(config, dataset, checkpoint_path, checkpoint, evaluate_one)
         raise UserError('checkpoint %s disappeared before it could be read; run again'
                         % checkpoint)
       return [result]
-    return _loop(config, dataset, checkpoint_path, writer, evaluate_one)
+    return _loop(config, dataset, checkpoint_path, writer, evaluate_one, list_checkpoints)
   finally:
     writer.close()
 
 
-def _loop(config, dataset, checkpoint_dir, writer, evaluate_one):
+def _loop(config, dataset, checkpoint_dir, writer, evaluate_one, list_checkpoints):
   state = eval_state.load_eval_state(config.eval_dir, checkpoint_dir)
   last_step = state['last_step']
   max_steps = config.max_number_of_steps or run_info.last_step(checkpoint_dir)
@@ -365,7 +370,7 @@ def _loop(config, dataset, checkpoint_dir, writer, evaluate_one):
   idle_since = time.monotonic()
   waiting_logged = False
   while True:
-    pending = [(s, p) for s, p in checkpoints.list_checkpoints(checkpoint_dir) if s > last_step]
+    pending = [(s, p) for s, p in list_checkpoints(checkpoint_dir) if s > last_step]
     if not pending:
       idle = time.monotonic() - idle_since
       if config.timeout and idle >= config.timeout:

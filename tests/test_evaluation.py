@@ -364,16 +364,15 @@ def test_checkpoint_deleted_before_restore_is_skipped_and_the_loop_goes_on(train
   assert [s['step'] for s in state['skipped']] == [first_step]
 
 
-def test_checkpoint_gone_between_listing_and_reading_is_skipped(trained, tmp_path, monkeypatch):
+def test_checkpoint_gone_between_listing_and_reading_is_skipped(trained, tmp_path):
   watched = tmp_path / 'train'
   step, prefix = trained.checkpoints[-1]
   link_checkpoint(prefix, str(watched))
-  real_list = checkpoints.list_checkpoints
   phantom = (step - 1, str(watched / ('model.ckpt-%d' % (step - 1))))
-  monkeypatch.setattr(checkpoints, 'list_checkpoints',
-                      lambda folder: sorted(real_list(folder) + [phantom]))
-  results = evaluator.evaluate(eval_config(trained, watched, tmp_path / 'eval', timeout=0.01,
-                                           embedding_every=0, grid_images=0))
+  results = evaluator.evaluate(
+      eval_config(trained, watched, tmp_path / 'eval', timeout=0.01, embedding_every=0,
+                  grid_images=0),
+      list_checkpoints=lambda folder: sorted(checkpoints.list_checkpoints(folder) + [phantom]))
   assert steps_of(results) == [step]
 
 
