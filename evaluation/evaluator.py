@@ -33,6 +33,7 @@ from tf_slim.training import evaluation as slim_evaluation
 import base
 from datasets import checks
 from datasets import dataset_factory
+from datasets import input_pipeline
 from datasets import reader
 from base import UserError
 from nets import nets_factory
@@ -241,7 +242,8 @@ def _write_summaries_once(config, writer, result, table, record, state):
 
 def evaluate_checkpoint(config, dataset, checkpoint, writer, write_embedding=True, hooks=(),
                         state=None, on_pass=None,
-                        write_projector=results.write_embedding_projector):
+                        write_projector=results.write_embedding_projector,
+                        build_batches=input_pipeline.build_batches):
   """Evaluates one checkpoint over one pass of the split and writes its summaries (unless
   state, eval_dir's eval_state.load_eval_state, says they are written already).
 
@@ -249,12 +251,13 @@ def evaluate_checkpoint(config, dataset, checkpoint, writer, write_embedding=Tru
   checkpoints.CheckpointDamaged when it is there but cannot be read, or its logits are not
   finite. on_pass(result, record), when given, is called at the end with the EvalResult and
   the pass's results.PassRecord (every image's prediction; the features and thumbnails kept).
-  write_projector(eval_dir, result, record) writes the projector's files of the features.
+  write_projector(eval_dir, result, record) writes the projector's files of the features;
+  build_batches makes the input pipeline (see input_pipeline.build_batches).
   """
   class_names = [dataset.labels_to_names[i] for i in range(dataset.num_classes)]
   name = os.path.basename(checkpoint)
   with tf.Graph().as_default():
-    graph = eval_graph.build_eval_graph(config, dataset)
+    graph = eval_graph.build_eval_graph(config, dataset, build_batches)
     try:
       checkpoints.check_evaluable(checkpoint, graph.variables_to_restore, config.model_name)
     except checkpoints.CheckpointGone as e:
@@ -297,12 +300,13 @@ def _wants_embedding(config, evaluation_index, step, last_step=None):
 
 
 def evaluate(config, hooks=(), on_pass=None, write_projector=results.write_embedding_projector,
-             list_checkpoints=checkpoints.list_checkpoints):
+             list_checkpoints=checkpoints.list_checkpoints,
+             build_batches=input_pipeline.build_batches):
   """Evaluates one checkpoint (once, or checkpoint_path is a prefix) or every checkpoint of the
   training folder as it appears. Returns the EvalResults in the order evaluated.
 
   hooks: extra SessionRunHooks given to every evaluation.
-  on_pass(result, record), write_projector(eval_dir, result, record): see evaluate_checkpoint.
+  on_pass, write_projector, build_batches: see evaluate_checkpoint.
   list_checkpoints(folder): [(step, prefix)] of the checkpoints the loop finds there, oldest
   first (checkpoints.list_checkpoints).
   """
@@ -324,7 +328,7 @@ def evaluate(config, hooks=(), on_pass=None, write_projector=results.write_embed
   tf.io.gfile.makedirs(config.eval_dir)
   base.check_writable(config.eval_dir)  # Not after a whole pass (or hours of waiting).
   evaluate_one = functools.partial(evaluate_checkpoint, hooks=hooks, on_pass=on_pass,
-                                   write_projector=write_projector)
+                                   write_projector=write_projector, build_batches=build_batches)
   with base.folder_lock(config.eval_dir, LOCK_FILENAME, 'an evaluation'):
     return _evaluate_locked(config, dataset, checkpoint_path, checkpoint, evaluate_one,
                             list_checkpoints)
