@@ -42,38 +42,40 @@ def assert_untouched(dataset_dir, before):
   assert checks.verify_dataset(dataset_dir) == []
 
 
-def fail_at_record(monkeypatch, number, error):
-  """Makes the number-th record written (from now on) raise `error`, as a full disk would."""
-  real = records.file_writer
+def fail_at_record(number, error):
+  """A file_writer for convert_photos whose number-th record written raises `error`, as a full
+  disk would."""
   written = [0]
 
   @contextlib.contextmanager
   def file_writer(path):
-    with real(path) as write:
+    with records.file_writer(path) as write:
       def failing_write(example):
         written[0] += 1
         if written[0] == number:
           raise error
         write(example)
       yield failing_write
-  monkeypatch.setattr(records, 'file_writer', file_writer)
+  return file_writer
 
 
-def test_a_full_disk_mid_rebuild_keeps_the_earlier_dataset_complete(tmp_path, monkeypatch):
+def test_a_full_disk_mid_rebuild_keeps_the_earlier_dataset_complete(tmp_path):
   photos, dataset_dir, _ = convert_small(tmp_path)
   before = contents(dataset_dir)
-  fail_at_record(monkeypatch, 5, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
+  failing = fail_at_record(5, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
   with pytest.raises(FileSystemError, match='disk full while writing the new dataset into .*MB free.*'
                                       'the earlier dataset there is kept unchanged'):
-    writer.convert_photos(photos, dataset_dir, **dict(SETTINGS, num_shards=3))
+    writer.convert_photos(photos, dataset_dir, **dict(SETTINGS, num_shards=3),
+                          file_writer=failing)
   assert_untouched(dataset_dir, before)
 
 
-def test_a_full_disk_in_a_first_conversion_leaves_no_file(tmp_path, monkeypatch):
-  fail_at_record(monkeypatch, 5, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
+def test_a_full_disk_in_a_first_conversion_leaves_no_file(tmp_path):
+  failing = fail_at_record(5, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
   dataset_dir = str(tmp_path / 'data')
   with pytest.raises(UserError, match='disk full .*; nothing of it was kept'):
-    writer.convert_photos(make_photos(tmp_path / 'photos'), dataset_dir, **SETTINGS)
+    writer.convert_photos(make_photos(tmp_path / 'photos'), dataset_dir, **SETTINGS,
+                          file_writer=failing)
   assert os.listdir(dataset_dir) == []
 
 
