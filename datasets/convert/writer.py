@@ -210,7 +210,7 @@ def convert_photos(photos_dir, dataset_dir, dataset_name='flowers', num_validati
                    num_shards=5, seed=0, num_workers=None, source=None, flags=None,
                    overwrite=False, refused_members=None, progress=None,
                    max_pixels=images.DEFAULT_MAX_PIXELS, reason=None,
-                   file_writer=records.file_writer):
+                   file_writer=records.file_writer, replace=os.replace):
   """Converts photos_dir/<class>/<photo> into shards, labels.txt and manifest.json.
 
   Returns the manifest. When dataset_dir already holds a complete conversion with the same
@@ -224,7 +224,8 @@ def convert_photos(photos_dir, dataset_dir, dataset_name='flowers', num_validati
   this must guard its entry point with `if __name__ == '__main__':`. progress(done, total) is
   called after each photo. reason: why the caller (sources.download_and_convert) already
   decided to build, having checked the existing output itself. file_writer(path): a context
-  manager yielding write(example) for one shard (records.file_writer). Raises UserError for
+  manager yielding write(example) for one shard (records.file_writer); replace(source, target):
+  the rename that moves each new file in at the swap (os.replace). Raises UserError for
   unusable arguments or photos_dir, and for a disk that is full or cannot be written.
   """
   validate_settings(dataset_name, num_shards, max_pixels, num_workers)
@@ -261,7 +262,7 @@ def convert_photos(photos_dir, dataset_dir, dataset_name='flowers', num_validati
     if isinstance(e, OSError):
       raise _write_error(e, dataset_dir, photos_dir, photos) from e
     raise
-  staging.swap_in(dataset_dir, dataset_name)
+  staging.swap_in(dataset_dir, dataset_name, replace)
   return manifest
 
 
