@@ -178,7 +178,7 @@ def test_explain_writes_a_grad_cam_picture_per_photo(train_dir, tmp_path):
     assert picture.width == 224 and picture.height > 224
 
 
-def test_a_photo_tensorflow_cannot_decode_or_hold_is_skipped_alone(monkeypatch):
+def test_a_photo_tensorflow_cannot_decode_or_hold_is_skipped_alone():
   class Classifier:
     def run(self, encoded):
       if any(data.startswith(b'BAD') for data in encoded):
@@ -187,8 +187,8 @@ def test_a_photo_tensorflow_cannot_decode_or_hold_is_skipped_alone(monkeypatch):
         raise tf.errors.ResourceExhaustedError(None, None, 'OOM when allocating tensor')
       return {'probabilities': np.full([len(encoded), 2], 0.5)}
 
-  monkeypatch.setattr(predict, 'read_photo', lambda path: (path.encode(), None))
-  results = predict.classify_batch(Classifier(), ['a', 'BAD', 'c', 'LONG'])
+  results = predict.classify_batch(Classifier(), ['a', 'BAD', 'c', 'LONG'],
+                                   read_file=lambda path: (path.encode(), None))
   assert [(p.path, p.error) for p, _ in results] == [
       ('a', None), ('BAD', 'TensorFlow cannot decode it (Invalid JPEG data)'), ('c', None),
       ('LONG', 'too large for the memory at this size (OOM when allocating tensor)')]
