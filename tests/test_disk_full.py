@@ -208,12 +208,11 @@ def test_the_next_start_removes_the_leftovers_of_saves_cut_short(records_dataset
   assert temp_saves(tmp_path) == []
 
 
-def test_a_thread_dying_of_a_full_disk_logs_one_line_not_a_traceback(monkeypatch):
+def test_a_thread_dying_of_a_full_disk_logs_one_line_not_a_traceback(caplog):
   import cli
   # TensorFlow's event writer thread re-raises its error; Python would print a traceback for
   # it, while the main thread reports the same error as the run's one line.
-  logged, passed_on = [], []
-  monkeypatch.setattr(cli.logging, 'error', lambda *args: logged.append(args[0] % args[1:]))
+  passed_on = []
   hook = cli._thread_excepthook(passed_on.append)
   full = RuntimeError('/r/events.out.tfevents.1.vm; No space left on device\n\tFailed to flush '
                       '4 events to /r/events.out.tfevents.1.vm')
@@ -221,6 +220,7 @@ def test_a_thread_dying_of_a_full_disk_logs_one_line_not_a_traceback(monkeypatch
   for error in (full, bug):
     hook(types.SimpleNamespace(exc_type=type(error), exc_value=error, exc_traceback=None,
                                thread=threading.Thread(name='EventLoggerThread')))
+  logged = [r.getMessage() for r in caplog.records if r.levelname == 'ERROR']
   assert logged == ['EventLoggerThread stopped: /r/events.out.tfevents.1.vm; No space left on '
                     'device']
   assert [args.exc_value for args in passed_on] == [bug]
