@@ -116,10 +116,11 @@ def define_input_flags(config_cls):
   define(config_cls, 'num_preprocessing_threads', 'Threads that decode and preprocess.')
 
 
-def model_name():
-  """--model_name, or its batch-norm variant with --use_batch_norm."""
-  name = FLAGS.model_name
-  if not FLAGS.use_batch_norm or name.endswith(BATCH_NORM_SUFFIX):
+def model_name(flag_values=FLAGS):
+  """--model_name, or its batch-norm variant with --use_batch_norm (of flag_values: the
+  parsed flags)."""
+  name = flag_values.model_name
+  if not flag_values.use_batch_norm or name.endswith(BATCH_NORM_SUFFIX):
     return name
   if name + BATCH_NORM_SUFFIX not in nets_factory.nets_map:
     raise UserError('--model_name=%s has no batch-norm variant; drop --use_batch_norm' % name)

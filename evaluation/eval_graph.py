@@ -36,8 +36,9 @@ class EvalGraph:
   k: int                      # recall@k
 
 
-def build_eval_graph(config, dataset):
-  """Input (one pass), net, streaming metrics and per-batch fetches in the default graph."""
+def build_eval_graph(config, dataset, build_batches=input_pipeline.build_batches):
+  """Input (one pass), net, streaming metrics and per-batch fetches in the default graph; the
+  input from build_batches (input_pipeline.build_batches' arguments)."""
   full_image = config.full_image
   batch_size = 1 if full_image else config.batch_size
   network_fn = nets_factory.get_network_fn(config.model_name, dataset.num_classes,
@@ -53,7 +54,7 @@ def build_eval_graph(config, dataset):
     preprocess = lambda encoded: full_image_preprocessing(encoded, image_size)
   else:
     preprocess = central_crop
-  batch = input_pipeline.build_batches(
+  batch = build_batches(
       dataset, preprocess, batch_size, is_training=False,
       pipeline=input_pipeline_name(config),
       num_preprocessing_threads=config.num_preprocessing_threads)()

@@ -20,6 +20,7 @@ rotation deletes between discovery and restore (tensorflow#39033) is logged and 
 Nothing is ever written into the training folder. Nothing here reads flags.
 """
 import dataclasses
+import functools
 import os
 import time
 from typing import Optional
@@ -32,6 +33,7 @@ from tf_slim.training import evaluation as slim_evaluation
 import base
 from datasets import checks
 from datasets import dataset_factory
+from datasets import input_pipeline
 from datasets import reader
 from base import UserError
 from nets import nets_factory
@@ -239,18 +241,23 @@ def _write_summaries_once(config, writer, result, table, record, state):
 
 
 def evaluate_checkpoint(config, dataset, checkpoint, writer, write_embedding=True, hooks=(),
-                        state=None):
+                        state=None, on_pass=None,
+                        write_projector=results.write_embedding_projector,
+                        build_batches=input_pipeline.build_batches):
   """Evaluates one checkpoint over one pass of the split and writes its summaries (unless
   state, eval_dir's eval_state.load_eval_state, says they are written already).
 
   Returns an EvalResult, or None when the checkpoint vanished before it was restored;
   checkpoints.CheckpointDamaged when it is there but cannot be read, or its logits are not
-  finite.
+  finite. on_pass(result, record), when given, is called at the end with the EvalResult and
+  the pass's results.PassRecord (every image's prediction; the features and thumbnails kept).
+  write_projector(eval_dir, result, record) writes the projector's files of the features;
+  build_batches makes the input pipeline (see input_pipeline.build_batches).
   """
   class_names = base.class_names(dataset.labels_to_names, dataset.num_classes)
   name = os.path.basename(checkpoint)
   with tf.Graph().as_default():
-    graph = eval_graph.build_eval_graph(config, dataset)
+    graph = eval_graph.build_eval_graph(config, dataset, build_batches)
     try:
       checkpoints.check_evaluable(checkpoint, graph.variables_to_restore, config.model_name)
     except checkpoints.CheckpointGone as e:
@@ -276,8 +283,10 @@ def evaluate_checkpoint(config, dataset, checkpoint, writer, write_embedding=Tru
                     dataset.num_samples)
   _write_summaries_once(config, writer, result, table, pass_hook.record, state)
   if write_embedding and pass_hook.record.features:
-    results.write_embedding_projector(config.eval_dir, result, pass_hook.record)
+    write_projector(config.eval_dir, result, pass_hook.record)
     result.embedding_written = True
+  if on_pass is not None:
+    on_pass(result, pass_hook.record)
   return result
 
 
@@ -290,11 +299,16 @@ def _wants_embedding(config, evaluation_index, step, last_step=None):
   return evaluation_index % config.embedding_every == 0 or bool(last_step and step >= last_step)
 
 
-def evaluate(config, hooks=()):
+def evaluate(config, hooks=(), on_pass=None, write_projector=results.write_embedding_projector,
+             list_checkpoints=checkpoints.list_checkpoints,
+             build_batches=input_pipeline.build_batches):
   """Evaluates one checkpoint (once, or checkpoint_path is a prefix) or every checkpoint of the
   training folder as it appears. Returns the EvalResults in the order evaluated.
 
   hooks: extra SessionRunHooks given to every evaluation.
+  on_pass, write_projector, build_batches: see evaluate_checkpoint.
+  list_checkpoints(folder): [(step, prefix)] of the checkpoints the loop finds there, oldest
+  first (checkpoints.list_checkpoints).
   """
   validate(config)
   dataset = dataset_factory.get_dataset(config.dataset_name, config.dataset_split_name,
@@ -313,33 +327,37 @@ def evaluate(config, hooks=()):
   checkpoint = checkpoints.resolve(checkpoint_path) if once else None
   tf.io.gfile.makedirs(config.eval_dir)
   base.check_writable(config.eval_dir)  # Not after a whole pass (or hours of waiting).
+  evaluate_one = functools.partial(evaluate_checkpoint, hooks=hooks, on_pass=on_pass,
+                                   write_projector=write_projector, build_batches=build_batches)
   with base.folder_lock(config.eval_dir, LOCK_FILENAME, 'an evaluation'):
-    return _evaluate_locked(config, dataset, checkpoint_path, checkpoint, hooks)
+    return _evaluate_locked(config, dataset, checkpoint_path, checkpoint, evaluate_one,
+                            list_checkpoints)
 
 
-def _evaluate_locked(config, dataset, checkpoint_path, checkpoint, hooks):
-  """One checkpoint (when given) or the loop over checkpoint_path, writing to eval_dir."""
+def _evaluate_locked(config, dataset, checkpoint_path, checkpoint, evaluate_one,
+                     list_checkpoints):
+  """One checkpoint (when given) or the loop over checkpoint_path, writing to eval_dir, each
+  with evaluate_one (evaluate_checkpoint with the caller's hooks)."""
   writer = events.make_writer(config.eval_dir)
   try:
     if checkpoint:
       state = eval_state.load_eval_state(config.eval_dir, checkpoints.train_dir_of(checkpoint),
                                           claim=False)
       try:
-        result = evaluate_checkpoint(config, dataset, checkpoint, writer,
-                                     write_embedding=_wants_embedding(config, 0, 0), hooks=hooks,
-                                     state=state)
+        result = evaluate_one(config, dataset, checkpoint, writer,
+                              write_embedding=_wants_embedding(config, 0, 0), state=state)
       except checkpoints.CheckpointDamaged as e:
         raise UserError('%s; evaluate another checkpoint (--checkpoint_path=<prefix>)' % e)
       if result is None:
         raise UserError('checkpoint %s disappeared before it could be read; run again'
                         % checkpoint)
       return [result]
-    return _loop(config, dataset, checkpoint_path, writer, hooks)
+    return _loop(config, dataset, checkpoint_path, writer, evaluate_one, list_checkpoints)
   finally:
     writer.close()
 
 
-def _loop(config, dataset, checkpoint_dir, writer, hooks):
+def _loop(config, dataset, checkpoint_dir, writer, evaluate_one, list_checkpoints):
   state = eval_state.load_eval_state(config.eval_dir, checkpoint_dir)
   last_step = state['last_step']
   max_steps = config.max_number_of_steps or run_info.last_step(checkpoint_dir)
@@ -356,7 +374,7 @@ def _loop(config, dataset, checkpoint_dir, writer, hooks):
   idle_since = time.monotonic()
   waiting_logged = False
   while True:
-    pending = [(s, p) for s, p in checkpoints.list_checkpoints(checkpoint_dir) if s > last_step]
+    pending = [(s, p) for s, p in list_checkpoints(checkpoint_dir) if s > last_step]
     if not pending:
       idle = time.monotonic() - idle_since
       if config.timeout and idle >= config.timeout:
@@ -378,10 +396,10 @@ def _loop(config, dataset, checkpoint_dir, writer, hooks):
       logging.info('%d checkpoints waiting; taking them in order.', len(pending))
     skipped = {'step': step, 'checkpoint': os.path.basename(checkpoint)}
     try:
-      result = evaluate_checkpoint(config, dataset, checkpoint, writer,
-                                   write_embedding=_wants_embedding(config, len(evaluated), step,
-                                                                    max_steps),
-                                   hooks=hooks, state=state)
+      result = evaluate_one(config, dataset, checkpoint, writer,
+                            write_embedding=_wants_embedding(config, len(evaluated), step,
+                                                             max_steps),
+                            state=state)
     except checkpoints.CheckpointDamaged as e:  # Skipped once, not a crash at every restart.
       logging.warning('Skipping %s: %s', skipped['checkpoint'], e)
       result, skipped['reason'] = None, str(e)

@@ -213,11 +213,11 @@ def prediction_grid(record, class_names, max_images, heat=False):
       max_images=max_images)
 
 
-def fixed_photo_values(fixed, class_names):
+def fixed_photo_values(fixed, class_names, overlay=overlays.overlay):
   """Image summary values of the fixed photos: per photo i, fixed_photos/i/gradcam (the
   predicted class's Grad-CAM, its name and probability, and the true class when it is another),
   fixed_photos/i/conv1 and .../conv5 (one tile per channel). fixed: the evaluator's fetches
-  (None: no values)."""
+  (None: no values). overlay(image, heat, caption, probability) draws the Grad-CAM picture."""
   if not fixed:
     return []
   values = []
@@ -226,7 +226,7 @@ def fixed_photo_values(fixed, class_names):
     names = lettering.class_name_list(class_names, max(len(probabilities), label + 1))
     caption = names[top] + ('' if top == label else ' (true: %s)' % names[label])
     tag = '%s/%d/' % (FIXED_PHOTOS_FAMILY, i)
-    values.append(events.image_summary_value(tag + 'gradcam', overlays.overlay(
+    values.append(events.image_summary_value(tag + 'gradcam', overlay(
         fixed['images'][i], fixed['heat'][i], caption, probabilities[top])))
     for layer in ('conv1', 'conv5'):
       values.append(events.image_summary_value(

@@ -93,8 +93,9 @@ def _signature(inputs, graph):
       method_name=tf.compat.v1.saved_model.signature_constants.PREDICT_METHOD_NAME)
 
 
-def write_saved_model(checkpoint, info, path):
-  """The SavedModel of a checkpoint (run_info.RunInfo info) in a new folder `path`."""
+def write_saved_model(checkpoint, info, path, write_labels=dataset_utils.write_label_file):
+  """The SavedModel of a checkpoint (run_info.RunInfo info) in a new folder `path`, its labels
+  written by write_labels({id: name}, folder) into assets.extra."""
   with tf.Graph().as_default() as graph:
     tensors = classifier_lib.build(info)
     restorer = classifier_lib.saver(tensors, checkpoint, info.model_name)
@@ -108,8 +109,7 @@ def write_saved_model(checkpoint, info, path):
               IMAGES_SIGNATURE: _signature({'images': tensors.images}, tensors)})
       builder.save()
   os.makedirs(os.path.join(path, EXTRA_FOLDER))
-  dataset_utils.write_label_file(dict(enumerate(info.class_names)),
-                                 os.path.join(path, EXTRA_FOLDER))
+  write_labels(dict(enumerate(info.class_names)), os.path.join(path, EXTRA_FOLDER))
 
 
 def sample_images(info, count=4, seed=0):
@@ -167,8 +167,9 @@ def _move_into_place(built, target, work):
     raise
 
 
-def export(config):
-  """Writes EXPORT_DIR/<version>/ for config.checkpoint_path; returns an ExportResult."""
+def export(config, write_labels=dataset_utils.write_label_file):
+  """Writes EXPORT_DIR/<version>/ for config.checkpoint_path; returns an ExportResult.
+  write_labels: see write_saved_model."""
   base.check_folder_path(config.export_dir, 'export_dir')
   checkpoint, info = run_info.for_checkpoint(config.checkpoint_path, config.overrides)
   os.makedirs(config.export_dir, exist_ok=True)
@@ -180,7 +181,7 @@ def export(config):
     logging.info('Exporting %s (%s, %d classes%s) to %s.', checkpoint, info.model_name,
                  info.num_classes, ', moving averages' if info.moving_average_decay else '',
                  target)
-    write_saved_model(checkpoint, info, built)
+    write_saved_model(checkpoint, info, built, write_labels)
     result = ExportResult(path=target, version=version, checkpoint=checkpoint)
     if config.tflite:
       result.tflite_bytes, result.tflite_difference = write_tflite(built, info)

@@ -79,11 +79,12 @@ def _photo_error(error):
   return '%s (%s)' % (what, base.first_line(error, 200))
 
 
-def classify_batch(classifier, paths):
+def classify_batch(classifier, paths, read_file=read_photo):
   """[Prediction] of a batch of photo paths, in order, with the Classifier's extra outputs
   (images, heat) per classified photo. A photo TensorFlow fails to decode is found by
-  classifying the batch's photos one at a time, and skipped."""
-  read = [(path,) + read_photo(path) for path in paths]
+  classifying the batch's photos one at a time, and skipped. read_file(path) reads each photo
+  as read_photo does."""
+  read = [(path,) + read_file(path) for path in paths]
   readable = [(path, data) for path, data, _ in read if data is not None]
   outputs = {}
   if readable:

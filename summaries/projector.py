@@ -36,6 +36,7 @@ still holds the previous config reads the previous files: the previous set is ke
 and the leftovers of failed writes are removed by the next write (so are the files of the flat
 layout of earlier versions).
 """
+import collections
 import os
 import re
 import shutil
@@ -248,7 +249,14 @@ def _write_text(path, text):
     f.write(text)
 
 
-def _build_set(log_dir, sets_dir, name, info, kept, embeddings, metadata_text, sprite, step):
+# The writes that make a set: its checkpoint, its text files (the state file and the config), the
+# syncs of its files and folders. write_projector takes others (a test's that fail) as `writes`.
+Writes = collections.namedtuple('Writes', 'save_checkpoint write_text sync')
+WRITES = Writes(_save_checkpoint, _write_text, base.fsync_path)
+
+
+def _build_set(log_dir, sets_dir, name, info, kept, embeddings, metadata_text, sprite, step,
+               writes):
   """Writes the complete set `name` (the new tensor and the kept ones, the checkpoint of all,
   its state file and the config) under a temporary name, syncs it and renames it into place.
   Returns the checkpoint's file name. Nothing is left behind when a write fails."""
@@ -262,19 +270,20 @@ def _build_set(log_dir, sets_dir, name, info, kept, embeddings, metadata_text, s
     config.embeddings.add().CopyFrom(info)
     tensors = {e.tensor_name: np.asarray(v, np.float32) for e, v in kept}
     tensors[info.tensor_name] = embeddings
-    filename = _save_checkpoint(tmp_dir, tensors, step)
-    _write_text(os.path.join(tmp_dir, STATE_FILENAME),
-                'model_checkpoint_path: "%s/%s"\nall_model_checkpoint_paths: "%s/%s"\n'
-                % (set_path, filename, set_path, filename))
-    _write_text(os.path.join(tmp_dir, CONFIG_FILENAME), text_format.MessageToString(config))
+    filename = writes.save_checkpoint(tmp_dir, tensors, step)
+    writes.write_text(os.path.join(tmp_dir, STATE_FILENAME),
+                      'model_checkpoint_path: "%s/%s"\nall_model_checkpoint_paths: "%s/%s"\n'
+                      % (set_path, filename, set_path, filename))
+    writes.write_text(os.path.join(tmp_dir, CONFIG_FILENAME),
+                      text_format.MessageToString(config))
     for entry in os.listdir(tmp_dir):
-      base.fsync_path(os.path.join(tmp_dir, entry))
-    base.fsync_path(tmp_dir)
+      writes.sync(os.path.join(tmp_dir, entry))
+    writes.sync(tmp_dir)
     os.rename(tmp_dir, os.path.join(sets_dir, name))
   except BaseException:
     shutil.rmtree(tmp_dir, ignore_errors=True)
     raise
-  base.fsync_path(sets_dir)
+  writes.sync(sets_dir)
   return filename
 
 
@@ -291,17 +300,17 @@ def _replace_with_symlink(target, link):
     raise
 
 
-def _switch(log_dir, name):
+def _switch(log_dir, name, sync):
   """Points projector/current at the set `name` (one rename: the switch), then makes sure the
   config and the state file of log_dir are the symlinks through `current`."""
   sets_dir = os.path.join(log_dir, SETS_DIRNAME)
   _replace_with_symlink(name, os.path.join(sets_dir, CURRENT))
-  base.fsync_path(sets_dir)
+  sync(sets_dir)
   for filename in (CONFIG_FILENAME, STATE_FILENAME):
     link, target = os.path.join(log_dir, filename), '%s/%s/%s' % (SETS_DIRNAME, CURRENT, filename)
     if not (os.path.islink(link) and os.readlink(link) == target):
       _replace_with_symlink(target, link)
-  base.fsync_path(log_dir)
+  sync(log_dir)
 
 
 def _flat_layout_files(log_dir, config):
@@ -357,7 +366,7 @@ def _checked_inputs(embeddings, metadata, thumbnails, tensor_name, metadata_head
 
 
 def write_projector(log_dir, embeddings, metadata=None, thumbnails=None, tensor_name='embedding',
-                    step=0, metadata_header=None, thumb_size=SPRITE_THUMB_SIZE):
+                    step=0, metadata_header=None, thumb_size=SPRITE_THUMB_SIZE, writes=WRITES):
   """Writes (or replaces) one embedding for TensorBoard's projector in log_dir, as a new set of
   files that replaces the current one at once (see the module's doc).
 
@@ -371,6 +380,7 @@ def write_projector(log_dir, embeddings, metadata=None, thumbnails=None, tensor_
     step: global step, part of the set's and the checkpoint's names.
     metadata_header: column names when metadata rows are lists.
     thumb_size: wanted sprite thumbnail side (smaller when the sprite would pass 8192 px).
+    writes: the Writes that save the set's checkpoint, write its text files and sync them.
   Returns:
     {'checkpoint': prefix, 'config': path, 'metadata': path or None, 'sprite': path or None,
      'thumb_size': int or None}, the paths inside the new set.
@@ -391,9 +401,9 @@ def write_projector(log_dir, embeddings, metadata=None, thumbnails=None, tensor_
     info.sprite.single_image_dim.extend([thumb, thumb])  # [width, height]
   name = _new_set_name(sets_dir, step)
   filename = _build_set(log_dir, sets_dir, name, info, kept, embeddings, metadata_text, sprite,
-                        step)
+                        step, writes)
   previous = current_set(log_dir)
-  _switch(log_dir, name)
+  _switch(log_dir, name, writes.sync)
   _remove_old_sets(log_dir, {name, previous}, flat_files)
   return {'checkpoint': os.path.join(sets_dir, name, filename),
           'config': os.path.join(log_dir, CONFIG_FILENAME),

@@ -3,7 +3,7 @@
   python tests/cluster_probe.py [--sync] STEPS OUT_JSON
 
 Trains, the way the trainer does in a cluster (cluster.py's server, device setter and end of the
-job, compat's Supervisor and SyncReplicasOptimizer, trainer.StepFunction, slim.learning.train),
+job, compat's Supervisor and SyncReplicasOptimizer, steps.StepFunction, slim.learning.train),
 a variable whose gradient names its worker: worker i's loss is applied[i], so every gradient of
 worker i that is applied adds 1 to applied[i] (a learning rate of -1, or -replicas with sync
 replicas, which average the gradients). The chief writes the counts and the global step to
@@ -21,7 +21,7 @@ import tf_slim as slim  # noqa: E402
 
 import compat  # noqa: E402
 from training import cluster as cluster_lib  # noqa: E402
-from training import trainer  # noqa: E402
+from training.steps import StepFunction  # noqa: E402
 
 
 def main(argv):
@@ -46,7 +46,7 @@ def main(argv):
       optimizer = compat.SyncReplicasOptimizer(optimizer, n, n)
     train_op = optimizer.minimize(loss, global_step=global_step)
     join, finish = joined.assign_add(1), finished.assign_add(1)
-    step_fn = trainer.StepFunction({}, 1, steps, 10 ** 6)
+    step_fn = StepFunction({}, 1, steps, 10 ** 6)
     step_fn.in_cluster = True
     if sync:
       step_fn.release_op = optimizer.get_init_tokens_op(n)

@@ -8,7 +8,7 @@ import tensorflow as tf
 import tf_slim as slim
 from PIL import Image
 
-from conftest import CLASS_NAMES
+from dataset_helpers import CLASS_NAMES
 from nets import nets_factory
 from rundir import run_info
 

@@ -16,7 +16,7 @@ import pth_files
 import tf_helpers
 from base import UserError
 import scripts
-from conftest import CLASS_COLOURS
+from dataset_helpers import CLASS_COLOURS
 from nets import alexnet_tv
 from nets import nets_factory
 from pretrained import pth as pth_module

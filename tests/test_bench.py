@@ -333,18 +333,19 @@ def test_format_table_marks_missing_values_and_booleans():
   assert lines[2].split() == ['1.2', 'yes'] and lines[3].split() == ['-', 'no']
 
 
-def test_run_records_a_failing_section_and_runs_the_others(tmp_path, monkeypatch):
+def test_run_records_a_failing_section_and_runs_the_others(tmp_path):
   ran = []
 
   def fails(r):
     raise RuntimeError('no such device')
 
-  monkeypatch.setattr(run, '_SECTION_RUNNERS', {
+  runners = {
       'converter': lambda r: ran.append('converter'),
       'pipeline': fails,
-      'training': lambda r: r.results.update(training=[]) or ran.append('training')})
+      'training': lambda r: r.results.update(training=[]) or ran.append('training')}
   settings = dataclasses.replace(MODES['quick'], photos_per_class=1, photo_copies=1)
-  results = run.run(str(tmp_path), settings, ('converter', 'pipeline', 'training'))
+  results = run.run(str(tmp_path), settings, ('converter', 'pipeline', 'training'),
+                    runners=runners)
   assert ran == ['converter', 'training']
   assert results['errors'] == {'pipeline': 'RuntimeError: no such device'}
   assert 'Section pipeline failed: RuntimeError: no such device' in report.report(results)

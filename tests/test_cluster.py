@@ -153,12 +153,11 @@ def test_local_cluster_exits_as_a_shell_reports_a_killed_chief():
   assert [local_cluster.shell_status(s) for s in (0, 2, -9, -15)] == [0, 2, 137, 143]
 
 
-def test_a_lost_ps_ends_the_worker_with_one_line(monkeypatch):
+def test_a_lost_ps_ends_the_worker_with_one_line():
   """Closing a session whose ps is gone never returns: the worker exits with one line."""
   roles = cluster.resolve('worker', 1, PS, WORKERS)
   exits = []
   done = threading.Event()
-  monkeypatch.setattr(cluster, '_exit', lambda message: (exits.append(message), done.set()))
   error = tf.errors.UnavailableError(
       None, None, 'Graph execution error:\nFrom /job:ps/replica:0/task:1:\nSocket closed')
 
@@ -166,7 +165,8 @@ def test_a_lost_ps_ends_the_worker_with_one_line(monkeypatch):
     raise error
 
   wrapped = cluster.exits_when_lost(
-      step, lambda e: cluster.lost_message(e, roles, 'runs/a/model.ckpt-26'), delay_secs=0.01)
+      step, lambda e: cluster.lost_message(e, roles, 'runs/a/model.ckpt-26'), delay_secs=0.01,
+      exit_fn=lambda message: (exits.append(message), done.set()))
   with pytest.raises(tf.errors.UnavailableError):
     wrapped(None, None, None, {})
   assert done.wait(5)

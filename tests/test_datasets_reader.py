@@ -8,7 +8,8 @@ import pytest
 import tensorflow as tf
 import tf_slim as slim
 
-from conftest import CLASS_NAMES, write_records_dataset
+from dataset_helpers import CLASS_NAMES
+from dataset_helpers import write_records_dataset
 from datasets import dataset_factory
 from datasets import dataset_utils
 from datasets import flowers

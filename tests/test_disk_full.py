@@ -21,9 +21,9 @@ from faults import tmpfs
 from faults import write_tiny_checkpoints
 from scripts import run_script
 import tf_helpers
-from training import resume
 from training import saving
 from training import trainer
+from training.steps import StepFunction
 
 TRAIN = 'train_alexnet.py'
 
@@ -63,17 +63,17 @@ def disk_full_after_first_save(monkeypatch):
   monkeypatch.setattr(tf.compat.v1.train.Saver, 'save', save)
 
 
-def stopping_at(monkeypatch, stop_step, signum):
-  """The trainer's step function receives `signum` during step `stop_step`."""
+def stopping_at(stop_step, signum):
+  """A step function for trainer.train that receives `signum` during step `stop_step`."""
 
-  class Stopping(trainer.StepFunction):
+  class Stopping(StepFunction):
     def __call__(self, sess, train_op, global_step, kwargs):
       loss, done = super().__call__(sess, train_op, global_step, kwargs)
       if self.step == stop_step:
         self.request_stop(signum)
       return loss, done or self.stop_signal is not None
 
-  monkeypatch.setattr(trainer, 'StepFunction', Stopping)
+  return Stopping
 
 
 # --- item 2: a failed final save never ends in success ----------------------------------------
@@ -81,13 +81,13 @@ def stopping_at(monkeypatch, stop_step, signum):
 @pytest.mark.slow
 @pytest.mark.parametrize('stop', [None, signal.SIGTERM], ids=['at the end', 'SIGTERM'])
 def test_a_final_save_the_disk_refuses_is_an_error_naming_the_newest_safe_checkpoint(
-    records_dataset, tmp_path, monkeypatch, disk_full_after_first_save, stop):
+    records_dataset, tmp_path, disk_full_after_first_save, stop):
   # tf-slim's Supervisor drops the final save's error (its coordinator was told to stop already),
   # so training used to say "finished" (exit 0) or "stopped; rerun to resume" with nothing saved.
-  if stop:
-    stopping_at(monkeypatch, 1, stop)
+  step_function = stopping_at(1, stop) if stop else StepFunction
   with pytest.raises(base.FileSystemError) as error:
-    trainer.train(train_config(records_dataset[0], tmp_path, max_number_of_steps=3))
+    trainer.train(train_config(records_dataset[0], tmp_path, max_number_of_steps=3),
+                  step_function=step_function)
   message = str(error.value)
   final = 1 if stop else 3
   assert 'could not save the checkpoint of step %d: no space left on the disk holding %s' % (
@@ -103,14 +103,12 @@ def test_a_final_save_the_disk_refuses_is_an_error_naming_the_newest_safe_checkp
 
 def test_the_check_after_training_fails_when_the_final_checkpoint_is_not_on_disk(tmp_path):
   write_tiny_checkpoints(tmp_path, [0, 5])
-  check = saving.SaveCheck(str(tmp_path))
-  check.start_step = 5
-  check.check_final_save()  # Step 5 is on disk: fine.
-  check.start_step = 7      # Training reached step 7, but no checkpoint of it was written.
+  saving.check_final_save(str(tmp_path), saving.RunState(start_step=5))  # On disk: fine.
+  reached_7 = saving.RunState(start_step=7)  # Training reached step 7, but it was not written.
   with pytest.raises(base.FileSystemError, match=r'the checkpoint of step 7 was not saved: no '
                      r'error was reported; the newest safe checkpoint is .*model\.ckpt-5 '
                      r'\(step 5\), so steps 6-7 are lost'):
-    check.check_final_save()
+    saving.check_final_save(str(tmp_path), reached_7)
 
 
 @pytest.mark.slow
@@ -162,9 +160,9 @@ def test_a_summary_write_on_a_full_disk_is_one_error_with_the_newest_safe_checkp
                        % (events, events))
 
   monkeypatch.setattr(slim.learning, 'train', event_writer_failed)
-  monkeypatch.setattr(resume, 'check_resumable', lambda *args: None)  # a tiny checkpoint
   with pytest.raises(base.FileSystemError) as error:
-    trainer.train(train_config(records_dataset[0], tmp_path, max_number_of_steps=10))
+    trainer.train(train_config(records_dataset[0], tmp_path, max_number_of_steps=10),
+                  check_resumable=lambda *args: None)  # a tiny checkpoint
   message = str(error.value)
   assert message.startswith('could not write %s: no space left on the disk holding %s'
                             % (events, tmp_path)), message
@@ -210,12 +208,11 @@ def test_the_next_start_removes_the_leftovers_of_saves_cut_short(records_dataset
   assert temp_saves(tmp_path) == []
 
 
-def test_a_thread_dying_of_a_full_disk_logs_one_line_not_a_traceback(monkeypatch):
+def test_a_thread_dying_of_a_full_disk_logs_one_line_not_a_traceback(caplog):
   import cli
   # TensorFlow's event writer thread re-raises its error; Python would print a traceback for
   # it, while the main thread reports the same error as the run's one line.
-  logged, passed_on = [], []
-  monkeypatch.setattr(cli.logging, 'error', lambda *args: logged.append(args[0] % args[1:]))
+  passed_on = []
   hook = cli._thread_excepthook(passed_on.append)
   full = RuntimeError('/r/events.out.tfevents.1.vm; No space left on device\n\tFailed to flush '
                       '4 events to /r/events.out.tfevents.1.vm')
@@ -223,6 +220,7 @@ def test_a_thread_dying_of_a_full_disk_logs_one_line_not_a_traceback(monkeypatch
   for error in (full, bug):
     hook(types.SimpleNamespace(exc_type=type(error), exc_value=error, exc_traceback=None,
                                thread=threading.Thread(name='EventLoggerThread')))
+  logged = [r.getMessage() for r in caplog.records if r.levelname == 'ERROR']
   assert logged == ['EventLoggerThread stopped: /r/events.out.tfevents.1.vm; No space left on '
                     'device']
   assert [args.exc_value for args in passed_on] == [bug]

@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from base import UserError
-from conftest import write_records_dataset
+from dataset_helpers import write_records_dataset
 from datasets import input_pipeline
 from tf_helpers import read_events, save_random_checkpoint, tiny_train_config
 from evaluation import evaluator
@@ -71,19 +71,17 @@ def test_training_on_an_empty_split_is_a_user_error(empty_validation, tmp_path):
 
 
 def test_an_eval_batch_larger_than_the_split_is_cut_to_the_split(records_dataset, tmp_path,
-                                                                 monkeypatch, caplog):
+                                                                 caplog):
   dataset_dir, splits = records_dataset
   checkpoint = save_random_checkpoint(str(tmp_path / 'model.ckpt-1'), num_classes=5, step=1)
   asked = []
-  build_batches = input_pipeline.build_batches
 
   def spy(dataset, preprocess, batch_size, **kwargs):
     asked.append(batch_size)
     assert batch_size <= 10, 'a batch of %d images for a split of 10' % batch_size
-    return build_batches(dataset, preprocess, batch_size, **kwargs)
-  monkeypatch.setattr(input_pipeline, 'build_batches', spy)
+    return input_pipeline.build_batches(dataset, preprocess, batch_size, **kwargs)
   caplog.set_level(logging.INFO)
   [result] = evaluator.evaluate(eval_config(dataset_dir, checkpoint, tmp_path / 'eval',
-                                            batch_size=100000))
+                                            batch_size=100000), build_batches=spy)
   assert asked == [10] and result.num_examples == len(splits['validation']) == 10
   assert '--batch_size=100000 is more than the 10 images of the split; using 10.' in caplog.text

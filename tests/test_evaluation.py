@@ -21,7 +21,6 @@ from datasets import dataset_factory
 from datasets import reader
 from datasets import records
 from summaries import projector
-from evaluation import results as results_module
 from rundir import checkpoints
 from evaluation import eval_state
 from evaluation import evaluator
@@ -316,7 +315,7 @@ def test_the_loop_after_once_writes_the_other_steps_only(trained, tmp_path):
 
 
 def test_a_rerun_after_a_failed_projector_write_does_not_repeat_the_summaries(
-    trained, tmp_path, monkeypatch):
+    trained, tmp_path):
   watched, eval_dir = tmp_path / 'train', tmp_path / 'eval'
   step, prefix = trained.checkpoints[-1]
   link_checkpoint(prefix, str(watched))
@@ -324,10 +323,9 @@ def test_a_rerun_after_a_failed_projector_write_does_not_repeat_the_summaries(
 
   def full_disk(*args):
     raise OSError(errno.ENOSPC, 'No space left on device')
-  with monkeypatch.context() as patch:
-    patch.setattr(results_module, 'write_embedding_projector', full_disk)
-    with pytest.raises(OSError):
-      evaluator.evaluate(eval_config(trained, watched, eval_dir, **options))
+  with pytest.raises(OSError):
+    evaluator.evaluate(eval_config(trained, watched, eval_dir, **options),
+                       write_projector=full_disk)
   [result] = evaluator.evaluate(eval_config(trained, watched, eval_dir, **options))
   assert result.step == step and result.embedding_written
   assert accuracy_steps(eval_dir) == [step]
@@ -366,16 +364,15 @@ def test_checkpoint_deleted_before_restore_is_skipped_and_the_loop_goes_on(train
   assert [s['step'] for s in state['skipped']] == [first_step]
 
 
-def test_checkpoint_gone_between_listing_and_reading_is_skipped(trained, tmp_path, monkeypatch):
+def test_checkpoint_gone_between_listing_and_reading_is_skipped(trained, tmp_path):
   watched = tmp_path / 'train'
   step, prefix = trained.checkpoints[-1]
   link_checkpoint(prefix, str(watched))
-  real_list = checkpoints.list_checkpoints
   phantom = (step - 1, str(watched / ('model.ckpt-%d' % (step - 1))))
-  monkeypatch.setattr(checkpoints, 'list_checkpoints',
-                      lambda folder: sorted(real_list(folder) + [phantom]))
-  results = evaluator.evaluate(eval_config(trained, watched, tmp_path / 'eval', timeout=0.01,
-                                           embedding_every=0, grid_images=0))
+  results = evaluator.evaluate(
+      eval_config(trained, watched, tmp_path / 'eval', timeout=0.01, embedding_every=0,
+                  grid_images=0),
+      list_checkpoints=lambda folder: sorted(checkpoints.list_checkpoints(folder) + [phantom]))
   assert steps_of(results) == [step]
 
 

@@ -110,16 +110,16 @@ def test_versions_count_up_and_an_existing_one_is_replaced_only_when_asked(expor
       'assets.extra', 'saved_model.pb', 'variables']
 
 
-def test_a_failed_export_leaves_nothing_behind(exported, tmp_path, monkeypatch):
+def test_a_failed_export_leaves_nothing_behind(exported, tmp_path):
   train_dir, _ = exported
   export_dir = str(tmp_path / 'models')
 
   def fail(*args):
     raise OSError(28, 'No space left on device')
 
-  monkeypatch.setattr(export.dataset_utils, 'write_label_file', fail)
   with pytest.raises(OSError):
-    export.export(export.ExportConfig(checkpoint_path=train_dir, export_dir=export_dir))
+    export.export(export.ExportConfig(checkpoint_path=train_dir, export_dir=export_dir),
+                  write_labels=fail)
   assert os.listdir(export_dir) == []
 
 

@@ -35,6 +35,7 @@ import tf_helpers
 from rundir import checkpoints
 from training import resume
 from training import saving
+from training.steps import StepFunction
 from training import trainer
 
 CONVERT = 'download_and_convert_flowers.py'
@@ -55,18 +56,17 @@ def train_flags(dataset_dir, train_dir, steps, *extra):
           '--nosummarize_histograms') + extra
 
 
-def first_step_recorder(monkeypatch):
-  """Patches the trainer's step function to record the global step each run starts from."""
+def first_step_recorder():
+  """(starts, a step function for trainer.train noting there each run's first global step)."""
   starts = []
 
-  class Recorder(trainer.StepFunction):
+  class Recorder(StepFunction):
     def __call__(self, sess, train_op, global_step, kwargs):
       if self.step is None:
         starts.append(int(sess.run(global_step)))
       return super().__call__(sess, train_op, global_step, kwargs)
 
-  monkeypatch.setattr(trainer, 'StepFunction', Recorder)
-  return starts
+  return starts, Recorder
 
 
 # --- interruption: the trainer ----------------------------------------------------------------
@@ -400,12 +400,13 @@ def test_an_empty_train_dir_is_a_fresh_start(tmp_path):
 
 @pytest.mark.slow
 def test_training_with_a_garbled_state_file_resumes_instead_of_starting_over(
-    records_dataset, tmp_path, monkeypatch):
-  starts = first_step_recorder(monkeypatch)
-  trainer.train(train_config(records_dataset[0], tmp_path, max_number_of_steps=2))
+    records_dataset, tmp_path):
+  starts, recorder = first_step_recorder()
+  trainer.train(train_config(records_dataset[0], tmp_path, max_number_of_steps=2),
+                step_function=recorder)
   write_state(tmp_path, 'model_checkpoint_path: {{ garbled')
   step, stopped = trainer.train(train_config(records_dataset[0], tmp_path,
-                                             max_number_of_steps=3))
+                                             max_number_of_steps=3), step_function=recorder)
   assert (starts, step, stopped) == ([0, 2], 3, None)
 
 

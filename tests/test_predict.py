@@ -10,7 +10,7 @@ import tensorflow as tf
 from PIL import Image
 
 from base import UserError
-from conftest import CLASS_NAMES
+from dataset_helpers import CLASS_NAMES
 from inference import photo_files
 from inference import predict
 from inference import reports
@@ -48,32 +48,25 @@ def validation_photos(dataset_dir, folder):
   return paths
 
 
-def evaluated_probabilities(monkeypatch, dataset_dir, train_dir, eval_dir, **settings):
+def evaluated_probabilities(dataset_dir, train_dir, eval_dir, **settings):
   """{filename: probabilities} of one evaluation pass of eval_alexnet.py's evaluator."""
-  hooks = []
-
-  class RecordingHook(evaluator._PassHook):  # pylint: disable=protected-access
-    def __init__(self, *args, **kwargs):
-      super().__init__(*args, **kwargs)
-      hooks.append(self)
-
-  monkeypatch.setattr(evaluator, '_PassHook', RecordingHook)
+  records = []
   config = evaluator.EvalConfig(dataset_dir=dataset_dir, checkpoint_path=train_dir,
                                 eval_dir=eval_dir, once=True, embedding_size=0, grid_images=0,
                                 fixed_photos=0,
                                 eval_device='cpu', **settings)
-  evaluator.evaluate(config)
-  return {row.filename.decode(): row.probabilities for row in hooks[0].record.predictions}
+  evaluator.evaluate(config, on_pass=lambda result, record: records.append(record))
+  return {row.filename.decode(): row.probabilities for row in records[0].predictions}
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize('full_image', [False, True])
 def test_probabilities_equal_the_evaluation_of_the_same_checkpoint_and_photos(
-    records_dataset, train_dir, tmp_path, monkeypatch, full_image):
+    records_dataset, train_dir, tmp_path, full_image):
   dataset_dir, _ = records_dataset
   settings = dict(full_image=True, input_pipeline='tf_data') if full_image else dict(batch_size=10)
-  evaluated = evaluated_probabilities(monkeypatch, dataset_dir, train_dir,
-                                      str(tmp_path / 'eval'), **settings)
+  evaluated = evaluated_probabilities(dataset_dir, train_dir, str(tmp_path / 'eval'),
+                                      **settings)
   paths = validation_photos(dataset_dir, str(tmp_path / 'photos'))
   predictions, _ = run_predict(train_dir, sorted(paths.values()), batch_size=10,
                                full_image=full_image)
@@ -185,7 +178,7 @@ def test_explain_writes_a_grad_cam_picture_per_photo(train_dir, tmp_path):
     assert picture.width == 224 and picture.height > 224
 
 
-def test_a_photo_tensorflow_cannot_decode_or_hold_is_skipped_alone(monkeypatch):
+def test_a_photo_tensorflow_cannot_decode_or_hold_is_skipped_alone():
   class Classifier:
     def run(self, encoded):
       if any(data.startswith(b'BAD') for data in encoded):
@@ -194,8 +187,8 @@ def test_a_photo_tensorflow_cannot_decode_or_hold_is_skipped_alone(monkeypatch):
         raise tf.errors.ResourceExhaustedError(None, None, 'OOM when allocating tensor')
       return {'probabilities': np.full([len(encoded), 2], 0.5)}
 
-  monkeypatch.setattr(predict, 'read_photo', lambda path: (path.encode(), None))
-  results = predict.classify_batch(Classifier(), ['a', 'BAD', 'c', 'LONG'])
+  results = predict.classify_batch(Classifier(), ['a', 'BAD', 'c', 'LONG'],
+                                   read_file=lambda path: (path.encode(), None))
   assert [(p.path, p.error) for p, _ in results] == [
       ('a', None), ('BAD', 'TensorFlow cannot decode it (Invalid JPEG data)'), ('c', None),
       ('LONG', 'too large for the memory at this size (OOM when allocating tensor)')]

@@ -91,11 +91,11 @@ def test_a_pipe_in_a_class_name_does_not_split_its_markdown_cell():
       assert len(re.split(r'(?<!\\)\|', line)) in (6, 5), line
 
 
-def test_grad_cam_captions_name_classes_the_font_lacks_by_id(monkeypatch):
+def test_grad_cam_captions_name_classes_the_font_lacks_by_id():
   captions = []
-  monkeypatch.setattr(results.overlays, 'overlay',
-                      lambda image, heat, caption, probability: captions.append(caption) or image)
   fixed = {'probabilities': [[0.9, 0.1]], 'labels': [1], 'images': [np.zeros((8, 8, 3), np.uint8)],
            'heat': [np.zeros((8, 8))], 'conv1': [np.zeros((4, 4, 2))], 'conv5': [np.zeros((2, 2, 2))]}
-  results.fixed_photo_values(fixed, ['\u3072\u307e\u308f\u308a', 'daisy'])
+  results.fixed_photo_values(
+      fixed, ['\u3072\u307e\u308f\u308a', 'daisy'],
+      overlay=lambda image, heat, caption, probability: captions.append(caption) or image)
   assert captions == ['class 0 (true: daisy)']

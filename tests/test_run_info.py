@@ -5,7 +5,7 @@ import json
 import pytest
 
 from base import UserError
-from conftest import CLASS_NAMES
+from dataset_helpers import CLASS_NAMES
 from tf_helpers import save_random_checkpoint, tiny_train_config
 from rundir import run_info
 from training import trainer

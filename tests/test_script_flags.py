@@ -69,12 +69,11 @@ def test_choices_come_from_the_factories():
                         'model_name', 'alexnet_v2')
 
 
-def test_batch_norm_is_refused_for_a_net_without_a_variant(monkeypatch):
+def test_batch_norm_is_refused_for_a_net_without_a_variant():
   # torchvision's AlexNet has no batch norm, so no alexnet_tv_bn.
-  monkeypatch.setattr(script_flags, 'FLAGS', types.SimpleNamespace(model_name='alexnet_tv',
-                                                                   use_batch_norm=True))
+  flag_values = types.SimpleNamespace(model_name='alexnet_tv', use_batch_norm=True)
   with pytest.raises(UserError, match='--model_name=alexnet_tv has no batch-norm variant'):
-    script_flags.model_name()
+    script_flags.model_name(flag_values)
 
 
 def test_a_net_s_value_error_is_one_line_and_exit_2(records_dataset, tmp_path):

@@ -116,32 +116,31 @@ def http_server(tmp_path):
   server.server_close()
 
 
-def test_default_source_downloads_checks_and_removes_the_archive(tmp_path, monkeypatch,
-                                                                 http_server):
+def test_default_source_downloads_checks_and_removes_the_archive(tmp_path, http_server):
   from datasets.convert import download
   base_url, served = http_server
   archive = _tgz_of(make_photos(tmp_path / 'photos'), str(served / 'flower_photos.tgz'))
-  monkeypatch.setattr(download, 'FLOWERS_URL', base_url + 'flower_photos.tgz')
-  monkeypatch.setattr(download, 'FLOWERS_SIZE', os.path.getsize(archive))
-  monkeypatch.setattr(download, 'FLOWERS_SHA256', download.sha256_of_file(archive))
+  served_archive = download.Archive(base_url + 'flower_photos.tgz', os.path.getsize(archive),
+                                    download.sha256_of_file(archive))
   dataset_dir = str(tmp_path / 'data')
   manifest = sources.download_and_convert(dataset_dir, num_validation=3, num_shards=2,
-                                          num_workers=1)
+                                          num_workers=1, default_archive=served_archive)
   assert manifest['source']['kind'] == 'download'
-  assert manifest['source']['sha256'] == download.FLOWERS_SHA256
+  assert manifest['source']['sha256'] == served_archive.sha256
   assert sum(manifest['splits'][s]['num_samples'] for s in SPLITS) == 12
   assert sorted(os.listdir(dataset_dir)) == sorted(
       ['labels.txt', 'manifest.json', sources.LOCK_FILENAME] + [s['file'] for split in SPLITS
                                          for s in manifest['splits'][split]['shards']])
 
 
-def test_wrong_checksum_of_download_is_a_user_error(tmp_path, monkeypatch, http_server):
+def test_wrong_checksum_of_download_is_a_user_error(tmp_path, http_server):
   from datasets.convert import download
   base_url, served = http_server
   _tgz_of(make_photos(tmp_path / 'photos'), str(served / 'flower_photos.tgz'))
-  monkeypatch.setattr(download, 'FLOWERS_URL', base_url + 'flower_photos.tgz')
   with pytest.raises(UserError):
-    sources.download_and_convert(str(tmp_path / 'data'), num_validation=3, num_workers=1)
+    sources.download_and_convert(
+        str(tmp_path / 'data'), num_validation=3, num_workers=1,
+        default_archive=download.FLOWERS._replace(url=base_url + 'flower_photos.tgz'))
   assert not checks.check_complete(str(tmp_path / 'data'))[0]
 
 

@@ -42,38 +42,40 @@ def assert_untouched(dataset_dir, before):
   assert checks.verify_dataset(dataset_dir) == []
 
 
-def fail_at_record(monkeypatch, number, error):
-  """Makes the number-th record written (from now on) raise `error`, as a full disk would."""
-  real = records.file_writer
+def fail_at_record(number, error):
+  """A file_writer for convert_photos whose number-th record written raises `error`, as a full
+  disk would."""
   written = [0]
 
   @contextlib.contextmanager
   def file_writer(path):
-    with real(path) as write:
+    with records.file_writer(path) as write:
       def failing_write(example):
         written[0] += 1
         if written[0] == number:
           raise error
         write(example)
       yield failing_write
-  monkeypatch.setattr(records, 'file_writer', file_writer)
+  return file_writer
 
 
-def test_a_full_disk_mid_rebuild_keeps_the_earlier_dataset_complete(tmp_path, monkeypatch):
+def test_a_full_disk_mid_rebuild_keeps_the_earlier_dataset_complete(tmp_path):
   photos, dataset_dir, _ = convert_small(tmp_path)
   before = contents(dataset_dir)
-  fail_at_record(monkeypatch, 5, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
+  failing = fail_at_record(5, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
   with pytest.raises(FileSystemError, match='disk full while writing the new dataset into .*MB free.*'
                                       'the earlier dataset there is kept unchanged'):
-    writer.convert_photos(photos, dataset_dir, **dict(SETTINGS, num_shards=3))
+    writer.convert_photos(photos, dataset_dir, **dict(SETTINGS, num_shards=3),
+                          file_writer=failing)
   assert_untouched(dataset_dir, before)
 
 
-def test_a_full_disk_in_a_first_conversion_leaves_no_file(tmp_path, monkeypatch):
-  fail_at_record(monkeypatch, 5, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
+def test_a_full_disk_in_a_first_conversion_leaves_no_file(tmp_path):
+  failing = fail_at_record(5, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
   dataset_dir = str(tmp_path / 'data')
   with pytest.raises(UserError, match='disk full .*; nothing of it was kept'):
-    writer.convert_photos(make_photos(tmp_path / 'photos'), dataset_dir, **SETTINGS)
+    writer.convert_photos(make_photos(tmp_path / 'photos'), dataset_dir, **SETTINGS,
+                          file_writer=failing)
   assert os.listdir(dataset_dir) == []
 
 
@@ -116,21 +118,12 @@ class Killed(BaseException):
   """Stands for SIGKILL: nothing after it runs, not even `finally` blocks of the converter's."""
 
 
-def during_swap(monkeypatch, replace):
-  """Makes the swap (only) rename its files with replace(source, target, real_replace)."""
-  real_replace, real_finish = os.replace, staging._finish_swap
-
-  def finish_swap(*args):
-    os.replace = lambda source, target: replace(source, target, real_replace)
-    try:
-      real_finish(*args)
-    finally:
-      os.replace = real_replace
-  monkeypatch.setattr(staging, '_finish_swap', finish_swap)
+def during_swap(replace):
+  """A rename for convert_photos' swap (only) that calls replace(source, target, os.replace)."""
+  return lambda source, target: replace(source, target, os.replace)
 
 
-def test_a_kill_mid_swap_is_refused_by_readers_and_finished_by_the_next_run(tmp_path,
-                                                                           monkeypatch):
+def test_a_kill_mid_swap_is_refused_by_readers_and_finished_by_the_next_run(tmp_path):
   photos, dataset_dir, _ = convert_small(tmp_path)
   moved = []
 
@@ -139,10 +132,9 @@ def test_a_kill_mid_swap_is_refused_by_readers_and_finished_by_the_next_run(tmp_
       raise Killed()
     moved.append(target)
     real_replace(source, target)
-  during_swap(monkeypatch, replace_then_die)
   with pytest.raises(Killed):
-    writer.convert_photos(photos, dataset_dir, **dict(SETTINGS, num_shards=3))
-  monkeypatch.undo()
+    writer.convert_photos(photos, dataset_dir, **dict(SETTINGS, num_shards=3),
+                          replace=during_swap(replace_then_die))
 
   assert dataset_utils.swap_interrupted(dataset_dir)
   with pytest.raises(UserError, match='interrupted while its new files were moved in'):
@@ -155,15 +147,15 @@ def test_a_kill_mid_swap_is_refused_by_readers_and_finished_by_the_next_run(tmp_
   assert not os.path.exists(dataset_utils.staging_dir(dataset_dir))
 
 
-def test_ctrl_c_during_the_swap_waits_until_the_new_dataset_is_in(tmp_path, monkeypatch):
+def test_ctrl_c_during_the_swap_waits_until_the_new_dataset_is_in(tmp_path):
   photos, dataset_dir, _ = convert_small(tmp_path)
 
   def replace_with_ctrl_c(source, target, real_replace):
     signal.raise_signal(signal.SIGINT)  # Held back until the swap is done.
     real_replace(source, target)
-  during_swap(monkeypatch, replace_with_ctrl_c)
   with pytest.raises(KeyboardInterrupt):
-    writer.convert_photos(photos, dataset_dir, **dict(SETTINGS, num_shards=3))
+    writer.convert_photos(photos, dataset_dir, **dict(SETTINGS, num_shards=3),
+                          replace=during_swap(replace_with_ctrl_c))
   assert writer.up_to_date(dataset_dir, 'flowers', 3, 3, 0) == (True, '')
   assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 

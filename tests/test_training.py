@@ -9,7 +9,7 @@ import tensorflow as tf
 import tf_slim as slim
 from PIL import Image
 
-from conftest import write_records_dataset
+from dataset_helpers import write_records_dataset
 import tf_helpers
 from tf_helpers import read_events, save_random_checkpoint
 from base import UserError
@@ -18,6 +18,7 @@ from training import cluster
 from training import clones
 from training import resources
 from rundir import session
+from training.steps import StepFunction
 from training import trainer
 
 
@@ -32,17 +33,12 @@ def train_recording_losses(cfg):
   """Trains with cfg; returns (final step, stop signal, the loss of every logged step)."""
   losses = []
 
-  class Recorder(trainer.StepFunction):
+  class Recorder(StepFunction):
     def _log(self, step, loss, values, writer):
       losses.append(loss)
       super()._log(step, loss, values, writer)
 
-  original = trainer.StepFunction
-  trainer.StepFunction = Recorder
-  try:
-    step, stopped = trainer.train(cfg)
-  finally:
-    trainer.StepFunction = original
+  step, stopped = trainer.train(cfg, step_function=Recorder)
   return step, stopped, losses
 
 
@@ -305,7 +301,7 @@ def test_a_worker_that_starts_two_steps_at_one_global_step_logs_it_once(caplog):
       return (0.5, {'accuracy': 1.0, 'learning_rate': 0.01}) if isinstance(fetches, list) else 0.5
 
   caplog.set_level(logging.INFO)
-  step_fn = trainer.StepFunction({}, 2, 10, 1)
+  step_fn = StepFunction({}, 2, 10, 1)
   step_fn.in_cluster = True
   session = Session([1, 1, 1, 2, 2, 3])
   for _ in range(3):

@@ -248,23 +248,24 @@ def lost_message(error, cluster, newest_checkpoint):
           % (cluster.describe(), lost, newest_checkpoint or 'none yet, so from step 0'))
 
 
-def exits_when_lost(step_fn, message_fn, delay_secs=LOST_EXIT_SECS):
+def _exit(message):
+  print('error: %s' % message, file=sys.stderr)
+  sys.stderr.flush()
+  os._exit(LOST_STATUS)  # pylint: disable=protected-access
+
+
+def exits_when_lost(step_fn, message_fn, delay_secs=LOST_EXIT_SECS, exit_fn=_exit):
   """slim's train_step_fn `step_fn`, but when a step loses the cluster (a ps killed: TensorFlow's
   UnavailableError), the process ends with one line (message_fn(error)) and LOST_STATUS if it
-  has not ended by itself within delay_secs: closing a session whose ps is gone never returns."""
+  has not ended by itself within delay_secs: closing a session whose ps is gone never returns.
+  exit_fn(message) ends it (_exit: the line, then the process at once)."""
   def step(*args):
     try:
       return step_fn(*args)
     except tf.errors.UnavailableError as e:
       message = message_fn(e)
-      timer = threading.Timer(delay_secs, _exit, (message,))
+      timer = threading.Timer(delay_secs, exit_fn, (message,))
       timer.daemon = True
       timer.start()
       raise
   return step
-
-
-def _exit(message):
-  print('error: %s' % message, file=sys.stderr)
-  sys.stderr.flush()
-  os._exit(LOST_STATUS)  # pylint: disable=protected-access

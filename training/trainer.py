@@ -11,7 +11,6 @@ import tf_slim as slim
 from absl import logging
 
 import base
-from datasets import checks
 from datasets import dataset_factory
 from datasets import dataset_utils
 from datasets import input_pipeline
@@ -27,12 +26,13 @@ from training import cluster as cluster_lib
 from training import gradients
 from training import optimization
 from training import resources
+from training import run_errors
 from datasets import reader
 from rundir import run_info
 from training import saving
 from rundir import session
 from training import train_summaries
-from training.steps import StepFunction  # (as trainer.StepFunction: tests replace it here)
+from training import steps
 
 # Exit statuses of an interrupted run (the checkpoint is saved first), as a shell reports them;
 # SIGHUP is a closed terminal.
@@ -293,10 +293,10 @@ def _dataset_text(config, dataset):
   return run_start.dataset_markdown(config.dataset_split_name, dataset.num_samples, per_class)
 
 
-def _init_fn(config, resume_from, class_names):
+def _init_fn(config, resume_from, class_names, check_resumable):
   """The fine-tuning init_fn, or None when the run starts fresh or resumes (slim restores it)."""
   if resume_from:
-    resume.check_resumable(resume_from, tf.compat.v1.global_variables())
+    check_resumable(resume_from, tf.compat.v1.global_variables())
     run_info.check_same_classes(config.train_dir, class_names)
     logging.info('Resuming from %s%s.', resume_from,
                  ' (ignoring --checkpoint_path)' if config.checkpoint_path else '')
@@ -307,80 +307,56 @@ def _init_fn(config, resume_from, class_names):
   return None
 
 
-def _lost_message(config, error):
-  return cluster_lib.lost_message(error, config.cluster,
-                                  tf.train.latest_checkpoint(config.train_dir))
-
-
-@contextlib.contextmanager
-def _user_errors(config, dataset, step_fn):
-  """TensorFlow's errors that have a cause the user can act on, as one-line UserErrors."""
-  try:
-    yield
-  except tf.errors.InvalidArgumentError as e:
-    if gradients.NON_FINITE_MESSAGE not in str(e):
-      raise
-    newest = tf.train.latest_checkpoint(config.train_dir)
-    raise UserError(
-        'the loss or the gradients became NaN or Inf after step %s, so training stopped before '
-        'the weights changed; lower --learning_rate (%g) or set --clip_gradient_norm. Newest '
-        'checkpoint: %s' % (step_fn.step or 0, config.learning_rate, newest or 'none'))
-  except tf.errors.UnavailableError as e:
-    if config.cluster is None:
-      raise
-    raise UserError(_lost_message(config, e))
-  except tf.errors.DataLossError:
-    # TensorFlow's message says only "corrupted record at N": find and name the shard.
-    damaged = checks.damaged_shards_error(dataset.data_sources, config.dataset_dir,
-                                          config.dataset_name)
-    if damaged is None:
-      raise
-    raise damaged from None
-
-
-def train(config):
+def train(config, step_function=steps.StepFunction, check_resumable=resume.check_resumable):
   """Trains until max_number_of_steps (or forever); resumes from train_dir's newest checkpoint.
   One training at a time per train_dir (a lock file there; a second one is a UserError).
 
   Returns the final global step and the signal that stopped it (None when it ran to the end),
   once the checkpoint of that step is on disk and readable; FileSystemError (one line: the
   newest safe checkpoint, the steps lost) when it is not, or the file system refused a write.
+
+  step_function: makes slim's train_step_fn, called as step_function(log_tensors, images per
+  step, max_steps or None, log_every_n_steps): steps.StepFunction or a subclass of it.
+  check_resumable(checkpoint, variables): a UserError unless the checkpoint to resume from holds
+  the graph's variables (resume.check_resumable).
   """
   validate(config)
   session.check_precision(config.precision, session.num_gpus(), session.cpu_flags())
-  check = saving.SaveCheck(config.train_dir)
   if config.cluster is not None and not config.cluster.is_chief:
-    step_fn = _run(config, None, check)  # writes nothing: train_dir is the chief's
-    return step_fn.step, step_fn.stop_signal
-  with check.refusals():
+    # writes nothing: train_dir is the chief's
+    state = _run(config, None, 0, step_function, check_resumable)
+    return state.step, state.stop_signal
+  with saving.refusals(config.train_dir):
     tf.io.gfile.makedirs(config.train_dir)
     base.check_writable(config.train_dir)
     with base.folder_lock(config.train_dir, LOCK_FILENAME, 'a training run'):
-      return _train(config, check)
+      return _train(config, step_function, check_resumable)
 
 
-def _train(config, check):
+def _train(config, step_function, check_resumable):
   """The run in a train_dir this process holds: leftovers removed, resumed (or started), and its
   last checkpoint checked on disk."""
   saving.remove_leftovers(config.train_dir)  # Now: no other trainer is saving there.
   resume_from = resume.repair_state(config.train_dir)
+  start_step = 0
   if resume_from:
-    check.start_step = checkpoints.saved_step(resume_from)
-    if config.max_number_of_steps and check.start_step >= config.max_number_of_steps:
+    start_step = checkpoints.saved_step(resume_from)
+    if config.max_number_of_steps and start_step >= config.max_number_of_steps:
       logging.info('%s is already at step %d >= --max_number_of_steps=%d; nothing to do%s.',
-                   resume_from, check.start_step, config.max_number_of_steps,
+                   resume_from, start_step, config.max_number_of_steps,
                    ' (the chief still starts, so that the other tasks see it and end)'
                    if config.cluster else '')
       if config.cluster is None:
-        return check.start_step, None
-  step_fn = _run(config, resume_from, check)
-  check.check_final_save()
-  return step_fn.step, step_fn.stop_signal
+        return start_step, None
+  with saving.refusals(config.train_dir, lambda: saving.RunState(start_step)):
+    state = _run(config, resume_from, start_step, step_function, check_resumable)
+  saving.check_final_save(config.train_dir, state)
+  return state.step, state.stop_signal
 
 
-def _run(config, resume_from, check):
-  """Builds the graph and runs slim.learning.train; returns the StepFunction it ran. In a
-  cluster: on this worker's server, variables on the ps tasks, only the chief writing."""
+def _run(config, resume_from, start_step, step_function, check_resumable):
+  """Builds the graph and runs slim.learning.train; returns the saving.RunState it reached. In
+  a cluster: on this worker's server, variables on the ps tasks, only the chief writing."""
   cluster = config.cluster
   chief = cluster is None or cluster.is_chief
   session_config = session.session_config(config.precision, config.log_device_placement)
@@ -397,13 +373,13 @@ def _run(config, resume_from, check):
     train_op, _, log_tensors, sync_optimizer = build_graph(config, dataset)
     logging.info('%s%s', start_line(config, dataset, session.num_gpus()),
                  ' As %s.' % cluster.describe() if cluster else '')
-    init_fn = _init_fn(config, resume_from, base.class_names(
-        dataset.labels_to_names, dataset.num_classes)) if chief else None
+    class_names = base.class_names(dataset.labels_to_names, dataset.num_classes)
+    init_fn = _init_fn(config, resume_from, class_names, check_resumable) if chief else None
     if chief and not resume_from:  # a resumed run is the same HParams session: written once
       run_start.write_run_start(config.train_dir, config, _dataset_text(config, dataset))
     if chief:
       run_info.write(config.train_dir, run_info.from_training(config, dataset))  # for predict
-    check.step_fn = step_fn = StepFunction(
+    step_fn = step_function(
         log_tensors, config.batch_size * _batches_per_step(config),
         config.max_number_of_steps or None, config.log_every_n_steps)
     train_step_fn = step_fn
@@ -412,13 +388,18 @@ def _run(config, resume_from, check):
       if sync_optimizer is not None:
         step_fn.release_op = sync_optimizer.get_init_tokens_op(cluster.num_workers)
       train_step_fn = cluster_lib.exits_when_lost(
-          step_fn, functools.partial(_lost_message, config))
-    check.saver = saver = saving.StepSaver(max_to_keep=config.keep_checkpoint_max)
-    check.variable_bytes = sum(v.shape.num_elements() * v.dtype.size
-                               for v in tf.compat.v1.global_variables())
+          step_fn, functools.partial(run_errors.lost_message, config))
+    saver = saving.StepSaver(max_to_keep=config.keep_checkpoint_max)
+    variable_bytes = sum(v.shape.num_elements() * v.dtype.size
+                         for v in tf.compat.v1.global_variables())
+
+    def state():  # what the step function and the saver reached, when asked
+      return saving.RunState(start_step, step_fn.step, step_fn.stop_signal, saver.failure,
+                             variable_bytes)
     previous = {s: signal.signal(s, step_fn.request_stop) for s in INTERRUPT_STATUS}
     try:
-      with _user_errors(config, dataset, step_fn), _prompt_supervisor(cluster):
+      with _refusals(config, state), run_errors.user_errors(config, dataset, step_fn), \
+          _prompt_supervisor(cluster):
         slim.learning.train(
             train_op, logdir=config.train_dir, train_step_fn=train_step_fn, train_step_kwargs={},
             number_of_steps=config.max_number_of_steps or None, init_fn=init_fn, saver=saver,
@@ -432,8 +413,17 @@ def _run(config, resume_from, check):
       for s, handler in previous.items():
         signal.signal(s, handler)
   if cluster is not None:
-    cluster_lib.report_done(cluster, server)  # after the chief's last save: the ps may stop
-  return step_fn
+    with _refusals(config, state):
+      cluster_lib.report_done(cluster, server)  # after the chief's last save: the ps may stop
+  return state()
+
+
+def _refusals(config, state):
+  """The chief's file-system errors as one line with the run's state() (a worker writes
+  nothing, and its errors are its own)."""
+  if config.cluster is not None and not config.cluster.is_chief:
+    return contextlib.nullcontext()
+  return saving.refusals(config.train_dir, state)
 
 
 def _cluster_devices(cluster):

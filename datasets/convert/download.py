@@ -3,6 +3,7 @@
 A download is written to `dest_path + '.partial'` and renamed to `dest_path` only once it is
 complete and verified, so a file at `dest_path` is always whole. Nothing here reads flags.
 """
+import collections
 import hashlib
 import http.client
 import os
@@ -20,6 +21,11 @@ from base import UserError
 FLOWERS_URL = 'http://download.tensorflow.org/example_images/flower_photos.tgz'
 FLOWERS_SIZE = 228813984
 FLOWERS_SHA256 = '4c54ace7911aaffe13a365c34f650e71dd5bf1be0a58b464e5a7183e3e595d9c'
+
+# An archive to download and what it must be; FLOWERS is the official one, the converter's
+# default source.
+Archive = collections.namedtuple('Archive', 'url size sha256')
+FLOWERS = Archive(FLOWERS_URL, FLOWERS_SIZE, FLOWERS_SHA256)
 
 CHUNK_SIZE = 1 << 20
 LOG_EVERY_SECS = 2.0

@@ -53,16 +53,16 @@ def _remove_tree(path):
     shutil.rmtree(path)
 
 
-def _describe_source(dataset_dir, archive, sha256, photos_dir, synthetic, seed):
+def _describe_source(dataset_dir, archive, sha256, photos_dir, synthetic, seed, default_archive):
   """(source dict, local archive path or None) before any download or extraction."""
   if photos_dir:
     return photos_lib.photos_dir_source(photos_dir), None
   if synthetic:
     return {'kind': 'synthetic', 'images_per_class': synthetic, 'seed': seed}, None
   if not archive:
-    return {'kind': 'download', 'url': download.FLOWERS_URL,
-            'sha256': (sha256 or download.FLOWERS_SHA256).lower(),
-            'size': None if sha256 else download.FLOWERS_SIZE}, None
+    return {'kind': 'download', 'url': default_archive.url,
+            'sha256': (sha256 or default_archive.sha256).lower(),
+            'size': None if sha256 else default_archive.size}, None
   if _is_remote(archive):
     return {'kind': 'archive', 'url': archive, 'sha256': sha256 and sha256.lower()}, None
   local = download.fetch(archive, dataset_dir, expected_sha256=sha256)  # Verified in place.
@@ -128,20 +128,22 @@ def _check_arguments(dataset_dir, archive, sha256, photos_dir, synthetic, datase
 def download_and_convert(dataset_dir, archive=None, sha256=None, photos_dir=None, synthetic=0,
                          dataset_name=FLOWERS, num_validation=350, num_shards=5, seed=0,
                          num_workers=None, overwrite=False, cleanup=True,
-                         max_pixels=images.DEFAULT_MAX_PIXELS, flags=None):
+                         max_pixels=images.DEFAULT_MAX_PIXELS, flags=None,
+                         default_archive=download.FLOWERS):
   """Gets the photos from one source and converts them into dataset_dir; returns the manifest.
 
   Sources (at most one): archive (path, file://, http(s) URL of a .tgz/.tar/.zip), photos_dir
   (a folder of class folders), synthetic (photos per class, drawn with `seed`); by default the
-  official Flowers archive is downloaded into dataset_dir and checked against its size and
-  SHA-256 (or `sha256`). Archives are extracted, synthetic photos drawn, under
-  dataset_dir/.work; with cleanup that folder and a downloaded archive are removed afterwards.
-  Nothing is fetched when dataset_dir is already complete with the same settings.
+  official Flowers archive (default_archive: a download.Archive's URL, size and SHA-256) is
+  downloaded into dataset_dir and checked against its size and SHA-256 (or `sha256`). Archives
+  are extracted, synthetic photos drawn, under dataset_dir/.work; with cleanup that folder and a
+  downloaded archive are removed afterwards. Nothing is fetched when dataset_dir is already
+  complete with the same settings.
   """
   _check_arguments(dataset_dir, archive, sha256, photos_dir, synthetic, dataset_name,
                    num_validation, num_shards, num_workers, max_pixels)
   source, local_archive = _describe_source(dataset_dir, archive, sha256, photos_dir, synthetic,
-                                           seed)
+                                           seed, default_archive)
   os.makedirs(dataset_dir, exist_ok=True)
   with base.folder_lock(dataset_dir, LOCK_FILENAME, 'a conversion'):
     manifest, why = writer.complete_output(dataset_dir, dataset_name, num_shards, num_validation,

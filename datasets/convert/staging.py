@@ -57,13 +57,14 @@ def create(dataset_dir):
   return path
 
 
-def swap_in(dataset_dir, dataset_name):
-  """Replaces the dataset in dataset_dir by the complete one in its staging folder."""
+def swap_in(dataset_dir, dataset_name, replace=os.replace):
+  """Replaces the dataset in dataset_dir by the complete one in its staging folder, moving each
+  file in with replace(source, target)."""
   with open(dataset_utils.swap_marker(dataset_dir), 'w') as f:
     f.flush()
     os.fsync(f.fileno())
   base.fsync_path(dataset_utils.staging_dir(dataset_dir))
-  _finish_swap(dataset_dir, dataset_name)
+  _finish_swap(dataset_dir, dataset_name, replace)
 
 
 @contextlib.contextmanager
@@ -93,7 +94,7 @@ def _old_files(dataset_dir, dataset_name, keep):
   return [path for path in paths if os.path.basename(path) not in keep]
 
 
-def _finish_swap(dataset_dir, dataset_name):
+def _finish_swap(dataset_dir, dataset_name, replace=os.replace):
   """Moves the staged files in (idempotent: a rerun after a kill goes on where it stopped)."""
   staged = dataset_utils.staging_dir(dataset_dir)
   manifest_name = dataset_utils.MANIFEST_FILENAME
@@ -108,13 +109,13 @@ def _finish_swap(dataset_dir, dataset_name):
         os.remove(old_manifest)  # First: from here on the old output is not complete.
       for name in sorted(os.listdir(staged)):
         if name not in (manifest_name, dataset_utils.SWAPPING_FILENAME):
-          os.replace(os.path.join(staged, name), os.path.join(dataset_dir, name))
+          replace(os.path.join(staged, name), os.path.join(dataset_dir, name))
       removed = _old_files(dataset_dir, dataset_name, new_files)
       for path in removed:
         os.remove(path)
       if removed:
         logging.info('Removed %d files of the earlier %s conversion in %s.', len(removed),
                      dataset_name, dataset_dir)
-      os.replace(staged_manifest, old_manifest)  # Last: the new output is complete.
+      replace(staged_manifest, old_manifest)  # Last: the new output is complete.
     base.fsync_path(dataset_dir)
     shutil.rmtree(staged)

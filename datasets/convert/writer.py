@@ -81,12 +81,12 @@ def complete_output(dataset_dir, dataset_name, num_shards, num_validation, seed,
 
 # --- writing ----------------------------------------------------------------------------------
 
-def _write_shard(path, items, results, progress, report):
+def _write_shard(path, items, results, progress, report, file_writer):
   """Writes one shard from (relative_path, class_id) items, calling progress() after each;
   returns the class ids written."""
   labels = []
   with base.atomic_path(path) as tmp:
-    with records.file_writer(tmp) as write:
+    with file_writer(tmp) as write:
       for relative, class_id in items:
         result = next(results)
         progress()
@@ -106,13 +106,13 @@ def _write_shard(path, items, results, progress, report):
 
 
 def _write_split(dataset_dir, dataset_name, split, items, num_shards, class_names, results,
-                 progress, report):
+                 progress, report, file_writer):
   """Writes num_shards shards of one split; returns its manifest entry."""
   shards = []
   per_class = collections.Counter()
   for shard_id, (start, end) in enumerate(photos_lib.shard_ranges(len(items), num_shards)):
     path = dataset_utils.shard_filename(dataset_dir, dataset_name, split, shard_id, num_shards)
-    labels = _write_shard(path, items[start:end], results, progress, report)
+    labels = _write_shard(path, items[start:end], results, progress, report, file_writer)
     per_class.update(labels)
     shards.append({'file': os.path.basename(path), 'num_records': len(labels),
                    'bytes': os.path.getsize(path)})
@@ -122,7 +122,7 @@ def _write_split(dataset_dir, dataset_name, split, items, num_shards, class_name
 
 
 def _write_splits(photos_dir, dataset_dir, dataset_name, splits, num_shards, class_names,
-                  max_pixels, num_workers, progress):
+                  max_pixels, num_workers, progress, file_writer):
   """Checks the photos in worker processes and writes every split's shards; returns
   ({split: manifest entry}, {'skipped': [...], 'reencoded': [...], 'rotated': [...]})."""
   order = [(split, item) for split in SPLITS for item in splits[split]]
@@ -143,7 +143,7 @@ def _write_splits(photos_dir, dataset_dir, dataset_name, splits, num_shards, cla
   results = photos_lib.checked_images(paths, max_pixels, num_workers)
   try:
     entries = {split: _write_split(dataset_dir, dataset_name, split, splits[split], num_shards,
-                                   class_names, results, tick, report)
+                                   class_names, results, tick, report, file_writer)
                for split in SPLITS}
   finally:
     results.close()
@@ -209,7 +209,8 @@ def _write_error(error, dataset_dir, photos_dir, photos):
 def convert_photos(photos_dir, dataset_dir, dataset_name='flowers', num_validation=350,
                    num_shards=5, seed=0, num_workers=None, source=None, flags=None,
                    overwrite=False, refused_members=None, progress=None,
-                   max_pixels=images.DEFAULT_MAX_PIXELS, reason=None):
+                   max_pixels=images.DEFAULT_MAX_PIXELS, reason=None,
+                   file_writer=records.file_writer, replace=os.replace):
   """Converts photos_dir/<class>/<photo> into shards, labels.txt and manifest.json.
 
   Returns the manifest. When dataset_dir already holds a complete conversion with the same
@@ -222,8 +223,10 @@ def convert_photos(photos_dir, dataset_dir, dataset_name='flowers', num_validati
   started with 'spawn' (never forked from a process running TensorFlow), so a script calling
   this must guard its entry point with `if __name__ == '__main__':`. progress(done, total) is
   called after each photo. reason: why the caller (sources.download_and_convert) already
-  decided to build, having checked the existing output itself. Raises UserError for unusable
-  arguments or photos_dir, and for a disk that is full or cannot be written.
+  decided to build, having checked the existing output itself. file_writer(path): a context
+  manager yielding write(example) for one shard (records.file_writer); replace(source, target):
+  the rename that moves each new file in at the swap (os.replace). Raises UserError for
+  unusable arguments or photos_dir, and for a disk that is full or cannot be written.
   """
   validate_settings(dataset_name, num_shards, max_pixels, num_workers)
   base.check_no_glob_characters(dataset_dir, 'dataset_dir')
@@ -247,7 +250,8 @@ def convert_photos(photos_dir, dataset_dir, dataset_name='flowers', num_validati
     new_dir = staging.create(dataset_dir)
     entries, report = _write_splits(photos_dir, new_dir, dataset_name, splits, num_shards,
                                     class_names, max_pixels,
-                                    num_workers or photos_lib.default_num_workers(), progress)
+                                    num_workers or photos_lib.default_num_workers(), progress,
+                                    file_writer)
     _check_not_empty(entries, num_validation, report)
     dataset_utils.write_label_file(dict(enumerate(class_names)), new_dir)
     manifest = _manifest(dataset_name, class_names, entries, report, renamed, source, flags,
@@ -258,7 +262,7 @@ def convert_photos(photos_dir, dataset_dir, dataset_name='flowers', num_validati
     if isinstance(e, OSError):
       raise _write_error(e, dataset_dir, photos_dir, photos) from e
     raise
-  staging.swap_in(dataset_dir, dataset_name)
+  staging.swap_in(dataset_dir, dataset_name, replace)
   return manifest
 
 
