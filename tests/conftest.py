@@ -10,7 +10,7 @@ import tensorflow as tf
 
 tf.compat.v1.disable_eager_execution()
 
-from dataset_helpers import write_records_dataset  # noqa: E402
+from support.dataset_helpers import write_records_dataset  # noqa: E402
 from rundir import checkpoints  # noqa: E402
 from training import trainer  # noqa: E402
 

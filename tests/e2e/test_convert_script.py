@@ -1,0 +1,114 @@
+"""download_and_convert_flowers.py as a user runs it (subprocesses: few, the rest is in-process)."""
+import io
+import os
+import subprocess
+import sys
+import tarfile
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from datasets import checks
+from datasets import dataset_utils
+from datasets.convert import writer
+from support.scripts import ROOT
+from support.scripts import assert_one_line_error
+from support.scripts import run_script as _run
+
+SCRIPT = 'download_and_convert_flowers.py'
+
+
+def run_script(*args):
+  return _run(SCRIPT, *args)
+
+
+def make_photos(root, per_class=3):
+  for class_id, name in enumerate(('daisy', 'roses')):
+    os.makedirs(os.path.join(root, name))
+    for i in range(per_class):
+      pixels = np.random.default_rng(10 * class_id + i).integers(0, 256, (16, 20, 3), np.uint8)
+      buf = io.BytesIO()
+      Image.fromarray(pixels).save(buf, format='JPEG')
+      with open(os.path.join(root, name, '%s_%d.jpg' % (name, i)), 'wb') as f:
+        f.write(buf.getvalue())
+  return str(root)
+
+
+@pytest.mark.slow
+def test_photos_dir_is_converted_end_to_end(tmp_path):
+  photos = make_photos(tmp_path / 'photos')
+  dataset_dir = str(tmp_path / 'data')
+  result = run_script('--dataset_dir=' + dataset_dir, '--photos_dir=' + photos,
+                      '--num_validation=2', '--num_shards=2', '--num_workers=1')
+  assert result.returncode == 0, result.stderr
+  assert "Dataset 'flowers': 6 images of 2 classes" in result.stdout
+  assert checks.check_complete(dataset_dir) == (True, '')
+  manifest = dataset_utils.read_manifest(dataset_dir)
+  assert manifest['flags']['photos_dir'] == photos
+
+
+@pytest.mark.slow
+def test_archive_given_as_file_url_is_converted_end_to_end(tmp_path):
+  pytest.importorskip('datasets.convert.archive', reason='datasets/convert/archive.py not written yet')
+  archive = str(tmp_path / 'photos.tgz')
+  with tarfile.open(archive, 'w:gz') as tar:
+    tar.add(make_photos(tmp_path / 'photos'), arcname='photos')
+  dataset_dir = str(tmp_path / 'data')
+  result = run_script('--dataset_dir=' + dataset_dir, '--archive=file://' + archive,
+                      '--num_validation=2', '--num_shards=1', '--num_workers=1')
+  assert result.returncode == 0, result.stderr
+  assert sorted(os.listdir(dataset_dir)) == [
+      '.convert.lock', 'flowers_train_00000-of-00001.tfrecord',
+      'flowers_validation_00000-of-00001.tfrecord', 'labels.txt', 'manifest.json']
+
+
+@pytest.mark.slow
+def test_verify_exits_1_and_names_the_damaged_shard(tmp_path):
+  dataset_dir = str(tmp_path / 'data')
+  manifest = writer.convert_photos(make_photos(tmp_path / 'photos'), dataset_dir,
+                                   num_validation=2, num_shards=1, num_workers=1)
+  shard = manifest['splits']['train']['shards'][0]['file']
+  with open(os.path.join(dataset_dir, shard), 'r+b') as f:
+    f.truncate(manifest['splits']['train']['shards'][0]['bytes'] - 5)
+  result = run_script('--dataset_dir=' + dataset_dir, '--verify')
+  assert result.returncode == 1
+  assert shard in result.stdout and 'Traceback' not in result.stderr
+
+
+def test_missing_dataset_dir_exits_2_with_one_line(tmp_path):
+  assert_one_line_error(run_script('--synthetic=2'), '--dataset_dir is required')
+
+
+def test_nonexistent_photos_dir_exits_2_with_one_line(tmp_path):
+  result = run_script('--dataset_dir=%s' % (tmp_path / 'data'),
+                      '--photos_dir=%s' % (tmp_path / 'nope'))
+  assert_one_line_error(result, 'is not a folder')
+
+
+def test_two_sources_exit_2_with_one_line(tmp_path):
+  result = run_script('--dataset_dir=%s' % (tmp_path / 'data'), '--synthetic=2',
+                      '--photos_dir=%s' % tmp_path)
+  assert_one_line_error(result, 'are alternatives')
+
+
+def test_bad_flag_value_exits_2_with_one_line(tmp_path):
+  result = run_script('--dataset_dir=%s' % (tmp_path / 'data'), '--num_shards=many')
+  assert_one_line_error(result, '--num_shards')
+
+
+def test_what_its_worker_processes_import_has_no_tensorflow():
+  # A spawned worker runs the script's top level as __mp_main__, then imports the module of the
+  # function it is given (datasets.images): none of it may pull in TensorFlow.
+  code = ('import runpy, sys; runpy.run_path(%r, run_name="__mp_main__"); '
+          'import datasets.images; print("tensorflow" in sys.modules)' % SCRIPT)
+  out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True,
+                       cwd=ROOT)
+  assert out.stdout.strip() == 'False'
+
+
+def test_dataset_dir_with_glob_characters_exits_2_with_one_line(tmp_path):
+  result = run_script('--dataset_dir=%s' % (tmp_path / 'ds[1]'), '--synthetic=2',
+                      '--num_validation=2')
+  assert_one_line_error(result, 'has glob characters')
+  assert not os.path.exists(tmp_path / 'ds[1]')

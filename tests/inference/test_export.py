@@ -1,0 +1,153 @@
+"""export_alexnet.py: a SavedModel that TensorFlow 2 loads in a fresh process and that gives
+predict_alexnet.py's probabilities; versions written atomically, never replaced unless asked;
+the TensorFlow Lite model of the float signature."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from base import UserError
+from inference import classifier
+from inference import export
+from inference import predict
+from support.predict_helpers import photo_bytes, save_checkpoint
+from support.scripts import assert_one_line_error, run_script
+from rundir import run_info
+
+SAVED_MODEL_CLI = os.path.join(os.path.dirname(sys.executable), 'saved_model_cli')
+
+# Runs in a fresh interpreter: TensorFlow 2 as a user (or a server) has it, eager execution on.
+LOAD_AND_CALL = '''
+import json, sys
+import tensorflow as tf
+model = tf.saved_model.load(sys.argv[1])
+photos = [open(path, 'rb').read() for path in sys.argv[2:]]
+out = model.signatures['serving_default'](image_bytes=tf.constant(photos))
+print(json.dumps({'eager': tf.executing_eagerly(),
+                  'probabilities': out['probabilities'].numpy().tolist(),
+                  'class_id': out['class_id'].numpy().tolist(),
+                  'class_name': [n.decode() for n in out['class_name'].numpy()]}))
+'''
+
+
+def jpeg_files(folder, count=3):
+  """RGB JPEG photos: bytes the SavedModel and predict_alexnet.py both take as they are (other
+  formats predict_alexnet.py converts as the converter does, the SavedModel decodes them)."""
+  paths = [os.path.join(str(folder), 'photo%d.jpg' % i) for i in range(count)]
+  for i, path in enumerate(paths):
+    with open(path, 'wb') as f:
+      f.write(photo_bytes(size=(120 + 40 * i, 100), seed=i))
+  return paths
+
+
+@pytest.fixture(scope='module')
+def exported(tmp_path_factory):
+  """(training folder, export folder) with version 1 of a described checkpoint."""
+  root = tmp_path_factory.mktemp('export')
+  train_dir = str(root / 'train')
+  save_checkpoint(train_dir, step=4)
+  export_dir = str(root / 'models')
+  result = export.export(export.ExportConfig(checkpoint_path=train_dir, export_dir=export_dir))
+  assert result.version == 1 and result.path == os.path.join(export_dir, '1')
+  return train_dir, export_dir
+
+
+@pytest.mark.slow
+def test_the_saved_model_loads_in_tf2_and_gives_the_probabilities_of_predict(exported,
+                                                                            tmp_path):
+  train_dir, export_dir = exported
+  photos = jpeg_files(tmp_path)
+  process = subprocess.run([sys.executable, '-c', LOAD_AND_CALL, os.path.join(export_dir, '1')]
+                           + photos, capture_output=True, text=True, timeout=300,
+                           env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2'))
+  assert process.returncode == 0, process.stderr[-3000:]
+  served = json.loads(process.stdout.strip().splitlines()[-1])
+  predictions = predict.predict(predict.PredictConfig(checkpoint_path=train_dir, photos=photos),
+                                out=lambda line: None)
+  expected = np.array([p.probabilities for p in predictions])
+  assert served['eager']
+  np.testing.assert_allclose(served['probabilities'], expected, atol=1e-5)
+  assert np.ptp(expected) > 0.2  # far from uniform: the comparison means something
+  names = run_info.read(train_dir).class_names
+  assert served['class_id'] == np.argmax(expected, 1).tolist()
+  assert served['class_name'] == [names[i] for i in served['class_id']]
+
+
+def test_saved_model_cli_lists_both_signatures(exported):
+  _, export_dir = exported
+  process = subprocess.run([SAVED_MODEL_CLI, 'show', '--all', '--dir',
+                            os.path.join(export_dir, '1')], capture_output=True, text=True,
+                           timeout=300, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2'))
+  assert process.returncode == 0, process.stderr[-3000:]
+  shown = process.stdout
+  assert "signature_def['serving_default']" in shown
+  assert "signature_def['predict_images']" in shown
+  assert 'image_bytes' in shown and 'dtype: DT_STRING' in shown
+  assert 'shape: (-1, 224, 224, 3)' in shown
+  for output in ('probabilities', 'class_id', 'class_name'):
+    assert "outputs['%s']" % output in shown
+
+
+def test_versions_count_up_and_an_existing_one_is_replaced_only_when_asked(exported):
+  train_dir, export_dir = exported
+  config = export.ExportConfig(checkpoint_path=train_dir, export_dir=export_dir)
+  assert export.export(config).version == 2
+  with pytest.raises(UserError, match='already exists; pass --overwrite'):
+    export.export(export.ExportConfig(checkpoint_path=train_dir, export_dir=export_dir,
+                                      version=1))
+  marker = os.path.join(export_dir, '1', 'marker')
+  open(marker, 'w').close()
+  export.export(export.ExportConfig(checkpoint_path=train_dir, export_dir=export_dir, version=1,
+                                    overwrite=True))
+  assert not os.path.exists(marker)
+  assert sorted(os.listdir(export_dir)) == ['1', '2']  # no temporary folder left
+  assert export.versions(export_dir) == [1, 2]
+  assert sorted(os.listdir(os.path.join(export_dir, '1'))) == [
+      'assets.extra', 'saved_model.pb', 'variables']
+
+
+def test_a_failed_export_leaves_nothing_behind(exported, tmp_path):
+  train_dir, _ = exported
+  export_dir = str(tmp_path / 'models')
+
+  def fail(*args):
+    raise OSError(28, 'No space left on device')
+
+  with pytest.raises(OSError):
+    export.export(export.ExportConfig(checkpoint_path=train_dir, export_dir=export_dir),
+                  write_labels=fail)
+  assert os.listdir(export_dir) == []
+
+
+def preprocessed(train_dir, photos):
+  """The float images the serving signature makes of the photos' bytes."""
+  _, info = run_info.for_checkpoint(train_dir)
+  with tf.Graph().as_default():
+    encoded = tf.compat.v1.placeholder(tf.string, [])
+    image = classifier.preprocess_fn(info)(encoded)
+    with tf.compat.v1.Session() as sess:
+      return np.stack([sess.run(image, {encoded: open(p, 'rb').read()}) for p in photos])
+
+
+@pytest.mark.slow
+def test_export_script_writes_a_tflite_model_that_agrees_with_the_saved_model(exported,
+                                                                             tmp_path):
+  train_dir, _ = exported
+  export_dir = str(tmp_path / 'models')
+  process = run_script('export_alexnet.py', '--checkpoint_path=%s' % train_dir,
+                       '--export_dir=%s' % export_dir, '--version=7', '--tflite')
+  assert process.returncode == 0, process.stderr[-3000:]
+  assert 'TensorFlow Lite model: %s/7/model.tflite' % export_dir in process.stderr
+  photos = jpeg_files(tmp_path)
+  expected = [p.probabilities for p in predict.predict(
+      predict.PredictConfig(checkpoint_path=train_dir, photos=photos), out=lambda line: None)]
+  got = export.tflite_probabilities(os.path.join(export_dir, '7', 'model.tflite'),
+                                    preprocessed(train_dir, photos))
+  np.testing.assert_allclose(got, expected, atol=1e-4)
+  again = run_script('export_alexnet.py', '--checkpoint_path=%s' % train_dir,
+                     '--export_dir=%s' % export_dir, '--version=7')
+  assert_one_line_error(again, 'already exists; pass --overwrite')

@@ -1,0 +1,82 @@
+"""Checkpoints that describe themselves: training writes run.json and labels.txt beside them, and
+prediction and export take everything from there (or from explicit settings for older runs)."""
+import json
+
+import pytest
+
+from base import UserError
+from support.dataset_helpers import CLASS_NAMES
+from support.tf_helpers import save_random_checkpoint, tiny_train_config
+from rundir import run_info
+from training import trainer
+
+
+@pytest.mark.slow
+def test_training_writes_what_it_takes_to_use_its_checkpoints(records_dataset, tmp_path):
+  dataset_dir, _ = records_dataset
+  train_dir = tmp_path / 'train'
+  trainer.train(tiny_train_config(dataset_dir, train_dir, max_number_of_steps=1,
+                                  moving_average_decay=0.99))
+  with open(train_dir / 'run.json', encoding='utf-8') as f:
+    record = json.load(f)
+  assert record == {'format_version': 1, 'model_name': 'alexnet_v2', 'num_classes': 5,
+                    'labels_file': 'labels.txt', 'image_size': 224,
+                    'preprocessing': 'inception', 'moving_average_decay': 0.99,
+                    'dataset_name': 'flowers', 'max_number_of_steps': 1}
+  assert (train_dir / 'labels.txt').read_text() == ''.join(
+      '%d:%s\n' % (i, name) for i, name in enumerate(CLASS_NAMES))
+  checkpoint, info = run_info.for_checkpoint(str(train_dir))
+  assert checkpoint == str(train_dir / 'model.ckpt-1')
+  assert info == run_info.RunInfo('alexnet_v2', list(CLASS_NAMES), 224, 'inception', 0.99,
+                                  'flowers', max_number_of_steps=1)
+  assert run_info.last_step(str(train_dir)) == 1
+
+
+def test_a_prefix_is_described_by_its_folder_and_flags_override_it(tmp_path):
+  prefix = save_random_checkpoint(str(tmp_path / 'model.ckpt-3'), 3, 3)
+  run_info.write(str(tmp_path), run_info.RunInfo('alexnet_v2', ['a', 'b', 'c'], 210,
+                                                 'inception', 0.9, 'mine'))
+  checkpoint, info = run_info.for_checkpoint(prefix + '.index')
+  assert checkpoint == prefix and info.image_size == 210 and info.moving_average_decay == 0.9
+  _, info = run_info.for_checkpoint(prefix, run_info.Overrides(image_size=224,
+                                                               moving_average_decay=0))
+  assert info.image_size == 224 and info.moving_average_decay is None
+  assert info.class_names == ['a', 'b', 'c']
+
+
+def test_an_older_folder_needs_the_labels_and_then_works(records_dataset, tmp_path):
+  dataset_dir, _ = records_dataset
+  save_random_checkpoint(str(tmp_path / 'model.ckpt-3'), 5, 3)
+  with pytest.raises(UserError, match='no run.json .* --labels_file=PATH or --dataset_dir'):
+    run_info.for_checkpoint(str(tmp_path))
+  _, info = run_info.for_checkpoint(str(tmp_path), run_info.Overrides(dataset_dir=dataset_dir))
+  assert info == run_info.RunInfo('alexnet_v2', list(CLASS_NAMES), 224, 'inception')
+  labels = tmp_path / 'names.txt'
+  labels.write_text('0:cat\n1:dog\n')
+  _, info = run_info.for_checkpoint(str(tmp_path), run_info.Overrides(
+      labels_file=str(labels), model_name='alexnet_v2_bn'))
+  assert info.class_names == ['cat', 'dog'] and info.model_name == 'alexnet_v2_bn'
+
+
+@pytest.mark.parametrize('content, message', [
+    ('{not json', 'cannot read'),
+    ('{"model_name": "alexnet_v2"}', 'not a run description'),
+    ('{"model_name": "alexnet_v2", "num_classes": 4, "image_size": 224, '
+     '"preprocessing": "inception"}', 'says 4 classes but its labels file names 5'),
+])
+def test_a_damaged_run_description_is_one_clear_error(tmp_path, content, message):
+  save_random_checkpoint(str(tmp_path / 'model.ckpt-3'), 5, 3)
+  run_info.write(str(tmp_path), run_info.RunInfo('alexnet_v2', list(CLASS_NAMES), 224,
+                                                 'inception'))
+  (tmp_path / 'run.json').write_text(content)
+  with pytest.raises(UserError, match=message):
+    run_info.for_checkpoint(str(tmp_path))
+
+
+def test_labels_must_number_the_classes_from_zero(tmp_path):
+  labels = tmp_path / 'labels.txt'
+  labels.write_text('1:a\n2:b\n')
+  with pytest.raises(UserError, match='classes 0..n-1'):
+    run_info.read_labels(str(labels))
+  with pytest.raises(UserError, match='does not exist'):
+    run_info.read_labels(str(tmp_path / 'none.txt'))
