@@ -9,7 +9,6 @@ signatures: serving_default on encoded photos (JPEG/PNG bytes, preprocessed in t
 predict_images on preprocessed float images, each returning probabilities, class_id and
 class_name. --tflite adds model.tflite of the float signature, checked against the SavedModel.
 """
-import functools
 import sys
 
 from absl import flags
@@ -20,18 +19,12 @@ from cli import script_flags
 from inference import export
 
 FLAGS = flags.FLAGS
-CONFIG = export.ExportConfig  # every default lives there
+CONFIG = export.ExportConfig  # every option lives there: default, help, topic, range
 
 
 def define_flags():
-  define = functools.partial(script_flags.define, CONFIG)
-  script_flags.define_checkpoint_flags(CONFIG)
-  define('export_dir', 'Folder of the model\'s versions: the SavedModel goes to '
-         'EXPORT_DIR/<version>/, as TensorFlow Serving expects.')
-  define('version', 'Version number (default: one more than the highest in --export_dir).')
-  define('overwrite', 'Replace EXPORT_DIR/<version> when it exists.')
-  define('tflite', 'Also write model.tflite (TensorFlow Lite, the float signature) into the '
-         'version folder, checked against the SavedModel.')
+  script_flags.define_config_flags(CONFIG)  # a flag per ExportConfig option, with its help
+  script_flags.define_checkpoint_flags()
 
 
 define_flags()

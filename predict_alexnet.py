@@ -9,7 +9,6 @@ class's probability as CSV or JSON lines; --explain writes a Grad-CAM picture pe
 that cannot be read are skipped and listed at the end (stderr). Exit status: 0 when every photo
 was classified, 1 when any was skipped, 2 for a usage error.
 """
-import functools
 import sys
 
 from absl import flags
@@ -21,23 +20,13 @@ from inference import predict
 from inference import reports
 
 FLAGS = flags.FLAGS
-CONFIG = predict.PredictConfig  # every default lives there
+CONFIG = predict.PredictConfig  # every option lives there: default, help, topic, range
 SKIPPED_STATUS = 1
 
 
 def define_flags():
-  define = functools.partial(script_flags.define, CONFIG)
-  script_flags.define_checkpoint_flags(CONFIG)
-  define('top_k', 'Classes shown per photo in the table.')
-  define('output', 'Also write every class\'s probability per photo to this file: .csv, or '
-         '.jsonl for JSON lines (path, class, probability, probabilities; skipped photos: path '
-         'and error).')
-  define('full_image', 'Classify the whole photo (aspect kept) through the fully convolutional '
-         'net with its score map averaged, as eval_alexnet.py --full_image; default: the '
-         'central crop, as evaluation.')
-  define('batch_size', 'Photos per run of the net (1 with --full_image).')
-  define('explain', 'Write a Grad-CAM picture per photo into this folder: where the net looked '
-         'for the class it predicted.')
+  script_flags.define_config_flags(CONFIG)  # a flag per PredictConfig option, with its help
+  script_flags.define_checkpoint_flags()
 
 
 define_flags()

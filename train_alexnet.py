@@ -10,7 +10,6 @@ Rerunning the same command resumes from the newest checkpoint. Ctrl-C, SIGTERM o
 checkpoint at the current step and exits with status 130, 143 or 129. Exit status 2: a usage
 error (one line); 3: a file the system refused, or a last checkpoint that could not be saved.
 """
-import functools
 import os
 import shlex
 import sys
@@ -19,77 +18,30 @@ from absl import flags
 from absl import logging
 
 import cli
+from base import options
 from cli import script_flags
 from training import cluster
 from training import optimization
-from rundir import session
 from training import trainer
 
 FLAGS = flags.FLAGS
-CONFIG = trainer.TrainConfig  # every default lives there
+CONFIG = trainer.TrainConfig  # every option lives there: default, help, topic, range
 
 
 def define_flags():
-  script_flags.define_dataset_flags(CONFIG)
-  script_flags.define_model_flags(CONFIG)
-  define = functools.partial(script_flags.define, CONFIG)
-  define('train_dir', 'Folder for checkpoints and event files.')
-  define('batch_size', 'Images per step (split over the clones).')
-  define('max_number_of_steps', 'Steps to train to (global step); 0 trains until stopped.')
-  define('optimizer', 'Optimizer.', choices=optimization.OPTIMIZERS)
-  for name, users in optimization.parameter_users().items():  # --momentum, --adam_beta1, ...
-    script_flags.define_flag(flags.DEFINE_float, name,
-                             optimization.OPTIMIZER_PARAMS[users[0]][name],
-                             'Parameter of --optimizer=%s.' % '|'.join(users))
-  define('learning_rate', 'Initial learning rate.')
-  define('learning_rate_decay_type', 'How the learning rate decays.',
-         choices=optimization.DECAY_TYPES)
-  define('learning_rate_decay_factor', 'exponential: factor per decay period.')
-  define('end_learning_rate', 'polynomial: final rate.')
-  define('num_epochs_per_decay', 'Epochs per decay period.')
-  define('warmup_epochs', 'Linear warm-up from 0, in epochs.')
-  define('weight_decay', 'L2 weight decay.')
-  define('label_smoothing', 'Label smoothing of the cross-entropy.')
-  define('moving_average_decay',
-         'Keep exponential moving averages of the weights (eval can use them).')
-  define('clip_gradient_norm', 'Clip each gradient to this L2 norm; 0 does not clip.')
-  define('checkpoint_path',
-         'Fine-tuning source: a checkpoint (file prefix, or a folder for its newest) whose '
-         'weights start this run. Ignored when --train_dir already holds a checkpoint (then '
-         'training resumes from that). Not where checkpoints go: that is --train_dir.')
-  define('checkpoint_exclude_scopes',
-         'Scopes not restored from --checkpoint_path, e.g. alexnet_v2/fc8.')
-  define('trainable_scopes', 'Train only these scopes (default: all).')
-  define('ignore_missing_vars', 'Skip variables the fine-tuning checkpoint lacks.')
-  script_flags.define_input_flags(CONFIG)
-  define('num_readers', 'Parallel TFRecord readers.')
-  define('fast_mode', 'Cheaper colour distortion and bilinear resize only.')
-  define('decode_and_crop', 'Decode only the sampled crop window of each JPEG.')
-  define('train_image_size', 'Input size (default: the net\'s, 224).')
-  define('log_every_n_steps', 'Progress line every n steps.')
-  define('save_summaries_secs', 'Seconds between TensorBoard summaries.')
-  define('save_interval_secs', 'Seconds between checkpoints.')
-  define('keep_checkpoint_max', 'Checkpoints kept.')
-  define('seed', 'Graph-level random seed.')
-  define('num_clones', 'Split each batch over this many GPUs.')
-  define('clone_on_cpu', 'Put the clones on the CPU.')
-  define('log_device_placement', 'Log the device of every op.')
-  define('precision', 'bf16: oneDNN mixed precision on CPUs with AVX512-BF16/AMX; fp16: GPU '
-         'mixed precision. Weights stay fp32.', choices=session.PRECISIONS)
-  define('summarize_histograms', 'Histograms of weights and activations.')
-  define('summarize_gradients', 'Histograms of gradients.')
+  script_flags.define_config_flags(CONFIG)  # a flag per TrainConfig option, with its help
   define_flag = script_flags.define_flag
+  for name, users in optimization.parameter_users().items():  # --momentum, --adam_beta1, ...
+    define_flag(flags.DEFINE_float, name, optimization.OPTIMIZER_PARAMS[users[0]][name],
+                'Parameter of --optimizer=%s.' % '|'.join(users), 'Optimization')
   define_flag(flags.DEFINE_string, 'job_name', '', 'In a cluster: ps or worker (default: '
-              'TF_CONFIG\'s task, else one process).')
+              'TF_CONFIG\'s task, else one process).', 'Cluster')
   define_flag(flags.DEFINE_integer, 'task', 0, 'In a cluster: the index of this task in its '
-              'job; worker 0 is the chief.')
-  define_flag(flags.DEFINE_list, 'ps_hosts', [], 'In a cluster: the ps tasks, host:port,...')
+              'job; worker 0 is the chief.', 'Cluster')
+  define_flag(flags.DEFINE_list, 'ps_hosts', [], 'In a cluster: the ps tasks, host:port,...',
+              'Cluster')
   define_flag(flags.DEFINE_list, 'worker_hosts', [], 'In a cluster: the worker tasks, '
-              'host:port,...')
-  define('sync_replicas', 'In a cluster: aggregate the workers\' gradients into one update '
-         '(SyncReplicasOptimizer); else each worker updates on its own.')
-  define('replicas_to_aggregate', 'With --sync_replicas: gradients per update (0: the number '
-         'of workers).')
+              'host:port,...', 'Cluster')
 
 
 define_flags()
@@ -116,7 +68,7 @@ def next_commands(config):
   settings = {'dataset_dir': config.dataset_dir, 'checkpoint_path': config.train_dir,
               'eval_dir': os.path.join(config.train_dir, 'eval')}
   for name in ('dataset_name', 'model_name', 'moving_average_decay'):
-    if getattr(config, name) != script_flags.field_default(CONFIG, name):
+    if getattr(config, name) != options.field_default(CONFIG, name):
       settings[name] = getattr(config, name)
   if config.train_image_size:  # evaluated at the size it learned (predict and export know it)
     settings['eval_image_size'] = config.train_image_size

@@ -33,9 +33,12 @@ from tf_slim.training import evaluation as slim_evaluation
 import base
 from datasets import checks
 from datasets import dataset_factory
-from datasets import input_pipeline
+from datasets import input_pipeline as input_pipeline_lib
 from datasets import reader
 from base import UserError
+from base import options
+from base.options import REQUIRED
+from base.options import option
 from nets import nets_factory
 from summaries import events
 from summaries import projector
@@ -54,60 +57,75 @@ LOG_EVERY_SECS = 10.0    # progress lines during a pass
 
 @dataclasses.dataclass
 class EvalConfig:
-  dataset_dir: str
-  checkpoint_path: str                  # the train_dir (a folder) or one checkpoint prefix
-  eval_dir: str
-  dataset_name: str = 'flowers'
-  dataset_split_name: str = 'validation'
-  model_name: str = 'alexnet_v2'
-  batch_size: int = 50
-  eval_interval_secs: float = 60.0      # pause between looks for a new checkpoint
-  timeout: float = 3600.0               # stop after this long without a new one; 0: never
-  max_number_of_steps: int = 0          # training's last step: stop once it is evaluated
-                                        # (0: from the training folder's run.json)
-  once: bool = False
-  eval_image_size: Optional[int] = None       # default: the net's (224)
-  full_image: bool = False
-  moving_average_decay: Optional[float] = None
-  eval_device: str = 'auto'
-  input_pipeline: Optional[str] = None        # default: queue (tf_data for full_image)
-  num_preprocessing_threads: int = 4
-  embedding_size: Optional[int] = None        # images in the projector; None: all
-  embedding_every: int = 1                    # projector every n-th evaluation; 0: never
-  grid_images: int = 24                       # images in the prediction grid; 0: no grid
-  fixed_photos: int = 3                       # the split's first photos, shown at every
-                                              # checkpoint with Grad-CAM and feature maps
+  dataset_dir: str = option(REQUIRED, 'Folder of the converted TFRecords.', 'Dataset')
+  checkpoint_path: str = option(  # the train_dir (a folder) or one checkpoint prefix
+      REQUIRED, 'What to evaluate: the training folder (its --train_dir; every checkpoint, in '
+      'order, as training writes them) or one checkpoint prefix such as '
+      'runs/alexnet/model.ckpt-1000 (evaluated once).', 'Checkpoints')
+  eval_dir: str = option(REQUIRED, 'Folder for the evaluation\'s summaries, projector files and '
+                         'state; not the training folder (a subfolder of it is fine).',
+                         'TensorBoard')
+  dataset_name: str = option('flowers', 'flowers, or the --dataset_name another conversion used.',
+                             'Dataset')
+  dataset_split_name: str = option('validation', 'Split to read.', 'Dataset')
+  model_name: str = option('alexnet_v2', 'The network.', 'Model',
+                           choices=sorted(nets_factory.nets_map))
+  batch_size: int = option(50, 'Images per batch.', 'Input pipeline', above=0, says_value=True)
+  eval_interval_secs: float = option(
+      60.0, 'Seconds between looks for a new checkpoint (waiting ones are evaluated back to '
+      'back).', 'Checkpoints', minimum=0)
+  timeout: float = option(3600.0, 'Stop after this many seconds without a new checkpoint; 0 '
+                          'waits forever.', 'Checkpoints', minimum=0, note='0 waits forever')
+  max_number_of_steps: int = option(
+      0, 'Training\'s last step: stop once its checkpoint is evaluated. 0: the one training '
+      'wrote in the training folder\'s run.json (unknown without it).', 'Optimization',
+      minimum=0, note='0: from run.json')
+  once: bool = option(False, 'Evaluate one checkpoint (the newest in a folder) and exit.',
+                      'Checkpoints')
+  eval_image_size: Optional[int] = option(
+      None, 'Input size (default: the net\'s, 224): the side of the central crop, or the '
+      'shorter side of the photo with --full_image.', 'Model')
+  full_image: bool = option(
+      False, 'Classify whole photos (aspect kept, one at a time) through the fully '
+      'convolutional net with its score map averaged, instead of a central crop.', 'Model')
+  moving_average_decay: Optional[float] = option(
+      None, 'Evaluate the moving averages of the weights training kept with this decay.',
+      'Optimization', within='(0, 1)')
+  eval_device: str = option(
+      'auto', 'auto: a GPU when one is visible (memory grows as needed); cpu: keep off the GPU; '
+      'gpu: require one.', 'Devices', choices=EVAL_DEVICES)
+  input_pipeline: Optional[str] = option(  # default: queue (tf_data for full_image)
+      None, 'queue: slim DatasetDataProvider and queue runners; tf_data: tf.data.',
+      'Input pipeline', choices=input_pipeline_lib.PIPELINES)
+  num_preprocessing_threads: int = option(4, 'Threads that decode and preprocess.',
+                                          'Input pipeline', above=0)
+  embedding_size: Optional[int] = option(
+      None, 'Images in the embedding projector (default: all); 0: no projector.', 'TensorBoard',
+      minimum=0)
+  embedding_every: int = option(
+      1, 'Write the projector every n-th evaluated checkpoint (and the last); 0: never.',
+      'TensorBoard', minimum=0)
+  grid_images: int = option(24, 'Images in the prediction grid (mistakes first); 0: no grid.',
+                            'TensorBoard', minimum=0)
+  fixed_photos: int = option(
+      3, 'The split\'s first n photos (in file order), shown at every checkpoint with their '
+      'Grad-CAM and conv1/conv5 feature maps, so TensorBoard\'s step slider shows the same '
+      'photos through training; 0: none.', 'TensorBoard', minimum=0)
 
 
 # --- settings ------------------------------------------------------------------------------------
 
 def validate(config):
-  """One-line UserErrors for settings that can never work."""
-  rules = [
-      (config.batch_size > 0, '--batch_size must be positive, got %d' % config.batch_size),
-      (config.eval_interval_secs >= 0, '--eval_interval_secs must be >= 0'),
-      (config.timeout >= 0, '--timeout must be >= 0 (0 waits forever)'),
-      (config.max_number_of_steps >= 0, '--max_number_of_steps must be >= 0 (0: from run.json)'),
-      (config.eval_image_size is None or
-       config.eval_image_size >= nets_factory.min_image_size(config.model_name),
-       '--eval_image_size must be at least %d (the smallest input %s classifies), got %s'
-       % (nets_factory.min_image_size(config.model_name), config.model_name,
-          config.eval_image_size)),
-      (config.moving_average_decay is None or 0.0 < config.moving_average_decay < 1.0,
-       '--moving_average_decay must be in (0, 1)'),
-      (not (config.full_image and config.input_pipeline == 'queue'),
-       '--full_image needs --input_pipeline=tf_data (the queue pipeline batches equal-size '
-       'images only)'),
-      (config.num_preprocessing_threads > 0, '--num_preprocessing_threads must be positive'),
-      (config.embedding_size is None or config.embedding_size >= 0,
-       '--embedding_size must be >= 0'),
-      (config.embedding_every >= 0, '--embedding_every must be >= 0'),
-      (config.grid_images >= 0, '--grid_images must be >= 0'),
-      (config.fixed_photos >= 0, '--fixed_photos must be >= 0'),
-  ]
-  for ok, message in rules:
-    if not ok:
-      raise UserError(message)
+  """One-line UserErrors for settings that can never work: a field out of its range or choices
+  (base.options), then what involves several settings or the file system."""
+  options.check(config)
+  min_size = nets_factory.min_image_size(config.model_name)
+  if config.eval_image_size is not None and config.eval_image_size < min_size:
+    raise UserError('--eval_image_size must be at least %d (the smallest input %s classifies), '
+                    'got %s' % (min_size, config.model_name, config.eval_image_size))
+  if config.full_image and config.input_pipeline == 'queue':
+    raise UserError('--full_image needs --input_pipeline=tf_data (the queue pipeline batches '
+                    'equal-size images only)')
   base.check_folder_path(config.eval_dir, 'eval_dir')
   for flag in ('eval_dir', 'dataset_dir', 'checkpoint_path'):
     base.check_no_glob_characters(getattr(config, flag), flag)
@@ -243,7 +261,7 @@ def _write_summaries_once(config, writer, result, table, record, state):
 def evaluate_checkpoint(config, dataset, checkpoint, writer, write_embedding=True, hooks=(),
                         state=None, on_pass=None,
                         write_projector=results.write_embedding_projector,
-                        build_batches=input_pipeline.build_batches):
+                        build_batches=input_pipeline_lib.build_batches):
   """Evaluates one checkpoint over one pass of the split and writes its summaries (unless
   state, eval_dir's eval_state.load_eval_state, says they are written already).
 
@@ -252,7 +270,7 @@ def evaluate_checkpoint(config, dataset, checkpoint, writer, write_embedding=Tru
   finite. on_pass(result, record), when given, is called at the end with the EvalResult and
   the pass's results.PassRecord (every image's prediction; the features and thumbnails kept).
   write_projector(eval_dir, result, record) writes the projector's files of the features;
-  build_batches makes the input pipeline (see input_pipeline.build_batches).
+  build_batches makes the input pipeline (see input_pipeline_lib.build_batches).
   """
   class_names = base.class_names(dataset.labels_to_names, dataset.num_classes)
   name = os.path.basename(checkpoint)
@@ -301,7 +319,7 @@ def _wants_embedding(config, evaluation_index, step, last_step=None):
 
 def evaluate(config, hooks=(), on_pass=None, write_projector=results.write_embedding_projector,
              list_checkpoints=checkpoints.list_checkpoints,
-             build_batches=input_pipeline.build_batches):
+             build_batches=input_pipeline_lib.build_batches):
   """Evaluates one checkpoint (once, or checkpoint_path is a prefix) or every checkpoint of the
   training folder as it appears. Returns the EvalResults in the order evaluated.
 

@@ -31,6 +31,9 @@ from absl import logging
 
 import base
 from base import UserError
+from base import options
+from base.options import REQUIRED
+from base.options import option
 from datasets import dataset_utils
 from inference import classifier as classifier_lib
 from pictures import ramps
@@ -46,11 +49,18 @@ _VERSION = re.compile(r'^\d+$')
 
 @dataclasses.dataclass
 class ExportConfig:
-  checkpoint_path: str
-  export_dir: str
-  version: Optional[int] = None     # default: one more than the highest version there
-  overwrite: bool = False
-  tflite: bool = False
+  checkpoint_path: str = option(
+      REQUIRED, 'A training folder (its newest checkpoint) or a checkpoint prefix such as '
+      'runs/alexnet/model.ckpt-1000. Its folder\'s run.json and labels.txt tell the rest.',
+      'Checkpoints')
+  export_dir: str = option(REQUIRED, 'Folder of the model\'s versions: the SavedModel goes to '
+                           'EXPORT_DIR/<version>/, as TensorFlow Serving expects.', 'Export')
+  version: Optional[int] = option(
+      None, 'Version number (default: one more than the highest in --export_dir).', 'Export',
+      minimum=0, says_value=True)
+  overwrite: bool = option(False, 'Replace EXPORT_DIR/<version> when it exists.', 'Export')
+  tflite: bool = option(False, 'Also write model.tflite (TensorFlow Lite, the float signature) '
+                        'into the version folder, checked against the SavedModel.', 'Export')
   overrides: run_info.Overrides = dataclasses.field(default_factory=run_info.Overrides)
 
 
@@ -75,8 +85,6 @@ def target_version(export_dir, version, overwrite):
   more than the highest there (1 in a new folder)."""
   if version is None:
     return (versions(export_dir) or [0])[-1] + 1
-  if version < 0:
-    raise UserError('--version must be >= 0, got %d' % version)
   if os.path.exists(os.path.join(export_dir, str(version))) and not overwrite:
     raise UserError('%s already exists; pass --overwrite to replace it, or another --version'
                     % os.path.join(export_dir, str(version)))
@@ -170,6 +178,7 @@ def _move_into_place(built, target, work):
 def export(config, write_labels=dataset_utils.write_label_file):
   """Writes EXPORT_DIR/<version>/ for config.checkpoint_path; returns an ExportResult.
   write_labels: see write_saved_model."""
+  options.check(config)
   base.check_folder_path(config.export_dir, 'export_dir')
   checkpoint, info = run_info.for_checkpoint(config.checkpoint_path, config.overrides)
   os.makedirs(config.export_dir, exist_ok=True)

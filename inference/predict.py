@@ -14,6 +14,9 @@ from absl import logging
 
 import base
 from base import UserError
+from base import options
+from base.options import REQUIRED
+from base.options import option
 from datasets import images as image_checks
 from inference import classifier as classifier_lib
 from inference import explanations
@@ -26,13 +29,26 @@ LOG_EVERY_SECS = 10.0
 
 @dataclasses.dataclass
 class PredictConfig:
-  checkpoint_path: str                    # a training folder (its newest checkpoint) or prefix
+  checkpoint_path: str = option(
+      REQUIRED, 'A training folder (its newest checkpoint) or a checkpoint prefix such as '
+      'runs/alexnet/model.ckpt-1000. Its folder\'s run.json and labels.txt tell the rest.',
+      'Checkpoints')
   photos: Sequence[str] = ()              # files, folders (recursively) and glob patterns
-  top_k: int = 3
-  output: Optional[str] = None            # .csv or .jsonl: every class's probability
-  full_image: bool = False
-  batch_size: int = 32
-  explain: Optional[str] = None           # folder for the Grad-CAM pictures
+  top_k: int = option(3, 'Classes shown per photo in the table.', 'Prediction', above=0,
+                      says_value=True)
+  output: Optional[str] = option(
+      None, 'Also write every class\'s probability per photo to this file: .csv, or .jsonl for '
+      'JSON lines (path, class, probability, probabilities; skipped photos: path and error).',
+      'Prediction')
+  full_image: bool = option(
+      False, 'Classify the whole photo (aspect kept) through the fully convolutional net with '
+      'its score map averaged, as eval_alexnet.py --full_image; default: the central crop, as '
+      'evaluation.', 'Model')
+  batch_size: int = option(32, 'Photos per run of the net (1 with --full_image).',
+                           'Input pipeline', above=0, says_value=True)
+  explain: Optional[str] = option(
+      None, 'Write a Grad-CAM picture per photo into this folder: where the net looked for the '
+      'class it predicted.', 'Prediction')
   # For training folders without run.json, or to override it.
   overrides: run_info.Overrides = dataclasses.field(default_factory=run_info.Overrides)
 
@@ -45,14 +61,9 @@ class Prediction:
 
 
 def validate(config):
-  checks = [
-      (config.photos, 'name the photos to classify: files, folders or patterns after the flags'),
-      (config.top_k > 0, '--top_k must be positive, got %d' % config.top_k),
-      (config.batch_size > 0, '--batch_size must be positive, got %d' % config.batch_size),
-  ]
-  for ok, message in checks:
-    if not ok:
-      raise UserError(message)
+  if not config.photos:
+    raise UserError('name the photos to classify: files, folders or patterns after the flags')
+  options.check(config)
   if config.output:
     reports.output_format(config.output)
     if os.path.isdir(config.output):

@@ -17,6 +17,7 @@ from absl import logging
 
 import base
 from base import UserError
+from base.options import option
 from datasets import dataset_utils
 from nets import nets_factory
 from preprocessing import preprocessing_factory
@@ -46,11 +47,19 @@ class RunInfo:
 @dataclasses.dataclass
 class Overrides:
   """What a user may say explicitly (None: from run.json, or the default)."""
-  model_name: Optional[str] = None
-  labels_file: Optional[str] = None       # a labels.txt; dataset_dir/labels.txt when that given
-  dataset_dir: Optional[str] = None
-  image_size: Optional[int] = None
-  moving_average_decay: Optional[float] = None
+  model_name: Optional[str] = option(None, 'The network.', 'Model',
+                                     choices=sorted(nets_factory.nets_map))
+  labels_file: Optional[str] = option(  # a labels.txt; dataset_dir/labels.txt when that given
+      None, 'labels.txt (id:name lines) of the classes; default: the training folder\'s.',
+      'Dataset')
+  dataset_dir: Optional[str] = option(None, 'Or the converted dataset whose labels.txt to use.',
+                                      'Dataset')
+  image_size: Optional[int] = option(
+      None, 'Input size (predict --full_image: the photo\'s shorter side); default: the one '
+      'training used.', 'Model')
+  moving_average_decay: Optional[float] = option(
+      None, 'Use the moving averages of the weights kept with this decay (default: when the run '
+      'kept them); 0: the raw weights.', 'Optimization')
 
 
 def preprocessing_name(model_name):

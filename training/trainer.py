@@ -4,7 +4,6 @@ import contextlib
 import dataclasses
 import functools
 import signal
-from typing import Optional, Sequence
 
 import tensorflow as tf
 import tf_slim as slim
@@ -33,116 +32,14 @@ from training import saving
 from rundir import session
 from training import train_summaries
 from training import steps
+from training import train_config
 
 # Exit statuses of an interrupted run (the checkpoint is saved first), as a shell reports them;
 # SIGHUP is a closed terminal.
 LOCK_FILENAME = '.train.lock'
 INTERRUPT_STATUS = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
-
-
-@dataclasses.dataclass
-class TrainConfig:
-  dataset_dir: str
-  train_dir: str
-  dataset_name: str = 'flowers'
-  dataset_split_name: str = 'train'
-  model_name: str = 'alexnet_v2'
-  batch_size: int = 32
-  max_number_of_steps: int = 10000     # the global step to stop at; 0: until stopped
-  optimizer: str = 'momentum'
-  optimizer_params: dict = dataclasses.field(default_factory=dict)
-  learning_rate: float = 0.01
-  learning_rate_decay_type: str = 'exponential'
-  learning_rate_decay_factor: float = 0.94
-  end_learning_rate: float = 0.0001
-  num_epochs_per_decay: float = 2.0
-  warmup_epochs: float = 0.0
-  weight_decay: float = 0.0005
-  label_smoothing: float = 0.0
-  moving_average_decay: Optional[float] = None
-  clip_gradient_norm: float = 0.0
-  checkpoint_path: Optional[str] = None
-  checkpoint_exclude_scopes: Sequence[str] = ()
-  trainable_scopes: Sequence[str] = ()
-  ignore_missing_vars: bool = False
-  input_pipeline: str = 'queue'
-  num_readers: int = 4
-  num_preprocessing_threads: int = 4
-  fast_mode: bool = True
-  decode_and_crop: bool = True
-  train_image_size: Optional[int] = None
-  log_every_n_steps: int = 10
-  save_summaries_secs: int = 60
-  save_interval_secs: int = 600
-  keep_checkpoint_max: int = 5
-  seed: int = 0
-  num_clones: int = 1
-  clone_on_cpu: bool = False
-  log_device_placement: bool = False
-  precision: str = 'fp32'
-  summarize_histograms: bool = True
-  summarize_gradients: bool = False
-  cluster: Optional[cluster_lib.Cluster] = None  # None: one process (training/cluster.py)
-  sync_replicas: bool = False
-  replicas_to_aggregate: int = 0       # with sync_replicas; 0: every worker
-
-
-def validate(config):
-  """One-line UserErrors for settings that can never work."""
-  rules = [
-      (config.batch_size > 0, '--batch_size must be positive, got %d' % config.batch_size),
-      (config.max_number_of_steps >= 0,
-       '--max_number_of_steps must be >= 0 (0: until stopped), got %d'
-       % config.max_number_of_steps),
-      (config.log_every_n_steps > 0, '--log_every_n_steps must be positive'),
-      (config.keep_checkpoint_max > 0, '--keep_checkpoint_max must be positive'),
-      (config.num_readers > 0 and config.num_preprocessing_threads > 0,
-       '--num_readers and --num_preprocessing_threads must be positive'),
-      (0.0 <= config.label_smoothing < 1.0, '--label_smoothing must be in [0, 1)'),
-      (config.moving_average_decay is None or 0.0 < config.moving_average_decay < 1.0,
-       '--moving_average_decay must be in (0, 1)'),
-      (config.learning_rate > 0, '--learning_rate must be positive'),
-      (config.end_learning_rate >= 0,
-       '--end_learning_rate must be >= 0 (a negative rate climbs the loss)'),
-      (0.0 < config.learning_rate_decay_factor <= 1.0,
-       '--learning_rate_decay_factor must be in (0, 1]'),
-      (0 < config.num_epochs_per_decay <= MAX_EPOCHS,
-       '--num_epochs_per_decay must be positive and at most %g (for no decay: '
-       '--learning_rate_decay_type=fixed)' % MAX_EPOCHS),
-      (0 <= config.warmup_epochs <= MAX_EPOCHS,
-       '--warmup_epochs must be >= 0 and at most %g' % MAX_EPOCHS),
-      (config.learning_rate_decay_type != 'cosine' or config.max_number_of_steps,
-       '--learning_rate_decay_type=cosine needs --max_number_of_steps (the rate reaches 0 at '
-       'the last step)'),
-      (config.weight_decay >= 0, '--weight_decay must be >= 0'),
-      (config.clip_gradient_norm >= 0, '--clip_gradient_norm must be >= 0 (0 does not clip)'),
-      (config.save_interval_secs > 0, '--save_interval_secs must be positive'),
-      (config.save_summaries_secs > 0, '--save_summaries_secs must be positive'),
-      (config.num_clones > 0, '--num_clones must be positive'),
-  ]
-  for ok, message in rules:
-    if not ok:
-      raise UserError(message)
-  if config.cluster is None and config.sync_replicas:
-    raise UserError('--sync_replicas needs a cluster (--job_name, --ps_hosts, --worker_hosts '
-                    'or TF_CONFIG)')
-  if config.cluster is not None:
-    cluster_lib.replicas_to_aggregate(config.cluster, config.replicas_to_aggregate)
-  optimization.check_params(config.optimizer_params)
-  base.check_folder_path(config.train_dir, 'train_dir')
-  for flag in ('train_dir', 'dataset_dir', 'checkpoint_path'):
-    base.check_no_glob_characters(getattr(config, flag), flag)
-  if config.train_image_size is not None:
-    map_size = nets_factory.score_map_size(config.model_name, config.train_image_size,
-                                           config.train_image_size)
-    if map_size != (1, 1):
-      low, high = nets_factory.classify_sizes(config.model_name)
-      raise UserError('--train_image_size=%d gives %s a %dx%d map where training needs '
-                      '1x1; use a size from %d to %d (224 is the default)'
-                      % ((config.train_image_size, config.model_name) + map_size + (low, high)))
-
-
-MAX_EPOCHS = 1e6  # of a schedule's epochs: counted in steps, they must stay integers
+TrainConfig = train_config.TrainConfig  # (its home is training/train_config.py)
+validate = train_config.validate
 
 
 def _scoped_variables(scopes):

@@ -76,6 +76,22 @@ def test_verify_exits_1_and_names_the_damaged_shard(tmp_path):
   assert shard in result.stdout and 'Traceback' not in result.stderr
 
 
+@pytest.mark.slow
+def test_imported_its_run_and_verify_work(tmp_path):
+  # (In a subprocess: importing the script defines its flags.)
+  photos = make_photos(tmp_path / 'photos')
+  dataset_dir = str(tmp_path / 'data')
+  code = ('import sys, download_and_convert_flowers as c; '
+          'config = c.ConvertConfig(dataset_dir=%r, photos_dir=%r, num_validation=2, '
+          'num_shards=1, num_workers=1); '
+          'print(c.run(config), c.verify(%r, "flowers"))' % (dataset_dir, photos, dataset_dir))
+  result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=ROOT)
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert result.stdout.strip().splitlines()[-1] == '0 0'
+  assert checks.check_complete(dataset_dir) == (True, '')
+  assert dataset_utils.read_manifest(dataset_dir)['flags']['photos_dir'] == photos
+
+
 def test_missing_dataset_dir_exits_2_with_one_line(tmp_path):
   assert_one_line_error(run_script('--synthetic=2'), '--dataset_dir is required')
 
