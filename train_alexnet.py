@@ -22,10 +22,11 @@ from base import options
 from cli import script_flags
 from training import cluster
 from training import optimization
+from training import train_config
 from training import trainer
 
 FLAGS = flags.FLAGS
-CONFIG = trainer.TrainConfig  # every option lives there: default, help, topic, range
+CONFIG = train_config.TrainConfig  # every option lives there: default, help, topic, range
 
 
 def define_flags():

@@ -12,8 +12,9 @@ def get_dataset(dataset_dir, split_name='train'):
 def training_batch(dataset, batch_size, pipeline='queue', fast_mode=True, decode_and_crop=True,
                    num_readers=4, num_preprocessing_threads=4, seed=0, image_size=224):
   """The trainer's input (trainer.build_input) with these settings."""
+  from training import train_config
   from training import trainer
-  config = trainer.TrainConfig(
+  config = train_config.TrainConfig(
       dataset_dir='', train_dir='', batch_size=batch_size, input_pipeline=pipeline,
       fast_mode=fast_mode, decode_and_crop=decode_and_crop, num_readers=num_readers,
       num_preprocessing_threads=num_preprocessing_threads, seed=seed, train_image_size=image_size,

@@ -88,9 +88,9 @@ def _traced_step(dataset_dir, batch_size, precision, warmup_steps):
   """The RunMetadata of one FULL_TRACE step of the in-memory train op, and its wall time."""
   import tensorflow as tf
   from rundir import session
-  from training import trainer
-  config = trainer.TrainConfig(dataset_dir=dataset_dir, train_dir='', batch_size=batch_size,
-                               precision=precision)
+  from training import train_config
+  config = train_config.TrainConfig(dataset_dir=dataset_dir, train_dir='', batch_size=batch_size,
+                                    precision=precision)
   with tf.Graph().as_default() as graph:
     dataset = get_dataset(dataset_dir)
     images, labels = in_memory_batch(batch_size, 224, dataset.num_classes, model_device())

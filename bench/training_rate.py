@@ -55,13 +55,13 @@ def train_rate(dataset_dir, batch_size, source='memory', precision='fp32', pipel
   """
   import tensorflow as tf
   from rundir import session
-  from training import trainer
+  from training import train_config
   if source not in INPUTS:
     raise ValueError('unknown source %r; choose one of %s' % (source, ', '.join(INPUTS)))
-  config = trainer.TrainConfig(dataset_dir=dataset_dir, train_dir='', batch_size=batch_size,
-                               precision=precision, input_pipeline=pipeline, fast_mode=fast_mode,
-                               decode_and_crop=decode_and_crop,
-                               num_preprocessing_threads=num_preprocessing_threads)
+  config = train_config.TrainConfig(dataset_dir=dataset_dir, train_dir='', batch_size=batch_size,
+                                    precision=precision, input_pipeline=pipeline, fast_mode=fast_mode,
+                                    decode_and_crop=decode_and_crop,
+                                    num_preprocessing_threads=num_preprocessing_threads)
   with tf.Graph().as_default() as graph:
     tf.compat.v1.set_random_seed(config.seed)
     train_op = _train_op(config, get_dataset(dataset_dir, config.dataset_split_name), source)

@@ -70,7 +70,7 @@ def preprocessing_name(model_name):
 
 
 def from_training(config, dataset):
-  """The RunInfo of a training run (a trainer.TrainConfig) on a slim Dataset."""
+  """The RunInfo of a training run (a train_config.TrainConfig) on a slim Dataset."""
   return RunInfo(
       model_name=config.model_name,
       class_names=base.class_names(dataset.labels_to_names, dataset.num_classes),

@@ -12,6 +12,7 @@ tf.compat.v1.disable_eager_execution()
 
 from support.dataset_helpers import write_records_dataset  # noqa: E402
 from rundir import checkpoints  # noqa: E402
+from training import train_config
 from training import trainer  # noqa: E402
 
 
@@ -34,7 +35,7 @@ def trained(records_dataset, tmp_path_factory):
   train_dir = str(tmp_path_factory.mktemp('train'))
 
   def run(steps):
-    trainer.train(trainer.TrainConfig(
+    trainer.train(train_config.TrainConfig(
         dataset_dir=dataset_dir, train_dir=train_dir, batch_size=4, max_number_of_steps=steps,
         moving_average_decay=0.9, num_readers=1, num_preprocessing_threads=1,
         log_every_n_steps=1, save_summaries_secs=1000, save_interval_secs=1000,

@@ -38,8 +38,6 @@ from training import train_config
 # SIGHUP is a closed terminal.
 LOCK_FILENAME = '.train.lock'
 INTERRUPT_STATUS = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
-TrainConfig = train_config.TrainConfig  # (its home is training/train_config.py)
-validate = train_config.validate
 
 
 def _scoped_variables(scopes):
@@ -217,7 +215,7 @@ def train(config, step_function=steps.StepFunction, check_resumable=resume.check
   check_resumable(checkpoint, variables): a UserError unless the checkpoint to resume from holds
   the graph's variables (resume.check_resumable).
   """
-  validate(config)
+  train_config.validate(config)
   session.check_precision(config.precision, session.num_gpus(), session.cpu_flags())
   if config.cluster is not None and not config.cluster.is_chief:
     # writes nothing: train_dir is the chief's

@@ -135,9 +135,10 @@ def _variable_names(build):
 
 
 def test_build_train_op_creates_the_variables_of_trainer_build_graph(records_dataset, tmp_path):
+  from training import train_config
   from training import trainer
   dataset_dir, _ = records_dataset
-  config = trainer.TrainConfig(dataset_dir=dataset_dir, train_dir=str(tmp_path), batch_size=2)
+  config = train_config.TrainConfig(dataset_dir=dataset_dir, train_dir=str(tmp_path), batch_size=2)
 
   def ours():
     dataset = input_rate.get_dataset(dataset_dir)

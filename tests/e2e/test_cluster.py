@@ -16,6 +16,7 @@ from base import UserError
 from bench import cluster_traffic
 from training import cluster
 from training import local_cluster
+from training import train_config
 from training import trainer
 
 from support.scripts import ROOT, assert_one_line_error, run_script, start_script
@@ -87,8 +88,8 @@ def test_malformed_tf_config_is_one_line_and_exit_2(tmp_path, monkeypatch):
 
 def test_variables_go_to_the_ps_tasks_by_size_and_the_net_to_the_worker(tmp_path):
   roles = cluster.resolve('worker', 1, ['p:1', 'p:2'], ['w:1', 'w:2'])
-  config = trainer.TrainConfig(dataset_dir='unused', train_dir=str(tmp_path), batch_size=2,
-                               cluster=roles, sync_replicas=True, moving_average_decay=0.99)
+  config = train_config.TrainConfig(dataset_dir='unused', train_dir=str(tmp_path), batch_size=2,
+                                    cluster=roles, sync_replicas=True, moving_average_decay=0.99)
   with tf.Graph().as_default() as graph, tf.compat.v1.device(cluster.device_setter(roles)):
     images = tf.zeros([2, 224, 224, 3])
     built = trainer.build_train_op(config, images, tf.zeros([2], tf.int64), 5, 100)
@@ -118,8 +119,8 @@ def test_each_step_moves_the_weights_once_each_way(sync, tmp_path, monkeypatch):
   and the finite-gradient check run beside the weights, on the ps); the graph's count matched
   the loopback's 728 MB before this, so it stands for the network here."""
   roles = cluster.resolve('worker', 0, ['p:1', 'p:2'], ['w:1', 'w:2'])
-  config = trainer.TrainConfig(dataset_dir='unused', train_dir=str(tmp_path), batch_size=2,
-                               cluster=roles, weight_decay=0.0005, sync_replicas=sync)
+  config = train_config.TrainConfig(dataset_dir='unused', train_dir=str(tmp_path), batch_size=2,
+                                    cluster=roles, weight_decay=0.0005, sync_replicas=sync)
   sent, weights = cluster_traffic.graph_traffic(config)
   to_worker, from_worker = cluster_traffic.worker_bytes(sent, roles.device)
   assert weights > 184e6  # alexnet_v2's 46.2M float32 parameters
@@ -238,8 +239,8 @@ def test_sync_training_of_alexnet_on_a_cluster_resumes_in_one_process(records_da
   assert status == 0 and set(statuses.values()) == {0}, (statuses, log[-3000:])
   assert 'Worker 1 finished at step 3.' in log and 'nothing to do (the chief still' in log
 
-  config = trainer.TrainConfig(dataset_dir=dataset_dir, train_dir=str(train_dir), batch_size=2,
-                               train_image_size=195, moving_average_decay=0.99)
+  config = train_config.TrainConfig(dataset_dir=dataset_dir, train_dir=str(train_dir), batch_size=2,
+                                    train_image_size=195, moving_average_decay=0.99)
   with tf.Graph().as_default():
     images = tf.zeros([2, 195, 195, 3])
     built = trainer.build_train_op(config, images, tf.zeros([2], tf.int64), 5, 20)

@@ -16,6 +16,7 @@ from support.faults import damaged_copy
 from support.faults import write_tiny_checkpoints
 from support.scripts import assert_one_line_error
 from support.scripts import run_script
+from training import train_config
 from training import trainer
 
 EVAL = 'eval_alexnet.py'
@@ -26,7 +27,7 @@ TRAIN = 'train_alexnet.py'
 def train_dir(records_dataset, tmp_path_factory):
   """A training folder holding an alexnet_v2 checkpoint of the tiny dataset (one step)."""
   train_dir = str(tmp_path_factory.mktemp('train'))
-  trainer.train(trainer.TrainConfig(
+  trainer.train(train_config.TrainConfig(
       dataset_dir=records_dataset[0], train_dir=train_dir, batch_size=2, max_number_of_steps=1,
       num_readers=1, num_preprocessing_threads=1, save_summaries_secs=1000,
       save_interval_secs=1000, summarize_histograms=False, optimizer='sgd'))

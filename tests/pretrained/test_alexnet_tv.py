@@ -23,6 +23,7 @@ from pretrained import pth as pth_module
 from pretrained import torchvision_alexnet as tva
 from summaries import projector
 from evaluation import evaluator
+from training import train_config
 from training import trainer
 
 SIZE = 224            # the smallest usual size (alexnet_tv needs at least 223)
@@ -398,7 +399,7 @@ def test_size_checks_of_training_and_evaluation_are_the_net_s(tmp_path):
       dataset_dir=str(tmp_path), checkpoint_path=str(tmp_path / 'run'),
       eval_dir=str(tmp_path / 'eval'), eval_image_size=200))
   with pytest.raises(UserError, match='gives alexnet_tv a 2x2 map .* from 223 to 254'):
-    trainer.validate(tf_helpers.tiny_train_config(str(tmp_path), tmp_path / 'run',
+    train_config.validate(tf_helpers.tiny_train_config(str(tmp_path), tmp_path / 'run',
                                                   model_name='alexnet_tv', train_image_size=255))
-  trainer.validate(tf_helpers.tiny_train_config(str(tmp_path), tmp_path / 'run2',
+  train_config.validate(tf_helpers.tiny_train_config(str(tmp_path), tmp_path / 'run2',
                                                 model_name='alexnet_tv', train_image_size=254))

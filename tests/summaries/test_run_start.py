@@ -7,7 +7,7 @@ import tensorflow as tf
 from support import tb_server
 from summaries import events
 from summaries import run_start
-from training import trainer
+from training import train_config
 
 
 def write_scalars(log_dir, step, values):
@@ -22,7 +22,7 @@ def write_scalars(log_dir, step, values):
 def fake_run(logdir, name, accuracy, **settings):
   train_dir = logdir / name
   os.makedirs(train_dir / 'eval')
-  config = trainer.TrainConfig(dataset_dir='data', train_dir=str(train_dir), **settings)
+  config = train_config.TrainConfig(dataset_dir='data', train_dir=str(train_dir), **settings)
   run_start.write_run_start(str(train_dir), config, run_start.dataset_markdown(
       'train', 10, {'daisy': 6, 'roses': 4}))
   write_scalars(train_dir, 100, {'losses/total': 1.0, 'accuracy/train_moving': 0.5})

@@ -6,7 +6,7 @@ import tensorflow as tf
 import tf_slim as slim
 
 from nets import nets_factory
-from training import trainer
+from training import train_config
 
 
 def save_random_checkpoint(prefix, num_classes, step, model_name='alexnet_v2'):
@@ -48,4 +48,4 @@ def tiny_train_config(dataset_dir, train_dir, **overrides):
                   log_every_n_steps=2, save_summaries_secs=1000, save_interval_secs=1000,
                   summarize_histograms=False)
   settings.update(overrides)
-  return trainer.TrainConfig(**settings)
+  return train_config.TrainConfig(**settings)
