@@ -19,8 +19,8 @@ import base
 import cli
 from cli import script_flags
 from datasets import dataset_factory
-from summaries import dataset_view
 from evaluation import evaluator
+from summaries import dataset_view
 
 FLAGS = flags.FLAGS
 CONFIG = evaluator.EvalConfig  # every option lives there: default, help, topic, range

@@ -7,7 +7,8 @@ import subprocess
 import sys
 import time
 
-from bench.config import DATASET_NAME, REPO_ROOT
+from bench.config import DATASET_NAME
+from bench.config import REPO_ROOT
 from bench.timing import log
 from datasets import dataset_utils
 from datasets.convert import photos

@@ -5,7 +5,9 @@ import time
 from bench.config import MODEL_NAME
 from bench.input_rate import get_dataset
 from bench.machine import model_device
-from bench.timing import log, measure, running_session
+from bench.timing import log
+from bench.timing import measure
+from bench.timing import running_session
 from bench.training_rate import in_memory_batch
 
 
@@ -15,6 +17,7 @@ def eval_rate(dataset_dir, batch_size, pipeline='queue', num_preprocessing_threa
   validation split, from freshly initialized weights. The rate counts the images after the
   first batch (which pays the start-up)."""
   import tensorflow as tf
+
   from evaluation import eval_graph
   from evaluation import evaluator
   from rundir import session
@@ -49,6 +52,7 @@ def eval_forward_rate(batch_size, timing=None):
   """The evaluation net alone (is_training=False, global_pool as the evaluator) on a batch in
   memory: the limit the evaluation input could reach."""
   import tensorflow as tf
+
   from nets import nets_factory
   from rundir import session
   with tf.Graph().as_default() as graph:

@@ -1,7 +1,9 @@
 """The explore section: variations of the training rows at the targets' batch size (thread
 counts, the other pipelines, decode_and_crop off, cached decoded images, fewer preprocessing
 threads), each against its baseline."""
-from bench.timing import find_row, log, ratio
+from bench.timing import find_row
+from bench.timing import log
+from bench.timing import ratio
 from bench.training_rate import train_rate
 
 # (what, the baseline it is compared with, train_rate's arguments)

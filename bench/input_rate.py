@@ -1,7 +1,10 @@
 """The pipeline section: preprocessed training images/s of an input pipeline alone (the
 library's queue and tf.data pipelines, and a tf.data pipeline that caches decoded photos)."""
-from bench.config import DATASET_NAME, MODEL_NAME
-from bench.timing import log, measure, running_session
+from bench.config import DATASET_NAME
+from bench.config import MODEL_NAME
+from bench.timing import log
+from bench.timing import measure
+from bench.timing import running_session
 
 
 def get_dataset(dataset_dir, split_name='train'):
@@ -28,6 +31,7 @@ def cached_decoded_batch(dataset, batch_size, fast_mode=True, num_readers=4,
   0.4 MB per photo), then crops and distorts them anew every epoch. Not in the library: an
   experiment (see the README)."""
   import tensorflow as tf
+
   from preprocessing import preprocessing_factory
   preprocessing = preprocessing_factory.PREPROCESSING_MAP[MODEL_NAME]
   autotune = tf.data.experimental.AUTOTUNE
@@ -64,6 +68,7 @@ def pipeline_rate(dataset_dir, batch_size, pipeline='queue', fast_mode=True, dec
   """Preprocessed training images/s of an input pipeline alone (the batch is computed, not
   fetched into Python)."""
   import tensorflow as tf
+
   from rundir import session
   with tf.Graph().as_default() as graph:
     tf.compat.v1.set_random_seed(0)

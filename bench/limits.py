@@ -6,8 +6,11 @@ import time
 from bench.config import MODEL_NAME
 from bench.input_rate import get_dataset
 from bench.machine import model_device
-from bench.timing import log, measure, running_session
-from bench.training_rate import build_train_op, in_memory_batch
+from bench.timing import log
+from bench.timing import measure
+from bench.timing import running_session
+from bench.training_rate import build_train_op
+from bench.training_rate import in_memory_batch
 
 MATMUL_DTYPES = {'fp32': 'float32', 'bf16': 'bfloat16', 'fp16': 'float16'}
 
@@ -24,6 +27,7 @@ def matmul_peak(precision, size, timing=None):
   """GFLOP/s of tf.linalg.matmul of two size x size matrices in `precision`, on the model's
   device, with the trainer's session settings (threads included)."""
   import tensorflow as tf
+
   from rundir import session
   dtype = tf.as_dtype(MATMUL_DTYPES[precision])
   with tf.Graph().as_default() as graph:
@@ -58,6 +62,7 @@ def profiler_float_ops(batch_size, image_size=224, num_classes=5):
   """TensorFlow's profiler count of float ops of the training-mode net on one batch:
   {layer (e.g. 'conv1', 'fc6'; 'other' outside the net): float ops}."""
   import tensorflow as tf
+
   from nets import nets_factory
   builder = tf.compat.v1.profiler.ProfileOptionBuilder
   options = builder(builder.float_operation()).with_empty_output().build()
@@ -87,6 +92,7 @@ def training_flops_per_image():
 def _traced_step(dataset_dir, batch_size, precision, warmup_steps):
   """The RunMetadata of one FULL_TRACE step of the in-memory train op, and its wall time."""
   import tensorflow as tf
+
   from rundir import session
   from training import train_config
   config = train_config.TrainConfig(dataset_dir=dataset_dir, train_dir='', batch_size=batch_size,

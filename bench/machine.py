@@ -42,6 +42,7 @@ def mixed_precision(num_gpus, flags):
 
 def machine_info():
   import tensorflow as tf
+
   from rundir import session
   flags = session.cpu_flags()
   gpus = gpu_names()
@@ -62,8 +63,8 @@ def machine_info():
 
 def model_device():
   """Where the trainer puts the net: /gpu:0 when a GPU is visible, else /cpu:0."""
-  from training import clones
   from rundir import session
+  from training import clones
   return clones.variables_device(clones.clone_devices(1, False, session.num_gpus()))
 
 

@@ -4,7 +4,8 @@ import multiprocessing
 import resource
 
 from bench.config import GB
-from bench.machine import peak_rss_bytes, quiet_tensorflow
+from bench.machine import peak_rss_bytes
+from bench.machine import quiet_tensorflow
 from bench.timing import log
 from bench.training_rate import train_rate
 

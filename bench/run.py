@@ -38,8 +38,12 @@ from bench import memory
 from bench import report
 from bench import targets
 from bench import training_rate
-from bench.config import DATASET_NAME, MODES, SECTIONS, Bench
-from bench.machine import machine_info, quiet_tensorflow
+from bench.config import DATASET_NAME
+from bench.config import MODES
+from bench.config import SECTIONS
+from bench.config import Bench
+from bench.machine import machine_info
+from bench.machine import quiet_tensorflow
 from bench.timing import log
 
 _SECTION_RUNNERS = {

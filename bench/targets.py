@@ -7,7 +7,8 @@ import collections
 import operator
 
 from bench.config import GB
-from bench.timing import find_row, ratio
+from bench.timing import find_row
+from bench.timing import ratio
 
 # name: formatted with {batch} (the batch size judged), {mixed} (this machine's mixed precision,
 # bf16 where it has none) and {cores}; compared: a function (results, batch_size) -> (figure,

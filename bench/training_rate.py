@@ -2,9 +2,14 @@
 from the full input pipeline, and as trainer.build_graph builds it (what train_alexnet.py steps),
 in fp32 and this machine's mixed precision; the pipeline/memory ratio says whether input holds
 training back."""
-from bench.input_rate import get_dataset, input_batch
+from bench.input_rate import get_dataset
+from bench.input_rate import input_batch
 from bench.machine import model_device
-from bench.timing import find_row, log, measure, ratio, running_session
+from bench.timing import find_row
+from bench.timing import log
+from bench.timing import measure
+from bench.timing import ratio
+from bench.timing import running_session
 
 INPUTS = ('memory', 'pipeline', 'trainer')
 
@@ -54,13 +59,14 @@ def train_rate(dataset_dir, batch_size, source='memory', precision='fp32', pipel
   The session is the trainer's: session.session_config(precision, threads).
   """
   import tensorflow as tf
+
   from rundir import session
   from training import train_config
   if source not in INPUTS:
     raise ValueError('unknown source %r; choose one of %s' % (source, ', '.join(INPUTS)))
   config = train_config.TrainConfig(dataset_dir=dataset_dir, train_dir='', batch_size=batch_size,
-                                    precision=precision, input_pipeline=pipeline, fast_mode=fast_mode,
-                                    decode_and_crop=decode_and_crop,
+                                    precision=precision, input_pipeline=pipeline,
+                                    fast_mode=fast_mode, decode_and_crop=decode_and_crop,
                                     num_preprocessing_threads=num_preprocessing_threads)
   with tf.Graph().as_default() as graph:
     tf.compat.v1.set_random_seed(config.seed)

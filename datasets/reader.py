@@ -9,8 +9,8 @@ import os
 import re
 
 import tensorflow as tf
-from absl import logging
 import tf_slim as slim
+from absl import logging
 
 import compat
 from base import UserError

@@ -5,7 +5,8 @@ All from one pass's predictions (label, softmax probabilities), in numpy.
 """
 import numpy as np
 import tensorflow as tf
-from PIL import Image, ImageDraw
+from PIL import Image
+from PIL import ImageDraw
 from tensorboard.plugins.pr_curve import summary as pr_curve_summary
 
 from pictures import lettering

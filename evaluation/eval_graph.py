@@ -16,7 +16,6 @@ from preprocessing import preprocessing_factory
 from rundir import session
 from summaries import image_summaries
 
-
 THUMB_SIZE = 96          # thumbnails collected for the prediction grid and the sprite
 
 
@@ -115,7 +114,8 @@ def _fixed_photo_fetches(network_fn, dataset, count, preprocess, to_pixels):
   with tf.name_scope('fixed_photos'):
     with tf.compat.v1.variable_scope(tf.compat.v1.get_variable_scope(), reuse=True):
       logits, end_points = network_fn(images, global_pool=True)
-    return {'images': to_pixels(images), 'labels': tf.constant([photo.label for photo in photos], tf.int64),
+    return {'images': to_pixels(images),
+            'labels': tf.constant([photo.label for photo in photos], tf.int64),
             'probabilities': tf.nn.softmax(logits),
             'heat': gradcam.heatmaps(logits, end_points, size=tf.shape(images)[1:3]),
             'conv1': image_summaries.find_end_point(end_points, 'conv1'),

@@ -8,7 +8,6 @@ from absl import logging
 
 import base
 
-
 EVAL_STATE_FILENAME = 'eval_state.json'  # in eval_dir: the steps an evaluator is done with
 
 

@@ -31,24 +31,24 @@ from absl import logging
 from tf_slim.training import evaluation as slim_evaluation
 
 import base
-from datasets import checks
-from datasets import dataset_factory
-from datasets import input_pipeline as input_pipeline_lib
-from datasets import reader
 from base import UserError
 from base import options
 from base.options import REQUIRED
 from base.options import option
-from nets import nets_factory
-from summaries import events
-from summaries import projector
-from evaluation import results
-from rundir import checkpoints
+from datasets import checks
+from datasets import dataset_factory
+from datasets import input_pipeline as input_pipeline_lib
+from datasets import reader
 from evaluation import eval_graph
 from evaluation import eval_state
-from rundir import run_info
 from evaluation import metrics
+from evaluation import results
+from nets import nets_factory
+from rundir import checkpoints
+from rundir import run_info
 from rundir import session
+from summaries import events
+from summaries import projector
 
 EVAL_DEVICES = session.EVAL_DEVICES
 LOCK_FILENAME = '.eval.lock'

@@ -17,11 +17,11 @@ import tensorflow as tf
 
 from evaluation import calibration
 from pictures import charts
-from summaries import events
 from pictures import lettering
-from pictures import photo_grids
-from summaries import projector
 from pictures import overlays
+from pictures import photo_grids
+from summaries import events
+from summaries import projector
 
 EMBEDDING_TENSOR = 'fc7'
 

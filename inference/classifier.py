@@ -13,9 +13,9 @@ import tensorflow as tf
 import tf_slim as slim
 
 from base import UserError
+from nets import gradcam
 from nets import nets_factory
 from preprocessing import preprocessing_factory
-from nets import gradcam
 from rundir import checkpoints
 from rundir import session
 
@@ -110,7 +110,8 @@ class Classifier:
 
   def run(self, encoded):
     """{'probabilities': [N, C]} for a list of encoded photos, with 'images' (uint8 pixels of
-    what the net saw) and 'heat' when explaining. Raises tf.errors.InvalidArgumentError when TensorFlow cannot decode one."""
+    what the net saw) and 'heat' when explaining. Raises tf.errors.InvalidArgumentError when
+    TensorFlow cannot decode one."""
     fetches = {'probabilities': self.tensors.probabilities}
     if self.tensors.heat is not None:
       fetches.update(images=self.tensors.pixels, heat=self.tensors.heat)

@@ -8,7 +8,6 @@ import base
 from pictures import lettering
 from pictures import overlays
 
-
 # Bytes of a picture's stem: room for '-N.png' and the temporary name's additions in the 255
 # bytes a file name may have.
 STEM_BYTES = 200

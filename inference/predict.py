@@ -7,7 +7,8 @@ through the net in batches; one that cannot be read or decoded is skipped with i
 """
 import dataclasses
 import os
-from typing import Optional, Sequence
+from typing import Optional
+from typing import Sequence
 
 import tensorflow as tf
 from absl import logging

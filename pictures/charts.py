@@ -11,9 +11,13 @@ import functools
 import math
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
+from PIL import ImageDraw
 
-from pictures.lettering import class_name_list, fit_text, load_font, text_width
+from pictures.lettering import class_name_list
+from pictures.lettering import fit_text
+from pictures.lettering import load_font
+from pictures.lettering import text_width
 
 BACKGROUND = (28, 28, 32)
 PAD_COLOUR = (60, 60, 66)

@@ -2,7 +2,8 @@
 alone (the evaluator's grids); overlay() adds 'label  87.3%' under it (predict --explain,
 training's predictions/gradcam image, the evaluator's fixed photos)."""
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
+from PIL import ImageDraw
 
 from pictures import charts
 

@@ -5,7 +5,8 @@ projector. Every picture is a uint8 RGB array [H, W, 3].
 import math
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
+from PIL import ImageDraw
 
 from pictures import charts
 from pictures import lettering

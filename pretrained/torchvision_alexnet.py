@@ -27,9 +27,9 @@ import tensorflow as tf
 
 import base
 from base import UserError
-from pictures import ramps
 from nets import alexnet_tv
 from nets import nets_factory
+from pictures import ramps
 from rundir import run_info
 
 MODEL_NAME = 'alexnet_tv'   # the nets_factory name; its variables are under alexnet_tv.SCOPE

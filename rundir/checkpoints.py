@@ -10,7 +10,6 @@ import tensorflow as tf
 import base
 from base import UserError
 
-
 STATE_FILENAME = 'checkpoint'  # TensorFlow's state file naming a folder's newest checkpoint
 _DATA_FILE = re.compile(r'\.data-\d+-of-(\d+)$')
 _STEP_SUFFIX = re.compile(r'-(\d+)$')

@@ -15,8 +15,8 @@ from PIL import Image
 
 import base
 from base import UserError
-from summaries import events
 from pictures import photo_grids
+from summaries import events
 from summaries import projector
 
 EMBEDDING_TENSOR = 'pixels'

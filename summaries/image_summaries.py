@@ -6,11 +6,11 @@ and returns them. The summary tag is the given name plus '/image', whatever the 
 """
 import tensorflow as tf
 
-from pictures import charts
 from nets import gradcam
-from summaries import graph_summaries
+from pictures import charts
 from pictures import lettering
 from pictures import overlays
+from summaries import graph_summaries
 
 
 def _class_names(class_names):

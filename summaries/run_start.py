@@ -2,9 +2,9 @@
 dashboard ("which run was better"), its configuration and dataset as Text, and a Custom Scalars
 layout that puts training and evaluation on one chart.
 
-A training folder is one HParams session: its hyperparameters (from the TrainConfig) are
-written there once, when the run starts fresh (a resumed run is the same session), with the
-experiment that names the hyperparameters and the metrics. The metrics are scalars the suite writes anyway:
+A training folder is one HParams session: its hyperparameters (from the TrainConfig) are written
+there once, when the run starts fresh (a resumed run is the same session), with the experiment that
+names the hyperparameters and the metrics. The metrics are scalars the suite writes anyway:
 training's in the training folder, the evaluation's in its `eval` subfolder (the HParams plugin
 reads a metric of group "eval" from the session's `eval` run). So several runs under one
 `tensorboard --logdir=runs` line up in the HParams table and the parallel-coordinates view.

@@ -5,14 +5,13 @@ import os
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 import pytest
-
 import tensorflow as tf
 
 tf.compat.v1.disable_eager_execution()
 
-from support.dataset_helpers import write_records_dataset  # noqa: E402
 from rundir import checkpoints  # noqa: E402
-from training import train_config
+from support.dataset_helpers import write_records_dataset  # noqa: E402
+from training import train_config  # noqa: E402
 from training import trainer  # noqa: E402
 
 

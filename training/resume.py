@@ -24,7 +24,8 @@ def newest_safe(train_dir):
 def _damaged_checkpoints(train_dir):
   """'model.ckpt-5 (it cannot be read (...))' for each checkpoint with an .index that is not
   complete."""
-  problems = ((prefix, checkpoints.checkpoint_problem(prefix)) for _, prefix in checkpoints.list_checkpoints(train_dir))
+  problems = ((prefix, checkpoints.checkpoint_problem(prefix))
+              for _, prefix in checkpoints.list_checkpoints(train_dir))
   return ['%s (%s)' % (os.path.basename(prefix), problem) for prefix, problem in problems
           if problem]
 

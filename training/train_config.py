@@ -4,7 +4,8 @@ range errors all come from here; validate: those range errors and the checks tha
 several settings or the file system.
 """
 import dataclasses
-from typing import Optional, Sequence
+from typing import Optional
+from typing import Sequence
 
 import base
 from base import UserError

@@ -10,29 +10,29 @@ import tf_slim as slim
 from absl import logging
 
 import base
+import compat
+from base import UserError
 from datasets import dataset_factory
 from datasets import dataset_utils
 from datasets import input_pipeline
-from base import UserError
+from datasets import reader
 from nets import nets_factory
 from preprocessing import preprocessing_factory
-from summaries import run_start
 from rundir import checkpoints
-from training import resume
-import compat
+from rundir import run_info
+from rundir import session
+from summaries import run_start
 from training import clones
 from training import cluster as cluster_lib
 from training import gradients
 from training import optimization
 from training import resources
+from training import resume
 from training import run_errors
-from datasets import reader
-from rundir import run_info
 from training import saving
-from rundir import session
-from training import train_summaries
 from training import steps
 from training import train_config
+from training import train_summaries
 
 # Exit statuses of an interrupted run (the checkpoint is saved first), as a shell reports them;
 # SIGHUP is a closed terminal.

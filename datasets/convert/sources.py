@@ -14,13 +14,13 @@ from absl import logging
 import base
 from base import UserError
 from base import check_no_glob_characters
+from datasets import dataset_utils
+from datasets import images
 from datasets.convert import archive as archive_lib
 from datasets.convert import download
-from datasets import images
 from datasets.convert import photos as photos_lib
-from datasets import dataset_utils
-from datasets.synthetic import synthetic_flowers
 from datasets.convert import writer
+from datasets.synthetic import synthetic_flowers
 
 FLOWERS = 'flowers'
 LOCK_FILENAME = '.convert.lock'  # one conversion at a time per dataset_dir

@@ -4,9 +4,9 @@
                                     dataset_dir/labels.txt       (id:class, ids by sorted name)
                                     dataset_dir/manifest.json    (written last: the completion mark)
 
-The split (datasets/convert/photos.py) is made on the file list, before the photos are checked: a photo
-that is skipped (unreadable, over the pixel limit) leaves its split one smaller, and never moves
-another photo. Every split always gets exactly num_shards files, the photos spread evenly (a
+The split (datasets/convert/photos.py) is made on the file list, before the photos are checked: a
+photo that is skipped (unreadable, over the pixel limit) leaves its split one smaller, and never
+moves another photo. Every split always gets exactly num_shards files, the photos spread evenly (a
 shard may be empty when a split has fewer photos than shards); the records of a split are in its
 shuffled order.
 
@@ -32,8 +32,8 @@ from base import UserError
 from datasets import checks
 from datasets import dataset_utils
 from datasets import images
-from datasets.convert import photos as photos_lib
 from datasets import records
+from datasets.convert import photos as photos_lib
 from datasets.convert import staging
 
 SPLITS = dataset_utils.SPLITS
@@ -198,12 +198,13 @@ def _write_error(error, dataset_dir, photos_dir, photos):
           if dataset_utils.read_manifest(dataset_dir) else 'nothing of it was kept')
   if error.errno in (errno.ENOSPC, errno.EDQUOT):
     needed = sum(os.path.getsize(os.path.join(photos_dir, relative)) for relative, _ in photos)
-    return base.FileSystemError('disk full while writing the new dataset into %s: %.2f MB free, about '
-                     '%.2f MB needed (the size of the photos); %s; free some space or give '
-                     'another --dataset_dir' % (dataset_dir, shutil.disk_usage(dataset_dir).free
-                                                / 1e6, needed / 1e6, kept))
+    return base.FileSystemError(
+        'disk full while writing the new dataset into %s: %.2f MB free, about %.2f MB needed (the '
+        'size of the photos); %s; free some space or give another --dataset_dir'
+        % (dataset_dir, shutil.disk_usage(dataset_dir).free / 1e6, needed / 1e6, kept))
   return base.FileSystemError('cannot write the new dataset into %s (%s: %s); %s'
-                   % (dataset_dir, error.filename or dataset_dir, error.strerror or error, kept))
+                              % (dataset_dir, error.filename or dataset_dir,
+                                 error.strerror or error, kept))
 
 
 def convert_photos(photos_dir, dataset_dir, dataset_name='flowers', num_validation=350,

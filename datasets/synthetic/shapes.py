@@ -5,8 +5,8 @@ keeping a mask of the flower heads. Pure Pillow (no TensorFlow, no randomness of
 import colorsys
 import math
 
-from PIL import Image, ImageDraw
-
+from PIL import Image
+from PIL import ImageDraw
 
 # --- colours ----------------------------------------------------------------------------------
 

@@ -12,7 +12,9 @@ import os
 import random
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image
+from PIL import ImageDraw
+from PIL import ImageFilter
 
 import base
 from datasets.synthetic import flower_heads

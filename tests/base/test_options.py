@@ -2,7 +2,8 @@
 import dataclasses
 import subprocess
 import sys
-from typing import Optional, Sequence
+from typing import Optional
+from typing import Sequence
 
 import pytest
 from absl import flags

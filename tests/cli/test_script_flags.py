@@ -8,9 +8,11 @@ import types
 
 import pytest
 
-from cli import script_flags
 from base import UserError
-from support.scripts import ROOT, assert_one_line_error, run_script
+from cli import script_flags
+from support.scripts import ROOT
+from support.scripts import assert_one_line_error
+from support.scripts import run_script
 
 # Parses the flags as the script would and prints its config (and the dataclass defaults).
 _PRINT_CONFIG = '''

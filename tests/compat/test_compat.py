@@ -57,8 +57,8 @@ def test_tf_slim_gradient_summaries_are_broken_and_ours_work():
     tf.compat.v1.train.get_or_create_global_step()
     with pytest.raises(AttributeError):
       slim.learning.create_train_op(loss, opt, summarize_gradients=True)
-    compat.create_train_op(loss, opt, clip_gradient_norm=1.0, transform_grads_fn=gradients.transform(
-        loss, summarize_gradients=True))
+    compat.create_train_op(loss, opt, clip_gradient_norm=1.0,
+                           transform_grads_fn=gradients.transform(loss, summarize_gradients=True))
     summaries = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.SUMMARIES)
     tags = {tf.get_static_value(op.op.inputs[0]).item().decode() for op in summaries}
     assert tags == {'gradients/w', 'gradient_norms/w'}
@@ -159,6 +159,7 @@ def test_tf_slim_image_handler_is_broken_on_this_tensorflow_and_ours_decodes(rec
 
 def test_slim_learning_train_supervisor_waits_long_and_prompt_supervisor_shortens_it():
   import inspect
+
   from tf_slim import learning as slim_learning
   assert not {'recovery_wait_secs', 'stop_grace_secs'} & set(
       inspect.signature(slim.learning.train).parameters)  # no way to pass them

@@ -2,11 +2,12 @@
 import os
 
 from datasets import checks
-from datasets.convert import writer
 from datasets import dataset_utils
 from datasets.convert import photos
-from support.photo_files import convert_small, jpeg, shard_paths
-
+from datasets.convert import writer
+from support.photo_files import convert_small
+from support.photo_files import jpeg
+from support.photo_files import shard_paths
 
 # --- complete and up to date ------------------------------------------------------------------
 

@@ -8,12 +8,12 @@ import pytest
 import tensorflow as tf
 import tf_slim as slim
 
-from support.dataset_helpers import CLASS_NAMES
-from support.dataset_helpers import write_records_dataset
+from base import UserError
 from datasets import dataset_factory
 from datasets import dataset_utils
 from datasets import flowers
-from base import UserError
+from support.dataset_helpers import CLASS_NAMES
+from support.dataset_helpers import write_records_dataset
 from support.scripts import assert_one_line_error
 from support.scripts import run_script
 

@@ -5,9 +5,8 @@ import sys
 
 import numpy as np
 import pytest
-from PIL import Image
-
 import tensorflow as tf
+from PIL import Image
 
 from datasets import images
 from support.photo_files import jpeg_with_orientation

@@ -14,12 +14,14 @@ import tensorflow as tf
 import compat
 from base import UserError
 from bench import cluster_traffic
+from support.scripts import ROOT
+from support.scripts import assert_one_line_error
+from support.scripts import run_script
+from support.scripts import start_script
 from training import cluster
 from training import local_cluster
 from training import train_config
 from training import trainer
-
-from support.scripts import ROOT, assert_one_line_error, run_script, start_script
 
 PS = ['10.0.0.1:2222', '10.0.0.2:2222']
 WORKERS = ['10.0.1.1:2222', '10.0.1.2:2222', '10.0.1.3:2222']
@@ -262,8 +264,9 @@ def _wait_for(started, out, found, timeout):
 @pytest.mark.slow
 def test_a_killed_worker_and_a_killed_chief_restart_and_the_job_completes(records_dataset,
                                                                         tmp_path, monkeypatch):
-  """kill -9 worker 1 mid-run and start it again: it rejoins and trains; then kill -9 the chief after a checkpoint and start it again, it resumes
-  from that checkpoint; the job ends at its last step with every task's status 0."""
+  """kill -9 worker 1 mid-run and start it again: it rejoins and trains; then kill -9 the chief
+  after a checkpoint and start it again, it resumes from that checkpoint; the job ends at its last
+  step with every task's status 0."""
   monkeypatch.setenv('TF_CPP_MIN_LOG_LEVEL', '2')
   dataset_dir, _ = records_dataset
   train_dir = str(tmp_path / 'train')

@@ -50,7 +50,8 @@ def test_photos_dir_is_converted_end_to_end(tmp_path):
 
 @pytest.mark.slow
 def test_archive_given_as_file_url_is_converted_end_to_end(tmp_path):
-  pytest.importorskip('datasets.convert.archive', reason='datasets/convert/archive.py not written yet')
+  pytest.importorskip('datasets.convert.archive',
+                      reason='datasets/convert/archive.py not written yet')
   archive = str(tmp_path / 'photos.tgz')
   with tarfile.open(archive, 'w:gz') as tar:
     tar.add(make_photos(tmp_path / 'photos'), arcname='photos')

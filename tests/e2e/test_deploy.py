@@ -9,9 +9,8 @@ import sys
 import pytest
 
 from base import UserError
-from training import cluster
-
 from support.scripts import ROOT
+from training import cluster
 
 DEPLOY = os.path.join(ROOT, 'deploy')
 NAMESPACE = 'research'

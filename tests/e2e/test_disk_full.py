@@ -17,10 +17,10 @@ import tensorflow as tf
 import tf_slim as slim
 
 import base
+from support import tf_helpers
 from support.faults import tmpfs
 from support.faults import write_tiny_checkpoints
 from support.scripts import run_script
-from support import tf_helpers
 from training import saving
 from training import trainer
 from training.steps import StepFunction

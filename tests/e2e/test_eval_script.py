@@ -8,7 +8,8 @@ import sys
 import pytest
 
 from summaries import projector
-from support.tf_helpers import read_events, save_random_checkpoint
+from support.tf_helpers import read_events
+from support.tf_helpers import save_random_checkpoint
 
 SCRIPT = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                       'eval_alexnet.py')

@@ -15,13 +15,15 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from base import UserError
 from datasets import checks
 from datasets import dataset_factory
 from datasets import dataset_utils
 from datasets import reader
 from datasets.convert import sources
 from datasets.convert import writer
-from base import UserError
+from rundir import checkpoints
+from support import tf_helpers
 from support.faults import Running
 from support.faults import assert_last_line_error
 from support.faults import damaged_copy
@@ -31,12 +33,10 @@ from support.faults import wait_for_file
 from support.faults import write_tiny_checkpoints
 from support.scripts import assert_one_line_error
 from support.scripts import run_script
-from support import tf_helpers
-from rundir import checkpoints
 from training import resume
 from training import saving
-from training.steps import StepFunction
 from training import trainer
+from training.steps import StepFunction
 
 CONVERT = 'download_and_convert_flowers.py'
 TRAIN = 'train_alexnet.py'
@@ -197,8 +197,9 @@ def _kill_once_a_shard_is_staged(dataset_dir, args):
   """Starts the converter, SIGKILLs it once it has written a shard (into its staging folder);
   returns the time of the kill."""
   run = Running(CONVERT, *args)
-  first = wait_for_file(os.path.join(dataset_dir, dataset_utils.STAGING_DIRNAME, 'flowers_*.tfrecord'),
-                        120, process=run.process)
+  first = wait_for_file(
+      os.path.join(dataset_dir, dataset_utils.STAGING_DIRNAME, 'flowers_*.tfrecord'),
+      120, process=run.process)
   run.process.kill()
   assert run.finish() == -signal.SIGKILL
   assert first, 'the converter wrote no shard before it ended:\n' + run.output[-3000:]
@@ -251,8 +252,9 @@ def test_ctrl_c_during_a_rebuild_exits_130_and_keeps_the_earlier_dataset(tmp_pat
   run = Running(CONVERT, '--dataset_dir=' + dataset_dir,
                 '--photos_dir=' + slow_photos(tmp_path / 'photos'), '--num_validation=100',
                 '--num_workers=1')
-  staged = wait_for_file(os.path.join(dataset_dir, dataset_utils.STAGING_DIRNAME, 'flowers_*.tfrecord'),
-                         120, process=run.process)
+  staged = wait_for_file(
+      os.path.join(dataset_dir, dataset_utils.STAGING_DIRNAME, 'flowers_*.tfrecord'),
+      120, process=run.process)
   run.process.send_signal(signal.SIGINT)
   assert run.finish() == 130, run.output[-3000:]
   assert staged, 'the converter wrote no shard before it ended:\n' + run.output[-3000:]

@@ -13,15 +13,15 @@ import pytest
 import tensorflow as tf
 
 import base
+from evaluation import eval_state
+from evaluation import evaluator
+from rundir import checkpoints
 from support.faults import tmpfs
 from support.faults import write_tiny_checkpoints
 from support.scripts import assert_one_line_error
 from support.scripts import run_script
 from support.tf_helpers import save_random_checkpoint
-from rundir import checkpoints
 from training import resume
-from evaluation import eval_state
-from evaluation import evaluator
 
 TRAIN = 'train_alexnet.py'
 EVAL = 'eval_alexnet.py'

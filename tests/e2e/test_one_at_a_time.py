@@ -5,9 +5,9 @@ import os
 import pytest
 
 import base
-from support import tf_helpers
 from base import UserError
 from evaluation import evaluator
+from support import tf_helpers
 from training import trainer
 
 

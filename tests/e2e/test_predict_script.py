@@ -4,8 +4,11 @@ import os
 
 import pytest
 
-from support.predict_helpers import save_checkpoint, write_bad_files, write_photos
-from support.scripts import assert_one_line_error, run_script
+from support.predict_helpers import save_checkpoint
+from support.predict_helpers import write_bad_files
+from support.predict_helpers import write_photos
+from support.scripts import assert_one_line_error
+from support.scripts import run_script
 
 
 @pytest.fixture(scope='module')

@@ -6,7 +6,9 @@ import time
 import pytest
 import tensorflow as tf
 
-from support.scripts import assert_one_line_error, run_script, start_script
+from support.scripts import assert_one_line_error
+from support.scripts import run_script
+from support.scripts import start_script
 
 
 def test_missing_flags_and_bad_values_are_one_line_errors(records_dataset, tmp_path):

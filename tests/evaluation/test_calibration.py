@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from support import tb_server
 from evaluation import calibration
-from summaries import events
 from pictures import lettering
+from summaries import events
+from support import tb_server
 
 
 def test_pr_counts_at_thresholds():

@@ -9,10 +9,12 @@ import pytest
 import tensorflow as tf
 
 from base import UserError
-from support.dataset_helpers import write_records_dataset
 from datasets import input_pipeline
-from support.tf_helpers import read_events, save_random_checkpoint, tiny_train_config
 from evaluation import evaluator
+from support.dataset_helpers import write_records_dataset
+from support.tf_helpers import read_events
+from support.tf_helpers import save_random_checkpoint
+from support.tf_helpers import tiny_train_config
 from training import trainer
 
 

@@ -2,14 +2,13 @@
 in eval_dir (and nothing in train_dir), the projector."""
 import errno
 import glob
+import io
 import json
 import logging
 import os
 import shutil
 import threading
 import time
-
-import io
 
 import numpy as np
 import pytest
@@ -20,13 +19,15 @@ from base import UserError
 from datasets import dataset_factory
 from datasets import reader
 from datasets import records
-from summaries import projector
-from rundir import checkpoints
 from evaluation import eval_state
 from evaluation import evaluator
 from evaluation import metrics
+from rundir import checkpoints
 from rundir import run_info
-from support.tf_helpers import read_events, save_random_checkpoint
+from summaries import projector
+from support.tf_helpers import read_events
+from support.tf_helpers import save_random_checkpoint
+
 
 def eval_config(trained, checkpoint_path, eval_dir, **overrides):
   settings = dict(dataset_dir=trained.dataset_dir, checkpoint_path=str(checkpoint_path),

@@ -1,11 +1,12 @@
-"""evaluation.results: one table of an evaluation's numbers, rendered as log text and as Markdown."""
+"""evaluation.results: one table of an evaluation's numbers, rendered as log text and as
+Markdown."""
 import re
 
 import numpy as np
 
-from pictures import photo_grids
-from evaluation import results
 from evaluation import metrics
+from evaluation import results
+from pictures import photo_grids
 
 NAMES = ['daisy', 'dandelion', 'roses']
 
@@ -93,8 +94,9 @@ def test_a_pipe_in_a_class_name_does_not_split_its_markdown_cell():
 
 def test_grad_cam_captions_name_classes_the_font_lacks_by_id():
   captions = []
-  fixed = {'probabilities': [[0.9, 0.1]], 'labels': [1], 'images': [np.zeros((8, 8, 3), np.uint8)],
-           'heat': [np.zeros((8, 8))], 'conv1': [np.zeros((4, 4, 2))], 'conv5': [np.zeros((2, 2, 2))]}
+  fixed = {'probabilities': [[0.9, 0.1]], 'labels': [1],
+           'images': [np.zeros((8, 8, 3), np.uint8)], 'heat': [np.zeros((8, 8))],
+           'conv1': [np.zeros((4, 4, 2))], 'conv5': [np.zeros((2, 2, 2))]}
   results.fixed_photo_values(
       fixed, ['\u3072\u307e\u308f\u308a', 'daisy'],
       overlay=lambda image, heat, caption, probability: captions.append(caption) or image)

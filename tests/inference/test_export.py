@@ -14,9 +14,11 @@ from base import UserError
 from inference import classifier
 from inference import export
 from inference import predict
-from support.predict_helpers import photo_bytes, save_checkpoint
-from support.scripts import assert_one_line_error, run_script
 from rundir import run_info
+from support.predict_helpers import photo_bytes
+from support.predict_helpers import save_checkpoint
+from support.scripts import assert_one_line_error
+from support.scripts import run_script
 
 SAVED_MODEL_CLI = os.path.join(os.path.dirname(sys.executable), 'saved_model_cli')
 

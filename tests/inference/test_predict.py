@@ -10,13 +10,16 @@ import tensorflow as tf
 from PIL import Image
 
 from base import UserError
-from support.dataset_helpers import CLASS_NAMES
+from evaluation import evaluator
 from inference import photo_files
 from inference import predict
 from inference import reports
-from support.predict_helpers import photo_bytes, save_checkpoint, write_bad_files, write_photos
-from evaluation import evaluator
 from rundir import run_info
+from support.dataset_helpers import CLASS_NAMES
+from support.predict_helpers import photo_bytes
+from support.predict_helpers import save_checkpoint
+from support.predict_helpers import write_bad_files
+from support.predict_helpers import write_photos
 
 
 @pytest.fixture(scope='module')

@@ -7,11 +7,11 @@ import tensorflow as tf
 import tf_slim as slim
 from PIL import Image
 
+from nets import gradcam
 from nets import nets_factory
 from pictures import charts
-from nets import gradcam
-from summaries import image_summaries
 from pictures import overlays
+from summaries import image_summaries
 
 SIZE = 224
 PATCH = 48

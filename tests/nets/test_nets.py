@@ -290,7 +290,8 @@ def test_factory_passes_options_and_call_kwargs_to_the_net():
 
 
 def test_factory_rejects_unknown_network():
-  with pytest.raises(ValueError, match='unknown network "vgg_16"; choose one of alexnet_tv, alexnet_v2, alexnet_v2_bn'):
+  with pytest.raises(ValueError, match='unknown network "vgg_16"; choose one of alexnet_tv, '
+                                       'alexnet_v2, alexnet_v2_bn'):
     nets_factory.get_network_fn('vgg_16', NUM_CLASSES)
 
 

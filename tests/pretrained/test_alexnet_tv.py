@@ -12,17 +12,17 @@ import tensorflow as tf
 import tf_slim as slim
 from PIL import Image
 
-from support import pth_files
-from support import tf_helpers
 from base import UserError
-from support import scripts
-from support.dataset_helpers import CLASS_COLOURS
+from evaluation import evaluator
 from nets import alexnet_tv
 from nets import nets_factory
 from pretrained import pth as pth_module
 from pretrained import torchvision_alexnet as tva
 from summaries import projector
-from evaluation import evaluator
+from support import pth_files
+from support import scripts
+from support import tf_helpers
+from support.dataset_helpers import CLASS_COLOURS
 from training import train_config
 from training import trainer
 

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from pretrained import pth
-from support.pth_files import View, write_pth
+from support.pth_files import View
+from support.pth_files import write_pth
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'fixtures',
                         'pth')

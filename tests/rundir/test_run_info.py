@@ -5,9 +5,10 @@ import json
 import pytest
 
 from base import UserError
-from support.dataset_helpers import CLASS_NAMES
-from support.tf_helpers import save_random_checkpoint, tiny_train_config
 from rundir import run_info
+from support.dataset_helpers import CLASS_NAMES
+from support.tf_helpers import save_random_checkpoint
+from support.tf_helpers import tiny_train_config
 from training import trainer
 
 

@@ -4,13 +4,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from evaluation import metrics
+from evaluation import results
 from pictures import charts
-from summaries import events
 from pictures import lettering
 from pictures import photo_grids
-from evaluation import results
+from summaries import events
 from support.tf_helpers import read_events
-from evaluation import metrics
 
 GERMAN = ['Gänseblümchen', 'Löwenzahn', 'Rosen', 'Sonnenblumen', 'Tulpen']
 JAPANESE = ['ひなぎく', 'たんぽぽ', 'ばら', 'ひまわり', 'チューリップ']

@@ -4,9 +4,9 @@ import os
 
 import tensorflow as tf
 
-from support import tb_server
 from summaries import events
 from summaries import run_start
+from support import tb_server
 from training import train_config
 
 

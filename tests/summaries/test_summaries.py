@@ -7,9 +7,9 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from summaries import image_summaries
 from pictures import charts
 from pictures import photo_grids
+from summaries import image_summaries
 
 FIVE = ['daisy', 'dandelion', 'roses', 'sunflowers', 'tulips']
 TEN = ['class_%d' % i for i in range(10)]

@@ -15,7 +15,6 @@ import tensorflow as tf
 
 from support.scripts import start_script
 
-
 # --- damaged shards ---------------------------------------------------------------------------
 
 def flip_payload_byte(path, record=0):

@@ -8,9 +8,9 @@ import tensorflow as tf
 import tf_slim as slim
 from PIL import Image
 
-from support.dataset_helpers import CLASS_NAMES
 from nets import nets_factory
 from rundir import run_info
+from support.dataset_helpers import CLASS_NAMES
 
 FC8_SCALE = 40.0  # an untrained net's probabilities are all near 1/C: spread them
 

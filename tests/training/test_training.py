@@ -9,18 +9,18 @@ import tensorflow as tf
 import tf_slim as slim
 from PIL import Image
 
-from support.dataset_helpers import write_records_dataset
-from support import tf_helpers
-from support.tf_helpers import read_events, save_random_checkpoint
 from base import UserError
 from nets import nets_factory
-from training import cluster
-from training import clones
-from training import resources
 from rundir import session
-from training.steps import StepFunction
+from support import tf_helpers
+from support.dataset_helpers import write_records_dataset
+from support.tf_helpers import read_events
+from support.tf_helpers import save_random_checkpoint
+from training import clones
+from training import cluster
+from training import resources
 from training import trainer
-
+from training.steps import StepFunction
 
 config = tf_helpers.tiny_train_config
 

@@ -8,8 +8,8 @@ import zipfile
 
 import pytest
 
-from datasets.convert.archive import safe_extract
 from base import UserError
+from datasets.convert.archive import safe_extract
 
 GOOD = {
     'flower_photos/daisy/a.jpg': b'daisy bytes \x00\xff' * 50,

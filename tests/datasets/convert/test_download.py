@@ -7,8 +7,8 @@ import urllib.request
 
 import pytest
 
-from datasets.convert import download as dl
 from base import UserError
+from datasets.convert import download as dl
 
 PAYLOAD = bytes(range(256)) * 40  # 10 KB
 

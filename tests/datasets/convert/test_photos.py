@@ -1,4 +1,5 @@
-"""datasets.convert.photos: the class-folder list, the seeded split, the shard ranges, the worker pool."""
+"""datasets.convert.photos: the class-folder list, the seeded split, the shard ranges, the worker
+pool."""
 import os
 import subprocess
 import sys
@@ -8,7 +9,8 @@ import pytest
 from base import UserError
 from datasets import images
 from datasets.convert import photos
-from support.photo_files import CLASSES, make_photos
+from support.photo_files import CLASSES
+from support.photo_files import make_photos
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 

@@ -1,4 +1,5 @@
-"""datasets.convert.sources: an archive, a folder, synthetic photos or the default download, converted."""
+"""datasets.convert.sources: an archive, a folder, synthetic photos or the default download,
+converted."""
 import os
 import tarfile
 
@@ -9,7 +10,8 @@ from base import UserError
 from datasets import checks
 from datasets import dataset_utils
 from datasets.convert import sources
-from support.photo_files import make_photos, mtimes
+from support.photo_files import make_photos
+from support.photo_files import mtimes
 
 SPLITS = dataset_utils.SPLITS
 

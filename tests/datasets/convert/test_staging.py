@@ -18,7 +18,9 @@ from datasets import dataset_utils
 from datasets import records
 from datasets.convert import staging
 from datasets.convert import writer
-from support.photo_files import convert_small, jpeg, make_photos
+from support.photo_files import convert_small
+from support.photo_files import jpeg
+from support.photo_files import make_photos
 
 SETTINGS = dict(num_validation=3, num_shards=2, num_workers=1)
 
@@ -63,8 +65,9 @@ def test_a_full_disk_mid_rebuild_keeps_the_earlier_dataset_complete(tmp_path):
   photos, dataset_dir, _ = convert_small(tmp_path)
   before = contents(dataset_dir)
   failing = fail_at_record(5, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
-  with pytest.raises(FileSystemError, match='disk full while writing the new dataset into .*MB free.*'
-                                      'the earlier dataset there is kept unchanged'):
+  with pytest.raises(FileSystemError,
+                     match='disk full while writing the new dataset into .*MB free.*'
+                           'the earlier dataset there is kept unchanged'):
     writer.convert_photos(photos, dataset_dir, **dict(SETTINGS, num_shards=3),
                           file_writer=failing)
   assert_untouched(dataset_dir, before)
