@@ -1,8 +1,8 @@
 """The one compat seam: every workaround for a part of tf-slim 1.1.0 that fails on TF 2.21.
 
-Everything else of tf-slim is used as it is. Each piece here has a test in tests/test_compat.py
-that shows the upstream failure it works around (when that test fails, upstream works again and
-the piece can go).
+Everything else of tf-slim is used as it is. Each piece here has a test in
+tests/compat/test_compat.py that shows the upstream failure it works around (when that test fails,
+upstream works again and the piece can go).
 
 - Gradient transforms: tf-slim's clip_gradient_norms, gradient_multipliers and
   create_train_op(summarize_gradients=True) use `ops.IndexedSlices` / `ops.Tensor`, which TF

@@ -13,6 +13,7 @@ import time
 import pytest
 import tensorflow as tf
 
+from rundir import checkpoints
 from support.scripts import start_script
 
 # --- damaged shards ---------------------------------------------------------------------------
@@ -168,3 +169,12 @@ def tmpfs(path, size, read_only=False):
     yield str(path)
   finally:
     subprocess.run(['umount', '-l', str(path)], capture_output=True, check=False)
+
+
+def state_path(train_dir):
+  return os.path.join(str(train_dir), checkpoints.STATE_FILENAME)
+
+
+def write_state(train_dir, text):
+  with open(state_path(train_dir), 'w') as f:
+    f.write(text)
