@@ -57,6 +57,24 @@ def class_names(names, num_classes):
   return names + list(range(len(names), num_classes))
 
 
+LISTED_CLASSES = 20  # a report lists up to this many classes one by one; beyond, it summarises
+
+
+def worst_and_best(items, key, limit=LISTED_CLASSES):
+  """What a report of many classes lists: (worst, best, left_out). At most `limit` items: all of
+  them as `worst`, in their order, nothing left out. More: the limit // 2 items of the lowest
+  key (lowest first), the limit - limit // 2 of the highest (highest first) and how many of the
+  items lie between. Ties go by the items' order, so the result does not depend on chance."""
+  items = list(items)
+  if len(items) <= limit:
+    return items, [], 0
+  order = sorted(range(len(items)), key=lambda i: (key(items[i]), i))
+  low, high = limit // 2, limit - limit // 2
+  worst = [items[i] for i in order[:low]]
+  best = [items[i] for i in reversed(order[len(order) - high:])]
+  return worst, best, len(items) - limit
+
+
 def first_line(error, longest=None):
   """The first line of an error's message, for one-line reports (TensorFlow's go on with the
   op and its stack), cut to `longest` characters when given; the error's type name when it has

@@ -131,3 +131,12 @@ def test_class_names_are_in_id_order_with_ids_for_classes_without_a_name():
   assert base.class_names({0: 'daisy'}, 3) == ['daisy', 1, 2]
   assert base.class_names(['daisy', 'roses', 'tulips'], 2) == ['daisy', 'roses']
   assert base.class_names(['daisy'], 2) == ['daisy', 1]
+
+
+def test_worst_and_best_lists_few_items_whole_and_summarises_many():
+  assert base.worst_and_best([3, 1, 2], key=lambda v: v, limit=5) == ([3, 1, 2], [], 0)
+  worst, best, left_out = base.worst_and_best(list(range(100, 0, -1)), key=lambda v: v, limit=6)
+  assert (worst, best, left_out) == ([1, 2, 3], [100, 99, 98], 94)
+  # ties: the earlier item first, whatever the order of the rest
+  worst, best, _ = base.worst_and_best([0.5, 0.5, 0.5, 0.5], key=lambda v: v, limit=2)
+  assert worst == [0.5] and best == [0.5]
