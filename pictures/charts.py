@@ -1,6 +1,6 @@
-"""Pictures of what the net does, drawn with numpy and Pillow only (no TensorFlow here): an image
-with its prediction, feature-map and filter grids, the confusion matrix; and the drawing helpers
-(colour maps, thumbnails, tiling) that pictures.photo_grids shares.
+"""Pictures of what the net does, drawn with numpy and Pillow only (no TensorFlow here):
+feature-map and filter grids, the confusion matrix; and the drawing helpers (colour maps,
+thumbnails, tiling) that pictures.photo_grids and pictures.prediction_card share.
 
 Every picture is a uint8 RGB array [H, W, 3]; the `*_size` functions give that H, W ahead of time
 so graph wrappers can set static shapes. Images are uint8, or float in [-1, 1] as inception
@@ -75,7 +75,7 @@ def to_uint8(image):
   return np.round(np.clip(pixels, 0, 255)).astype(np.uint8)
 
 
-def _to_rgb(image):
+def to_rgb(image):
   """[H, W], [H, W, 1] or [H, W, 3] (uint8 or [-1, 1] float) -> uint8 [H, W, 3]."""
   image = to_uint8(image)
   if image.ndim == 2:
@@ -87,13 +87,14 @@ def _to_rgb(image):
   return image
 
 
-def _resize(image, height, width):
+def resize(image, height, width):
+  """uint8 [H, W, 3] resized to height x width (bilinear)."""
   return np.asarray(Image.fromarray(image).resize((width, height), Image.BILINEAR))
 
 
 def square_thumbnail(image, size, fit=False):
   """Resizes to size x size: centre crop to a square (or, with fit, pad with BACKGROUND)."""
-  image = _to_rgb(image)
+  image = to_rgb(image)
   h, w = image.shape[:2]
   if fit:
     scale = size / max(h, w)
@@ -101,7 +102,7 @@ def square_thumbnail(image, size, fit=False):
     canvas = np.empty((size, size, 3), np.uint8)
     canvas[:] = BACKGROUND
     top, left = (size - nh) // 2, (size - nw) // 2
-    canvas[top:top + nh, left:left + nw] = _resize(image, nh, nw)
+    canvas[top:top + nh, left:left + nw] = resize(image, nh, nw)
     return canvas
   side = min(h, w)
   top, left = (h - side) // 2, (w - side) // 2
@@ -130,116 +131,6 @@ def _tile(tiles, rows, columns, pad, pad_colour):
     top, left = pad + r * (h + pad), pad + c * (w + pad)
     out[top:top + h, left:left + w] = tiles[i]
   return out
-
-
-# --- the net's view with its prediction ---------------------------------------------------------
-
-def _prediction_layout(num_classes, size):
-  s = size / 224.0
-  font_size = max(9, int(round(12 * s)))
-  line = font_size + max(3, int(round(4 * s)))
-  margin = max(4, int(round(6 * s)))
-  caption = 2 * line + margin
-  chart = num_classes * line + margin
-  return {'font_size': font_size, 'line': line, 'margin': margin, 'caption': caption,
-          'chart': chart, 'border': max(2, int(round(3 * s)))}
-
-
-def prediction_image_size(num_classes, size=224):
-  """(height, width) of prediction_image: width = size, height = size + caption + chart, with
-  caption = 2 * line + margin and chart = num_classes * line + margin; at size 224 line = 16 and
-  margin = 6, so 224 wide x (268 + 16 * num_classes) tall, e.g. 224 x 348 for 5 classes."""
-  layout = _prediction_layout(num_classes, size)
-  return size + layout['caption'] + layout['chart'], size
-
-
-def prediction_image(image, true_label, probabilities, class_names, size=224):
-  """The image as the net saw it, with its true and predicted label and all class probabilities.
-
-  Args:
-    image: [H, W, 3] float in [-1, 1] (or uint8); resized to size x size.
-    true_label: int class id.
-    probabilities: [num_classes] softmax output.
-    class_names: num_classes names (a dict {id: name} works too).
-    size: width of the picture (and side of the photo in it).
-  Returns:
-    uint8 [H, W, 3] of prediction_image_size(num_classes, size): the photo, a caption band
-    ("true: ...", "pred: ... 87.3%" in green when right, red when wrong), a bar per class (the
-    predicted bar in that colour, the true class marked with a triangle and brighter name), and a
-    frame of the same green or red around everything.
-  """
-  probabilities = np.nan_to_num(np.asarray(probabilities, np.float64).reshape(-1))
-  num_classes = probabilities.size
-  names = class_name_list(class_names, num_classes)
-  true_label = int(true_label)
-  predicted = int(np.argmax(probabilities))
-  verdict = GREEN if predicted == true_label else RED
-  layout = _prediction_layout(num_classes, size)
-  height, width = prediction_image_size(num_classes, size)
-
-  canvas = Image.new('RGB', (width, height), BACKGROUND)
-  photo = _to_rgb(image)
-  if photo.shape[:2] != (size, size):
-    photo = _resize(photo, size, size)
-  canvas.paste(Image.fromarray(photo), (0, 0))
-  draw = ImageDraw.Draw(canvas)
-  true_name = names[true_label] if 0 <= true_label < num_classes else str(true_label)
-  _draw_caption(draw, layout, size, true_name, names[predicted], probabilities[predicted],
-                verdict)
-  _draw_bars(draw, layout, size, names, true_label, probabilities, verdict)
-  for i in range(layout['border']):
-    draw.rectangle([i, i, width - 1 - i, height - 1 - i], outline=verdict)
-  return np.asarray(canvas)
-
-
-def _draw_caption(draw, layout, size, true_name, predicted_name, probability, verdict):
-  """'true: <name>' and, in the verdict's colour, 'pred: <name>  87.3%' under the photo."""
-  font = load_font(layout['font_size'])
-  x = layout['border'] + layout['margin']
-  y = size + layout['margin'] // 2
-  room = size - 2 * x
-  draw.text((x, y), fit_text(font, 'true: %s' % true_name, room), fill=TEXT, font=font)
-  share = '  %.1f%%' % (100.0 * probability)
-  pred_text = fit_text(font, 'pred: %s' % predicted_name, room - text_width(font, share))
-  draw.text((x, y + layout['line']), pred_text + share, fill=verdict, font=font)
-
-
-def _draw_bars(draw, layout, size, names, true_label, probabilities, verdict):
-  """A bar per class probability; the predicted bar in the verdict's colour, the true class
-  marked with a triangle."""
-  small = load_font(max(8, layout['font_size'] - 1))
-  line, margin, border = layout['line'], layout['margin'], layout['border']
-  predicted = int(np.argmax(probabilities))
-  width = size
-  x = border + margin
-  top = size + layout['caption']
-  draw.line([(border, top - 1), (width - border - 1, top - 1)], fill=PAD_COLOUR)
-  marker = max(4, line // 3)
-  name_left = x + marker + 3
-  name_width = int(0.34 * width)
-  value_width = text_width(small, '100%') + 2
-  bar_left = name_left + name_width + 4
-  bar_right = width - border - margin - value_width - 4
-  bar_height = max(3, line - 6)
-  for c in range(len(probabilities)):
-    row_top = top + margin // 2 + c * line
-    is_true = c == true_label
-    if is_true:
-      cy = row_top + line // 2
-      draw.polygon([(x, cy - marker // 2 - 1), (x, cy + marker // 2 + 1), (x + marker, cy)],
-                   fill=TEXT)
-    draw.text((name_left, row_top + 1), fit_text(small, names[c], name_width),
-              fill=TEXT if is_true or c == predicted else MUTED, font=small)
-    p = float(np.clip(probabilities[c], 0.0, 1.0))
-    bar_top = row_top + (line - bar_height) // 2
-    draw.rectangle([bar_left, bar_top, bar_right, bar_top + bar_height - 1], fill=(44, 44, 50))
-    length = int(round(p * (bar_right - bar_left)))
-    if length > 0:
-      draw.rectangle([bar_left, bar_top, bar_left + length - 1, bar_top + bar_height - 1],
-                     fill=verdict if c == predicted else BAR)
-    value = '%d%%' % round(100 * p)
-    draw.text((width - border - margin - text_width(small, value), row_top + 1), value,
-              fill=TEXT if c == predicted else MUTED, font=small)
 
 
 # --- feature maps and filters -------------------------------------------------------------------

@@ -10,6 +10,7 @@ from nets import gradcam
 from pictures import charts
 from pictures import lettering
 from pictures import overlays
+from pictures import prediction_card
 from summaries import graph_summaries
 
 
@@ -37,7 +38,7 @@ def prediction_summary(images_batch, labels, logits, class_names,
     logits: [batch, num_classes] (or [batch, 1, 1, num_classes]); num_classes must be static.
     class_names: list (or {id: name}) of num_classes names.
     name: summary name; the tag is name + '/image'.
-    size: side of the photo in the picture (see charts.prediction_image_size).
+    size: side of the photo in the picture (see prediction_card.prediction_image_size).
   Returns:
     The summary op (a serialized Summary string tensor).
   """
@@ -45,7 +46,7 @@ def prediction_summary(images_batch, labels, logits, class_names,
   if num_classes is None:
     raise ValueError('logits need a static number of classes, got shape %s' % logits.shape)
   names = _class_names(class_names)
-  height, width = charts.prediction_image_size(num_classes, size)
+  height, width = prediction_card.prediction_image_size(num_classes, size)
   with tf.name_scope('prediction_image'):
     logits = tf.reshape(logits, [-1, num_classes])
     probabilities = tf.nn.softmax(tf.cast(logits[0], tf.float32))
@@ -53,8 +54,8 @@ def prediction_summary(images_batch, labels, logits, class_names,
       labels = tf.argmax(labels, axis=1)
     label = tf.reshape(labels, [-1])[0]
     picture = _drawn_image(
-        lambda image, true_label, probs: charts.prediction_image(image, true_label, probs, names,
-                                                                  size),
+        lambda image, true_label, probs: prediction_card.prediction_image(
+            image, true_label, probs, names, size),
         [images_batch[0], label, probabilities], height, width, name='draw')
   return graph_summaries.image(name, picture, max_outputs=1, collections=collections)
 

@@ -9,6 +9,7 @@ from evaluation import results
 from pictures import charts
 from pictures import lettering
 from pictures import photo_grids
+from pictures import prediction_card
 from summaries import events
 from support.tf_helpers import read_events
 
@@ -77,7 +78,7 @@ def test_tensorboard_lists_the_unicode_tags(tmp_path):
 
 def prediction(names):
   image = np.full((64, 64, 3), 90, np.uint8)
-  return charts.prediction_image(image, 1, [0.1, 0.6, 0.1, 0.1, 0.1], names, size=224)
+  return prediction_card.prediction_image(image, 1, [0.1, 0.6, 0.1, 0.1, 0.1], names, size=224)
 
 
 def test_german_letters_are_drawn_each_with_its_own_glyph():

@@ -1,5 +1,5 @@
-"""pictures.charts and pictures.photo_grids (pure numpy/Pillow pictures) and
-summaries.image_summaries (graph wrappers)."""
+"""pictures.charts, pictures.prediction_card and pictures.photo_grids (pure numpy/Pillow
+pictures) and summaries.image_summaries (graph wrappers)."""
 import io
 
 import numpy as np
@@ -9,10 +9,12 @@ from PIL import Image
 
 from pictures import charts
 from pictures import photo_grids
+from pictures import prediction_card
 from summaries import image_summaries
 
 FIVE = ['daisy', 'dandelion', 'roses', 'sunflowers', 'tulips']
 TEN = ['class_%d' % i for i in range(10)]
+THOUSAND = ['class_%d' % i for i in range(1000)]
 
 
 def net_view(size=224, seed=0):
@@ -40,34 +42,79 @@ def test_to_uint8_maps_minus_one_zero_one_to_0_128_255_and_clips():
 
 # --- prediction_image ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize('names', [FIVE, TEN])
-def test_prediction_image_has_documented_size(names):
+@pytest.mark.parametrize('names, rows', [(FIVE, 5), (TEN, 6), (THOUSAND, 6)])
+def test_prediction_image_has_documented_size(names, rows):
   probabilities = np.full(len(names), 1.0 / len(names))
-  picture = charts.prediction_image(net_view(), 1, probabilities, names)
+  picture = prediction_card.prediction_image(net_view(), 1, probabilities, names)
   assert picture.dtype == np.uint8
-  assert picture.shape == charts.prediction_image_size(len(names)) + (3,)
-  assert picture.shape == (268 + 16 * len(names), 224, 3)
+  assert picture.shape == prediction_card.prediction_image_size(len(names)) + (3,)
+  assert picture.shape == (268 + 16 * rows, 224, 3)
 
 
 def test_prediction_image_right_prediction_has_green_border():
-  picture = charts.prediction_image(net_view(), 2, [0.1, 0.1, 0.6, 0.1, 0.1], FIVE)
+  picture = prediction_card.prediction_image(net_view(), 2, [0.1, 0.1, 0.6, 0.1, 0.1], FIVE)
   assert is_green(picture[0, 0]) and is_green(picture[-1, -1])
 
 
 def test_prediction_image_wrong_prediction_has_red_border():
-  picture = charts.prediction_image(net_view(), 0, [0.1, 0.1, 0.6, 0.1, 0.1], FIVE)
+  picture = prediction_card.prediction_image(net_view(), 0, [0.1, 0.1, 0.6, 0.1, 0.1], FIVE)
   assert is_red(picture[0, 0]) and is_red(picture[-1, -1])
 
 
 def test_prediction_image_shows_the_photo_at_the_top():
   photo = np.zeros((224, 224, 3), np.float32)  # mid grey once undone
-  picture = charts.prediction_image(photo, 0, [1.0, 0, 0, 0, 0], FIVE)
+  picture = prediction_card.prediction_image(photo, 0, [1.0, 0, 0, 0, 0], FIVE)
   assert np.all(picture[50:150, 50:150] == 128)
 
 
 def test_prediction_image_resizes_other_photo_sizes():
-  picture = charts.prediction_image(net_view(100), 0, [1.0, 0, 0, 0, 0], FIVE, size=224)
-  assert picture.shape == charts.prediction_image_size(5) + (3,)
+  picture = prediction_card.prediction_image(net_view(100), 0, [1.0, 0, 0, 0, 0], FIVE, size=224)
+  assert picture.shape == prediction_card.prediction_image_size(5) + (3,)
+
+
+def peaked(num_classes, top):
+  """Probabilities with the classes in `top` most probable, in that order."""
+  probabilities = np.full(num_classes, 1e-4)
+  probabilities[list(top)] = np.linspace(0.5, 0.1, len(top))
+  return probabilities / probabilities.sum()
+
+
+def renamed(names, class_id):
+  return names[:class_id] + ['something else'] + names[class_id + 1:]
+
+
+def test_prediction_image_of_many_classes_draws_the_five_most_probable_and_the_true_one():
+  probabilities = peaked(1000, [10, 11, 12, 13, 14])
+
+  def draw(true_label, names=THOUSAND):
+    return prediction_card.prediction_image(net_view(), true_label, probabilities, names)
+  # True class among the five: a class outside them is not drawn, one of them is.
+  assert np.array_equal(draw(12), draw(12, renamed(THOUSAND, 500)))
+  assert not np.array_equal(draw(12), draw(12, renamed(THOUSAND, 14)))
+  # True class outside them: it gets its own row.
+  assert not np.array_equal(draw(500), draw(500, renamed(THOUSAND, 500)))
+  assert np.array_equal(draw(500), draw(500, renamed(THOUSAND, 501)))
+
+
+def test_prediction_image_rows_beyond_five_classes():
+  probabilities = peaked(1000, [40, 3, 999, 7, 0])
+  assert prediction_card._bar_rows(probabilities, 999) == (
+      [(40, ''), (3, ''), (999, ''), (7, ''), (0, '')], '995 other classes: 6.2%')
+  rows, rest = prediction_card._bar_rows(probabilities, 1)  # the most probable of the rest
+  assert rows[5:] == [(1, '#6 ')] and rest == ''
+  assert prediction_card._bar_rows(peaked(5, [4, 3]), 2) == ([(c, '') for c in range(5)], '')
+
+
+def test_the_prediction_summary_of_a_thousand_classes_has_its_static_size():
+  with tf.Graph().as_default():
+    batch = tf.constant(net_view()[None])
+    logits = tf.constant(np.log(peaked(1000, [5, 6]))[None], tf.float32)
+    op = image_summaries.prediction_summary(batch, tf.constant([999]), logits, THOUSAND)
+    with tf.compat.v1.Session() as sess:
+      pictures = decoded_images(sess.run(op))
+  height, width = prediction_card.prediction_image_size(1000)
+  assert (height, width) == (364, 224)
+  assert pictures['predictions/first_of_batch/image'].size == (width, height)
 
 
 # --- feature maps -------------------------------------------------------------------------------
@@ -223,7 +270,7 @@ def test_prediction_summary_writes_the_drawn_first_image():
       pictures = decoded_images(sess.run(merged))
       assert sess.run(op)
   picture = pictures['predictions/first_of_batch/image']
-  height, width = charts.prediction_image_size(5)
+  height, width = prediction_card.prediction_image_size(5)
   assert picture.size == (width, height)
   assert is_green(np.asarray(picture.convert('RGB'))[0, 0])
 
@@ -301,7 +348,7 @@ def test_tensorboard_shows_the_summary_images_at_their_size(tmp_path):
     (entry,) = tb.get_json('/data/plugin/images/images', run='train', tag=tag)
     assert entry['step'] == 3
     png = tb.get_bytes('/data/plugin/images/individualImage?' + entry['query'])
-  height, width = charts.prediction_image_size(5)
+  height, width = prediction_card.prediction_image_size(5)
   assert Image.open(io.BytesIO(png)).size == (width, height)
 
 
