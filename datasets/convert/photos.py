@@ -55,6 +55,9 @@ _CONTROL = re.compile('[\x00-\x1f\x7f-\x9f\u2028\u2029]+')
 _UNDECODABLE = re.compile('[\ud800-\udfff]')
 
 
+MAX_LOGGED = 10  # class folders named one by one in the log; the rest only counted
+
+
 def clean_class_name(folder):
   """The class name of a folder: each run of control characters becomes one space, each
   undecodable byte U+FFFD; a name that changed is stripped of spaces at its ends."""
@@ -71,8 +74,9 @@ def class_names_of(folders):
     if name != folder:
       reason = ('control characters' if _CONTROL.search(folder) else
                 'bytes that are not UTF-8')
-      logging.warning('Class folder %r has %s, which labels.txt cannot hold; its class is named '
-                      '%r.', folder, reason, name)
+      if len(renamed) < MAX_LOGGED:
+        logging.warning('Class folder %r has %s, which labels.txt cannot hold; its class is '
+                        'named %r.', folder, reason, name)
       renamed.append({'folder': folder, 'class_name': name, 'reason': reason})
     if not name:
       raise UserError('class folder %r has no printable character: rename it' % folder)
@@ -80,6 +84,9 @@ def class_names_of(folders):
       raise UserError('class folders %r and %r both give the class name %r: rename one'
                       % (folders_of_names[name], folder, name))
     folders_of_names[name] = folder
+  if len(renamed) > MAX_LOGGED:
+    logging.warning('%d more class folders renamed likewise (all %d listed in manifest.json '
+                    'under renamed_classes).', len(renamed) - MAX_LOGGED, len(renamed))
   return list(folders_of_names), renamed
 
 

@@ -33,6 +33,7 @@ from datasets import checks
 from datasets import dataset_utils
 from datasets import images
 from datasets import records
+from datasets.convert import class_report
 from datasets.convert import photos as photos_lib
 from datasets.convert import staging
 
@@ -191,6 +192,17 @@ def _check_not_empty(entries, num_validation, report):
                                                     'none'))
 
 
+def _warn_empty_folders(folders, photos_per_class, photos_dir):
+  """A warning per class folder without files, the first MAX_LOGGED of them; then a count."""
+  empty = [folder for class_id, folder in enumerate(folders) if not photos_per_class[class_id]]
+  for folder in empty[:MAX_LOGGED]:
+    logging.warning('Class folder %r in %s has no files.', folder, photos_dir)
+  if len(empty) > MAX_LOGGED:
+    logging.warning('%d more class folders in %s have no files (%d in all; per_class in %s '
+                    'counts 0 for them).', len(empty) - MAX_LOGGED, photos_dir, len(empty),
+                    dataset_utils.MANIFEST_FILENAME)
+
+
 def _write_error(error, dataset_dir, photos_dir, photos):
   """The FileSystemError (exit 3, as training's) for an OSError while the new output was
   written (its files are removed)."""
@@ -243,9 +255,7 @@ def convert_photos(photos_dir, dataset_dir, dataset_name='flowers', num_validati
     if manifest:
       return manifest
   logging.info('Converting into %s: %s.', dataset_dir, reason)
-  for class_id, folder in enumerate(folders):
-    if not any(label == class_id for _, label in photos):
-      logging.warning('Class folder %r in %s has no files.', folder, photos_dir)
+  _warn_empty_folders(folders, collections.Counter(label for _, label in photos), photos_dir)
 
   try:
     new_dir = staging.create(dataset_dir)
@@ -275,20 +285,16 @@ def _grouped(entries, key='reason'):
 
 
 def summary_text(manifest, dataset_dir):
-  """A few lines for the user: images per split and class, what was skipped or re-encoded,
-  where the files are."""
+  """A few lines for the user: images per split and class (every class up to
+  base.LISTED_CLASSES, beyond a bounded summary: datasets/convert/class_report.py), classes a
+  split lacks, what was skipped or re-encoded, where the files are."""
   class_names = manifest['class_names']
   splits = manifest['splits']
   total = sum(splits[split]['num_samples'] for split in SPLITS)
-  width = max([len('class')] + [len(name) for name in class_names])
   lines = ['Dataset %r: %d images of %d classes in %s'
-           % (manifest['dataset_name'], total, len(class_names), os.path.abspath(dataset_dir)),
-           '  %-*s %8s %11s' % (width, 'class', 'train', 'validation')]
-  for name in class_names:
-    lines.append('  %-*s %8d %11d' % (width, name, splits['train']['per_class'].get(name, 0),
-                                     splits['validation']['per_class'].get(name, 0)))
-  lines.append('  %-*s %8d %11d' % (width, 'total', splits['train']['num_samples'],
-                                   splits['validation']['num_samples']))
+           % (manifest['dataset_name'], total, len(class_names), os.path.abspath(dataset_dir))]
+  lines += class_report.class_table(manifest)
+  lines += class_report.missing_lines(manifest)
   size = sum(shard['bytes'] for split in SPLITS for shard in splits[split]['shards'])
   num_shards = splits['train']['num_shards']
   lines.append('Files: %s_{train,validation}_NNNNN-of-%05d.tfrecord (%d shards, %.1f MB), '
