@@ -1,8 +1,11 @@
 """The photos a conversion starts from: the class-folder list, the train/validation split, the
 shard ranges, and checking the photos in worker processes.
 
-The split is reproducible: the file list is sorted, shuffled with random.Random(seed) and the
-first num_validation photos are the validation split (so it never depends on file-system order).
+The split is stratified and reproducible: the file list is sorted and shuffled with
+random.Random(seed) (so it never depends on file-system order); every class of two or more photos
+gets at least one validation photo when num_validation allows, the rest in proportion to the
+class sizes (largest remainder, ties in the shuffled order), and never its last training photo; a
+class of one photo goes to training.
 
 No TensorFlow here, by design: the worker processes are started with 'spawn' and re-import the
 __main__ module, which may import this one at its top (bench/run.py does); the workers
@@ -11,6 +14,7 @@ themselves run datasets/images.py only.
 import collections
 import concurrent.futures
 import hashlib
+import heapq
 import itertools
 import multiprocessing
 import os
@@ -101,12 +105,58 @@ def check_num_validation(num_validation, num_photos):
                     % (num_validation, num_photos, num_photos // 5))
 
 
+def validation_quotas(class_sizes, num_validation):
+  """{class: validation photos} for {class: photos} (in the order that breaks ties).
+
+  Classes of one photo get none (it goes to training), every other class keeps a training photo.
+  When num_validation reaches the classes of two or more photos each of them gets at least one;
+  otherwise the largest get one. The rest goes in proportion to size: num_validation * size /
+  (photos of those classes), rounded down, then one more for the largest remainders (one less for
+  the largest excesses when the minimum of one went over), until the total is num_validation.
+  UserError when num_validation is over what the classes can give.
+  """
+  capacity = {c: n - 1 for c, n in class_sizes.items() if n >= 2}
+  quotas = dict.fromkeys(class_sizes, 0)
+  if not num_validation:
+    return quotas
+  if num_validation > sum(capacity.values()):
+    raise UserError('num_validation=%d would leave a class without a training photo: with one '
+                    'kept per class, at most %d of the %d photos can go to validation; pass a '
+                    'smaller --num_validation' % (num_validation, sum(capacity.values()),
+                                                  sum(class_sizes.values())))
+  total = sum(class_sizes[c] for c in capacity)
+  least = 1 if num_validation >= len(capacity) else 0
+  target = {c: num_validation * class_sizes[c] / total for c in capacity}
+  quotas.update({c: min(capacity[c], max(least, int(target[c]))) for c in capacity})
+  left = num_validation - sum(quotas.values())
+  step = 1 if left > 0 else -1
+  # Up: one more to the largest remainder first (a class that can give one); down: one less to
+  # the largest excess first (never below the minimum). Ties: the classes' order.
+  heap = [(step * (quotas[c] - target[c]), i, c) for i, c in enumerate(capacity)
+          if (quotas[c] < capacity[c] if step > 0 else quotas[c] > least)]
+  heapq.heapify(heap)
+  for _ in range(abs(left)):
+    _, i, c = heapq.heappop(heap)
+    quotas[c] += step
+    if quotas[c] < capacity[c] if step > 0 else quotas[c] > least:
+      heapq.heappush(heap, (step * (quotas[c] - target[c]), i, c))
+  return quotas
+
+
 def split_photos(photos, num_validation, seed=0):
-  """{'train': [...], 'validation': [...]}: sorted, shuffled by seed, validation taken first."""
+  """{'train': [...], 'validation': [...]}, stratified (validation_quotas): the photos sorted and
+  shuffled by seed, each class's validation photos the first of its photos in that order; both
+  splits in that order."""
   check_num_validation(num_validation, len(photos))
   shuffled = sorted(photos)
   random.Random(seed).shuffle(shuffled)
-  return {'train': shuffled[num_validation:], 'validation': shuffled[:num_validation]}
+  by_class = {}  # in the order of first appearance: the seeded order that breaks ties
+  for item in shuffled:
+    by_class.setdefault(item[1], []).append(item)
+  quotas = validation_quotas({c: len(items) for c, items in by_class.items()}, num_validation)
+  chosen = set(item for c, items in by_class.items() for item in items[:quotas[c]])
+  return {'train': [item for item in shuffled if item not in chosen],
+          'validation': [item for item in shuffled if item in chosen]}
 
 
 def shard_ranges(num_items, num_shards):

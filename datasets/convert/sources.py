@@ -118,6 +118,8 @@ def _check_arguments(dataset_dir, archive, sha256, photos_dir, synthetic, datase
   if synthetic:
     photos_lib.check_num_validation(num_validation,
                                     synthetic * len(synthetic_flowers.CLASS_NAMES))
+    photos_lib.validation_quotas(dict.fromkeys(synthetic_flowers.CLASS_NAMES, synthetic),
+                                 num_validation)  # (a UserError when it is too many)
   if not (archive or photos_dir or synthetic) and dataset_name != FLOWERS:
     raise UserError('without --archive, --photos_dir or --synthetic the photos are the Flowers '
                     'archive; --dataset_name=%s would name them %s_*: drop --dataset_name (or '

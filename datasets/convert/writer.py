@@ -60,9 +60,11 @@ def validate_settings(dataset_name, num_shards, max_pixels, num_workers=None):
 
 
 def complete_output(dataset_dir, dataset_name, num_shards, num_validation, seed, source,
-                    max_pixels, overwrite):
+                    max_pixels, overwrite, split=None):
   """(the manifest of a complete output made with these settings, or None, and why not).
-  Finishes the swap of an interrupted conversion, or removes its staging folder, first."""
+  Finishes the swap of an interrupted conversion, or removes its staging folder, first.
+  split: how the photos will be split ('stratified'), None when not known before they are
+  fetched (settings_changes)."""
   staging.recover(dataset_dir, dataset_name)  # A swap a killed run began is finished first.
   other = (dataset_utils.read_manifest(dataset_dir) or {}).get('dataset_name', dataset_name)
   if other != dataset_name:  # its labels.txt would become this one's, under its shards
@@ -71,8 +73,8 @@ def complete_output(dataset_dir, dataset_name, num_shards, num_validation, seed,
                                                dataset_utils.MANIFEST_FILENAME, dataset_name))
   if overwrite:
     return None, '--overwrite'
-  done, why = up_to_date(dataset_dir, dataset_name, num_shards, num_validation, seed,
-                                source, max_pixels)
+  done, why = up_to_date(dataset_dir, dataset_name, num_shards, num_validation, seed, source,
+                         max_pixels, split)
   if not done:
     return None, why
   logging.info('%s already holds a complete %s conversion with these settings; nothing to do '
@@ -161,8 +163,8 @@ def _utc_now():
 
 
 def _manifest(dataset_name, class_names, entries, report, renamed, source, flags, seed,
-              num_validation, max_pixels, refused_members):
-  return {
+              num_validation, max_pixels, refused_members, split):
+  manifest = {
       'format_version': dataset_utils.FORMAT_VERSION,
       'dataset_name': dataset_name,
       'class_names': list(class_names),
@@ -181,6 +183,8 @@ def _manifest(dataset_name, class_names, entries, report, renamed, source, flags
                           for member, reason in (refused_members or [])],
       'created': _utc_now(),
   }
+  manifest.update(split)  # 'split': 'stratified'
+  return manifest
 
 
 def _check_not_empty(entries, num_validation, report):
@@ -246,16 +250,18 @@ def convert_photos(photos_dir, dataset_dir, dataset_name='flowers', num_validati
   folders, photos = photos_lib.list_photos(photos_dir)
   class_names, renamed = photos_lib.class_names_of(folders)
   splits = photos_lib.split_photos(photos, num_validation, seed)
+  split = {'split': 'stratified'}
   if source is None:
     source = photos_lib.photos_dir_source(photos_dir)
   os.makedirs(dataset_dir, exist_ok=True)
   if reason is None:
     manifest, reason = complete_output(dataset_dir, dataset_name, num_shards, num_validation,
-                                       seed, source, max_pixels, overwrite)
+                                       seed, source, max_pixels, overwrite, split['split'])
     if manifest:
       return manifest
   logging.info('Converting into %s: %s.', dataset_dir, reason)
-  _warn_empty_folders(folders, collections.Counter(label for _, label in photos), photos_dir)
+  photos_per_class = collections.Counter(label for _, label in photos)
+  _warn_empty_folders(folders, photos_per_class, photos_dir)
 
   try:
     new_dir = staging.create(dataset_dir)
@@ -266,7 +272,10 @@ def convert_photos(photos_dir, dataset_dir, dataset_name='flowers', num_validati
     _check_not_empty(entries, num_validation, report)
     dataset_utils.write_label_file(dict(enumerate(class_names)), new_dir)
     manifest = _manifest(dataset_name, class_names, entries, report, renamed, source, flags,
-                         seed, num_validation, max_pixels, refused_members)
+                         seed, num_validation, max_pixels, refused_members, split)
+    for line in class_report.split_warnings(manifest, {
+        class_names[label]: count for label, count in photos_per_class.items()}):
+      logging.warning(line)
     dataset_utils.write_manifest(new_dir, manifest)
   except BaseException as e:
     staging.discard(dataset_dir)
@@ -331,13 +340,24 @@ def _same_source(old, new):
   return all(old.get(key) == new.get(key) for key in keys)
 
 
+OLD_SPLIT = 'random'  # manifests without 'split': one seeded shuffle, not stratified
+
+
 def settings_changes(manifest, num_shards, num_validation, seed, source=None,
-                     max_pixels=images.DEFAULT_MAX_PIXELS):
-  """What differs between the requested settings and a manifest's, as 'name old -> new' strings."""
-  old_shards = sorted(set(manifest['splits'][split]['num_shards'] for split in SPLITS))
+                     max_pixels=images.DEFAULT_MAX_PIXELS, split=None):
+  """What differs between the requested settings and a manifest's, as 'name old -> new' strings.
+
+  split: how the photos will be split ('stratified'), or None when that cannot be told before
+  the photos are fetched. A manifest of the split before stratification ('random') is always out
+  of date, so a rerun rebuilds it stratified.
+  """
+  old_shards = sorted(set(manifest['splits'][name]['num_shards'] for name in SPLITS))
   old_shards = old_shards[0] if len(old_shards) == 1 else old_shards
+  old_split = manifest.get('split', OLD_SPLIT)
+  new_split = split or (old_split if old_split != OLD_SPLIT else 'stratified')
   changes = []
-  for name, old, new in (('num_shards', old_shards, num_shards),
+  for name, old, new in (('split', old_split, new_split),
+                         ('num_shards', old_shards, num_shards),
                          ('num_validation', manifest.get('num_validation'), num_validation),
                          ('seed', manifest.get('seed'), seed),
                          ('max_pixels', manifest.get('max_pixels'), max_pixels)):
@@ -349,15 +369,16 @@ def settings_changes(manifest, num_shards, num_validation, seed, source=None,
 
 
 def up_to_date(dataset_dir, dataset_name, num_shards, num_validation, seed, source=None,
-               max_pixels=images.DEFAULT_MAX_PIXELS):
-  """(True, '') when dataset_dir is complete and made with these settings, else (False, why)."""
+               max_pixels=images.DEFAULT_MAX_PIXELS, split=None):
+  """(True, '') when dataset_dir is complete and made with these settings (settings_changes),
+  else (False, why)."""
   if not os.path.isdir(dataset_dir):
     return False, 'no output yet'
   ok, problem = checks.check_complete(dataset_dir, dataset_name)
   if not ok:
     return False, problem
   changes = settings_changes(dataset_utils.read_manifest(dataset_dir), num_shards,
-                             num_validation, seed, source, max_pixels)
+                             num_validation, seed, source, max_pixels, split)
   if changes:
     return False, 'settings changed (%s)' % ', '.join(changes)
   return True, ''

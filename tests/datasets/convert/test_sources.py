@@ -165,3 +165,9 @@ def test_a_second_conversion_into_a_folder_in_use_is_refused(tmp_path):
     with pytest.raises(UserError, match='in use by a conversion'):
       sources.download_and_convert(str(out), synthetic=2, num_validation=2, num_workers=1)
   assert sorted(os.listdir(out)) == [sources.LOCK_FILENAME]
+
+
+def test_synthetic_photos_of_one_per_class_leave_nothing_for_validation(tmp_path):
+  with pytest.raises(UserError, match='num_validation=2 would leave a class without a training'):
+    sources.download_and_convert(str(tmp_path / 'data'), synthetic=1, num_validation=2)
+  assert not os.path.exists(tmp_path / 'data')

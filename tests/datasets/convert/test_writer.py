@@ -326,3 +326,31 @@ def test_empty_class_folders_are_named_up_to_ten_then_counted(tmp_path, caplog):
   assert len(messages) == 11
   assert messages[-1].startswith('5 more class folders in %s have no files (15 in all' % photos)
 
+
+def test_classes_left_without_a_validation_photo_are_one_warning_with_their_count(
+    tmp_path, caplog):
+  photos = _class_folders(tmp_path / 'photos', [1] * 5 + [2] * 20)
+  manifest = writer.convert_photos(photos, str(tmp_path / 'data'), num_validation=15,
+                                    num_shards=1, num_workers=1)
+  warnings = [r.getMessage() for r in caplog.records if 'no validation photo' in r.getMessage()]
+  assert len(warnings) == 1 and warnings[0].startswith(
+      '10 of 25 classes have no validation photo, so evaluation cannot measure them: 5 have a '
+      'single photo, which goes to training; 5 got none as --num_validation=15 is below the 20 '
+      'classes of two or more photos')
+  per_class = manifest['splits']['validation']['per_class']
+  assert sum(1 for count in per_class.values() if not count) == 10
+  assert manifest['split'] == 'stratified'
+  assert 'Classes without a validation photo: 10 of 25' in writer.summary_text(
+      manifest, str(tmp_path / 'data'))
+
+
+def test_a_dataset_of_the_split_before_stratification_is_rebuilt(tmp_path):
+  photos, dataset_dir, manifest = convert_small(tmp_path)
+  del manifest['split']
+  dataset_utils.write_manifest(dataset_dir, manifest)
+  assert writer.up_to_date(dataset_dir, 'flowers', 2, 3, 0) == (
+      False, 'settings changed (split random -> stratified)')
+  rebuilt = writer.convert_photos(photos, dataset_dir, num_validation=3, num_shards=2,
+                                  num_workers=1)
+  assert rebuilt['split'] == 'stratified'
+  assert writer.up_to_date(dataset_dir, 'flowers', 2, 3, 0) == (True, '')
