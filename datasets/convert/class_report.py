@@ -89,6 +89,7 @@ def missing_lines(manifest):
                     dataset_utils.MANIFEST_FILENAME))
   return lines
 
+
 def split_warnings(manifest, photos_per_class):
   """One line per problem with the split just written: classes left without a validation photo
   (and why), classes with no training photo. photos_per_class: {class name: photos listed}."""
@@ -98,18 +99,21 @@ def split_warnings(manifest, photos_per_class):
   num_classes = len(manifest['class_names'])
   warnings = []
   if no_validation:
-    single = sum(1 for name in no_validation if photos_per_class.get(name) == 1)
-    many = sum(1 for count in photos_per_class.values() if count >= 2)
-    reasons = []
-    if single:
-      reasons.append('%d have a single photo, which goes to training' % single)
-    if len(no_validation) > single:
-      reasons.append(
-          '%d got none as --num_validation=%d is below the %d classes of two or more photos'
-          % (len(no_validation) - single, manifest['num_validation'], many)
-          if manifest['num_validation'] < many else
-          '%d lost theirs to skipped photos' % (len(no_validation) - single))
-    why = '; '.join(reasons)
+    if manifest.get('split') == 'given':
+      why = 'the %s/ folder has no photo of them' % manifest['split_folders']['validation']
+    else:
+      single = sum(1 for name in no_validation if photos_per_class.get(name) == 1)
+      many = sum(1 for count in photos_per_class.values() if count >= 2)
+      reasons = []
+      if single:
+        reasons.append('%d have a single photo, which goes to training' % single)
+      if len(no_validation) > single:
+        reasons.append(
+            '%d got none as --num_validation=%d is below the %d classes of two or more photos'
+            % (len(no_validation) - single, manifest['num_validation'], many)
+            if manifest['num_validation'] < many else
+            '%d lost theirs to skipped photos' % (len(no_validation) - single))
+      why = '; '.join(reasons)
     warnings.append('%d of %d classes have no validation photo, so evaluation cannot measure '
                     'them: %s (%s; per_class in %s).' % (
                         len(no_validation), num_classes, why, _examples(no_validation),

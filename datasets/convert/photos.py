@@ -5,7 +5,8 @@ The split is stratified and reproducible: the file list is sorted and shuffled w
 random.Random(seed) (so it never depends on file-system order); every class of two or more photos
 gets at least one validation photo when num_validation allows, the rest in proportion to the
 class sizes (largest remainder, ties in the shuffled order), and never its last training photo; a
-class of one photo goes to training.
+class of one photo goes to training. A folder whose top level is a given split (train/ and
+validation/ or val/, each of class folders) keeps that split instead.
 
 No TensorFlow here, by design: the worker processes are started with 'spawn' and re-import the
 __main__ module, which may import this one at its top (bench/run.py does); the workers
@@ -26,28 +27,72 @@ from absl import logging
 from base import UserError
 from datasets import images
 
+TRAIN_FOLDER = 'train'
+VALIDATION_FOLDERS = ('validation', 'val')  # the first one present is the validation split
+IGNORED_FOLDERS = ('test',)  # beside train/: a test split (often without labels), not converted
+
+
+def _folders(path):
+  return sorted(name for name in os.listdir(path)
+                if not name.startswith('.') and os.path.isdir(os.path.join(path, name)))
+
+
+def given_split_of(folders, where):
+  """{'train': 'train', 'validation': 'val' or 'validation'} when the top-level folder names are
+  a given split: train/ beside validation/ or val/ (and test/, not converted), nothing else.
+  None when they are class folders. UserError (naming `where`) for train/ without a
+  validation folder, or with both."""
+  folders = set(folders)
+  if TRAIN_FOLDER not in folders or not folders <= set(
+      (TRAIN_FOLDER,) + VALIDATION_FOLDERS + IGNORED_FOLDERS):
+    return None
+  validation = [name for name in VALIDATION_FOLDERS if name in folders]
+  if not validation:
+    raise UserError('%s has a train/ folder but no validation/ or val/: give the validation '
+                    'photos as %s/val/<class>/<photo>, or put the class folders at the top'
+                    % (where, where))
+  if len(validation) > 1:
+    raise UserError('%s has both validation/ and val/: keep one of them' % where)
+  return {'train': TRAIN_FOLDER, 'validation': validation[0]}
+
+
+def given_split(photos_dir):
+  """The folders of the split photos_dir comes with (given_split_of), or None."""
+  if not os.path.isdir(photos_dir):
+    return None  # (list_photos says so)
+  return given_split_of(_folders(photos_dir), photos_dir)
+
 
 def list_photos(photos_dir):
-  """(class names sorted, [(relative_path, class_id)] sorted) for photos_dir/<class>/<file>.
+  """(class names sorted, [(relative_path, class_id)] sorted) for photos_dir/<class>/<file>, or
+  for photos_dir/<split folder>/<class>/<file> when it comes split (given_split): the classes
+  are then those of both split folders.
 
   Hidden folders and files (starting with '.') are ignored, as are files directly in photos_dir
-  and folders inside class folders. Files of any extension are listed: they are checked later.
+  (or in a split folder) and folders inside class folders. Files of any extension are listed:
+  they are checked later.
   """
   if not os.path.isdir(photos_dir):
     raise UserError('photos folder %s does not exist: give a folder of class folders '
                     '(<dir>/<class>/<photo>)' % photos_dir)
-  class_names = sorted(name for name in os.listdir(photos_dir)
-                       if not name.startswith('.')
-                       and os.path.isdir(os.path.join(photos_dir, name)))
-  if not class_names:
-    raise UserError('%s has no class folders: expected %s/<class>/<photo>'
-                    % (photos_dir, photos_dir))
+  split = given_split(photos_dir)
+  roots = [''] if split is None else [split['train'] + '/', split['validation'] + '/']
+  classes_of_roots = {}
+  for root in roots:
+    classes_of_roots[root] = _folders(os.path.join(photos_dir, root))
+    if not classes_of_roots[root]:
+      raise UserError('%s has no class folders: expected %s/<class>/<photo>'
+                      % (os.path.join(photos_dir, root).rstrip('/'),
+                         os.path.join(photos_dir, root).rstrip('/')))
+  class_names = sorted(set().union(*classes_of_roots.values()))
+  class_ids = {name: i for i, name in enumerate(class_names)}
   photos = []
-  for class_id, class_name in enumerate(class_names):
-    class_dir = os.path.join(photos_dir, class_name)
-    for name in os.listdir(class_dir):
-      if not name.startswith('.') and os.path.isfile(os.path.join(class_dir, name)):
-        photos.append((class_name + '/' + name, class_id))
+  for root, folders in classes_of_roots.items():
+    for class_name in folders:
+      class_dir = os.path.join(photos_dir, root, class_name)
+      for name in os.listdir(class_dir):
+        if not name.startswith('.') and os.path.isfile(os.path.join(class_dir, name)):
+          photos.append((root + class_name + '/' + name, class_ids[class_name]))
   photos.sort()
   return class_names, photos
 
@@ -157,6 +202,15 @@ def split_photos(photos, num_validation, seed=0):
   chosen = set(item for c, items in by_class.items() for item in items[:quotas[c]])
   return {'train': [item for item in shuffled if item not in chosen],
           'validation': [item for item in shuffled if item in chosen]}
+
+
+def split_given(photos, folders, seed=0):
+  """{'train': [...], 'validation': [...]}: the photos under folders['train'] and
+  folders['validation'] (given_split_of), each split sorted and shuffled by seed."""
+  shuffled = sorted(photos)
+  random.Random(seed).shuffle(shuffled)
+  return {split: [item for item in shuffled if item[0].startswith(folders[split] + '/')]
+          for split in ('train', 'validation')}
 
 
 def shard_ranges(num_items, num_shards):

@@ -63,8 +63,8 @@ def complete_output(dataset_dir, dataset_name, num_shards, num_validation, seed,
                     max_pixels, overwrite, split=None):
   """(the manifest of a complete output made with these settings, or None, and why not).
   Finishes the swap of an interrupted conversion, or removes its staging folder, first.
-  split: how the photos will be split ('stratified'), None when not known before they are
-  fetched (settings_changes)."""
+  split: 'stratified' or 'given' when the photos are known to come so, None when not known
+  before they are fetched (settings_changes)."""
   staging.recover(dataset_dir, dataset_name)  # A swap a killed run began is finished first.
   other = (dataset_utils.read_manifest(dataset_dir) or {}).get('dataset_name', dataset_name)
   if other != dataset_name:  # its labels.txt would become this one's, under its shards
@@ -183,14 +183,14 @@ def _manifest(dataset_name, class_names, entries, report, renamed, source, flags
                           for member, reason in (refused_members or [])],
       'created': _utc_now(),
   }
-  manifest.update(split)  # 'split': 'stratified'
+  manifest.update(split)  # 'split': 'stratified' or 'given' (with 'split_folders')
   return manifest
 
 
-def _check_not_empty(entries, num_validation, report):
+def _check_not_empty(entries, validation_asked, report):
   """UserError (the earlier dataset kept) when a split asked for holds no photo at all."""
   for split in SPLITS:
-    if not entries[split]['num_samples'] and (split == 'train' or num_validation):
+    if not entries[split]['num_samples'] and (split == 'train' or validation_asked):
       raise UserError('no photo of the %s split could be converted (skipped: %s); the earlier '
                       'dataset, if any, is kept' % (split, _grouped(report['skipped']) or
                                                     'none'))
@@ -247,10 +247,15 @@ def convert_photos(photos_dir, dataset_dir, dataset_name='flowers', num_validati
   """
   validate_settings(dataset_name, num_shards, max_pixels, num_workers)
   base.check_no_glob_characters(dataset_dir, 'dataset_dir')
+  given = photos_lib.given_split(photos_dir)
   folders, photos = photos_lib.list_photos(photos_dir)
   class_names, renamed = photos_lib.class_names_of(folders)
-  splits = photos_lib.split_photos(photos, num_validation, seed)
-  split = {'split': 'stratified'}
+  if given:
+    splits = photos_lib.split_given(photos, given, seed)
+    split = {'split': 'given', 'split_folders': given}
+  else:
+    splits = photos_lib.split_photos(photos, num_validation, seed)
+    split = {'split': 'stratified'}
   if source is None:
     source = photos_lib.photos_dir_source(photos_dir)
   os.makedirs(dataset_dir, exist_ok=True)
@@ -260,6 +265,11 @@ def convert_photos(photos_dir, dataset_dir, dataset_name='flowers', num_validati
     if manifest:
       return manifest
   logging.info('Converting into %s: %s.', dataset_dir, reason)
+  if given:
+    logging.info('The photos come split (%s/ and %s/): that split is kept, and --num_validation '
+                 'does not apply%s.', given['train'], given['validation'], ''.join(
+                     '; %s/ is not converted' % name for name in photos_lib.IGNORED_FOLDERS
+                     if os.path.isdir(os.path.join(photos_dir, name))))
   photos_per_class = collections.Counter(label for _, label in photos)
   _warn_empty_folders(folders, photos_per_class, photos_dir)
 
@@ -269,7 +279,7 @@ def convert_photos(photos_dir, dataset_dir, dataset_name='flowers', num_validati
                                     class_names, max_pixels,
                                     num_workers or photos_lib.default_num_workers(), progress,
                                     file_writer)
-    _check_not_empty(entries, num_validation, report)
+    _check_not_empty(entries, bool(given) or num_validation, report)
     dataset_utils.write_label_file(dict(enumerate(class_names)), new_dir)
     manifest = _manifest(dataset_name, class_names, entries, report, renamed, source, flags,
                          seed, num_validation, max_pixels, refused_members, split)
@@ -347,20 +357,22 @@ def settings_changes(manifest, num_shards, num_validation, seed, source=None,
                      max_pixels=images.DEFAULT_MAX_PIXELS, split=None):
   """What differs between the requested settings and a manifest's, as 'name old -> new' strings.
 
-  split: how the photos will be split ('stratified'), or None when that cannot be told before
-  the photos are fetched. A manifest of the split before stratification ('random') is always out
-  of date, so a rerun rebuilds it stratified.
+  split: how the photos will be split ('stratified', 'given'), or None when that cannot be told
+  before the photos are fetched (an archive: the same archive, by its SHA-256, comes the same
+  way). A manifest of the split before stratification ('random') is always out of date, so a
+  rerun rebuilds it stratified. num_validation does not matter to a given split.
   """
   old_shards = sorted(set(manifest['splits'][name]['num_shards'] for name in SPLITS))
   old_shards = old_shards[0] if len(old_shards) == 1 else old_shards
   old_split = manifest.get('split', OLD_SPLIT)
   new_split = split or (old_split if old_split != OLD_SPLIT else 'stratified')
+  settings = [('split', old_split, new_split), ('num_shards', old_shards, num_shards)]
+  if new_split != 'given':
+    settings.append(('num_validation', manifest.get('num_validation'), num_validation))
+  settings += [('seed', manifest.get('seed'), seed),
+               ('max_pixels', manifest.get('max_pixels'), max_pixels)]
   changes = []
-  for name, old, new in (('split', old_split, new_split),
-                         ('num_shards', old_shards, num_shards),
-                         ('num_validation', manifest.get('num_validation'), num_validation),
-                         ('seed', manifest.get('seed'), seed),
-                         ('max_pixels', manifest.get('max_pixels'), max_pixels)):
+  for name, old, new in settings:
     if old != new:
       changes.append('%s %s -> %s' % (name, old, new))
   if not _same_source(manifest.get('source'), source):

@@ -1,11 +1,13 @@
-"""datasets.convert.photos: the stratified split."""
+"""datasets.convert.photos: the stratified split, and photos that come split (train/ and val/)."""
 import collections
+import os
 import random
 
 import pytest
 
 from base import UserError
 from datasets.convert import photos
+from support.photo_files import make_photos
 
 
 def _many_classes(num_classes=300, seed=0):
@@ -79,3 +81,55 @@ def test_one_large_class_among_many_small_ones_is_split_quickly_and_exactly():
   assert sum(quotas.values()) == 3000 and min(quotas[c] for c in range(1, 3000)) == 1
   assert quotas[0] == 1  # the minimum of one for every class took all the rest
 
+
+# --- photos that come split -------------------------------------------------------------------
+
+def test_a_folder_of_train_and_val_keeps_its_split_and_its_classes_are_the_union(tmp_path):
+  make_photos(tmp_path / 'train', per_class=(3, 2, 0))
+  make_photos(tmp_path / 'val', per_class=(1, 0, 2))
+  (tmp_path / 'test' / 'daisy').mkdir(parents=True)  # not converted
+  assert photos.given_split(str(tmp_path)) == {'train': 'train', 'validation': 'val'}
+  class_names, items = photos.list_photos(str(tmp_path))
+  assert class_names == ['daisy', 'roses', 'tulips']
+  splits = photos.split_given(items, {'train': 'train', 'validation': 'val'}, seed=0)
+  assert sorted(splits['validation']) == [('val/daisy/daisy_00.jpg', 0),
+                                          ('val/tulips/tulips_00.jpg', 2),
+                                          ('val/tulips/tulips_01.jpg', 2)]
+  assert len(splits['train']) == 5
+  assert splits == photos.split_given(items[::-1], {'train': 'train', 'validation': 'val'}, 0)
+
+
+def test_validation_is_a_validation_folder_too_and_a_class_named_train_is_a_class(tmp_path):
+  assert photos.given_split_of(['train', 'validation'], 'x') == {'train': 'train',
+                                                               'validation': 'validation'}
+  assert photos.given_split_of(['train', 'bus', 'car'], 'x') is None  # classes, one of trains
+  make_photos(tmp_path, per_class=(1, 1))
+  (tmp_path / 'train').mkdir()
+  assert photos.list_photos(str(tmp_path))[0] == ['daisy', 'roses', 'train']
+
+
+@pytest.mark.parametrize('folders,message', [
+    (('train', 'test'), 'has a train/ folder but no validation/ or val/'),
+    (('train', 'val', 'validation'), 'has both validation/ and val/'),
+])
+def test_a_split_folder_that_is_not_whole_is_one_clear_error(tmp_path, folders, message):
+  for folder in folders:
+    make_photos(tmp_path / folder, per_class=(1,))
+  with pytest.raises(UserError, match=message):
+    photos.list_photos(str(tmp_path))
+
+
+def test_a_validation_folder_of_loose_files_says_where_the_class_folders_go(tmp_path):
+  make_photos(tmp_path / 'train', per_class=(2, 2))
+  (tmp_path / 'val').mkdir()
+  (tmp_path / 'val' / 'ILSVRC2012_val_00000001.JPEG').write_bytes(b'x')
+  with pytest.raises(UserError, match=r'val has no class folders: expected .*val/<class>/'):
+    photos.list_photos(str(tmp_path))
+
+
+def test_the_fingerprint_of_a_split_folder_covers_both_splits(tmp_path):
+  make_photos(tmp_path / 'train', per_class=(2, 2))
+  make_photos(tmp_path / 'val', per_class=(1, 1))
+  before = photos.photos_fingerprint(str(tmp_path))
+  os.remove(tmp_path / 'val' / 'roses' / 'roses_00.jpg')
+  assert photos.photos_fingerprint(str(tmp_path)) != before
