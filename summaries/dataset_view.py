@@ -2,11 +2,18 @@
 --dataset_view): per class a grid of its first photos, a table of the class counts, and an
 embedding projector whose vectors are the pixels of small thumbnails, with a sprite of the photos.
 
+Up to base.LISTED_CLASSES classes every class has its grid and its row. Beyond, only the classes
+with the fewest and the most images (base.worst_and_best) do, the table says how the counts
+spread and how many classes it leaves out, and every class's count goes to classes.csv beside the
+events: the views stay the same size at any class count.
+
 It reads the TFRecords with Pillow (the TF-Slim keys), needs no checkpoint and builds no graph.
 """
+import csv
 import dataclasses
 import io
 import os
+import statistics
 
 import numpy as np
 import tensorflow as tf
@@ -20,6 +27,7 @@ from summaries import events
 from summaries import projector
 
 EMBEDDING_TENSOR = 'pixels'
+CLASSES_FILENAME = 'classes.csv'  # beyond LISTED_CLASSES: id, class, images of every class
 
 
 def _records(path):
@@ -95,20 +103,54 @@ def _collect(dataset, names, images_per_class, embedding_size, pixel_size, thumb
   return view
 
 
+def _listed(counts):
+  """(class ids shown first, class ids shown last, how many between): every class up to
+  base.LISTED_CLASSES, beyond the fewest images first and the most last."""
+  return base.worst_and_best(range(len(counts)), key=lambda label: counts[label])
+
+
+def _class_table(split_name, names, counts):
+  """The Markdown of the text card 'dataset/classes'."""
+  worst, best, left_out = _listed(counts)
+  table = ['%d %s images in %d classes' % (counts.sum(), split_name, len(names)), '']
+  if left_out:
+    table += ['Images per class: min %d, median %g, max %d. The %d classes with the fewest images '
+              'and the %d with the most; every class in %s beside the events.'
+              % (counts.min(), statistics.median(counts.tolist()), counts.max(), len(worst),
+                 len(best), CLASSES_FILENAME), '']
+  table += ['| class | images |', '|---|---|']
+  table += [events.markdown_row(names[i], counts[i]) for i in worst]
+  if left_out:
+    table.append(events.markdown_row('... %d more classes' % left_out, ''))
+  table += [events.markdown_row(names[i], counts[i]) for i in best]
+  return '\n'.join(table)
+
+
+def _write_classes_csv(log_dir, names, counts):
+  out = io.StringIO()
+  rows = csv.writer(out, lineterminator='\n')
+  rows.writerow(['id', 'class', 'images'])
+  rows.writerows([i, name, int(count)] for i, (name, count) in enumerate(zip(names, counts)))
+  base.write_text_atomic(os.path.join(log_dir, CLASSES_FILENAME), out.getvalue())
+
+
 def _write_summaries(log_dir, split_name, names, view):
-  """The sample grids per class and the table of class counts, at step 0."""
+  """The sample grids of the listed classes and the table of class counts, at step 0 (with
+  classes.csv first when the table leaves classes out)."""
+  worst, best, left_out = _listed(view.counts)
+  tags = events.class_tags(names)
   values = []
-  for label, tag in enumerate(events.class_tags(names)):
+  for label in worst + best:
     if view.samples[label]:
       values.append(events.image_summary_value(
-          'dataset/%s' % tag, photo_grids.image_grid(
+          'dataset/%s' % tags[label], photo_grids.image_grid(
               [t for t, _ in view.samples[label]],
               [os.path.basename(f) for _, f in view.samples[label]])))
-  table = ['%d %s images in %d classes' % (view.counts.sum(), split_name, len(names)), '',
-           '| class | images |', '|---|---|']
-  table += [events.markdown_row(name, view.counts[i]) for i, name in enumerate(names)]
-  values.append(events.text_summary_value('dataset/classes', '\n'.join(table)))
+  values.append(events.text_summary_value('dataset/classes',
+                                          _class_table(split_name, names, view.counts)))
   tf.io.gfile.makedirs(log_dir)
+  if left_out:
+    _write_classes_csv(log_dir, names, view.counts)
   writer = events.make_writer(log_dir)
   try:
     writer.add_summary(tf.compat.v1.Summary(value=values), 0)
@@ -116,12 +158,21 @@ def _write_summaries(log_dir, split_name, names, view):
     writer.close()
 
 
+def _counts_text(names, counts):
+  """'daisy 60, dandelion 86, ...', or beyond base.LISTED_CLASSES how the counts spread."""
+  if len(names) <= base.LISTED_CLASSES:
+    return ', '.join('%s %d' % (n, c) for n, c in zip(names, counts))
+  return '%d classes, min %d, median %g, max %d per class' % (
+      len(names), counts.min(), statistics.median(counts.tolist()), counts.max())
+
+
 def write_dataset_view(dataset, log_dir, images_per_class=8, embedding_size=None,
                        pixel_size=32, thumb_size=projector.SPRITE_THUMB_SIZE):
   """A TensorBoard log of what a split looks like, before any training.
 
   Writes to log_dir: an image summary 'dataset/<class>' per class (a grid of its first
-  images_per_class photos, captioned with their file names), a text table of the class counts,
+  images_per_class photos, captioned with their file names), a text table of the class counts
+  (beyond base.LISTED_CLASSES classes: of the fewest and the most, every class in classes.csv),
   and an embedding projector whose vectors are the pixels of pixel_size x pixel_size thumbnails
   (first embedding_size images, all by default) with filename and label metadata and a sprite of
   the photos.
@@ -139,8 +190,7 @@ def write_dataset_view(dataset, log_dir, images_per_class=8, embedding_size=None
     projector.write_projector(log_dir, np.stack(view.pixels), view.metadata, view.thumbnails,
                               tensor_name=EMBEDDING_TENSOR, step=0, thumb_size=thumb_size)
   logging.info('Dataset view of %d %s images (%s) in %s; %d in the projector.', view.counts.sum(),
-               dataset.split_name, ', '.join('%s %d' % (n, c) for n, c in zip(names, view.counts)),
-               log_dir, len(view.pixels))
+               dataset.split_name, _counts_text(names, view.counts), log_dir, len(view.pixels))
   return {'num_images': int(view.counts.sum()),
           'class_counts': {n: int(c) for n, c in zip(names, view.counts)},
           'embedded': len(view.pixels)}

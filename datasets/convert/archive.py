@@ -4,14 +4,18 @@ Two layouts are accepted:
   ROOT/<class>/<image>   one top folder, like flower_photos.tgz: extracted to DEST/ROOT.
   <class>/<image>        class folders at the top: extracted to DEST/<archive name without
                          its extension> (e.g. photos.zip -> DEST/photos).
-Either way `ExtractResult.root` is the folder that directly holds the class folders.
+Either way `ExtractResult.root` is the folder that directly holds the class folders. In both, the
+top may instead be a given split (photos.given_split_of): train/<class>/<image> beside
+val/<class>/<image> (or validation/), as ImageNet and most public sets ship; then the root holds
+train/ and val/, and a test/ beside them is refused (not converted).
 
-Only regular files at ROOT/<class>/<file> (and the folders leading to them) are taken. Every
-other member is refused with a reason: absolute paths, '..' components, symlinks, hard links,
-devices, FIFOs, hidden or __MACOSX entries, and files at another depth such as the
-ROOT/LICENSE.txt of flower_photos.tgz. Members are never extracted by tarfile/zipfile: each one
-is checked here, then its bytes are streamed into a file created under a fresh temporary folder
-inside DEST (so nothing can be written outside DEST), which is renamed into place when complete.
+Only regular files at ROOT/<class>/<file> (or ROOT/<split>/<class>/<file>) and the folders leading
+to them are taken. Every other member is refused with a reason: absolute paths, '..' components,
+symlinks, hard links, devices, FIFOs, hidden or __MACOSX entries, and files at another depth such
+as the ROOT/LICENSE.txt of flower_photos.tgz. Members are never extracted by tarfile/zipfile:
+each one is checked here, then its bytes are streamed into a file created under a fresh
+temporary folder inside DEST (so nothing can be written outside DEST), which is renamed into
+place when complete.
 Nothing here reads flags.
 """
 import collections
@@ -31,6 +35,7 @@ from absl import logging
 
 import base
 from base import UserError
+from datasets.convert import photos as photos_lib
 
 ExtractResult = collections.namedtuple('ExtractResult', ['root', 'refused', 'extracted'])
 ExtractResult.__doc__ = """root: folder holding the class folders; refused: [(member name,
@@ -42,6 +47,7 @@ REPLACED_PREFIX = '.replaced-'
 CHUNK_SIZE = 1 << 20
 LOG_EVERY_SECS = 2.0
 NOT_IN_CLASS_FOLDER = 'not in a class folder'
+NOT_CONVERTED_SPLIT = 'a split that is not converted'
 
 # What a damaged archive raises while being read (gzip.BadGzipFile is an OSError).
 _READ_ERRORS = (tarfile.TarError, zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError,
@@ -182,6 +188,14 @@ def _prefix_length(entries):
   return 1 if len(tops) == 1 and nested_files else 0
 
 
+def _given_split(entries, prefix, archive_path):
+  """The split folders (photos.given_split_of) when the folders at the top (under the prefix)
+  are a given split, else None."""
+  tops = set(e.parts[prefix] for e in entries if e.kind is not None and (
+      len(e.parts) > prefix + 1 or (e.kind == 'dir' and len(e.parts) == prefix + 1)))
+  return photos_lib.given_split_of(tops, archive_path)
+
+
 def _archive_stem(archive_path):
   name = os.path.basename(archive_path)
   for suffix in ARCHIVE_SUFFIXES:
@@ -250,8 +264,21 @@ def _write_member(source, entry, path):
   return None
 
 
-def _extract_entries(source, entries, prefix, temp_dir):
-  """Writes the taken members under temp_dir; returns (refused, files written)."""
+def _place_problem(entry, prefix, split):
+  """Why a member is not at a place photos are taken from, or None."""
+  depth = len(entry.parts) - prefix
+  if split is not None:
+    if depth and entry.parts[prefix] not in split.values():
+      return NOT_CONVERTED_SPLIT
+    depth -= 1
+  if (entry.kind == 'file' and depth != 2) or (entry.kind == 'dir' and depth > 1):
+    return NOT_IN_CLASS_FOLDER
+  return None
+
+
+def _extract_entries(source, entries, prefix, temp_dir, split=None):
+  """Writes the taken members under temp_dir (split: the split folders of a given split);
+  returns (refused, files written)."""
   refused = []
   written = set()
   last_log = time.monotonic()
@@ -260,9 +287,7 @@ def _extract_entries(source, entries, prefix, temp_dir):
       continue  # The archive's own './' entry.
     reason = entry.reason
     if reason is None:
-      depth = len(entry.parts) - prefix
-      if (entry.kind == 'file' and depth != 2) or (entry.kind == 'dir' and depth > 1):
-        reason = NOT_IN_CLASS_FOLDER
+      reason = _place_problem(entry, prefix, split)
     if reason is None:
       reason = source.extra_check(entry, temp_dir)
     relative = entry.parts[prefix:] if reason is None else ()
@@ -336,8 +361,9 @@ def safe_extract(archive_path, dest_dir):
     except _READ_ERRORS as e:
       raise _Corrupt(e) from e
     prefix = _prefix_length(entries)
+    split = _given_split(entries, prefix, archive_path)
     temp_dir = tempfile.mkdtemp(prefix='%s%d-' % (TEMP_PREFIX, os.getpid()), dir=dest_dir)
-    refused, extracted = _extract_entries(source, entries, prefix, temp_dir)
+    refused, extracted = _extract_entries(source, entries, prefix, temp_dir, split)
     _log_refused(archive_path, refused)
     if not extracted:
       raise UserError('%s has no files in class folders (%d members skipped): expected '

@@ -1,8 +1,12 @@
 """The photos a conversion starts from: the class-folder list, the train/validation split, the
 shard ranges, and checking the photos in worker processes.
 
-The split is reproducible: the file list is sorted, shuffled with random.Random(seed) and the
-first num_validation photos are the validation split (so it never depends on file-system order).
+The split is stratified and reproducible: the file list is sorted and shuffled with
+random.Random(seed) (so it never depends on file-system order); every class of two or more photos
+gets at least one validation photo when num_validation allows, the rest in proportion to the
+class sizes (largest remainder, ties in the shuffled order), and never its last training photo; a
+class of one photo goes to training. A folder whose top level is a given split (train/ and
+validation/ or val/, each of class folders) keeps that split instead.
 
 No TensorFlow here, by design: the worker processes are started with 'spawn' and re-import the
 __main__ module, which may import this one at its top (bench/run.py does); the workers
@@ -11,6 +15,7 @@ themselves run datasets/images.py only.
 import collections
 import concurrent.futures
 import hashlib
+import heapq
 import itertools
 import multiprocessing
 import os
@@ -22,28 +27,72 @@ from absl import logging
 from base import UserError
 from datasets import images
 
+TRAIN_FOLDER = 'train'
+VALIDATION_FOLDERS = ('validation', 'val')  # the first one present is the validation split
+IGNORED_FOLDERS = ('test',)  # beside train/: a test split (often without labels), not converted
+
+
+def _folders(path):
+  return sorted(name for name in os.listdir(path)
+                if not name.startswith('.') and os.path.isdir(os.path.join(path, name)))
+
+
+def given_split_of(folders, where):
+  """{'train': 'train', 'validation': 'val' or 'validation'} when the top-level folder names are
+  a given split: train/ beside validation/ or val/ (and test/, not converted), nothing else.
+  None when they are class folders. UserError (naming `where`) for train/ without a
+  validation folder, or with both."""
+  folders = set(folders)
+  if TRAIN_FOLDER not in folders or not folders <= set(
+      (TRAIN_FOLDER,) + VALIDATION_FOLDERS + IGNORED_FOLDERS):
+    return None
+  validation = [name for name in VALIDATION_FOLDERS if name in folders]
+  if not validation:
+    raise UserError('%s has a train/ folder but no validation/ or val/: give the validation '
+                    'photos as %s/val/<class>/<photo>, or put the class folders at the top'
+                    % (where, where))
+  if len(validation) > 1:
+    raise UserError('%s has both validation/ and val/: keep one of them' % where)
+  return {'train': TRAIN_FOLDER, 'validation': validation[0]}
+
+
+def given_split(photos_dir):
+  """The folders of the split photos_dir comes with (given_split_of), or None."""
+  if not os.path.isdir(photos_dir):
+    return None  # (list_photos says so)
+  return given_split_of(_folders(photos_dir), photos_dir)
+
 
 def list_photos(photos_dir):
-  """(class names sorted, [(relative_path, class_id)] sorted) for photos_dir/<class>/<file>.
+  """(class names sorted, [(relative_path, class_id)] sorted) for photos_dir/<class>/<file>, or
+  for photos_dir/<split folder>/<class>/<file> when it comes split (given_split): the classes
+  are then those of both split folders.
 
   Hidden folders and files (starting with '.') are ignored, as are files directly in photos_dir
-  and folders inside class folders. Files of any extension are listed: they are checked later.
+  (or in a split folder) and folders inside class folders. Files of any extension are listed:
+  they are checked later.
   """
   if not os.path.isdir(photos_dir):
     raise UserError('photos folder %s does not exist: give a folder of class folders '
                     '(<dir>/<class>/<photo>)' % photos_dir)
-  class_names = sorted(name for name in os.listdir(photos_dir)
-                       if not name.startswith('.')
-                       and os.path.isdir(os.path.join(photos_dir, name)))
-  if not class_names:
-    raise UserError('%s has no class folders: expected %s/<class>/<photo>'
-                    % (photos_dir, photos_dir))
+  split = given_split(photos_dir)
+  roots = [''] if split is None else [split['train'] + '/', split['validation'] + '/']
+  classes_of_roots = {}
+  for root in roots:
+    classes_of_roots[root] = _folders(os.path.join(photos_dir, root))
+    if not classes_of_roots[root]:
+      raise UserError('%s has no class folders: expected %s/<class>/<photo>'
+                      % (os.path.join(photos_dir, root).rstrip('/'),
+                         os.path.join(photos_dir, root).rstrip('/')))
+  class_names = sorted(set().union(*classes_of_roots.values()))
+  class_ids = {name: i for i, name in enumerate(class_names)}
   photos = []
-  for class_id, class_name in enumerate(class_names):
-    class_dir = os.path.join(photos_dir, class_name)
-    for name in os.listdir(class_dir):
-      if not name.startswith('.') and os.path.isfile(os.path.join(class_dir, name)):
-        photos.append((class_name + '/' + name, class_id))
+  for root, folders in classes_of_roots.items():
+    for class_name in folders:
+      class_dir = os.path.join(photos_dir, root, class_name)
+      for name in os.listdir(class_dir):
+        if not name.startswith('.') and os.path.isfile(os.path.join(class_dir, name)):
+          photos.append((root + class_name + '/' + name, class_ids[class_name]))
   photos.sort()
   return class_names, photos
 
@@ -53,6 +102,9 @@ def list_photos(photos_dir):
 # UTF-8 (Python gives them as lone surrogates, which cannot be written as text).
 _CONTROL = re.compile('[\x00-\x1f\x7f-\x9f\u2028\u2029]+')
 _UNDECODABLE = re.compile('[\ud800-\udfff]')
+
+
+MAX_LOGGED = 10  # class folders named one by one in the log; the rest only counted
 
 
 def clean_class_name(folder):
@@ -71,8 +123,9 @@ def class_names_of(folders):
     if name != folder:
       reason = ('control characters' if _CONTROL.search(folder) else
                 'bytes that are not UTF-8')
-      logging.warning('Class folder %r has %s, which labels.txt cannot hold; its class is named '
-                      '%r.', folder, reason, name)
+      if len(renamed) < MAX_LOGGED:
+        logging.warning('Class folder %r has %s, which labels.txt cannot hold; its class is '
+                        'named %r.', folder, reason, name)
       renamed.append({'folder': folder, 'class_name': name, 'reason': reason})
     if not name:
       raise UserError('class folder %r has no printable character: rename it' % folder)
@@ -80,6 +133,9 @@ def class_names_of(folders):
       raise UserError('class folders %r and %r both give the class name %r: rename one'
                       % (folders_of_names[name], folder, name))
     folders_of_names[name] = folder
+  if len(renamed) > MAX_LOGGED:
+    logging.warning('%d more class folders renamed likewise (all %d listed in manifest.json '
+                    'under renamed_classes).', len(renamed) - MAX_LOGGED, len(renamed))
   return list(folders_of_names), renamed
 
 
@@ -94,12 +150,67 @@ def check_num_validation(num_validation, num_photos):
                     % (num_validation, num_photos, num_photos // 5))
 
 
+def validation_quotas(class_sizes, num_validation):
+  """{class: validation photos} for {class: photos} (in the order that breaks ties).
+
+  Classes of one photo get none (it goes to training), every other class keeps a training photo.
+  When num_validation reaches the classes of two or more photos each of them gets at least one;
+  otherwise the largest get one. The rest goes in proportion to size: num_validation * size /
+  (photos of those classes), rounded down, then one more for the largest remainders (one less for
+  the largest excesses when the minimum of one went over), until the total is num_validation.
+  UserError when num_validation is over what the classes can give.
+  """
+  capacity = {c: n - 1 for c, n in class_sizes.items() if n >= 2}
+  quotas = dict.fromkeys(class_sizes, 0)
+  if not num_validation:
+    return quotas
+  if num_validation > sum(capacity.values()):
+    raise UserError('num_validation=%d would leave a class without a training photo: with one '
+                    'kept per class, at most %d of the %d photos can go to validation; pass a '
+                    'smaller --num_validation' % (num_validation, sum(capacity.values()),
+                                                  sum(class_sizes.values())))
+  total = sum(class_sizes[c] for c in capacity)
+  least = 1 if num_validation >= len(capacity) else 0
+  target = {c: num_validation * class_sizes[c] / total for c in capacity}
+  quotas.update({c: min(capacity[c], max(least, int(target[c]))) for c in capacity})
+  left = num_validation - sum(quotas.values())
+  step = 1 if left > 0 else -1
+  # Up: one more to the largest remainder first (a class that can give one); down: one less to
+  # the largest excess first (never below the minimum). Ties: the classes' order.
+  heap = [(step * (quotas[c] - target[c]), i, c) for i, c in enumerate(capacity)
+          if (quotas[c] < capacity[c] if step > 0 else quotas[c] > least)]
+  heapq.heapify(heap)
+  for _ in range(abs(left)):
+    _, i, c = heapq.heappop(heap)
+    quotas[c] += step
+    if quotas[c] < capacity[c] if step > 0 else quotas[c] > least:
+      heapq.heappush(heap, (step * (quotas[c] - target[c]), i, c))
+  return quotas
+
+
 def split_photos(photos, num_validation, seed=0):
-  """{'train': [...], 'validation': [...]}: sorted, shuffled by seed, validation taken first."""
+  """{'train': [...], 'validation': [...]}, stratified (validation_quotas): the photos sorted and
+  shuffled by seed, each class's validation photos the first of its photos in that order; both
+  splits in that order."""
   check_num_validation(num_validation, len(photos))
   shuffled = sorted(photos)
   random.Random(seed).shuffle(shuffled)
-  return {'train': shuffled[num_validation:], 'validation': shuffled[:num_validation]}
+  by_class = {}  # in the order of first appearance: the seeded order that breaks ties
+  for item in shuffled:
+    by_class.setdefault(item[1], []).append(item)
+  quotas = validation_quotas({c: len(items) for c, items in by_class.items()}, num_validation)
+  chosen = set(item for c, items in by_class.items() for item in items[:quotas[c]])
+  return {'train': [item for item in shuffled if item not in chosen],
+          'validation': [item for item in shuffled if item in chosen]}
+
+
+def split_given(photos, folders, seed=0):
+  """{'train': [...], 'validation': [...]}: the photos under folders['train'] and
+  folders['validation'] (given_split_of), each split sorted and shuffled by seed."""
+  shuffled = sorted(photos)
+  random.Random(seed).shuffle(shuffled)
+  return {split: [item for item in shuffled if item[0].startswith(folders[split] + '/')]
+          for split in ('train', 'validation')}
 
 
 def shard_ranges(num_items, num_shards):

@@ -1,5 +1,6 @@
 """Where the photos come from, up to a converted dataset: the official Flowers download, any
-archive (path or URL), a folder of class folders, or synthetic photos drawn from a seed.
+archive (path or URL), a folder of class folders (or of train/ and val/ folders of class
+folders: a given split, kept), or synthetic photos drawn from a seed.
 
 download_and_convert describes the source first (so a complete output made from the same photos
 is left alone before anything is fetched), then gets the photos under dataset_dir/.work and hands
@@ -72,6 +73,15 @@ def _describe_source(dataset_dir, archive, sha256, photos_dir, synthetic, seed, 
           'sha256': sha256.lower() if sha256 else download.sha256_of_file(local)}, local
 
 
+def _split_method(source, photos_dir, local_archive):
+  """'given' or 'stratified' when the photos are at hand (a folder, synthetic), else None."""
+  if source['kind'] == 'synthetic':
+    return 'stratified'
+  if source['kind'] == 'photos_dir':
+    return 'given' if photos_lib.given_split(photos_dir or local_archive) else 'stratified'
+  return None
+
+
 def _get_photos(source, dataset_dir, work_dir, photos_dir, local_archive, synthetic, seed):
   """(the folder of class folders to convert, the archive members refused, the archive this
   call downloaded or None). Fills in the source's sha256 when a download had none to check."""
@@ -118,6 +128,8 @@ def _check_arguments(dataset_dir, archive, sha256, photos_dir, synthetic, datase
   if synthetic:
     photos_lib.check_num_validation(num_validation,
                                     synthetic * len(synthetic_flowers.CLASS_NAMES))
+    photos_lib.validation_quotas(dict.fromkeys(synthetic_flowers.CLASS_NAMES, synthetic),
+                                 num_validation)  # (a UserError when it is too many)
   if not (archive or photos_dir or synthetic) and dataset_name != FLOWERS:
     raise UserError('without --archive, --photos_dir or --synthetic the photos are the Flowers '
                     'archive; --dataset_name=%s would name them %s_*: drop --dataset_name (or '
@@ -146,8 +158,9 @@ def download_and_convert(dataset_dir, archive=None, sha256=None, photos_dir=None
                                            seed, default_archive)
   os.makedirs(dataset_dir, exist_ok=True)
   with base.folder_lock(dataset_dir, LOCK_FILENAME, 'a conversion'):
-    manifest, why = writer.complete_output(dataset_dir, dataset_name, num_shards, num_validation,
-                                           seed, source, max_pixels, overwrite)
+    manifest, why = writer.complete_output(
+        dataset_dir, dataset_name, num_shards, num_validation, seed, source, max_pixels,
+        overwrite, _split_method(source, photos_dir, local_archive))
     if manifest:
       return manifest
 

@@ -33,6 +33,7 @@ from datasets import checks
 from datasets import dataset_utils
 from datasets import images
 from datasets import records
+from datasets.convert import class_report
 from datasets.convert import photos as photos_lib
 from datasets.convert import staging
 
@@ -59,9 +60,11 @@ def validate_settings(dataset_name, num_shards, max_pixels, num_workers=None):
 
 
 def complete_output(dataset_dir, dataset_name, num_shards, num_validation, seed, source,
-                    max_pixels, overwrite):
+                    max_pixels, overwrite, split=None):
   """(the manifest of a complete output made with these settings, or None, and why not).
-  Finishes the swap of an interrupted conversion, or removes its staging folder, first."""
+  Finishes the swap of an interrupted conversion, or removes its staging folder, first.
+  split: 'stratified' or 'given' when the photos are known to come so, None when not known
+  before they are fetched (settings_changes)."""
   staging.recover(dataset_dir, dataset_name)  # A swap a killed run began is finished first.
   other = (dataset_utils.read_manifest(dataset_dir) or {}).get('dataset_name', dataset_name)
   if other != dataset_name:  # its labels.txt would become this one's, under its shards
@@ -70,8 +73,8 @@ def complete_output(dataset_dir, dataset_name, num_shards, num_validation, seed,
                                                dataset_utils.MANIFEST_FILENAME, dataset_name))
   if overwrite:
     return None, '--overwrite'
-  done, why = up_to_date(dataset_dir, dataset_name, num_shards, num_validation, seed,
-                                source, max_pixels)
+  done, why = up_to_date(dataset_dir, dataset_name, num_shards, num_validation, seed, source,
+                         max_pixels, split)
   if not done:
     return None, why
   logging.info('%s already holds a complete %s conversion with these settings; nothing to do '
@@ -160,8 +163,8 @@ def _utc_now():
 
 
 def _manifest(dataset_name, class_names, entries, report, renamed, source, flags, seed,
-              num_validation, max_pixels, refused_members):
-  return {
+              num_validation, max_pixels, refused_members, split):
+  manifest = {
       'format_version': dataset_utils.FORMAT_VERSION,
       'dataset_name': dataset_name,
       'class_names': list(class_names),
@@ -180,15 +183,28 @@ def _manifest(dataset_name, class_names, entries, report, renamed, source, flags
                           for member, reason in (refused_members or [])],
       'created': _utc_now(),
   }
+  manifest.update(split)  # 'split': 'stratified' or 'given' (with 'split_folders')
+  return manifest
 
 
-def _check_not_empty(entries, num_validation, report):
+def _check_not_empty(entries, validation_asked, report):
   """UserError (the earlier dataset kept) when a split asked for holds no photo at all."""
   for split in SPLITS:
-    if not entries[split]['num_samples'] and (split == 'train' or num_validation):
+    if not entries[split]['num_samples'] and (split == 'train' or validation_asked):
       raise UserError('no photo of the %s split could be converted (skipped: %s); the earlier '
                       'dataset, if any, is kept' % (split, _grouped(report['skipped']) or
                                                     'none'))
+
+
+def _warn_empty_folders(folders, photos_per_class, photos_dir):
+  """A warning per class folder without files, the first MAX_LOGGED of them; then a count."""
+  empty = [folder for class_id, folder in enumerate(folders) if not photos_per_class[class_id]]
+  for folder in empty[:MAX_LOGGED]:
+    logging.warning('Class folder %r in %s has no files.', folder, photos_dir)
+  if len(empty) > MAX_LOGGED:
+    logging.warning('%d more class folders in %s have no files (%d in all; per_class in %s '
+                    'counts 0 for them).', len(empty) - MAX_LOGGED, photos_dir, len(empty),
+                    dataset_utils.MANIFEST_FILENAME)
 
 
 def _write_error(error, dataset_dir, photos_dir, photos):
@@ -231,21 +247,31 @@ def convert_photos(photos_dir, dataset_dir, dataset_name='flowers', num_validati
   """
   validate_settings(dataset_name, num_shards, max_pixels, num_workers)
   base.check_no_glob_characters(dataset_dir, 'dataset_dir')
+  given = photos_lib.given_split(photos_dir)
   folders, photos = photos_lib.list_photos(photos_dir)
   class_names, renamed = photos_lib.class_names_of(folders)
-  splits = photos_lib.split_photos(photos, num_validation, seed)
+  if given:
+    splits = photos_lib.split_given(photos, given, seed)
+    split = {'split': 'given', 'split_folders': given}
+  else:
+    splits = photos_lib.split_photos(photos, num_validation, seed)
+    split = {'split': 'stratified'}
   if source is None:
     source = photos_lib.photos_dir_source(photos_dir)
   os.makedirs(dataset_dir, exist_ok=True)
   if reason is None:
     manifest, reason = complete_output(dataset_dir, dataset_name, num_shards, num_validation,
-                                       seed, source, max_pixels, overwrite)
+                                       seed, source, max_pixels, overwrite, split['split'])
     if manifest:
       return manifest
   logging.info('Converting into %s: %s.', dataset_dir, reason)
-  for class_id, folder in enumerate(folders):
-    if not any(label == class_id for _, label in photos):
-      logging.warning('Class folder %r in %s has no files.', folder, photos_dir)
+  if given:
+    logging.info('The photos come split (%s/ and %s/): that split is kept, and --num_validation '
+                 'does not apply%s.', given['train'], given['validation'], ''.join(
+                     '; %s/ is not converted' % name for name in photos_lib.IGNORED_FOLDERS
+                     if os.path.isdir(os.path.join(photos_dir, name))))
+  photos_per_class = collections.Counter(label for _, label in photos)
+  _warn_empty_folders(folders, photos_per_class, photos_dir)
 
   try:
     new_dir = staging.create(dataset_dir)
@@ -253,10 +279,13 @@ def convert_photos(photos_dir, dataset_dir, dataset_name='flowers', num_validati
                                     class_names, max_pixels,
                                     num_workers or photos_lib.default_num_workers(), progress,
                                     file_writer)
-    _check_not_empty(entries, num_validation, report)
+    _check_not_empty(entries, bool(given) or num_validation, report)
     dataset_utils.write_label_file(dict(enumerate(class_names)), new_dir)
     manifest = _manifest(dataset_name, class_names, entries, report, renamed, source, flags,
-                         seed, num_validation, max_pixels, refused_members)
+                         seed, num_validation, max_pixels, refused_members, split)
+    for line in class_report.split_warnings(manifest, {
+        class_names[label]: count for label, count in photos_per_class.items()}):
+      logging.warning(line)
     dataset_utils.write_manifest(new_dir, manifest)
   except BaseException as e:
     staging.discard(dataset_dir)
@@ -275,20 +304,16 @@ def _grouped(entries, key='reason'):
 
 
 def summary_text(manifest, dataset_dir):
-  """A few lines for the user: images per split and class, what was skipped or re-encoded,
-  where the files are."""
+  """A few lines for the user: images per split and class (every class up to
+  base.LISTED_CLASSES, beyond a bounded summary: datasets/convert/class_report.py), classes a
+  split lacks, what was skipped or re-encoded, where the files are."""
   class_names = manifest['class_names']
   splits = manifest['splits']
   total = sum(splits[split]['num_samples'] for split in SPLITS)
-  width = max([len('class')] + [len(name) for name in class_names])
   lines = ['Dataset %r: %d images of %d classes in %s'
-           % (manifest['dataset_name'], total, len(class_names), os.path.abspath(dataset_dir)),
-           '  %-*s %8s %11s' % (width, 'class', 'train', 'validation')]
-  for name in class_names:
-    lines.append('  %-*s %8d %11d' % (width, name, splits['train']['per_class'].get(name, 0),
-                                     splits['validation']['per_class'].get(name, 0)))
-  lines.append('  %-*s %8d %11d' % (width, 'total', splits['train']['num_samples'],
-                                   splits['validation']['num_samples']))
+           % (manifest['dataset_name'], total, len(class_names), os.path.abspath(dataset_dir))]
+  lines += class_report.class_table(manifest)
+  lines += class_report.missing_lines(manifest)
   size = sum(shard['bytes'] for split in SPLITS for shard in splits[split]['shards'])
   num_shards = splits['train']['num_shards']
   lines.append('Files: %s_{train,validation}_NNNNN-of-%05d.tfrecord (%d shards, %.1f MB), '
@@ -325,16 +350,29 @@ def _same_source(old, new):
   return all(old.get(key) == new.get(key) for key in keys)
 
 
+OLD_SPLIT = 'random'  # manifests without 'split': one seeded shuffle, not stratified
+
+
 def settings_changes(manifest, num_shards, num_validation, seed, source=None,
-                     max_pixels=images.DEFAULT_MAX_PIXELS):
-  """What differs between the requested settings and a manifest's, as 'name old -> new' strings."""
-  old_shards = sorted(set(manifest['splits'][split]['num_shards'] for split in SPLITS))
+                     max_pixels=images.DEFAULT_MAX_PIXELS, split=None):
+  """What differs between the requested settings and a manifest's, as 'name old -> new' strings.
+
+  split: how the photos will be split ('stratified', 'given'), or None when that cannot be told
+  before the photos are fetched (an archive: the same archive, by its SHA-256, comes the same
+  way). A manifest of the split before stratification ('random') is always out of date, so a
+  rerun rebuilds it stratified. num_validation does not matter to a given split.
+  """
+  old_shards = sorted(set(manifest['splits'][name]['num_shards'] for name in SPLITS))
   old_shards = old_shards[0] if len(old_shards) == 1 else old_shards
+  old_split = manifest.get('split', OLD_SPLIT)
+  new_split = split or (old_split if old_split != OLD_SPLIT else 'stratified')
+  settings = [('split', old_split, new_split), ('num_shards', old_shards, num_shards)]
+  if new_split != 'given':
+    settings.append(('num_validation', manifest.get('num_validation'), num_validation))
+  settings += [('seed', manifest.get('seed'), seed),
+               ('max_pixels', manifest.get('max_pixels'), max_pixels)]
   changes = []
-  for name, old, new in (('num_shards', old_shards, num_shards),
-                         ('num_validation', manifest.get('num_validation'), num_validation),
-                         ('seed', manifest.get('seed'), seed),
-                         ('max_pixels', manifest.get('max_pixels'), max_pixels)):
+  for name, old, new in settings:
     if old != new:
       changes.append('%s %s -> %s' % (name, old, new))
   if not _same_source(manifest.get('source'), source):
@@ -343,15 +381,16 @@ def settings_changes(manifest, num_shards, num_validation, seed, source=None,
 
 
 def up_to_date(dataset_dir, dataset_name, num_shards, num_validation, seed, source=None,
-               max_pixels=images.DEFAULT_MAX_PIXELS):
-  """(True, '') when dataset_dir is complete and made with these settings, else (False, why)."""
+               max_pixels=images.DEFAULT_MAX_PIXELS, split=None):
+  """(True, '') when dataset_dir is complete and made with these settings (settings_changes),
+  else (False, why)."""
   if not os.path.isdir(dataset_dir):
     return False, 'no output yet'
   ok, problem = checks.check_complete(dataset_dir, dataset_name)
   if not ok:
     return False, problem
   changes = settings_changes(dataset_utils.read_manifest(dataset_dir), num_shards,
-                             num_validation, seed, source, max_pixels)
+                             num_validation, seed, source, max_pixels, split)
   if changes:
     return False, 'settings changed (%s)' % ', '.join(changes)
   return True, ''

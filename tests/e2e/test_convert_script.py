@@ -23,8 +23,8 @@ def run_script(*args):
   return _run(SCRIPT, *args)
 
 
-def make_photos(root, per_class=3):
-  for class_id, name in enumerate(('daisy', 'roses')):
+def make_photos(root, per_class=3, classes=('daisy', 'roses')):
+  for class_id, name in enumerate(classes):
     os.makedirs(os.path.join(root, name))
     for i in range(per_class):
       pixels = np.random.default_rng(10 * class_id + i).integers(0, 256, (16, 20, 3), np.uint8)
@@ -129,3 +129,29 @@ def test_dataset_dir_with_glob_characters_exits_2_with_one_line(tmp_path):
                       '--num_validation=2')
   assert_one_line_error(result, 'has glob characters')
   assert not os.path.exists(tmp_path / 'ds[1]')
+
+
+@pytest.mark.slow
+def test_many_classes_that_come_split_print_a_bounded_summary_on_every_run(tmp_path):
+  classes = ['c%02d' % c for c in range(25)]
+  make_photos(tmp_path / 'photos' / 'train', per_class=4, classes=classes)
+  make_photos(tmp_path / 'photos' / 'val', per_class=2, classes=classes)
+  dataset_dir = str(tmp_path / 'data')
+  args = ('--dataset_dir=' + dataset_dir, '--photos_dir=%s' % (tmp_path / 'photos'),
+          '--num_shards=1', '--num_workers=1')
+  first, again = run_script(*args), run_script(*args)
+  assert first.returncode == again.returncode == 0, first.stderr[-2000:]
+  assert first.stdout == again.stdout and 'nothing to do' in again.stderr
+  lines = first.stdout.splitlines()
+  assert "Dataset 'flowers': 150 images of 25 classes" in lines[0] and len(lines) <= 30
+  assert lines[1].startswith('  25 classes; images per class: train min 4, median 4, max 4; '
+                             'validation min 2, median 2, max 2')
+  assert '  ... 5 more classes' in lines
+  assert 'The photos come split (train/ and val/): that split is kept' in first.stderr
+
+
+def test_a_train_folder_without_validation_exits_2_with_one_line(tmp_path):
+  make_photos(tmp_path / 'photos' / 'train')
+  result = run_script('--dataset_dir=%s' % (tmp_path / 'data'),
+                      '--photos_dir=%s' % (tmp_path / 'photos'))
+  assert_one_line_error(result, 'has a train/ folder but no validation/ or val/')

@@ -165,3 +165,59 @@ def test_a_second_conversion_into_a_folder_in_use_is_refused(tmp_path):
     with pytest.raises(UserError, match='in use by a conversion'):
       sources.download_and_convert(str(out), synthetic=2, num_validation=2, num_workers=1)
   assert sorted(os.listdir(out)) == [sources.LOCK_FILENAME]
+
+
+# --- photos that come split -------------------------------------------------------------------
+
+def _given_split_photos(root):
+  """root/train/<class>/ and root/val/<class>/ (roses only in train), and a test/ beside them."""
+  make_photos(root / 'train', per_class=(3, 3, 3))
+  make_photos(root / 'val', per_class=(1, 0, 2))
+  make_photos(root / 'test', per_class=(1, 1, 1))
+  return str(root)
+
+
+def test_a_photos_dir_that_comes_split_keeps_its_split_whatever_num_validation(tmp_path):
+  photos = _given_split_photos(tmp_path / 'photos')
+  dataset_dir = str(tmp_path / 'data')
+  manifest = sources.download_and_convert(dataset_dir, photos_dir=photos, num_shards=1,
+                                          num_workers=1)  # (the default num_validation=350)
+  assert (manifest['split'], manifest['split_folders']) == (
+      'given', {'train': 'train', 'validation': 'val'})
+  assert manifest['splits']['validation']['per_class'] == {'daisy': 1, 'roses': 0, 'tulips': 2}
+  assert manifest['splits']['train']['num_samples'] == 9
+  before = mtimes(dataset_dir)
+  sources.download_and_convert(dataset_dir, photos_dir=photos, num_validation=2, num_shards=1,
+                               num_workers=1)
+  assert mtimes(dataset_dir) == before  # num_validation does not matter to a given split
+
+
+def test_an_archive_that_comes_split_is_extracted_and_keeps_its_split(tmp_path):
+  archive = _tgz_of(_given_split_photos(tmp_path / 'photos'), str(tmp_path / 'photos.tgz'))
+  dataset_dir = str(tmp_path / 'data')
+  manifest = sources.download_and_convert(dataset_dir, archive=archive, num_shards=1,
+                                          num_workers=1, cleanup=False)
+  assert manifest['split'] == 'given'
+  assert [manifest['splits'][s]['num_samples'] for s in SPLITS] == [9, 3]
+  assert {m['reason'] for m in manifest['refused_members']} == {'a split that is not converted'}
+  assert os.listdir(os.path.join(dataset_dir, sources.WORK_DIRNAME, 'my_photos')) in (
+      ['train', 'val'], ['val', 'train'])
+  before = mtimes(dataset_dir)
+  sources.download_and_convert(dataset_dir, archive=archive, num_validation=5, num_shards=1,
+                               num_workers=1)
+  assert mtimes(dataset_dir) == before
+
+
+def test_a_train_folder_without_validation_is_refused_before_anything_is_written(tmp_path):
+  make_photos(tmp_path / 'photos' / 'train')
+  make_photos(tmp_path / 'photos' / 'test')
+  with pytest.raises(UserError, match='has a train/ folder but no validation/ or val/'):
+    sources.download_and_convert(str(tmp_path / 'data'), photos_dir=str(tmp_path / 'photos'),
+                                 num_validation=3, num_workers=1)
+  assert not os.path.exists(tmp_path / 'data')
+
+
+def test_synthetic_photos_of_one_per_class_leave_nothing_for_validation(tmp_path):
+  with pytest.raises(UserError, match='num_validation=2 would leave a class without a training'):
+    sources.download_and_convert(str(tmp_path / 'data'), synthetic=1, num_validation=2)
+  assert not os.path.exists(tmp_path / 'data')

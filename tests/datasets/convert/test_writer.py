@@ -275,3 +275,82 @@ def test_photos_with_an_exif_orientation_are_turned_upright_and_counted(tmp_path
   assert 'Turned upright by their EXIF orientation: 1;' in writer.summary_text(manifest,
                                                                               dataset_dir)
   assert checks.verify_dataset(dataset_dir) == []
+
+
+# --- many classes -----------------------------------------------------------------------------
+
+def _class_folders(root, sizes):
+  """root/cNNN/NN.jpg: a tiny JPEG per photo, len(sizes) classes of sizes[i] photos."""
+  for c, size in enumerate(sizes):
+    os.makedirs(os.path.join(root, 'c%03d' % c))
+    for i in range(size):
+      with open(os.path.join(root, 'c%03d' % c, '%02d.jpg' % i), 'wb') as f:
+        f.write(jpeg(c * 10 + i, size=(8, 8)))
+  return str(root)
+
+
+def _manifest_of(sizes_by_split):
+  names = ['class %03d' % i for i in range(len(sizes_by_split['train']))]
+  splits = {split: {'num_samples': sum(sizes), 'num_shards': 1, 'shards': [{'bytes': 10}],
+                    'per_class': dict(zip(names, sizes))}
+            for split, sizes in sizes_by_split.items()}
+  return {'dataset_name': 'many', 'class_names': names, 'splits': splits}
+
+
+def test_the_summary_of_many_classes_is_bounded_and_lists_the_fewest_and_the_most(tmp_path):
+  train = [3 + i % 4 for i in range(300)]
+  train[123] = 1
+  manifest = _manifest_of({'train': train, 'validation': [1] * 300})
+  lines = writer.summary_text(manifest, str(tmp_path)).splitlines()
+  assert len(lines) <= 30 and max(len(line) for line in lines) <= 120
+  assert lines[1].split() == ['300', 'classes;', 'images', 'per', 'class:', 'train', 'min', '1,',
+                              'median', '4,', 'max', '6;', 'validation', 'min', '1,', 'median',
+                              '1,', 'max', '1']
+  assert lines[4].split() == ['class', '123', '1', '1']  # the fewest images first
+  assert '  ... 280 more classes' in lines
+  assert lines[-2].split() == ['total', str(sum(train)), '300']
+
+
+def test_up_to_twenty_classes_the_summary_lists_every_class_in_order(tmp_path):
+  manifest = _manifest_of({'train': [5] * 20, 'validation': [2] * 20})
+  lines = writer.summary_text(manifest, str(tmp_path)).splitlines()
+  assert [line.split()[1] for line in lines[2:22]] == ['%03d' % i for i in range(20)]
+  assert len(lines) == 24
+
+
+def test_empty_class_folders_are_named_up_to_ten_then_counted(tmp_path, caplog):
+  photos = _class_folders(tmp_path / 'photos', [0] * 15 + [3, 3])
+  writer.convert_photos(photos, str(tmp_path / 'data'), num_validation=2, num_shards=1,
+                        num_workers=1)
+  messages = [r.getMessage() for r in caplog.records if 'no files' in r.getMessage()]
+  assert len(messages) == 11
+  assert messages[-1].startswith('5 more class folders in %s have no files (15 in all' % photos)
+
+
+def test_classes_left_without_a_validation_photo_are_one_warning_with_their_count(
+    tmp_path, caplog):
+  photos = _class_folders(tmp_path / 'photos', [1] * 5 + [2] * 20)
+  manifest = writer.convert_photos(photos, str(tmp_path / 'data'), num_validation=15,
+                                    num_shards=1, num_workers=1)
+  warnings = [r.getMessage() for r in caplog.records if 'no validation photo' in r.getMessage()]
+  assert len(warnings) == 1 and warnings[0].startswith(
+      '10 of 25 classes have no validation photo, so evaluation cannot measure them: 5 have a '
+      'single photo, which goes to training; 5 got none as --num_validation=15 is below the 20 '
+      'classes of two or more photos')
+  per_class = manifest['splits']['validation']['per_class']
+  assert sum(1 for count in per_class.values() if not count) == 10
+  assert manifest['split'] == 'stratified'
+  assert 'Classes without a validation photo: 10 of 25' in writer.summary_text(
+      manifest, str(tmp_path / 'data'))
+
+
+def test_a_dataset_of_the_split_before_stratification_is_rebuilt(tmp_path):
+  photos, dataset_dir, manifest = convert_small(tmp_path)
+  del manifest['split']
+  dataset_utils.write_manifest(dataset_dir, manifest)
+  assert writer.up_to_date(dataset_dir, 'flowers', 2, 3, 0) == (
+      False, 'settings changed (split random -> stratified)')
+  rebuilt = writer.convert_photos(photos, dataset_dir, num_validation=3, num_shards=2,
+                                  num_workers=1)
+  assert rebuilt['split'] == 'stratified'
+  assert writer.up_to_date(dataset_dir, 'flowers', 2, 3, 0) == (True, '')
