@@ -17,6 +17,7 @@ from tensorboard.plugins.custom_scalar import summary as custom_scalar_summary
 from tensorboard.plugins.hparams import api_pb2
 from tensorboard.plugins.hparams import summary as hparams_summary
 
+import base
 from summaries import events
 
 # TrainConfig fields shown as hyperparameters (what tells two runs apart).
@@ -79,10 +80,15 @@ def config_markdown(config):
 
 
 def dataset_markdown(split_name, num_samples, class_counts):
-  """The split the run trains on: images per class (from the converter's manifest)."""
+  """The split the run trains on: images per class (from the converter's manifest); beyond
+  base.LISTED_CLASSES classes, the classes of the fewest and of the most images."""
   lines = ['%d %s images in %d classes' % (num_samples, split_name, len(class_counts)), '',
            '| class | images |', '|---|---|']
-  lines += [events.markdown_row(name, count) for name, count in class_counts.items()]
+  fewest, most, left_out = base.worst_and_best(list(class_counts.items()), key=lambda c: c[1])
+  lines += [events.markdown_row(name, count) for name, count in fewest]
+  if left_out:
+    lines.append(events.markdown_row('... %d more classes' % left_out, ''))
+  lines += [events.markdown_row(name, count) for name, count in reversed(most)]  # ascending
   return '\n'.join(lines)
 
 

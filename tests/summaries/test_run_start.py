@@ -79,3 +79,14 @@ def test_two_writers_opened_in_the_same_second_keep_their_own_files(tmp_path):
     for event in tf.compat.v1.train.summary_iterator(str(path)):
       tags.update(v.tag for v in event.summary.value)
   assert len(list(tmp_path.iterdir())) == 2 and tags == {'a', 'b'}
+
+
+def test_the_dataset_card_lists_every_class_up_to_the_limit_and_the_extremes_beyond():
+  few = run_start.dataset_markdown('train', 30, {'a': 10, 'b': 20})
+  assert few.splitlines()[-2:] == ['| a | 10 |', '| b | 20 |']
+  many = {'class%04d' % i: i + 1 for i in range(1000)}
+  text = run_start.dataset_markdown('train', sum(many.values()), many)
+  rows = [line for line in text.splitlines() if line.startswith('| class')]
+  assert len(rows) == 1 + 20  # the header and the 10 fewest and 10 most
+  assert '| ... 980 more classes |  |' in text
+  assert rows[1] == '| class0000 | 1 |' and rows[-1] == '| class0999 | 1000 |'
