@@ -43,6 +43,7 @@ from evaluation import eval_graph
 from evaluation import eval_state
 from evaluation import metrics
 from evaluation import results
+from evaluation import results_table
 from nets import nets_factory
 from rundir import checkpoints
 from rundir import run_info
@@ -293,7 +294,7 @@ def evaluate_checkpoint(config, dataset, checkpoint, writer, write_embedding=Tru
 
   result = _eval_result(values, checkpoint, class_names, graph.k, dataset.split_name)
   pass_hook.record.fixed_photos = values.get('fixed_photos')
-  table = results.results_table(result, dataset.split_name)
+  table = results_table.results_table(result, dataset.split_name)
   logging.info('%s', table.text())
   if result.num_examples != dataset.num_samples:
     logging.warning('The pass counted %d images but the dataset says the %s split has %d; is '
