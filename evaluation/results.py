@@ -5,6 +5,7 @@ write_summaries puts the scalars, the confusion-matrix heat map, the prediction 
 Grad-CAM twin), the fixed photos and the table at the checkpoint's global step;
 write_embedding_projector writes the fc7 features of the pass for the embedding projector.
 """
+
 import dataclasses
 import math
 import os
@@ -13,6 +14,7 @@ import typing
 import numpy as np
 import tensorflow as tf
 
+import base
 from evaluation import calibration
 from pictures import charts
 from pictures import confusion
@@ -21,8 +23,24 @@ from pictures import overlays
 from pictures import photo_grids
 from summaries import events
 from summaries import projector
+from summaries import run_start
 
 EMBEDDING_TENSOR = 'fc7'
+TOP5 = 5  # the k of the top-k accuracy with base.TOP5_CLASSES classes or more
+
+
+def top_k(num_classes):
+  """The k of the evaluation's top-k figure: 5 (AlexNet's papers' top-5 accuracy) with
+  base.TOP5_CLASSES classes or more; below, 2 (recall@2: with 5 classes top-5 is always 1)."""
+  return TOP5 if num_classes >= base.TOP5_CLASSES else min(2, num_classes)
+
+
+def top_k_names(k):
+  """(scalar tag, key in JSON, label in tables) of the top-k figure: top-5 accuracy at k = 5,
+  recall@k below."""
+  if k == TOP5:
+    return run_start.TOP5_TAG, 'top5_accuracy', 'top-5 accuracy'
+  return 'eval/recall_at_%d' % k, 'recall_at_%d' % k, 'recall@%d' % k
 
 
 @dataclasses.dataclass
@@ -33,8 +51,8 @@ class EvalResult:
   confusion_matrix: np.ndarray          # [C, C] int64, rows true, columns predicted
   accuracy: float
   loss: float
-  recall_at_k: float
-  k: int
+  recall_at_k: float                    # the top-k accuracy: images whose class is in the k
+  k: int                                # highest scores (top_k)
   precision: np.ndarray                 # [C], NaN for a class never predicted
   recall: np.ndarray                    # [C], NaN for a class with no image
   mean_per_class_accuracy: float
@@ -47,7 +65,7 @@ class EvalResult:
   def scalars(self):
     """{summary tag: value}, NaN values left out."""
     values = {'eval/accuracy': self.accuracy, 'eval/loss': self.loss,
-              'eval/recall_at_%d' % self.k: self.recall_at_k,
+              top_k_names(self.k)[0]: self.recall_at_k,
               'eval/mean_per_class_accuracy': self.mean_per_class_accuracy,
               'eval/num_examples': float(self.num_examples)}
     for tag, p, r in zip(events.class_tags(self.class_names), self.precision, self.recall):
@@ -60,7 +78,7 @@ class EvalResult:
       return None if math.isnan(v) else round(float(v), 6)
     return {'checkpoint': os.path.basename(self.checkpoint), 'step': self.step,
             'num_examples': self.num_examples, 'accuracy': number(self.accuracy),
-            'loss': number(self.loss), 'recall_at_%d' % self.k: number(self.recall_at_k),
+            'loss': number(self.loss), top_k_names(self.k)[1]: number(self.recall_at_k),
             'mean_per_class_accuracy': number(self.mean_per_class_accuracy)}
 
 

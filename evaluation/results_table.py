@@ -6,6 +6,7 @@ import math
 import os
 import typing
 
+from evaluation import results
 from summaries import events
 
 
@@ -68,7 +69,7 @@ class ResultsTable:
 def results_table(result, split_name='validation'):
   """The ResultsTable of an EvalResult (split_name: for the headline)."""
   metrics = [('accuracy', _format(result.accuracy)), ('loss', _format(result.loss, 4)),
-             ('recall@%d' % result.k, _format(result.recall_at_k)),
+             (results.top_k_names(result.k)[2], _format(result.recall_at_k)),
              ('mean per-class accuracy', _format(result.mean_per_class_accuracy))]
   counts = result.confusion_matrix.sum(1)
   classes = [ClassRow(str(name), _format(result.precision[i]), _format(result.recall[i]),
