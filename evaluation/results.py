@@ -1,11 +1,11 @@
 """One evaluation's results and what is written of them into eval_dir.
 
-EvalResult holds the numbers of one checkpoint's pass (evaluation.results_table makes its table).
-write_summaries puts the scalars, the confusion-matrix heat map, the prediction grid (and its
-Grad-CAM twin), the fixed photos and the table at the checkpoint's global step;
-write_embedding_projector writes the fc7 features of the pass for the embedding projector.
+EvalResult holds the numbers of one checkpoint's pass (evaluation.results_table makes its table,
+evaluation.results_file the file of all its numbers). write_summaries puts the scalars, the
+confusion-matrix heat map, the prediction grid (and its Grad-CAM twin), the fixed photos and the
+table at the checkpoint's global step; write_embedding_projector writes the fc7 features of the
+pass for the embedding projector.
 """
-
 import dataclasses
 import math
 import os
@@ -63,14 +63,16 @@ class EvalResult:
     return int(self.confusion_matrix.sum())
 
   def scalars(self):
-    """{summary tag: value}, NaN values left out."""
+    """{summary tag: value}, NaN values left out. Precision and recall of every class up to
+    base.LISTED_CLASSES classes; beyond, of none (they are in the results file)."""
     values = {'eval/accuracy': self.accuracy, 'eval/loss': self.loss,
               top_k_names(self.k)[0]: self.recall_at_k,
               'eval/mean_per_class_accuracy': self.mean_per_class_accuracy,
               'eval/num_examples': float(self.num_examples)}
-    for tag, p, r in zip(events.class_tags(self.class_names), self.precision, self.recall):
-      values['eval/precision/' + tag] = p
-      values['eval/recall/' + tag] = r
+    if len(self.class_names) <= base.LISTED_CLASSES:
+      for tag, p, r in zip(events.class_tags(self.class_names), self.precision, self.recall):
+        values['eval/precision/' + tag] = p
+        values['eval/recall/' + tag] = r
     return {t: float(v) for t, v in values.items() if not math.isnan(v)}
 
   def to_json(self):
