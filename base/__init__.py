@@ -58,6 +58,7 @@ def class_names(names, num_classes):
 
 
 LISTED_CLASSES = 20  # a report lists up to this many classes one by one; beyond, it summarises
+TOP5_CLASSES = 10    # with this many classes or more, evaluation reports top-5 accuracy
 
 
 def worst_and_best(items, key, limit=LISTED_CLASSES):

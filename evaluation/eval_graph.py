@@ -10,6 +10,7 @@ from datasets import input_pipeline
 from datasets import reader
 from datasets import records
 from evaluation import metrics
+from evaluation import results
 from nets import gradcam
 from nets import nets_factory
 from preprocessing import preprocessing_factory
@@ -32,7 +33,7 @@ class EvalGraph:
   collect: dict               # per-batch arrays for the grids and the projector
   variables_to_restore: dict  # checkpoint name -> variable
   global_step: tf.Variable
-  k: int                      # recall@k
+  k: int                      # of the top-k accuracy (results.top_k)
 
 
 def build_eval_graph(config, dataset, build_batches=input_pipeline.build_batches):
@@ -67,7 +68,7 @@ def build_eval_graph(config, dataset, build_batches=input_pipeline.build_batches
                           name='features')
     labels = tf.cast(batch['labels'], tf.int64)
     predictions = tf.argmax(logits, 1)
-    k = min(2, dataset.num_classes)
+    k = results.top_k(dataset.num_classes)  # top-5 with 10 classes or more, else recall@2
     losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
     in_top_k = tf.cast(tf.math.in_top_k(labels, logits, k), tf.float32)
     names_to_values, names_to_updates = slim.metrics.aggregate_metric_map({

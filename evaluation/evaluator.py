@@ -7,7 +7,8 @@ until the data runs out, final values). Then, at the checkpoint's global step, e
 scalar summaries, a confusion-matrix heat map, a grid of validation images (mistakes first) and
 its twin with each image's Grad-CAM, the split's first photos (the same at every checkpoint) with
 Grad-CAM and conv1/conv5 maps, a text table, and the fc7 features of the images for the embedding
-projector (evaluation.results).
+projector (evaluation.results); and a file of every number of the step, every class and the whole
+confusion matrix (evaluation.results_file).
 
 The loop (`evaluate`) takes every checkpoint of the training folder in global-step order, not
 only the newest, and remembers the last evaluated step in eval_dir/eval_state.json, so a
@@ -43,6 +44,8 @@ from evaluation import eval_graph
 from evaluation import eval_state
 from evaluation import metrics
 from evaluation import results
+from evaluation import results_file
+from evaluation import results_table
 from nets import nets_factory
 from rundir import checkpoints
 from rundir import run_info
@@ -247,12 +250,15 @@ def _eval_result(values, checkpoint, class_names, k, split_name):
 
 
 def _write_summaries_once(config, writer, result, table, record, state):
-  """The summaries of the result's step, unless eval_dir's state (when given) says they are
-  written; the state notes them at once, before the projector is written."""
+  """The summaries of the result's step and its results file (evaluation.results_file), unless
+  eval_dir's state (when given) says they are written; the state notes them at once, before the
+  projector is written."""
   if state is not None and eval_state.summaries_written(state, result.step):
     logging.info('The summaries of step %d are already in %s; not writing them again.',
                  result.step, config.eval_dir)
     return
+  path = results_file.write(config.eval_dir, result, table.split_name)
+  logging.info('Every class and the whole confusion matrix of step %d: %s', result.step, path)
   results.write_summaries(writer, result, table, record, config.grid_images)
   if state is not None:
     eval_state.record_summaries(config.eval_dir, state, result.step)
@@ -293,7 +299,7 @@ def evaluate_checkpoint(config, dataset, checkpoint, writer, write_embedding=Tru
 
   result = _eval_result(values, checkpoint, class_names, graph.k, dataset.split_name)
   pass_hook.record.fixed_photos = values.get('fixed_photos')
-  table = results.results_table(result, dataset.split_name)
+  table = results_table.results_table(result, dataset.split_name, config.eval_dir)
   logging.info('%s', table.text())
   if result.num_examples != dataset.num_samples:
     logging.warning('The pass counted %d images but the dataset says the %s split has %d; is '

@@ -1,11 +1,10 @@
 """One evaluation's results and what is written of them into eval_dir.
 
-EvalResult holds the numbers of one checkpoint's pass; ResultsTable is built from it once and
-rendered twice, as the log's plain text and as Markdown for TensorBoard's text dashboard, so the
-two always show the same numbers. write_summaries puts the scalars, the confusion-matrix heat map,
-the prediction grid (and its Grad-CAM twin), the fixed photos and the table at the checkpoint's
-global step; write_embedding_projector writes the fc7 features of the pass for the embedding
-projector.
+EvalResult holds the numbers of one checkpoint's pass (evaluation.results_table makes its table,
+evaluation.results_file the file of all its numbers). write_summaries puts the scalars, the
+confusion-matrix heat map, the prediction grid (and its Grad-CAM twin), the fixed photos and the
+table at the checkpoint's global step; write_embedding_projector writes the fc7 features of the
+pass for the embedding projector.
 """
 import dataclasses
 import math
@@ -15,15 +14,33 @@ import typing
 import numpy as np
 import tensorflow as tf
 
+import base
 from evaluation import calibration
 from pictures import charts
+from pictures import confusion
 from pictures import lettering
 from pictures import overlays
 from pictures import photo_grids
 from summaries import events
 from summaries import projector
+from summaries import run_start
 
 EMBEDDING_TENSOR = 'fc7'
+TOP5 = 5  # the k of the top-k accuracy with base.TOP5_CLASSES classes or more
+
+
+def top_k(num_classes):
+  """The k of the evaluation's top-k figure: 5 (AlexNet's papers' top-5 accuracy) with
+  base.TOP5_CLASSES classes or more; below, 2 (recall@2: with 5 classes top-5 is always 1)."""
+  return TOP5 if num_classes >= base.TOP5_CLASSES else min(2, num_classes)
+
+
+def top_k_names(k):
+  """(scalar tag, key in JSON, label in tables) of the top-k figure: top-5 accuracy at k = 5,
+  recall@k below."""
+  if k == TOP5:
+    return run_start.TOP5_TAG, 'top5_accuracy', 'top-5 accuracy'
+  return 'eval/recall_at_%d' % k, 'recall_at_%d' % k, 'recall@%d' % k
 
 
 @dataclasses.dataclass
@@ -34,8 +51,8 @@ class EvalResult:
   confusion_matrix: np.ndarray          # [C, C] int64, rows true, columns predicted
   accuracy: float
   loss: float
-  recall_at_k: float
-  k: int
+  recall_at_k: float                    # the top-k accuracy: images whose class is in the k
+  k: int                                # highest scores (top_k)
   precision: np.ndarray                 # [C], NaN for a class never predicted
   recall: np.ndarray                    # [C], NaN for a class with no image
   mean_per_class_accuracy: float
@@ -46,14 +63,16 @@ class EvalResult:
     return int(self.confusion_matrix.sum())
 
   def scalars(self):
-    """{summary tag: value}, NaN values left out."""
+    """{summary tag: value}, NaN values left out. Precision and recall of every class up to
+    base.LISTED_CLASSES classes; beyond, of none (they are in the results file)."""
     values = {'eval/accuracy': self.accuracy, 'eval/loss': self.loss,
-              'eval/recall_at_%d' % self.k: self.recall_at_k,
+              top_k_names(self.k)[0]: self.recall_at_k,
               'eval/mean_per_class_accuracy': self.mean_per_class_accuracy,
               'eval/num_examples': float(self.num_examples)}
-    for tag, p, r in zip(events.class_tags(self.class_names), self.precision, self.recall):
-      values['eval/precision/' + tag] = p
-      values['eval/recall/' + tag] = r
+    if len(self.class_names) <= base.LISTED_CLASSES:
+      for tag, p, r in zip(events.class_tags(self.class_names), self.precision, self.recall):
+        values['eval/precision/' + tag] = p
+        values['eval/recall/' + tag] = r
     return {t: float(v) for t, v in values.items() if not math.isnan(v)}
 
   def to_json(self):
@@ -61,80 +80,8 @@ class EvalResult:
       return None if math.isnan(v) else round(float(v), 6)
     return {'checkpoint': os.path.basename(self.checkpoint), 'step': self.step,
             'num_examples': self.num_examples, 'accuracy': number(self.accuracy),
-            'loss': number(self.loss), 'recall_at_%d' % self.k: number(self.recall_at_k),
+            'loss': number(self.loss), top_k_names(self.k)[1]: number(self.recall_at_k),
             'mean_per_class_accuracy': number(self.mean_per_class_accuracy)}
-
-
-# --- the results table ---------------------------------------------------------------------------
-
-def _format(value, digits=3):
-  return '-' if math.isnan(value) else '%.*f' % (digits, value)
-
-
-class ClassRow(typing.NamedTuple):
-  name: str
-  precision: str   # formatted; '-' when undefined
-  recall: str
-  images: int
-
-
-@dataclasses.dataclass
-class ResultsTable:
-  """The results as text cells: a headline, one row per class, the confusion matrix."""
-  checkpoint: str        # the checkpoint's file name
-  step: int
-  num_examples: int
-  split_name: str
-  metrics: list          # [(label, formatted value)], e.g. ('accuracy', '0.800')
-  classes: list          # [ClassRow]
-  confusion: list        # [[count]], rows true class, columns predicted, in class order
-
-  def _metrics_text(self):
-    return ', '.join('%s %s' % metric for metric in self.metrics)
-
-  def text(self):
-    """Plain text for the log, columns aligned."""
-    names = [row.name for row in self.classes]
-    width = max([len(n) for n in names] + [5])
-    lines = ['%s (step %d) on %d %s images: %s' % (self.checkpoint, self.step,
-                                                   self.num_examples, self.split_name,
-                                                   self._metrics_text()),
-             '  %-*s  precision  recall  images' % (width, 'class')]
-    lines += ['  %-*s  %9s  %6s  %6d' % (width, *row) for row in self.classes]
-    lines.append('  confusion matrix (rows: true class, columns: predicted)')
-    cell = max([len(n) for n in names] + [len(str(v)) for row in self.confusion for v in row])
-    lines.append('  %-*s  %s' % (width, '', '  '.join('%*s' % (cell, n) for n in names)))
-    for name, counts in zip(names, self.confusion):
-      lines.append('  %-*s  %s' % (width, name, '  '.join('%*d' % (cell, v) for v in counts)))
-    return '\n'.join(lines)
-
-  def markdown(self):
-    """Markdown tables for TensorBoard's text dashboard."""
-    names = [row.name for row in self.classes]
-    lines = ['**%s** (step %d), %d images: %s' % (self.checkpoint, self.step, self.num_examples,
-                                                  self._metrics_text()),
-             '', '| class | precision | recall | images |', '|---|---|---|---|']
-    lines += [events.markdown_row(*row) for row in self.classes]
-    lines += ['', 'Confusion matrix (rows: true class, columns: predicted)', '',
-              events.markdown_row('true \\ predicted', *names),
-              '|---|%s' % ('---|' * len(names))]
-    for name, counts in zip(names, self.confusion):
-      lines.append(events.markdown_row(name, *counts))
-    return '\n'.join(lines)
-
-
-def results_table(result, split_name='validation'):
-  """The ResultsTable of an EvalResult (split_name: for the headline)."""
-  metrics = [('accuracy', _format(result.accuracy)), ('loss', _format(result.loss, 4)),
-             ('recall@%d' % result.k, _format(result.recall_at_k)),
-             ('mean per-class accuracy', _format(result.mean_per_class_accuracy))]
-  counts = result.confusion_matrix.sum(1)
-  classes = [ClassRow(str(name), _format(result.precision[i]), _format(result.recall[i]),
-                      int(counts[i])) for i, name in enumerate(result.class_names)]
-  return ResultsTable(checkpoint=os.path.basename(result.checkpoint), step=result.step,
-                      num_examples=result.num_examples, split_name=split_name,
-                      metrics=metrics, classes=classes,
-                      confusion=[[int(v) for v in row] for row in result.confusion_matrix])
 
 
 # --- what one pass kept, and what is written of it -----------------------------------------------
@@ -166,7 +113,7 @@ def write_summaries(writer, result, table, record, grid_images):
   values = [tf.compat.v1.Summary.Value(tag=tag, simple_value=v)
             for tag, v in sorted(result.scalars().items())]
   values.append(events.image_summary_value(
-      'eval/confusion_matrix', charts.confusion_matrix_image(
+      'eval/confusion_matrix', confusion.confusion_matrix_image(
           result.confusion_matrix, result.class_names,
           title='Confusion matrix, step %d' % result.step)))
   values += _calibration_values(result, record)

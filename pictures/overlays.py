@@ -6,6 +6,7 @@ from PIL import Image
 from PIL import ImageDraw
 
 from pictures import charts
+from pictures import lettering
 
 COLORMAP = 'viridis'
 MAX_OPACITY = 0.75   # of the colour where the heat is 1; where it is 0 the photo shows as it is
@@ -48,9 +49,9 @@ def overlay(image, heat, label, probability, caption_height=None):
   caption_height = caption_height or overlay_height(height, width) - height
   canvas = Image.new('RGB', (width, height + caption_height), charts.BACKGROUND)
   canvas.paste(Image.fromarray(blended), (0, 0))
-  font = charts.load_font(font_size)
+  font = lettering.load_font(font_size)
   share = '  %.1f%%' % (100.0 * float(probability))
-  text = charts.fit_text(font, str(label), width - 8 - int(font.getlength(share))) + share
+  text = lettering.fit_text(font, str(label), width - 8 - int(font.getlength(share))) + share
   ImageDraw.Draw(canvas).text((4, height + (caption_height - font_size) // 2 - 1), text,
                               fill=charts.TEXT, font=font)
   return np.asarray(canvas)

@@ -35,6 +35,17 @@ METRICS = (
     ('', 'accuracy/train_moving', 'training accuracy (moving average)'),
     ('', 'losses/total', 'training loss'),
 )
+# With base.TOP5_CLASSES classes or more the evaluation writes top-5 accuracy too.
+TOP5_TAG = 'eval/top5_accuracy'
+TOP5_METRIC = (EVAL_GROUP, TOP5_TAG, 'validation top-5 accuracy')
+
+
+def metrics_of(num_classes=None):
+  """The METRICS of a dataset of num_classes classes (None: unknown): top-5 accuracy after the
+  validation accuracy with base.TOP5_CLASSES classes or more."""
+  if num_classes is None or num_classes < base.TOP5_CLASSES:
+    return METRICS
+  return METRICS[:1] + (TOP5_METRIC,) + METRICS[1:]
 
 
 def hparam_value(value):
@@ -61,13 +72,14 @@ def _hparam_type(value):
   return api_pb2.DATA_TYPE_STRING
 
 
-def experiment_summary(hparams):
-  """The experiment: the hyperparameters' names and types, the metrics' tags and groups."""
+def experiment_summary(hparams, num_classes=None):
+  """The experiment: the hyperparameters' names and types, the metrics' tags and groups (of a
+  dataset of num_classes classes: metrics_of)."""
   infos = [api_pb2.HParamInfo(name=name, type=_hparam_type(value))
            for name, value in hparams.items()]
   metrics = [api_pb2.MetricInfo(name=api_pb2.MetricName(group=group, tag=tag),
                                 display_name=tag, description=description)
-             for group, tag, description in METRICS]
+             for group, tag, description in metrics_of(num_classes)]
   return hparams_summary.experiment_pb(infos, metrics)
 
 
@@ -99,28 +111,38 @@ CHARTS = (
     ('loss: training (total, cross-entropy) and validation',
      r'^(losses/total|losses/cross_entropy|eval/loss)$'),
 )
+TOP5_CHART = ('accuracy: training (moving) and validation (top-1, top-5)',
+              r'^(accuracy/train_moving|eval/accuracy|%s)$' % TOP5_TAG)
 
 
-def layout_summary():
+def charts_of(num_classes=None):
+  """The CHARTS of a dataset of num_classes classes (None: unknown): with base.TOP5_CLASSES
+  classes or more, validation top-5 accuracy on the accuracy chart too."""
+  if num_classes is None or num_classes < base.TOP5_CLASSES:
+    return CHARTS
+  return (TOP5_CHART,) + CHARTS[1:]
+
+
+def layout_summary(num_classes=None):
   charts = [layout_pb2.Chart(title=title, multiline=layout_pb2.MultilineChartContent(tag=[tag]))
-            for title, tag in CHARTS]
+            for title, tag in charts_of(num_classes)]
   return custom_scalar_summary.pb(layout_pb2.Layout(category=[
       layout_pb2.Category(title='training and validation', chart=charts)]))
 
 
-def write_run_start(train_dir, config, dataset_text, start_time=None):
+def write_run_start(train_dir, config, dataset_text, start_time=None, num_classes=None):
   """Writes, at step 0 into train_dir (an event file of its own beside training's), the
   experiment and this run's hyperparameters, its whole configuration and dataset as text, and
-  the Custom Scalars layout."""
+  the Custom Scalars layout (their metrics those of a dataset of num_classes classes)."""
   hparams = hparams_of(config)
   writer = events.make_writer(train_dir)
   try:
-    writer.add_summary(experiment_summary(hparams), 0)
+    writer.add_summary(experiment_summary(hparams, num_classes), 0)
     writer.add_summary(hparams_summary.session_start_pb(
         hparams, start_time_secs=start_time or time.time()), 0)
     writer.add_summary(tf.compat.v1.Summary(value=[
         events.text_summary_value('run/config', config_markdown(config)),
         events.text_summary_value('run/dataset', dataset_text)]), 0)
-    writer.add_summary(layout_summary(), 0)
+    writer.add_summary(layout_summary(num_classes), 0)
   finally:
     writer.close()

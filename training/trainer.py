@@ -271,7 +271,8 @@ def _run(config, resume_from, start_step, step_function, check_resumable):
     class_names = base.class_names(dataset.labels_to_names, dataset.num_classes)
     init_fn = _init_fn(config, resume_from, class_names, check_resumable) if chief else None
     if chief and not resume_from:  # a resumed run is the same HParams session: written once
-      run_start.write_run_start(config.train_dir, config, _dataset_text(config, dataset))
+      run_start.write_run_start(config.train_dir, config, _dataset_text(config, dataset),
+                                num_classes=dataset.num_classes)
     if chief:
       run_info.write(config.train_dir, run_info.from_training(config, dataset))  # for predict
     step_fn = step_function(

@@ -6,6 +6,7 @@ import numpy as np
 
 from evaluation import metrics
 from evaluation import results
+from evaluation import results_table
 from pictures import photo_grids
 
 NAMES = ['daisy', 'dandelion', 'roses']
@@ -27,7 +28,7 @@ def numbers(text):
 
 
 def test_text_and_markdown_show_the_same_numbers_in_the_same_order():
-  table = results.results_table(a_result([[5, 1, 0], [2, 3, 0], [0, 0, 0]]), 'validation')
+  table = results_table.results_table(a_result([[5, 1, 0], [2, 3, 0], [0, 0, 0]]), 'validation')
   text, markdown = table.text(), table.markdown()
   assert numbers(text) == numbers(markdown)
   for cell in ('0.727', '1.2346', '0.875', '0.833', '0.750', '0.600'):
@@ -37,7 +38,7 @@ def test_text_and_markdown_show_the_same_numbers_in_the_same_order():
 
 
 def test_text_is_aligned_columns_with_the_split_in_the_headline():
-  table = results.results_table(a_result([[5, 1, 0], [2, 3, 0], [0, 0, 12]]), 'validation')
+  table = results_table.results_table(a_result([[5, 1, 0], [2, 3, 0], [0, 0, 12]]), 'validation')
   lines = table.text().splitlines()
   assert lines[0] == ('model.ckpt-70 (step 70) on 23 validation images: accuracy 0.870, loss '
                       '1.2346, recall@2 0.875, mean per-class accuracy 0.811')
@@ -49,7 +50,7 @@ def test_text_is_aligned_columns_with_the_split_in_the_headline():
 
 
 def test_markdown_is_tables_for_the_text_dashboard():
-  markdown = results.results_table(a_result([[1, 0, 0], [0, 1, 0], [0, 0, 1]])).markdown()
+  markdown = results_table.results_table(a_result([[1, 0, 0], [0, 1, 0], [0, 0, 1]])).markdown()
   assert markdown.startswith('**model.ckpt-70** (step 70), 3 images: accuracy 1.000')
   assert '| class | precision | recall | images |\n|---|---|---|---|\n| daisy |' in markdown
   assert markdown.endswith('| true \\ predicted | daisy | dandelion | roses |\n|---|---|---|---|\n'
@@ -83,8 +84,8 @@ def test_the_grad_cam_grid_lays_each_heat_map_over_its_own_photo_mistakes_first(
 
 
 def test_a_pipe_in_a_class_name_does_not_split_its_markdown_cell():
-  markdown = results.results_table(a_result([[1, 0], [0, 1]], class_names=['pipe|name', 'b'])
-                                   ).markdown()
+  markdown = results_table.results_table(
+      a_result([[1, 0], [0, 1]], class_names=['pipe|name', 'b'])).markdown()
   assert '| pipe\\|name | 1.000 | 1.000 | 1 |' in markdown
   assert '| true \\ predicted | pipe\\|name | b |' in markdown
   for line in markdown.splitlines():

@@ -6,7 +6,8 @@ import tensorflow as tf
 
 from evaluation import metrics
 from evaluation import results
-from pictures import charts
+from evaluation import results_table
+from pictures import confusion
 from pictures import lettering
 from pictures import photo_grids
 from pictures import prediction_card
@@ -54,7 +55,8 @@ def test_every_class_of_another_script_has_its_own_scalars():
 def test_unicode_tags_survive_the_event_file(tmp_path):
   result = a_result(JAPANESE)
   writer = events.make_writer(str(tmp_path))
-  results.write_summaries(writer, result, results.results_table(result), results.PassRecord(), 0)
+  results.write_summaries(writer, result, results_table.results_table(result),
+                          results.PassRecord(), 0)
   writer.close()
   tags = read_events(tmp_path)
   assert tags['eval/recall/ひまわり'] == [(5, 'scalar', 1.0)]
@@ -95,8 +97,8 @@ def test_names_in_a_script_the_font_lacks_are_drawn_as_class_ids():
   ids = ['class %d' % i for i in range(5)]
   assert not lettering.drawable('ひまわり') and lettering.drawable('Löwenzahn')
   np.testing.assert_array_equal(prediction(JAPANESE), prediction(ids))
-  np.testing.assert_array_equal(charts.confusion_matrix_image(np.eye(5), JAPANESE),
-                                charts.confusion_matrix_image(np.eye(5), ids))
+  np.testing.assert_array_equal(confusion.confusion_matrix_image(np.eye(5), JAPANESE),
+                                confusion.confusion_matrix_image(np.eye(5), ids))
   grid = photo_grids.prediction_grid([np.zeros((8, 8, 3), np.uint8)], [3], [0], JAPANESE)
   np.testing.assert_array_equal(
       grid, photo_grids.prediction_grid([np.zeros((8, 8, 3), np.uint8)], [3], [0], ids))
