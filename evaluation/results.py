@@ -187,10 +187,11 @@ def _calibration_values(result, record):
   """PR curves per class, the reliability diagram and the expected calibration error."""
   if not record.predictions:
     return []
-  labels = [p.label for p in record.predictions]
-  probabilities = np.stack([p.probabilities for p in record.predictions])
-  bins, ece = calibration.reliability(labels, probabilities)
-  return calibration.pr_curve_values(labels, probabilities, result.class_names,
+  counts = calibration.PassCounts(len(result.class_names))
+  counts.add([p.label for p in record.predictions],
+             np.stack([p.probabilities for p in record.predictions]))
+  bins, ece = counts.reliability()
+  return calibration.pr_curve_values(counts, result.class_names,
                                      events.class_tags(result.class_names)) + [
       tf.compat.v1.Summary.Value(tag='eval/expected_calibration_error', simple_value=ece),
       events.image_summary_value('eval/reliability',
