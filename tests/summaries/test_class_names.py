@@ -5,6 +5,7 @@ import pytest
 import tensorflow as tf
 
 from evaluation import metrics
+from evaluation import pass_record
 from evaluation import results
 from pictures import charts
 from pictures import lettering
@@ -53,7 +54,8 @@ def test_every_class_of_another_script_has_its_own_scalars():
 def test_unicode_tags_survive_the_event_file(tmp_path):
   result = a_result(JAPANESE)
   writer = events.make_writer(str(tmp_path))
-  results.write_summaries(writer, result, results.results_table(result), results.PassRecord(), 0)
+  results.write_summaries(writer, result, results.results_table(result), pass_record.PassRecord(),
+                          0)
   writer.close()
   tags = read_events(tmp_path)
   assert tags['eval/recall/ひまわり'] == [(5, 'scalar', 1.0)]
