@@ -84,6 +84,17 @@ def _confidence_bins(labels, probabilities, num_bins):
   return confidence, correct, which
 
 
+def confidence_bin_names(num_bins=NUM_BINS):
+  """The bins' names, e.g. '0.9-1.0', in the order of reliability's bins."""
+  edges = np.linspace(0.0, 1.0, num_bins + 1)
+  return ['%.1f-%.1f' % (edges[b], edges[b + 1]) for b in range(num_bins)]
+
+
+def confidence_bin(probability, num_bins=NUM_BINS):
+  """The reliability bin a top probability falls in (its index in confidence_bin_names)."""
+  return int(_confidence_bins([0], [[probability]], num_bins)[2][0])
+
+
 def _bins_and_ece(counts, rights, sums):
   """reliability's (bins, ECE) from each bin's count, right answers and exact confidence sum
   (math.fsum: correctly rounded, so the same whatever order the examples came in)."""

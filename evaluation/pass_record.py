@@ -35,7 +35,7 @@ EMBEDDING_TENSOR = 'fc7'
 # side, within TensorBoard's 8,192) and keep about 90 MB (fc7 16 KB, thumbnail 27 KB an image).
 EMBEDDING_SIZE = 2048
 EMBEDDING_SEED = 0
-METADATA_COLUMNS = ('filename', 'true', 'predicted', 'correct')
+METADATA_COLUMNS = ('true', 'predicted', 'correct', 'probability', 'probability_bin', 'filename')
 
 
 class Prediction(typing.NamedTuple):
@@ -188,14 +188,19 @@ def _text(value):
 
 
 def metadata_rows(record, class_names):
-  """The projector's metadata of the sample, one dict of METADATA_COLUMNS per image: the file
-  name, the true and the predicted class, correct (1 or 0)."""
+  """The projector's metadata of the sample, one dict of METADATA_COLUMNS per image: the true
+  class first (the projector labels points by the first column that is not a number), the
+  predicted class, correct (1 or 0), the probability of the predicted class, its reliability bin
+  (e.g. '0.8-0.9') and the file name."""
+  bin_names = calibration.confidence_bin_names()
   rows = []
   for i in record.sample():
     row = record.predictions[i]
-    rows.append({'filename': _text(row.filename), 'true': class_names[row.label],
-                 'predicted': class_names[row.predicted],
-                 'correct': int(row.label == row.predicted)})
+    rows.append({'true': class_names[row.label], 'predicted': class_names[row.predicted],
+                 'correct': int(row.label == row.predicted),
+                 'probability': '%.3f' % row.probability,
+                 'probability_bin': bin_names[calibration.confidence_bin(row.probability)],
+                 'filename': _text(row.filename)})
   return rows
 
 

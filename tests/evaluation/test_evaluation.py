@@ -159,18 +159,21 @@ def test_embedding_projector_holds_the_fc7_features_metadata_and_sprite(trained,
   files = projector.embedding_files(str(eval_dir), 'fc7')
   with open(files['metadata'], encoding='utf-8') as f:
     lines = f.read().splitlines()
-  assert lines[0].split('\t') == ['filename', 'true', 'predicted', 'correct']
+  assert lines[0].split('\t') == ['true', 'predicted', 'correct', 'probability',
+                                  'probability_bin', 'filename']
   assert len(lines) == 7
   names = {'daisy', 'dandelion', 'roses', 'sunflowers', 'tulips'}
   written = [(f, names_of(l)) for f, l, _, _ in trained.splits['validation']]
   for line in lines[1:]:
-    filename, true, predicted, correct = line.split('\t')
+    true, predicted, correct, probability, probability_bin, filename = line.split('\t')
     assert true in names and predicted in names
     assert correct == str(int(true == predicted))
+    assert 0.2 <= float(probability) <= 1.0
+    assert probability_bin in calibration.confidence_bin_names()
     assert (filename, true) in written
   # The seeded sample: the 6 files of the smallest hash, not the first 6 of the pass.
   smallest = sorted((f for f, _ in written), key=lambda f: pass_record.sample_key(0, f))[:6]
-  assert sorted(line.split('\t')[0] for line in lines[1:]) == sorted(smallest)
+  assert sorted(line.split('\t')[-1] for line in lines[1:]) == sorted(smallest)
   assert os.path.isfile(files['sprite']) and files['sprite'].endswith('fc7_sprite.png')
 
 

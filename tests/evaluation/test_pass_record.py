@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from base import LISTED_CLASSES
+from evaluation import calibration
 from evaluation import pass_record
 
 
@@ -127,12 +128,26 @@ def test_the_calibration_summary_does_not_grow_with_the_classes():
   assert size(1000) < 256 * 1024
 
 
-def test_the_projector_metadata_describes_the_sample():
+def test_the_projector_metadata_puts_the_true_class_first():
   record = a_pass(30, num_classes=3, embedding_size=4)
   rows = pass_record.metadata_rows(record, ['daisy', 'roses', 'tulips'])
   assert len(rows) == 4 and list(rows[0]) == list(pass_record.METADATA_COLUMNS)
+  assert list(pass_record.METADATA_COLUMNS)[:3] == ['true', 'predicted', 'correct']
+  bins = calibration.confidence_bin_names()
   for i, row in zip(record.sample(), rows):
     kept = record.predictions[i]
     assert row['true'] == ['daisy', 'roses', 'tulips'][kept.label]
     assert row['correct'] == int(kept.label == kept.predicted)
+    assert float(row['probability']) == pytest.approx(kept.probability, abs=5e-4)
+    low, high = (float(x) for x in row['probability_bin'].split('-'))
+    assert row['probability_bin'] in bins and low <= kept.probability <= high
     assert row['filename'] == kept.filename.decode()
+
+
+def test_past_50_classes_the_metadata_still_has_columns_the_projector_colours_by():
+  # TensorBoard's projector colours by a column of text with at most 50 distinct values.
+  record = a_pass(3000, num_classes=1000, embedding_size=500)
+  rows = pass_record.metadata_rows(record, ['class %d' % i for i in range(1000)])
+  distinct = {column: len({row[column] for row in rows}) for column in rows[0]}
+  assert distinct['true'] > 50
+  assert distinct['correct'] == 2 and distinct['probability_bin'] <= 10
