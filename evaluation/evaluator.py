@@ -6,9 +6,11 @@ per checkpoint, tf-slim's evaluate_once (MonitoredSession: restore, queue runner
 until the data runs out, final values). Then, at the checkpoint's global step, eval_dir gets
 scalar summaries, a confusion-matrix heat map, a grid of validation images (mistakes first) and
 its twin with each image's Grad-CAM, the split's first photos (the same at every checkpoint) with
-Grad-CAM and conv1/conv5 maps, a text table, and the fc7 features of the images for the embedding
-projector (evaluation.results); and a file of every number of the step, every class and the whole
-confusion matrix (evaluation.results_file).
+Grad-CAM and conv1/conv5 maps, a text table, PR curves and a reliability diagram, and the fc7
+features of a seeded sample of the images for the embedding projector (evaluation.results,
+evaluation.pass_record); and a file of every number of the step, every class and the whole
+confusion matrix (evaluation.results_file). What a pass keeps of its images is bounded: counts,
+the grid's thumbnails and the projector's sample, whatever the size of the split.
 
 The loop (`evaluate`) takes every checkpoint of the training folder in global-step order, not
 only the newest, and remembers the last evaluated step in eval_dir/eval_state.json, so a
@@ -43,6 +45,7 @@ from datasets import reader
 from evaluation import eval_graph
 from evaluation import eval_state
 from evaluation import metrics
+from evaluation import pass_record
 from evaluation import results
 from evaluation import results_file
 from evaluation import results_table
@@ -102,9 +105,15 @@ class EvalConfig:
       'Input pipeline', choices=input_pipeline_lib.PIPELINES)
   num_preprocessing_threads: int = option(4, 'Threads that decode and preprocess.',
                                           'Input pipeline', above=0)
-  embedding_size: Optional[int] = option(
-      None, 'Images in the embedding projector (default: all); 0: no projector.', 'TensorBoard',
-      minimum=0)
+  embedding_size: int = option(
+      pass_record.EMBEDDING_SIZE, 'Images in the embedding projector: a sample of the split, '
+      'the same images at every checkpoint (all of them when the split has no more); its '
+      '64-px thumbnails fit TensorBoard\'s 8192-px sprite up to 16384 images, smaller beyond. '
+      'Memory grows with it (about 43 KB an image), not with the split; 0: no projector.',
+      'TensorBoard', minimum=0)
+  embedding_seed: int = option(
+      pass_record.EMBEDDING_SEED, 'Which images the projector\'s sample takes: those with the '
+      'smallest hash of this seed and their file name.', 'TensorBoard', minimum=0)
   embedding_every: int = option(
       1, 'Write the projector every n-th evaluated checkpoint (and the last); 0: never.',
       'TensorBoard', minimum=0)
@@ -151,20 +160,19 @@ def check_eval_dir(checkpoint_path, eval_dir):
 # --- one pass ------------------------------------------------------------------------------------
 
 class _PassHook(tf.compat.v1.train.SessionRunHook):
-  """Fetches the per-batch arrays with each update, keeps what the grid and the projector need
-  (self.record, a evaluation.results.PassRecord), logs progress, and notes whether the session
-  got as far as restoring the checkpoint."""
+  """Fetches the per-batch arrays with each update, adds them to self.record (a bounded
+  evaluation.pass_record.PassRecord: the calibration's counts, the grid's images, the
+  projector's sample), hands them to on_batch when given, logs progress, and notes whether the
+  session got as far as restoring the checkpoint."""
 
-  def __init__(self, collect, total, name, keep_features, embedding_size, grid_images):
+  def __init__(self, collect, total, name, record, keep_features, on_batch=None):
     self.collect = collect
     self.total = total
     self.name = name
+    self.record = record
     self.keep_features = keep_features
-    self.embedding_size = embedding_size
-    self.grid_images = grid_images
+    self.on_batch = on_batch
     self.restored = False
-    self.record = results.PassRecord()
-    self._grid_kept = {True: 0, False: 0}
     self._progress = None
 
   def after_create_session(self, session, coord):
@@ -180,24 +188,9 @@ class _PassHook(tf.compat.v1.train.SessionRunHook):
 
   def after_run(self, run_context, run_values):
     values = run_values.results
-    record = self.record
-    for i in range(len(values['labels'])):
-      index = len(record.predictions)
-      row = results.Prediction(int(values['labels'][i]), int(values['predictions'][i]),
-                               values['probabilities'][i], values['filenames'][i])
-      record.predictions.append(row)
-      embedded = self.keep_features and (self.embedding_size is None
-                                         or index < self.embedding_size)
-      correct = row.label == row.predicted
-      in_grid = self._grid_kept[correct] < self.grid_images
-      if in_grid:
-        self._grid_kept[correct] += 1
-      if embedded:
-        record.features.append(values['features'][i])
-      if embedded or in_grid:
-        record.thumbnails[index] = values['thumbnails'][i]
-      if in_grid and 'heat' in values:
-        record.heat[index] = values['heat'][i]
+    self.record.add(values)
+    if self.on_batch is not None:
+      self.on_batch(values)
     self._progress.advance(len(values['labels']))
     if self._progress.due(LOG_EVERY_SECS):
       logging.info('%s: %s', self.name, self._progress.line())
@@ -265,8 +258,8 @@ def _write_summaries_once(config, writer, result, table, record, state):
 
 
 def evaluate_checkpoint(config, dataset, checkpoint, writer, write_embedding=True, hooks=(),
-                        state=None, on_pass=None,
-                        write_projector=results.write_embedding_projector,
+                        state=None, on_pass=None, on_batch=None,
+                        write_projector=pass_record.write_embedding_projector,
                         build_batches=input_pipeline_lib.build_batches):
   """Evaluates one checkpoint over one pass of the split and writes its summaries (unless
   state, eval_dir's eval_state.load_eval_state, says they are written already).
@@ -274,8 +267,10 @@ def evaluate_checkpoint(config, dataset, checkpoint, writer, write_embedding=Tru
   Returns an EvalResult, or None when the checkpoint vanished before it was restored;
   checkpoints.CheckpointDamaged when it is there but cannot be read, or its logits are not
   finite. on_pass(result, record), when given, is called at the end with the EvalResult and
-  the pass's results.PassRecord (every image's prediction; the features and thumbnails kept).
-  write_projector(eval_dir, result, record) writes the projector's files of the features;
+  the pass's pass_record.PassRecord (bounded: the calibration's counts, the grid's images, the
+  projector's sample); on_batch(values), with each batch's fetched arrays (labels, predictions,
+  probabilities, filenames, thumbnails, ...) as the pass goes. write_projector(eval_dir,
+  result, record) writes the projector's files of the sample;
   build_batches makes the input pipeline (see input_pipeline_lib.build_batches).
   """
   class_names = base.class_names(dataset.labels_to_names, dataset.num_classes)
@@ -287,9 +282,11 @@ def evaluate_checkpoint(config, dataset, checkpoint, writer, write_embedding=Tru
     except checkpoints.CheckpointGone as e:
       logging.warning('Skipping %s: it is gone (rotated away by training?): %s', name, e)
       return None
-    pass_hook = _PassHook(graph.collect, dataset.num_samples, name,
-                          keep_features=write_embedding, embedding_size=config.embedding_size,
-                          grid_images=config.grid_images)
+    record = pass_record.PassRecord(
+        grid_images=config.grid_images, embedding_size=config.embedding_size,
+        seed=config.embedding_seed, num_classes=dataset.num_classes)
+    pass_hook = _PassHook(graph.collect, dataset.num_samples, name, record,
+                          keep_features=write_embedding, on_batch=on_batch)
     values = _run_pass(config, dataset, checkpoint, graph, pass_hook, hooks)
     if values is None:
       return None
@@ -323,14 +320,15 @@ def _wants_embedding(config, evaluation_index, step, last_step=None):
   return evaluation_index % config.embedding_every == 0 or bool(last_step and step >= last_step)
 
 
-def evaluate(config, hooks=(), on_pass=None, write_projector=results.write_embedding_projector,
+def evaluate(config, hooks=(), on_pass=None, on_batch=None,
+             write_projector=pass_record.write_embedding_projector,
              list_checkpoints=checkpoints.list_checkpoints,
              build_batches=input_pipeline_lib.build_batches):
   """Evaluates one checkpoint (once, or checkpoint_path is a prefix) or every checkpoint of the
   training folder as it appears. Returns the EvalResults in the order evaluated.
 
   hooks: extra SessionRunHooks given to every evaluation.
-  on_pass, write_projector, build_batches: see evaluate_checkpoint.
+  on_pass, on_batch, write_projector, build_batches: see evaluate_checkpoint.
   list_checkpoints(folder): [(step, prefix)] of the checkpoints the loop finds there, oldest
   first (checkpoints.list_checkpoints).
   """
@@ -352,7 +350,8 @@ def evaluate(config, hooks=(), on_pass=None, write_projector=results.write_embed
   tf.io.gfile.makedirs(config.eval_dir)
   base.check_writable(config.eval_dir)  # Not after a whole pass (or hours of waiting).
   evaluate_one = functools.partial(evaluate_checkpoint, hooks=hooks, on_pass=on_pass,
-                                   write_projector=write_projector, build_batches=build_batches)
+                                   on_batch=on_batch, write_projector=write_projector,
+                                   build_batches=build_batches)
   with base.folder_lock(config.eval_dir, LOCK_FILENAME, 'an evaluation'):
     return _evaluate_locked(config, dataset, checkpoint_path, checkpoint, evaluate_one,
                             list_checkpoints)

@@ -3,26 +3,23 @@
 EvalResult holds the numbers of one checkpoint's pass (evaluation.results_table makes its table,
 evaluation.results_file the file of all its numbers). write_summaries puts the scalars, the
 confusion-matrix heat map, the prediction grid (and its Grad-CAM twin), the fixed photos and the
-table at the checkpoint's global step; write_embedding_projector writes the fc7 features of the
-pass for the embedding projector.
+table at the checkpoint's global step, with what the pass kept (evaluation.pass_record: the
+calibration, the grid and the projector's sample).
 """
 import dataclasses
 import math
 import os
-import typing
 
 import numpy as np
 import tensorflow as tf
 
 import base
-from evaluation import calibration
+from evaluation import pass_record
 from pictures import charts
 from pictures import confusion
 from pictures import lettering
 from pictures import overlays
-from pictures import photo_grids
 from summaries import events
-from summaries import projector
 from summaries import run_start
 
 EMBEDDING_TENSOR = 'fc7'
@@ -84,24 +81,7 @@ class EvalResult:
             'mean_per_class_accuracy': number(self.mean_per_class_accuracy)}
 
 
-# --- what one pass kept, and what is written of it -----------------------------------------------
-
-class Prediction(typing.NamedTuple):
-  label: int
-  predicted: int
-  probabilities: np.ndarray   # [C] softmax
-  filename: object            # bytes (as read from the record) or str
-
-
-@dataclasses.dataclass
-class PassRecord:
-  """What a pass keeps of its examples for the pictures."""
-  predictions: list = dataclasses.field(default_factory=list)  # [Prediction], in pass order
-  thumbnails: dict = dataclasses.field(default_factory=dict)   # index -> uint8 [T, T, 3]
-  features: list = dataclasses.field(default_factory=list)     # fc7 of examples 0, 1, ...
-  heat: dict = dataclasses.field(default_factory=dict)         # index -> Grad-CAM [T, T]
-  fixed_photos: typing.Optional[dict] = None   # the evaluator's fetches of its fixed photos
-
+# --- what is written of a pass -------------------------------------------------------------------
 
 FIXED_PHOTOS_FAMILY = 'fixed_photos'
 
@@ -116,48 +96,19 @@ def write_summaries(writer, result, table, record, grid_images):
       'eval/confusion_matrix', confusion.confusion_matrix_image(
           result.confusion_matrix, result.class_names,
           title='Confusion matrix, step %d' % result.step)))
-  values += _calibration_values(result, record)
+  values += pass_record.calibration_values(result, record)
   if grid_images:
-    picture = prediction_grid(record, result.class_names, grid_images)
+    picture = pass_record.prediction_grid(record, result.class_names, grid_images)
     if picture is not None:
       values.append(events.image_summary_value('eval/predictions', picture))
     if record.heat:
       values.append(events.image_summary_value(
-          'eval/gradcam', prediction_grid(record, result.class_names, grid_images, heat=True)))
+          'eval/gradcam', pass_record.prediction_grid(record, result.class_names, grid_images,
+                                                      heat=True)))
   values += fixed_photo_values(record.fixed_photos, result.class_names)
   values.append(events.text_summary_value('eval/results', table.markdown()))
   writer.add_summary(tf.compat.v1.Summary(value=values), result.step)
   writer.flush()
-
-
-def _calibration_values(result, record):
-  """PR curves per class, the reliability diagram and the expected calibration error."""
-  if not record.predictions:
-    return []
-  labels = [p.label for p in record.predictions]
-  probabilities = np.stack([p.probabilities for p in record.predictions])
-  bins, ece = calibration.reliability(labels, probabilities)
-  return calibration.pr_curve_values(labels, probabilities, result.class_names,
-                                     events.class_tags(result.class_names)) + [
-      tf.compat.v1.Summary.Value(tag='eval/expected_calibration_error', simple_value=ece),
-      events.image_summary_value('eval/reliability',
-                                 calibration.reliability_image(bins, ece, result.step))]
-
-
-def prediction_grid(record, class_names, max_images, heat=False):
-  """The pass's thumbnails captioned with true and predicted label, mistakes first; None when
-  the pass kept none. heat: each thumbnail with its Grad-CAM laid over it (the images the
-  record has heat for)."""
-  kept = sorted(record.heat if heat else record.thumbnails)
-  if not kept:
-    return None
-  rows = [record.predictions[i] for i in kept]
-  thumbnails = [overlays.blend(record.thumbnails[i], record.heat[i]) if heat
-                else record.thumbnails[i] for i in kept]
-  return photo_grids.prediction_grid(
-      thumbnails, [r.label for r in rows], [r.predicted for r in rows],
-      class_names, probabilities=np.stack([r.probabilities for r in rows]),
-      max_images=max_images)
 
 
 def fixed_photo_values(fixed, class_names, overlay=overlays.overlay):
@@ -179,22 +130,3 @@ def fixed_photo_values(fixed, class_names, overlay=overlays.overlay):
       values.append(events.image_summary_value(
           tag + layer, charts.feature_map_grid(fixed[layer][i])))
   return values
-
-
-def _text(value):
-  return value.decode('utf-8', 'replace') if isinstance(value, bytes) else str(value)
-
-
-def write_embedding_projector(eval_dir, result, record):
-  """The fc7 features the pass kept (its first images), with metadata and a sprite."""
-  names = result.class_names
-  metadata = []
-  for i in range(len(record.features)):
-    row = record.predictions[i]
-    metadata.append({'filename': _text(row.filename), 'true': names[row.label],
-                     'predicted': names[row.predicted],
-                     'correct': int(row.label == row.predicted)})
-  projector.write_projector(
-      eval_dir, np.stack(record.features), metadata,
-      [record.thumbnails[i] for i in range(len(record.features))], tensor_name=EMBEDDING_TENSOR,
-      step=result.step)

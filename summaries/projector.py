@@ -373,7 +373,7 @@ def write_projector(log_dir, embeddings, metadata=None, thumbnails=None, tensor_
   Args:
     log_dir: the run directory (created if missing), e.g. the eval directory.
     embeddings: float [N, D].
-    metadata: N rows for metadata_tsv (e.g. dicts with filename, true, predicted, correct), or
+    metadata: N rows for metadata_tsv (e.g. dicts with true, predicted, correct, filename), or
       None.
     thumbnails: N images (uint8 [N, h, w, 3] or a list) for the sprite, or None.
     tensor_name: the embedding's name in the checkpoint and in the projector's menu.

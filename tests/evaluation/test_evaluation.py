@@ -19,9 +19,11 @@ from base import UserError
 from datasets import dataset_factory
 from datasets import reader
 from datasets import records
+from evaluation import calibration
 from evaluation import eval_state
 from evaluation import evaluator
 from evaluation import metrics
+from evaluation import pass_record
 from rundir import checkpoints
 from rundir import run_info
 from summaries import projector
@@ -157,16 +159,45 @@ def test_embedding_projector_holds_the_fc7_features_metadata_and_sprite(trained,
   files = projector.embedding_files(str(eval_dir), 'fc7')
   with open(files['metadata'], encoding='utf-8') as f:
     lines = f.read().splitlines()
-  assert lines[0].split('\t') == ['filename', 'true', 'predicted', 'correct']
+  assert lines[0].split('\t') == ['true', 'predicted', 'correct', 'probability',
+                                  'probability_bin', 'filename']
   assert len(lines) == 7
   names = {'daisy', 'dandelion', 'roses', 'sunflowers', 'tulips'}
-  written = [(f, l) for f, l, _, _ in trained.splits['validation']]
+  written = [(f, names_of(l)) for f, l, _, _ in trained.splits['validation']]
   for line in lines[1:]:
-    filename, true, predicted, correct = line.split('\t')
+    true, predicted, correct, probability, probability_bin, filename = line.split('\t')
     assert true in names and predicted in names
     assert correct == str(int(true == predicted))
-    assert filename in [f for f, _ in written]
+    assert 0.2 <= float(probability) <= 1.0
+    assert probability_bin in calibration.confidence_bin_names()
+    assert (filename, true) in written
+  # The seeded sample: the 6 files of the smallest hash, not the first 6 of the pass.
+  smallest = sorted((f for f, _ in written), key=lambda f: pass_record.sample_key(0, f))[:6]
+  assert sorted(line.split('\t')[-1] for line in lines[1:]) == sorted(smallest)
   assert os.path.isfile(files['sprite']) and files['sprite'].endswith('fc7_sprite.png')
+
+
+def names_of(label):
+  return ['daisy', 'dandelion', 'roses', 'sunflowers', 'tulips'][label]
+
+
+def test_the_calibration_counted_batch_by_batch_equals_that_of_every_prediction(trained,
+                                                                              tmp_path):
+  step, prefix = trained.checkpoints[-1]
+  fetched = []
+  evaluator.evaluate(eval_config(trained, prefix, tmp_path / 'eval', embedding_every=0),
+                     on_batch=fetched.append)
+  labels = np.concatenate([values['labels'] for values in fetched])
+  probabilities = np.concatenate([values['probabilities'] for values in fetched])
+  assert len(labels) == 10
+  tags = read_events(tmp_path / 'eval')
+  for index in range(5):
+    [(at, kind, curve)] = tags['eval/pr_curve/' + names_of(index)]
+    assert (at, kind) == (step, 'pr_curves')
+    expected = calibration.pr_counts(labels == index, probabilities[:, index].astype(np.float64))
+    np.testing.assert_array_equal(curve, np.array(expected, np.float32))
+  _, ece = calibration.reliability(labels, probabilities)
+  assert tags['eval/expected_calibration_error'] == [(step, 'scalar', np.float32(ece))]
 
 
 def test_class_metrics_leave_undefined_classes_out_of_the_mean():
@@ -402,7 +433,7 @@ def test_tensorboard_serves_the_projector_scalars_and_grad_cam_images(trained, t
     tensor = tb.get_bytes('/data/plugin/projector/tensor', run='eval', name='fc7')
     assert len(tensor) == 10 * 4096 * 4
     metadata = tb.get_bytes('/data/plugin/projector/metadata', run='eval', name='fc7')
-    assert metadata.decode().splitlines()[0] == 'filename\ttrue\tpredicted\tcorrect'
+    assert metadata.decode().splitlines()[0].split('\t') == list(pass_record.METADATA_COLUMNS)
     sprite = tb.get_bytes('/data/plugin/projector/sprite_image', run='eval', name='fc7')
     assert sprite.startswith(b'\x89PNG')
     scalars = tb.wait_for(lambda: tb.get_json('/data/plugin/scalars/tags').get('eval'))

@@ -5,6 +5,7 @@ import re
 import numpy as np
 
 from evaluation import metrics
+from evaluation import pass_record
 from evaluation import results
 from evaluation import results_table
 from pictures import photo_grids
@@ -68,13 +69,12 @@ def test_the_grad_cam_grid_lays_each_heat_map_over_its_own_photo_mistakes_first(
   grey = np.full((96, 96, 3), 128, np.uint8)
   hot_left = np.zeros((96, 96))
   hot_left[:, :48] = 1.0
-  record = results.PassRecord()
-  for label, predicted in ((0, 0), (1, 2)):  # right, then a mistake (drawn first)
-    record.predictions.append(results.Prediction(label, predicted, np.eye(3)[predicted], b'f'))
-  record.thumbnails = {0: grey, 1: grey}
-  record.heat = {0: np.zeros((96, 96)), 1: hot_left}  # only the mistake has heat
-  plain = results.prediction_grid(record, NAMES, 24)
-  heat = results.prediction_grid(record, NAMES, 24, heat=True)
+  record = pass_record.PassRecord(grid_images=24)
+  record.add({'labels': [0, 1], 'predictions': [0, 2],  # right, then a mistake (drawn first)
+              'probabilities': np.eye(3)[[0, 2]], 'filenames': [b'f', b'g'],
+              'thumbnails': [grey, grey], 'heat': [np.zeros((96, 96)), hot_left]})  # hot: 1
+  plain = pass_record.prediction_grid(record, NAMES, 24)
+  heat = pass_record.prediction_grid(record, NAMES, 24, heat=True)
   assert plain.shape == heat.shape
   changed = np.abs(plain.astype(int) - heat).sum(axis=2) > 30
   columns = np.flatnonzero(changed.any(axis=0))

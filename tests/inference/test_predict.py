@@ -53,13 +53,14 @@ def validation_photos(dataset_dir, folder):
 
 def evaluated_probabilities(dataset_dir, train_dir, eval_dir, **settings):
   """{filename: probabilities} of one evaluation pass of eval_alexnet.py's evaluator."""
-  records = []
+  batches = []
   config = evaluator.EvalConfig(dataset_dir=dataset_dir, checkpoint_path=train_dir,
                                 eval_dir=eval_dir, once=True, embedding_size=0, grid_images=0,
                                 fixed_photos=0,
                                 eval_device='cpu', **settings)
-  evaluator.evaluate(config, on_pass=lambda result, record: records.append(record))
-  return {row.filename.decode(): row.probabilities for row in records[0].predictions}
+  evaluator.evaluate(config, on_batch=batches.append)
+  return {name.decode(): row for values in batches
+          for name, row in zip(values['filenames'], values['probabilities'])}
 
 
 @pytest.mark.slow

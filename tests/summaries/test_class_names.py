@@ -5,6 +5,7 @@ import pytest
 import tensorflow as tf
 
 from evaluation import metrics
+from evaluation import pass_record
 from evaluation import results
 from evaluation import results_table
 from pictures import confusion
@@ -56,7 +57,7 @@ def test_unicode_tags_survive_the_event_file(tmp_path):
   result = a_result(JAPANESE)
   writer = events.make_writer(str(tmp_path))
   results.write_summaries(writer, result, results_table.results_table(result),
-                          results.PassRecord(), 0)
+                          pass_record.PassRecord(), 0)
   writer.close()
   tags = read_events(tmp_path)
   assert tags['eval/recall/ひまわり'] == [(5, 'scalar', 1.0)]
