@@ -5,6 +5,7 @@ import io
 import json
 import os
 import signal
+import socket
 import threading
 import time
 
@@ -150,6 +151,27 @@ def test_a_ps_started_by_hand_stops_on_ctrl_c(tmp_path):
     process.kill()
   assert process.returncode == 130, rest[-2000:]
   assert 'ps 0 stopped (Ctrl-C) before every worker was done.' in rest
+
+
+@pytest.mark.parametrize('job', ['ps', 'worker'])
+def test_a_port_already_taken_is_one_line_naming_it(tmp_path, job):
+  """gRPC's own lines, TensorFlow's "Could not start gRPC server" and its traceback are one line
+  and exit 2; worker 1 (not the chief) writes nothing."""
+  with socket.socket() as taken:
+    taken.bind(('127.0.0.1', 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    free = local_cluster.free_ports(2)
+    ps = ['127.0.0.1:%d' % (port if job == 'ps' else free[0])]
+    workers = ['127.0.0.1:%d' % free[1]] + (['127.0.0.1:%d' % port] if job == 'worker' else [])
+    result = run_script('train_alexnet.py', '--dataset_dir=%s' % tmp_path,
+                        '--train_dir=%s' % (tmp_path / 'train'), '--job_name=%s' % job,
+                        '--task=%d' % (1 if job == 'worker' else 0),
+                        '--ps_hosts=%s' % ','.join(ps), '--worker_hosts=%s' % ','.join(workers))
+  assert_one_line_error(result, '%s cannot listen on port %d (its address 127.0.0.1:%d): the '
+                        'port is in use' % ('ps 0 of 1 ps + 1 workers' if job == 'ps' else
+                                            'worker 1 of 1 ps + 2 workers', port, port))
+  assert not (tmp_path / 'train').exists()
 
 
 def test_local_cluster_exits_as_a_shell_reports_a_killed_chief():
