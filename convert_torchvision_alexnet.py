@@ -6,10 +6,12 @@ alexnet_tv, to fine-tune on Flowers from.
 
 Writes OUTPUT/alexnet_tv.ckpt (or the prefix OUTPUT when it is not a folder) and, when
 torchvision is installed, labels.txt (its 1000 ImageNet class names) and run.json beside it;
-prints the command that fine-tunes from it. Works without torch: the file is read as a tensor
-state dict, refusing any pickle that asks for something else. --verify (torch and torchvision
-installed) runs torchvision's AlexNet with the same weights and the checkpoint on the same images
-and exits 1 when their logits differ by more than 1e-4 of the logit range.
+prints the command that fine-tunes from it. An existing checkpoint at --output, or a folder
+holding a run's or a dataset's files (run.json, labels.txt, checkpoints), is refused unless
+--overwrite. Works without torch: the file is read as a tensor state dict, refusing any pickle
+that asks for something else. --verify (torch and torchvision installed) runs torchvision's
+AlexNet with the same weights and the checkpoint on the same images and exits 1 when their
+logits differ by more than 1e-4 of the logit range.
 """
 import importlib
 import sys
@@ -40,6 +42,9 @@ flags.DEFINE_string('pth', None, 'torchvision\'s AlexNet state dict (.pth, as to
                     'it: the zip format or the legacy one), e.g. alexnet-owt-7be5be79.pth.')
 flags.DEFINE_string('output', None, 'A folder (gets alexnet_tv.ckpt, labels.txt, run.json) or a '
                     'checkpoint prefix.')
+flags.DEFINE_boolean('overwrite', False, 'Replace an existing checkpoint at --output, or write '
+                     'into a folder that holds a training run\'s or a dataset\'s files (run.json, '
+                     'labels.txt, checkpoints).')
 flags.DEFINE_boolean('verify', False, 'Compare the checkpoint\'s logits with torchvision\'s '
                      'AlexNet on the same images (needs torch and torchvision); exit 1 when they '
                      'differ by more than %g of the logit range.'
@@ -48,9 +53,10 @@ flags.DEFINE_boolean('verify', False, 'Compare the checkpoint\'s logits with tor
 
 def main(argv):
   del argv
+  torchvision_alexnet.check_output(FLAGS.output, FLAGS.overwrite)  # before the long read
   state_dict = pth.read_state_dict(FLAGS.pth)
   class_names = torchvision_alexnet.imagenet_class_names()
-  prefix = torchvision_alexnet.convert(state_dict, FLAGS.output, class_names)
+  prefix = torchvision_alexnet.convert(state_dict, FLAGS.output, class_names, FLAGS.overwrite)
   logging.info('Wrote %s (alexnet_tv, %d classes)%s.', prefix, torchvision_alexnet.NUM_CLASSES,
                ' with labels.txt and run.json' if class_names else
                ' (no labels.txt: torchvision is not installed)')

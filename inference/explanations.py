@@ -22,21 +22,30 @@ def _cut(stem):
 
 
 class Writer:
-  """Saves DIR/<photo name>.png (a second photo of the same name gets <name>-2.png, ...), each
-  written to a temporary file and renamed."""
+  """Saves DIR/<photo name>.png, each written to a temporary file and renamed. Nothing is written
+  over: a name taken by another photo of the run or by a file already there (a photo, an
+  earlier run's picture, anything) gets <name>-2.png, -3, ..."""
 
   def __init__(self, folder, class_names):
     self.folder = folder
     self.class_names = lettering.class_name_list(class_names, len(class_names))  # drawable
     self._taken = set()
+    self._next = {}  # stem -> the number to try next
     os.makedirs(folder, exist_ok=True)
+
+  def _free(self, name):
+    return name not in self._taken and not os.path.lexists(os.path.join(self.folder, name))
 
   def _filename(self, photo_path):
     stem = _cut(os.path.splitext(os.path.basename(photo_path))[0]) or 'photo'
-    name, number = stem + '.png', 1
-    while name in self._taken:
-      number += 1
+    name, number = stem + '.png', self._next.get(stem, 1)
+    if number > 1 or not self._free(name):
+      number = max(number, 2)
       name = '%s-%d.png' % (stem, number)
+      while not self._free(name):
+        number += 1
+        name = '%s-%d.png' % (stem, number)
+    self._next[stem] = number + 1
     self._taken.add(name)
     return os.path.join(self.folder, name)
 

@@ -15,7 +15,8 @@ CMYK as libjpeg reads it) where predict_alexnet.py converts them as the converte
 on white), so theirs differ: clients should send upright, flattened JPEGs.
 
 The version folder is written under a temporary name in EXPORT_DIR and renamed when complete
-(TensorFlow Serving only loads folders named by a number), and never replaced unless asked.
+(TensorFlow Serving only loads folders named by a number), and never replaced unless asked; the
+version is claimed for that rename, so two exports at once take two versions.
 """
 import dataclasses
 import os
@@ -45,6 +46,7 @@ TFLITE_FILENAME = 'model.tflite'
 EXTRA_FOLDER = 'assets.extra'   # TensorFlow Serving's place for files beside the model
 TFLITE_TOLERANCE = 1e-4         # largest difference of a probability allowed for TFLite
 _VERSION = re.compile(r'^\d+$')
+CLAIM = '.version-%d.claim'     # EXPORT_DIR/<this>: a version being renamed into place
 
 
 @dataclasses.dataclass
@@ -160,19 +162,54 @@ def tflite_probabilities(path, images):
   return runner(images=np.asarray(images, np.float32))['probabilities']
 
 
-def _move_into_place(built, target, work):
-  """Renames the built folder to target. An existing target (overwrite) is first moved into the
-  work folder (deleted with it), and moved back if the rename fails."""
-  aside = None
-  if os.path.exists(target):
-    aside = os.path.join(work, 'replaced')
-    os.rename(target, aside)
+def _claim(export_dir, version):
+  """Claims a version while it is checked and renamed into place: a hidden folder made with
+  os.mkdir, which fails when another export holds it. Returns its path, or None when held."""
+  path = os.path.join(export_dir, CLAIM % version)
   try:
-    os.rename(built, target)
-  except OSError:
-    if aside:
-      os.rename(aside, target)
-    raise
+    os.mkdir(path)
+  except FileExistsError:
+    return None
+  return path
+
+
+def _move_into_place(built, export_dir, version, config, work):
+  """Renames the built folder to EXPORT_DIR/<version>; returns the version it took. Each version
+  is claimed (_claim) while it is checked and renamed, so two exports at once never take one
+  version: without --version the next free number is taken; with it, a version another export
+  claimed or wrote meanwhile is a UserError (unless --overwrite, for one it wrote). An existing
+  version is replaced only with --overwrite: moved into the work folder (deleted with it), and
+  moved back if the rename fails."""
+  while True:
+    target = os.path.join(export_dir, str(version))
+    claim = _claim(export_dir, version)
+    if claim is None and config.version is None:
+      version += 1
+      continue
+    if claim is None:
+      raise UserError('%s is being written by another export (it holds %s; remove that folder if '
+                      'none runs); pass another --version'
+                      % (target, os.path.join(export_dir, CLAIM % version)))
+    try:
+      aside = None
+      if os.path.lexists(target):
+        if config.version is None:
+          version += 1
+          continue
+        if not config.overwrite:
+          raise UserError('%s was written by another export meanwhile; pass --overwrite to '
+                          'replace it, or another --version' % target)
+        aside = os.path.join(work, 'replaced')
+        os.rename(target, aside)
+      try:
+        os.rename(built, target)
+      except OSError:
+        if aside:
+          os.rename(aside, target)
+        raise
+      return version
+    finally:
+      os.rmdir(claim)
 
 
 def export(config, write_labels=dataset_utils.write_label_file):
@@ -194,7 +231,11 @@ def export(config, write_labels=dataset_utils.write_label_file):
     result = ExportResult(path=target, version=version, checkpoint=checkpoint)
     if config.tflite:
       result.tflite_bytes, result.tflite_difference = write_tflite(built, info)
-    _move_into_place(built, target, work)
+    result.version = _move_into_place(built, config.export_dir, version, config, work)
+    if result.version != version:
+      result.path = os.path.join(config.export_dir, str(result.version))
+      logging.info('Version %d was taken by another export meanwhile: this one is version %d.',
+                   version, result.version)
   finally:
     shutil.rmtree(work, ignore_errors=True)
   return result

@@ -39,7 +39,8 @@ class PredictConfig:
                       says_value=True)
   output: Optional[str] = option(
       None, 'Also write every class\'s probability per photo to this file: .csv, or .jsonl for '
-      'JSON lines (path, class, probability, probabilities; skipped photos: path and error).',
+      'JSON lines (path, class, probability, probabilities; skipped photos: path and error); '
+      'not one of the photos.',
       'Prediction')
   full_image: bool = option(
       False, 'Classify the whole photo (aspect kept) through the fully convolutional net with '
@@ -49,7 +50,8 @@ class PredictConfig:
                            'Input pipeline', above=0, says_value=True)
   explain: Optional[str] = option(
       None, 'Write a Grad-CAM picture per photo into this folder: where the net looked for the '
-      'class it predicted.', 'Prediction')
+      'class it predicted (a name already taken there gets -2, -3, ...: no file is replaced).',
+      'Prediction')
   # For training folders without run.json, or to override it.
   overrides: run_info.Overrides = dataclasses.field(default_factory=run_info.Overrides)
 
@@ -70,6 +72,20 @@ def validate(config):
     if os.path.isdir(config.output):
       raise UserError('--output=%s is a folder; give a file name' % config.output)
   base.check_folder_path(config.explain, 'explain')
+
+
+def check_output_is_no_photo(output, paths):
+  """UserError when --output names one of the photos: writing it would replace the photo."""
+  if not output or not os.path.lexists(output):
+    return
+  for path in paths:
+    try:
+      same = os.path.samefile(output, path)
+    except OSError:
+      continue
+    if same:
+      raise UserError('--output=%s is one of the photos to classify, which the output would '
+                      'replace; give another file name' % reports.shown(output))
 
 
 def read_photo(path):
@@ -133,6 +149,7 @@ def predict(config, out=print):
   validate(config)
   checkpoint, info = run_info.for_checkpoint(config.checkpoint_path, config.overrides)
   paths, problems = photo_files.expand(config.photos, leave_out=config.explain)
+  check_output_is_no_photo(config.output, paths)
   predictions = [Prediction(argument, error=problem) for argument, problem in problems]
   batch_size = 1 if config.full_image else config.batch_size
   logging.info('Classifying %d photo(s) with %s (%s, %d classes%s).', len(paths), checkpoint,

@@ -11,10 +11,11 @@ W.reshape(4096, 256, 6, 6).transpose(2, 3, 1, 0). fc7 and fc8 become 1x1 convolu
 A state dict that is not torchvision's AlexNet (another architecture, a missing or misshapen
 key, an integer tensor where weights belong) is refused with one line naming the key and the
 shapes. The checkpoint (with a global_step of 0) is written under a temporary name and renamed
-into place, its .index last. The .pth is read without torch (pretrained.pth); torch and
-torchvision, when installed, give the ImageNet class names (labels.txt, run.json) and the
---verify comparison. In one process torch must be imported before TensorFlow (the other order
-crashed here): the script imports it first.
+into place, its .index last; an existing checkpoint, or a folder holding a run's or a dataset's
+files (run.json, labels.txt, checkpoints), is refused unless overwrite. The .pth is read
+without torch (pretrained.pth); torch and torchvision, when installed, give the ImageNet class
+names (labels.txt, run.json) and the --verify comparison. In one process torch must be imported
+before TensorFlow (the other order crashed here): the script imports it first.
 """
 import collections
 import importlib
@@ -127,6 +128,40 @@ def checkpoint_prefix(output):
   if output.endswith(('/', os.sep)) or os.path.isdir(output):
     return os.path.join(output, CHECKPOINT_NAME)
   return output
+
+
+def _run_files(folder):
+  """The files of a training run or a dataset in folder that a conversion there would replace
+  or mix with: run.json, labels.txt, a checkpoint state file, checkpoints (their .index)."""
+  try:
+    names = os.listdir(folder)
+  except OSError:
+    return []
+  return sorted(name for name in names
+                if name in (run_info.FILENAME, run_info.LABELS_FILENAME, 'checkpoint')
+                or name.endswith('.index'))
+
+
+def check_output(output, overwrite=False):
+  """The checkpoint prefix for --output (see checkpoint_prefix), when writing there replaces
+  nothing the converter did not make: UserError (unless overwrite) for an existing checkpoint,
+  or a folder that holds a run's or a dataset's files (its run.json and labels.txt would be
+  replaced, its checkpoints joined by one of another net)."""
+  base.check_no_glob_characters(output, 'output')
+  prefix = checkpoint_prefix(output)
+  if overwrite:
+    return prefix
+  if os.path.exists(prefix + '.index'):
+    raise UserError('%s is an existing checkpoint; pass --overwrite to replace it, or another '
+                    '--output' % prefix)
+  folder = os.path.dirname(os.path.abspath(prefix))
+  found = _run_files(folder)
+  if found:
+    raise UserError('%s holds a run\'s or a dataset\'s files (%s%s), which the conversion would '
+                    'replace or mix with; pass --overwrite to write there anyway, or give a new '
+                    'folder as --output' % (folder, ', '.join(found[:3]),
+                                            ', ...' if len(found) > 3 else ''))
+  return prefix
 
 
 def _build_net(images=None):
@@ -242,12 +277,13 @@ def verify(state_dict, prefix, images=None):
   return difference, logit_range, difference <= VERIFY_TOLERANCE * logit_range
 
 
-def convert(state_dict, output, class_names=None):
+def convert(state_dict, output, class_names=None, overwrite=False):
   """Converts a state dict to the checkpoint for --output (see checkpoint_prefix); with
-  class_names also labels.txt and run.json in its folder. Returns the prefix."""
-  base.check_no_glob_characters(output, 'output')
+  class_names also labels.txt and run.json in its folder. Returns the prefix. An existing
+  checkpoint or a folder of a run or a dataset is a UserError unless overwrite (check_output)."""
+  prefix = check_output(output, overwrite)
   variables = to_variables(state_dict)
-  prefix = write_checkpoint(variables, checkpoint_prefix(output))
+  prefix = write_checkpoint(variables, prefix)
   if class_names is not None:
     if len(class_names) != NUM_CLASSES:
       raise ValueError('%d class names for %d classes' % (len(class_names), NUM_CLASSES))

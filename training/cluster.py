@@ -7,11 +7,15 @@ batches); worker 0 is the chief (checkpoints, summaries, initialisation). The ro
 single-process trainer: its server, where its ops go, and the end of the job (a ps serves until
 every worker has said it is done, then returns, so a job completes).
 """
+import contextlib
 import dataclasses
+import errno
 import json
 import os
 import re
+import socket
 import sys
+import tempfile
 import threading
 import time
 from typing import Tuple
@@ -47,6 +51,15 @@ class Cluster:
   @property
   def num_ps(self):
     return len(self.ps_hosts)
+
+  @property
+  def address(self):
+    """This task's host:port."""
+    return (self.ps_hosts if self.job_name == 'ps' else self.worker_hosts)[self.task_index]
+
+  @property
+  def port(self):
+    return int(self.address.rsplit(':', 1)[1])
 
   @property
   def device(self):
@@ -159,10 +172,67 @@ def session_config(cluster, config):
   return config
 
 
+@contextlib.contextmanager
+def _stderr_held():
+  """Holds what is written to file descriptor 2 (gRPC's C++ log lines among it) while the block
+  runs, and writes it out after, unless the block raised a UserError, whose one line says it."""
+  sys.stderr.flush()
+  saved = os.dup(2)
+  with tempfile.TemporaryFile() as held:
+    os.dup2(held.fileno(), 2)
+    told = False
+    try:
+      yield
+    except UserError:
+      told = True
+      raise
+    finally:
+      sys.stderr.flush()
+      os.dup2(saved, 2)
+      os.close(saved)
+      if not told:
+        held.seek(0)
+        data = held.read()
+        while data:
+          data = data[os.write(2, data):]
+
+
+def listen_problem(port):
+  """Why nothing can listen on this port on every interface, as TensorFlow's server does (a
+  probe socket's error, in words), or None when a probe can."""
+  for family, host in ((socket.AF_INET, '0.0.0.0'), (socket.AF_INET6, '::')):
+    try:
+      with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gRPC
+        probe.bind((host, port))
+    except OSError as e:
+      if e.errno == errno.EADDRINUSE:
+        return ('the port is in use, by another program or a task of an earlier job still '
+                'running (ss -ltnp \'sport = :%d\' shows which)' % port)
+      if e.errno == errno.EACCES:
+        return 'listening there needs privileges (a port below 1024)'
+      if e.errno != errno.EAFNOSUPPORT:  # (no IPv6 here)
+        return os.strerror(e.errno) if e.errno else str(e)
+  return None
+
+
 def start_server(cluster, config=None):
+  """This task's tf.distribute.Server, started; UserError (one line naming the port) when it
+  cannot listen there: the port taken, say, where TensorFlow logs a dozen lines and raises
+  "Could not start gRPC server"."""
   config = session_config(cluster, config or tf.compat.v1.ConfigProto())
-  return tf.distribute.Server(cluster.cluster_spec(), job_name=cluster.job_name,
-                              task_index=cluster.task_index, config=config, start=True)
+  with _stderr_held():
+    try:
+      return tf.distribute.Server(cluster.cluster_spec(), job_name=cluster.job_name,
+                                  task_index=cluster.task_index, config=config, start=True)
+    except tf.errors.UnknownError as e:
+      if 'Could not start gRPC server' not in str(e):
+        raise
+      raise UserError('%s cannot listen on port %d (its address %s): %s; stop that, or give '
+                      'this task another port' % (
+                          cluster.describe(), cluster.port, cluster.address,
+                          listen_problem(cluster.port) or 'gRPC could not start a server there')
+                      ) from None
 
 
 def variable_bytes(op):

@@ -7,6 +7,13 @@ prints their output with the role in front ("[worker 0] ..."), stops them all on
 SIGTERM (the workers first: they save a checkpoint, as train_alexnet.py does, then the ps
 tasks), and exits with the chief's status (worker 0) once the others have ended too. Does not
 import TensorFlow itself.
+
+The tasks run in a network of their own that has nothing but a loopback interface
+(training/private_network.py): TensorFlow's servers listen on every interface whatever their
+address, unauthenticated, so on this machine's network anyone who reached their ports could run
+graph ops here. Where that network cannot be made (not Linux, user namespaces turned off) the
+launcher says so in one line and exits 2; --any_interface runs the tasks on this machine's
+network anyway.
 """
 import json
 import os
@@ -17,10 +24,12 @@ import sys
 import threading
 import time
 
+from training import private_network
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_SCRIPT = os.path.join(ROOT, 'train_alexnet.py')
 USAGE = ('usage: python -m training.local_cluster [--workers=N] [--ps=N] [--script=PATH] '
-         '-- <train_alexnet.py flags>')
+         '[--any_interface] -- <train_alexnet.py flags>')
 END_GRACE_SECS = 60   # after the chief: for the other workers to end by themselves
 PS_GRACE_SECS = 10    # after the last worker: for the ps tasks to see them done and end
 STOP_GRACE_SECS = 60  # after Ctrl-C/SIGTERM: for the workers to save, before SIGKILL
@@ -31,13 +40,16 @@ class UsageError(Exception):
 
 
 def parse_args(argv):
-  """(workers, ps, script, task arguments) from local_cluster's argv."""
+  """(workers, ps, script, task arguments, any_interface) from local_cluster's argv."""
   options = {'workers': '2', 'ps': '1', 'script': DEFAULT_SCRIPT}
-  rest = []
+  rest, any_interface = [], False
   for i, arg in enumerate(argv):
     if arg == '--':
       rest = argv[i + 1:]
       break
+    if arg == '--any_interface':
+      any_interface = True
+      continue
     name, sep, value = arg.lstrip('-').partition('=')
     if not arg.startswith('--') or not sep or name not in options:
       raise UsageError('unknown argument "%s"; train_alexnet.py flags go after --' % arg)
@@ -50,7 +62,7 @@ def parse_args(argv):
       raise UsageError('--%s must be a whole number, got "%s"' % (name, options[name])) from None
     if counts[name] < 1:
       raise UsageError('--%s must be at least 1' % name)
-  return counts['workers'], counts['ps'], options['script'], rest
+  return counts['workers'], counts['ps'], options['script'], rest, any_interface
 
 
 def free_ports(count):
@@ -84,17 +96,24 @@ def _relay(process, prefix, out, lock):
 
 
 class LocalCluster:
-  """The processes of one cluster (start, wait, stop), each ended by its own PID."""
+  """The processes of one cluster (start, wait, stop, close), each ended by its own PID; with
+  private (the default), in a network of their own (private_network.Network: loopback only)."""
 
-  def __init__(self, num_workers, num_ps, script, args, out=sys.stdout):
+  def __init__(self, num_workers, num_ps, script, args, out=sys.stdout, private=True):
     self.configs = tf_configs(num_workers, num_ps, free_ports(num_workers + num_ps))
     self.script, self.args, self.out = script, list(args), out
+    self.private = private
+    self.network = None
     self.processes = {}
     self.stopping = False
     self._relays = {}  # (job, index) -> the thread copying that task's output
     self._lock = threading.Lock()
 
   def start(self):
+    """Starts every task (private: in a new private network; private_network.NetworkError when
+    it cannot be made)."""
+    if self.private and self.network is None:
+      self.network = private_network.Network()
     for job, index in sorted(self.configs):
       self._start_task(job, index)
 
@@ -111,8 +130,11 @@ class LocalCluster:
 
   def _start_task(self, job, index):
     env = dict(os.environ, TF_CONFIG=self.configs[job, index])
+    command = [sys.executable, '-u', self.script] + self.args
+    if self.network is not None:
+      command = self.network.command(command)  # the same process, in the private network
     process = subprocess.Popen(
-        [sys.executable, '-u', self.script] + self.args, cwd=ROOT, env=env,
+        command, cwd=ROOT, env=env,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     self.processes[job, index] = process
     thread = threading.Thread(target=_relay, daemon=True, args=(
@@ -177,14 +199,24 @@ class LocalCluster:
     for thread in self._relays.values():
       thread.join(timeout=5)
 
+  def loopback_bytes(self):
+    """Bytes sent over the private network's loopback so far: this cluster's traffic alone."""
+    return private_network.loopback_bytes(self.network.pid)
+
+  def close(self):
+    """Kills the tasks still running, then ends the private network's holder."""
+    self.kill()
+    if self.network is not None:
+      self.network.close()
+
 
 def main(argv):
   try:
-    num_workers, num_ps, script, args = parse_args(argv)
+    num_workers, num_ps, script, args, any_interface = parse_args(argv)
   except UsageError as e:
     print('error: %s\n%s' % (e, USAGE), file=sys.stderr)
     return 2
-  cluster = LocalCluster(num_workers, num_ps, script, args)
+  cluster = LocalCluster(num_workers, num_ps, script, args, private=not any_interface)
   stopping = []
 
   def on_signal(signum, frame):
@@ -196,10 +228,22 @@ def main(argv):
 
   for signum in (signal.SIGINT, signal.SIGTERM):
     signal.signal(signum, on_signal)
-  cluster.start()
-  cluster.log('%d ps + %d worker(s): %s' % (num_ps, num_workers, ', '.join(
-      '%s %d pid %d' % (job, i, p.pid) for (job, i), p in sorted(cluster.processes.items()))))
-  status = cluster.wait()
+  try:
+    cluster.start()
+  except private_network.NetworkError as e:
+    print('error: cannot give the tasks a network of their own (%s): TensorFlow\'s servers would '
+          'listen on every interface of this machine, unauthenticated; --any_interface runs them '
+          'so anyway, on a network you trust' % e, file=sys.stderr)
+    cluster.close()
+    return 2
+  try:
+    cluster.log('%d ps + %d worker(s) %s: %s' % (
+        num_ps, num_workers, 'on every interface (--any_interface)' if any_interface else
+        'in a network of their own, loopback only', ', '.join(
+            '%s %d pid %d' % (job, i, p.pid) for (job, i), p in sorted(cluster.processes.items()))))
+    status = cluster.wait()
+  finally:
+    cluster.close()
   cluster.log('chief (worker 0) exited with status %d' % status)
   return shell_status(status)
 

@@ -1,10 +1,12 @@
 """Training across machines: roles from flags and TF_CONFIG, variables on the ps tasks by size,
 and real clusters of processes on loopback (every process ended by its PID, bounded in time)."""
 import contextlib
+import functools
 import io
 import json
 import os
 import signal
+import socket
 import threading
 import time
 
@@ -20,6 +22,7 @@ from support.scripts import run_script
 from support.scripts import start_script
 from training import cluster
 from training import local_cluster
+from training import private_network
 from training import train_config
 from training import trainer
 
@@ -152,6 +155,27 @@ def test_a_ps_started_by_hand_stops_on_ctrl_c(tmp_path):
   assert 'ps 0 stopped (Ctrl-C) before every worker was done.' in rest
 
 
+@pytest.mark.parametrize('job', ['ps', 'worker'])
+def test_a_port_already_taken_is_one_line_naming_it(tmp_path, job):
+  """gRPC's own lines, TensorFlow's "Could not start gRPC server" and its traceback are one line
+  and exit 2; worker 1 (not the chief) writes nothing."""
+  with socket.socket() as taken:
+    taken.bind(('127.0.0.1', 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    free = local_cluster.free_ports(2)
+    ps = ['127.0.0.1:%d' % (port if job == 'ps' else free[0])]
+    workers = ['127.0.0.1:%d' % free[1]] + (['127.0.0.1:%d' % port] if job == 'worker' else [])
+    result = run_script('train_alexnet.py', '--dataset_dir=%s' % tmp_path,
+                        '--train_dir=%s' % (tmp_path / 'train'), '--job_name=%s' % job,
+                        '--task=%d' % (1 if job == 'worker' else 0),
+                        '--ps_hosts=%s' % ','.join(ps), '--worker_hosts=%s' % ','.join(workers))
+  assert_one_line_error(result, '%s cannot listen on port %d (its address 127.0.0.1:%d): the '
+                        'port is in use' % ('ps 0 of 1 ps + 1 workers' if job == 'ps' else
+                                            'worker 1 of 1 ps + 2 workers', port, port))
+  assert not (tmp_path / 'train').exists()
+
+
 def test_local_cluster_exits_as_a_shell_reports_a_killed_chief():
   assert [local_cluster.shell_status(s) for s in (0, 2, -9, -15)] == [0, 2, 137, 143]
 
@@ -178,16 +202,24 @@ def test_a_lost_ps_ends_the_worker_with_one_line():
                    'resumes from the newest checkpoint (runs/a/model.ckpt-26)']
 
 
+@functools.lru_cache(maxsize=None)
+def no_private_network():
+  """Why this machine cannot give a cluster a network of its own (None when it can)."""
+  return private_network.problem()
+
+
 @contextlib.contextmanager
 def running(workers, ps, script, args, timeout):
-  """A LocalCluster started; yields (cluster, output); every process killed by PID at the end."""
+  """A LocalCluster started (in its own network where this machine can make one); yields
+  (cluster, output); every process killed by PID at the end, the network's holder too."""
   out = io.StringIO()
-  started = local_cluster.LocalCluster(workers, ps, script, args, out=out)
+  started = local_cluster.LocalCluster(workers, ps, script, args, out=out,
+                                       private=no_private_network() is None)
   try:
     started.start()
     yield started, out
   finally:
-    started.kill()
+    started.close()
 
 
 def run_cluster(script, args, timeout=120, workers=2, ps=1):
@@ -259,6 +291,40 @@ def _wait_for(started, out, found, timeout):
     assert time.time() < give_up and started.processes['ps', 0].poll() is None, \
         out.getvalue()[-3000:]
     time.sleep(0.2)
+
+
+def listening_ports(pid='self'):
+  """The TCP ports in LISTEN state in the network namespace of process pid (IPv4 and IPv6)."""
+  ports = set()
+  for name in ('tcp', 'tcp6'):
+    with open('/proc/%s/net/%s' % (pid, name)) as f:
+      next(f)
+      for line in f:
+        fields = line.split()
+        if fields[3] == '0A':  # TCP_LISTEN
+          ports.add(int(fields[1].rsplit(':', 1)[1], 16))
+  return ports
+
+
+def test_local_cluster_tasks_listen_only_in_their_own_loopback_network():
+  """TensorFlow's servers listen on every interface whatever their address ("*:PORT" in ss):
+  local_cluster's tasks do so in a network that holds nothing but a loopback, and this machine's
+  network (the test's) has nothing listening on their ports."""
+  if no_private_network():
+    pytest.skip(no_private_network())
+  script = os.path.join(ROOT, 'tests', 'support', 'listening_task.py')
+  with running(1, 1, script, [], 120) as (started, out):
+    _wait_for(started, out, lambda: out.getvalue().count('listening on port') == 2, 120)
+    ports = {key: json.loads(text)['cluster'][key[0]][key[1]] for key, text in
+             started.configs.items()}
+    ours = listening_ports()
+    for key, process in started.processes.items():
+      port = int(ports[key].rsplit(':', 1)[1])
+      assert port in listening_ports(process.pid), (key, out.getvalue()[-2000:])
+      assert private_network.interfaces(process.pid) == ['lo'], key
+      assert port not in ours, (key, 'listens on this machine\'s network')
+    holder = started.network.process
+  assert holder.poll() is not None  # ended with the cluster
 
 
 @pytest.mark.slow

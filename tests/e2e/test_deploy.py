@@ -1,6 +1,7 @@
-"""deploy/: the TFJob and storage manifests (JSON, which kubectl reads as YAML) parse, their
-commands are the scripts' real flags, and the TF_CONFIG the training operator gives each replica
-resolves to the roles train_alexnet.py expects."""
+"""deploy/: the TFJob, storage and network policy manifests (JSON, which kubectl reads as YAML)
+parse, their commands are the scripts' real flags, the TF_CONFIG the training operator gives each
+replica resolves to the roles train_alexnet.py expects, and only the job's pods reach its
+ports."""
 import json
 import os
 import subprocess
@@ -14,6 +15,7 @@ from training import cluster
 
 DEPLOY = os.path.join(ROOT, 'deploy')
 NAMESPACE = 'research'
+JOB_NAME_LABEL = 'training.kubeflow.org/job-name'  # the operator's label on every pod of a job
 
 
 def load(name):
@@ -103,3 +105,21 @@ def test_each_replica_gets_its_role_from_the_operator_tf_config():
   assert seen.count(('worker', 0, True)) == 1 and len(seen) == len(set(seen))
   with pytest.raises(UserError, match='run eval_alexnet.py there'):
     cluster.resolve(tf_config=operator_tf_config(name, replicas, 'evaluator', 0))
+
+
+def test_only_the_job_s_pods_reach_its_grpc_ports():
+  """TensorFlow's gRPC servers run any graph op for anyone who reaches them: the policy selects
+  the TFJob's pods (by the operator's job-name label) and admits only the job's own pods, only
+  on the port of every ps and worker."""
+  job, policy = load('tfjob.json'), load('networkpolicy.json')
+  assert (policy['apiVersion'], policy['kind']) == ('networking.k8s.io/v1', 'NetworkPolicy')
+  own_pods = {'matchLabels': {JOB_NAME_LABEL: job['metadata']['name']}}
+  spec = policy['spec']
+  assert spec['podSelector'] == own_pods and 'Ingress' in spec['policyTypes']
+  [rule] = spec['ingress']  # nothing else comes in: no rule for other sources
+  assert rule['from'] == [{'podSelector': own_pods}]
+  ports = {(port.get('protocol', 'TCP'), port['port']) for port in rule['ports']}
+  for kind in ('PS', 'Worker'):
+    for container in job['spec']['tfReplicaSpecs'][kind]['template']['spec']['containers']:
+      assert {('TCP', p['containerPort']) for p in container['ports']} <= ports, kind
+  assert ports == {('TCP', 2222)}  # the port in the operator's TF_CONFIG

@@ -11,6 +11,7 @@ import pytest
 import tensorflow as tf
 
 from base import UserError
+from datasets import dataset_utils
 from inference import classifier
 from inference import export
 from inference import predict
@@ -123,6 +124,51 @@ def test_a_failed_export_leaves_nothing_behind(exported, tmp_path):
     export.export(export.ExportConfig(checkpoint_path=train_dir, export_dir=export_dir),
                   write_labels=fail)
   assert os.listdir(export_dir) == []
+
+
+def racing(config):
+  """write_labels for an export that, while it builds (its version chosen, nothing moved yet),
+  lets a second export of `config` run to the end: the race of two exports at once, made
+  deterministic. The second one's ExportResult is appended to the list returned."""
+  others = []
+
+  def write_labels(labels, folder):
+    dataset_utils.write_label_file(labels, folder)
+    if not others:
+      others.append(export.export(config))
+  return write_labels, others
+
+
+def test_two_exports_at_once_take_two_versions(exported, tmp_path):
+  train_dir, _ = exported
+  export_dir = str(tmp_path / 'models')
+  config = export.ExportConfig(checkpoint_path=train_dir, export_dir=export_dir)
+  write_labels, others = racing(config)
+  first = export.export(config, write_labels=write_labels)
+  [second] = others
+  assert (second.version, first.version) == (1, 2)
+  assert first.path == os.path.join(export_dir, '2')
+  assert sorted(os.listdir(export_dir)) == ['1', '2']  # both kept, no claim left
+  for version in ('1', '2'):
+    assert os.path.isfile(os.path.join(export_dir, version, 'saved_model.pb'))
+
+
+def test_an_explicit_version_written_meanwhile_is_refused_not_replaced(exported, tmp_path):
+  train_dir, _ = exported
+  export_dir = str(tmp_path / 'models')
+  config = export.ExportConfig(checkpoint_path=train_dir, export_dir=export_dir, version=5)
+  write_labels, others = racing(config)
+  with pytest.raises(UserError, match='5 was written by another export meanwhile; pass '
+                     '--overwrite'):
+    export.export(config, write_labels=write_labels)
+  assert others[0].version == 5 and sorted(os.listdir(export_dir)) == ['5']
+  # a version claimed by a running export (its claim folder) is refused too; a free one is not
+  os.mkdir(os.path.join(export_dir, export.CLAIM % 6))
+  with pytest.raises(UserError, match='6 is being written by another export'):
+    export.export(export.ExportConfig(checkpoint_path=train_dir, export_dir=export_dir,
+                                      version=6))
+  assert export.export(export.ExportConfig(checkpoint_path=train_dir,
+                                           export_dir=export_dir)).version == 7
 
 
 def preprocessed(train_dir, photos):

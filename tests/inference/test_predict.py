@@ -182,6 +182,36 @@ def test_explain_writes_a_grad_cam_picture_per_photo(train_dir, tmp_path):
     assert picture.width == 224 and picture.height > 224
 
 
+def test_explain_writes_over_no_photo_and_no_file_it_did_not_make(train_dir, tmp_path):
+  """Explained into the photo folder: a.jpg's picture does not replace the photo a.png (nor
+  a.png's own picture); a file already in the folder keeps its bytes too."""
+  folder = tmp_path / 'photos'
+  os.makedirs(folder)
+  (folder / 'a.jpg').write_bytes(photo_bytes(seed=1))
+  (folder / 'a.png').write_bytes(photo_bytes(image_format='PNG', seed=2))
+  (folder / 'b.png').write_bytes(b'not mine: an earlier picture, or anything')
+  before = {name: (folder / name).read_bytes() for name in os.listdir(folder)}
+  predictions, _ = run_predict(train_dir, [str(folder / 'a.jpg'), str(folder / 'a.png')],
+                               explain=str(folder))
+  assert not any(p.error for p in predictions)
+  assert {name: (folder / name).read_bytes() for name in before} == before
+  assert sorted(os.listdir(folder)) == ['a-2.png', 'a-3.png', 'a.jpg', 'a.png', 'b.png']
+  with Image.open(folder / 'a-2.png') as picture:
+    assert picture.width == 224
+
+
+def test_an_output_that_names_a_photo_is_refused(train_dir, tmp_path):
+  """A photo given by name is taken whatever its extension: an --output naming it would
+  replace it."""
+  photo = tmp_path / 'holiday.json'
+  photo.write_bytes(photo_bytes(seed=4))
+  for output in (str(photo), str(tmp_path / '.' / 'holiday.json')):
+    with pytest.raises(UserError, match='is one of the photos to classify') as raised:
+      run_predict(train_dir, [str(photo)], output=output)
+    assert '\n' not in str(raised.value)
+  assert photo.read_bytes() == photo_bytes(seed=4)
+
+
 def test_a_photo_tensorflow_cannot_decode_or_hold_is_skipped_alone():
   class Classifier:
     def run(self, encoded):
@@ -222,7 +252,9 @@ def test_explaining_into_the_photo_folder_leaves_its_pictures_out(train_dir, tmp
   for _ in range(2):
     predictions, _ = run_predict(train_dir, [str(tmp_path / 'photos')], explain=str(explain))
     assert [os.path.basename(p.path) for p in predictions] == ['rgb.jpg', long_name]
-  assert sorted(os.listdir(explain)) == ['rgb.png', 'x' * 200 + '.png']
+  # the first run's pictures are files this run did not make: kept, the new ones numbered
+  assert sorted(os.listdir(explain)) == ['rgb-2.png', 'rgb.png', 'x' * 200 + '-2.png',
+                                         'x' * 200 + '.png']
 
 
 @pytest.mark.slow
