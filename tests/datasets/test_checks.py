@@ -5,9 +5,9 @@ from datasets import checks
 from datasets import dataset_utils
 from datasets.convert import photos
 from datasets.convert import writer
-from support.photo_files import convert_small
-from support.photo_files import jpeg
-from support.photo_files import shard_paths
+from support.photo_fixtures import convert_small
+from support.photo_fixtures import jpeg
+from support.photo_fixtures import shard_paths
 
 # --- complete and up to date ------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ import tensorflow as tf
 from PIL import Image
 
 from datasets import images
-from support.photo_files import jpeg_with_orientation
+from support.photo_fixtures import jpeg_with_orientation
 
 HEIGHT, WIDTH = 24, 32
 

@@ -244,7 +244,7 @@ def test_a_converter_killed_mid_run_leaves_no_shard_and_an_earlier_dataset_whole
 
 @pytest.mark.slow
 def test_ctrl_c_during_a_rebuild_exits_130_and_keeps_the_earlier_dataset(tmp_path):
-  from support.photo_files import make_photos
+  from support.photo_fixtures import make_photos
   dataset_dir = str(tmp_path / 'data')
   writer.convert_photos(make_photos(tmp_path / 'small'), dataset_dir, num_validation=3,
                         num_shards=2, num_workers=1)

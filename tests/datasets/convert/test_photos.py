@@ -9,8 +9,8 @@ import pytest
 from base import UserError
 from datasets import images
 from datasets.convert import photos
-from support.photo_files import CLASSES
-from support.photo_files import make_photos
+from support.photo_fixtures import CLASSES
+from support.photo_fixtures import make_photos
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 

@@ -10,8 +10,8 @@ from base import UserError
 from datasets import checks
 from datasets import dataset_utils
 from datasets.convert import sources
-from support.photo_files import make_photos
-from support.photo_files import mtimes
+from support.photo_fixtures import make_photos
+from support.photo_fixtures import mtimes
 
 SPLITS = dataset_utils.SPLITS
 

@@ -7,7 +7,7 @@ import pytest
 
 from base import UserError
 from datasets.convert import photos
-from support.photo_files import make_photos
+from support.photo_fixtures import make_photos
 
 
 def _many_classes(num_classes=300, seed=0):

@@ -18,9 +18,9 @@ from datasets import dataset_utils
 from datasets import records
 from datasets.convert import staging
 from datasets.convert import writer
-from support.photo_files import convert_small
-from support.photo_files import jpeg
-from support.photo_files import make_photos
+from support.photo_fixtures import convert_small
+from support.photo_fixtures import jpeg
+from support.photo_fixtures import make_photos
 
 SETTINGS = dict(num_validation=3, num_shards=2, num_workers=1)
 

@@ -9,14 +9,14 @@ from base import UserError
 from datasets import checks
 from datasets import dataset_utils
 from datasets.convert import writer
-from support.photo_files import CLASSES
-from support.photo_files import convert_small
-from support.photo_files import jpeg
-from support.photo_files import jpeg_with_orientation
-from support.photo_files import make_photos
-from support.photo_files import mtimes
-from support.photo_files import read_records
-from support.photo_files import shard_paths
+from support.photo_fixtures import CLASSES
+from support.photo_fixtures import convert_small
+from support.photo_fixtures import jpeg
+from support.photo_fixtures import jpeg_with_orientation
+from support.photo_fixtures import make_photos
+from support.photo_fixtures import mtimes
+from support.photo_fixtures import read_records
+from support.photo_fixtures import shard_paths
 
 SPLITS = writer.SPLITS
 
