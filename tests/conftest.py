@@ -1,8 +1,15 @@
 """Shared fixtures: small datasets built by the tests themselves, once per session."""
 import collections
 import os
+import signal
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+
+# A shell starts a background job (`cmd &` in a script) with Ctrl-C ignored, and Python then
+# leaves SIGINT ignored, in pytest and in every script the tests start: the tests of Ctrl-C need
+# it as a terminal delivers it.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+  signal.signal(signal.SIGINT, signal.default_int_handler)
 
 import pytest
 import tensorflow as tf
