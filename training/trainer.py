@@ -284,7 +284,7 @@ def _run(config, resume_from, start_step, step_function, check_resumable):
         step_fn.release_op = sync_optimizer.get_init_tokens_op(cluster.num_workers)
       train_step_fn = cluster_lib.exits_when_lost(
           step_fn, functools.partial(run_errors.lost_message, config))
-    saver = saving.StepSaver(max_to_keep=config.keep_checkpoint_max)
+    saver = saving.StepSaver(max_to_keep=config.keep_checkpoint_max, folder=config.train_dir)
     variable_bytes = sum(v.shape.num_elements() * v.dtype.size
                          for v in tf.compat.v1.global_variables())
 
