@@ -359,8 +359,9 @@ def _evaluate_locked(config, dataset, checkpoint_path, checkpoint, evaluate_one,
   writer = events.make_writer(config.eval_dir)
   try:
     if checkpoint:
-      state = eval_state.load_eval_state(config.eval_dir, checkpoints.train_dir_of(checkpoint),
-                                          claim=False)
+      train_dir = checkpoints.train_dir_of(checkpoint)
+      state = eval_state.load_eval_state(config.eval_dir, train_dir, claim=False,
+                                          run_id=run_info.run_id_of(train_dir))
       try:
         result = evaluate_one(config, dataset, checkpoint, writer,
                               write_embedding=_wants_embedding(config, 0, 0), state=state)
@@ -376,7 +377,8 @@ def _evaluate_locked(config, dataset, checkpoint_path, checkpoint, evaluate_one,
 
 
 def _loop(config, dataset, checkpoint_dir, writer, evaluate_one, list_checkpoints):
-  state = eval_state.load_eval_state(config.eval_dir, checkpoint_dir)
+  state = eval_state.load_eval_state(config.eval_dir, checkpoint_dir,
+                                     run_id=run_info.run_id_of(checkpoint_dir))
   last_step = state['last_step']
   max_steps = config.max_number_of_steps or run_info.last_step(checkpoint_dir)
   state_path = os.path.join(config.eval_dir, eval_state.EVAL_STATE_FILENAME)
@@ -392,6 +394,8 @@ def _loop(config, dataset, checkpoint_dir, writer, evaluate_one, list_checkpoint
   idle_since = time.monotonic()
   waiting_logged = False
   while True:
+    state = eval_state.follow_run(config.eval_dir, state, run_info.run_id_of(checkpoint_dir))
+    last_step = state['last_step']  # (-1 when the folder holds a new run)
     pending = [(s, p) for s, p in list_checkpoints(checkpoint_dir) if s > last_step]
     if not pending:
       idle = time.monotonic() - idle_since

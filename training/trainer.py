@@ -273,7 +273,8 @@ def _run(config, resume_from, start_step, step_function, check_resumable):
     if chief and not resume_from:  # a resumed run is the same HParams session: written once
       run_start.write_run_start(config.train_dir, config, _dataset_text(config, dataset))
     if chief:
-      run_info.write(config.train_dir, run_info.from_training(config, dataset))  # for predict
+      run_info.write(config.train_dir, run_info.from_training(config, dataset),  # for predict
+                     resumed=bool(resume_from))
     step_fn = step_function(
         log_tensors, config.batch_size * _batches_per_step(config),
         config.max_number_of_steps or None, config.log_every_n_steps)
