@@ -393,7 +393,12 @@ def _loop(config, dataset, checkpoint_dir, writer, evaluate_one, list_checkpoint
   evaluated = []
   idle_since = time.monotonic()
   waiting_logged = False
+  folder_there = os.path.isdir(checkpoint_dir)
   while True:
+    folder_there, was_there = os.path.isdir(checkpoint_dir), folder_there
+    if was_there and not folder_there:  # said once; a new run may be trained in its place
+      logging.warning('%s was deleted or moved; waiting for training to create it again '
+                      '(--timeout=%g s; 0: until stopped).', checkpoint_dir, config.timeout)
     state = eval_state.follow_run(config.eval_dir, state, run_info.run_id_of(checkpoint_dir))
     last_step = state['last_step']  # (-1 when the folder holds a new run)
     pending = [(s, p) for s, p in list_checkpoints(checkpoint_dir) if s > last_step]

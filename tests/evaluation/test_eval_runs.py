@@ -1,5 +1,6 @@
 """The evaluation loop and the runs of a training folder: a new run in the same path (deleted and
-trained again) is recognised by the run id in run.json and evaluated from the start."""
+trained again) is recognised by the run id in run.json and evaluated from the start; a training
+folder that disappears is said once."""
 import dataclasses
 import json
 import logging
@@ -111,3 +112,20 @@ def test_a_resumed_run_keeps_its_run_id_and_a_fresh_start_gets_a_new_one(trained
   assert run_info.read(str(tmp_path)).run_id == first
   assert run_info.write(str(tmp_path), info) != first
   assert run_info.run_id_of(str(tmp_path / 'nowhere')) is None
+
+
+def test_a_training_folder_that_disappears_is_said_once(trained, tmp_path, caplog):
+  watched = tmp_path / 'train'
+  watched.mkdir()
+  polls = []
+
+  def listing(folder):  # The folder is deleted while the loop waits for its first checkpoint.
+    polls.append(os.path.isdir(folder))
+    shutil.rmtree(folder, ignore_errors=True)
+    return checkpoints.list_checkpoints(folder)
+  with caplog.at_level(logging.INFO):
+    results = evaluator.evaluate(eval_config(trained, watched, tmp_path / 'eval', timeout=1.0),
+                                 list_checkpoints=listing)
+  assert results == [] and polls[0] and len(polls) > 2
+  assert caplog.text.count('was deleted or moved; waiting for training to create it again') == 1
+  assert 'No new checkpoint in %s' % watched in caplog.text  # then --timeout, as before
