@@ -364,8 +364,9 @@ def _evaluate_locked(config, dataset, checkpoint_path, checkpoint, evaluate_one,
   writer = events.make_writer(config.eval_dir)
   try:
     if checkpoint:
-      state = eval_state.load_eval_state(config.eval_dir, checkpoints.train_dir_of(checkpoint),
-                                          claim=False)
+      train_dir = checkpoints.train_dir_of(checkpoint)
+      state = eval_state.load_eval_state(config.eval_dir, train_dir, claim=False,
+                                          run_id=run_info.run_id_of(train_dir))
       try:
         result = evaluate_one(config, dataset, checkpoint, writer,
                               write_embedding=_wants_embedding(config, 0, 0), state=state)
@@ -381,7 +382,8 @@ def _evaluate_locked(config, dataset, checkpoint_path, checkpoint, evaluate_one,
 
 
 def _loop(config, dataset, checkpoint_dir, writer, evaluate_one, list_checkpoints):
-  state = eval_state.load_eval_state(config.eval_dir, checkpoint_dir)
+  state = eval_state.load_eval_state(config.eval_dir, checkpoint_dir,
+                                     run_id=run_info.run_id_of(checkpoint_dir))
   last_step = state['last_step']
   max_steps = config.max_number_of_steps or run_info.last_step(checkpoint_dir)
   state_path = os.path.join(config.eval_dir, eval_state.EVAL_STATE_FILENAME)
@@ -396,7 +398,14 @@ def _loop(config, dataset, checkpoint_dir, writer, evaluate_one, list_checkpoint
   evaluated = []
   idle_since = time.monotonic()
   waiting_logged = False
+  folder_there = os.path.isdir(checkpoint_dir)
   while True:
+    folder_there, was_there = os.path.isdir(checkpoint_dir), folder_there
+    if was_there and not folder_there:  # said once; a new run may be trained in its place
+      logging.warning('%s was deleted or moved; waiting for training to create it again '
+                      '(--timeout=%g s; 0: until stopped).', checkpoint_dir, config.timeout)
+    state = eval_state.follow_run(config.eval_dir, state, run_info.run_id_of(checkpoint_dir))
+    last_step = state['last_step']  # (-1 when the folder holds a new run)
     pending = [(s, p) for s, p in list_checkpoints(checkpoint_dir) if s > last_step]
     if not pending:
       idle = time.monotonic() - idle_since

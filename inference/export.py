@@ -38,6 +38,7 @@ from base.options import option
 from datasets import dataset_utils
 from inference import classifier as classifier_lib
 from pictures import ramps
+from rundir import checkpoints
 from rundir import run_info
 
 SERVING_SIGNATURE = 'serving_default'
@@ -45,6 +46,7 @@ IMAGES_SIGNATURE = 'predict_images'
 TFLITE_FILENAME = 'model.tflite'
 EXTRA_FOLDER = 'assets.extra'   # TensorFlow Serving's place for files beside the model
 TFLITE_TOLERANCE = 1e-4         # largest difference of a probability allowed for TFLite
+RESTORE_ATTEMPTS = 5            # a folder's newest checkpoint, taken again after a rotation
 _VERSION = re.compile(r'^\d+$')
 CLAIM = '.version-%d.claim'     # EXPORT_DIR/<this>: a version being renamed into place
 
@@ -103,14 +105,39 @@ def _signature(inputs, graph):
       method_name=tf.compat.v1.saved_model.signature_constants.PREDICT_METHOD_NAME)
 
 
-def write_saved_model(checkpoint, info, path, write_labels=dataset_utils.write_label_file):
+def _restore_newest(sess, tensors, checkpoint, model_name, newest):
+  """Restores the checkpoint, or when it disappears first (training's rotation) and newest is
+  given, the checkpoint newest() names then (up to RESTORE_ATTEMPTS in all). Returns the one
+  restored; UserError when it does not fit the model or cannot be read."""
+  restorer = tf.compat.v1.train.Saver(tensors.variables)
+  for _ in range(RESTORE_ATTEMPTS):
+    try:
+      checkpoints.check_evaluable(checkpoint, tensors.variables, model_name)
+      restorer.restore(sess, checkpoint)
+      return checkpoint
+    except checkpoints.CheckpointDamaged as e:
+      raise UserError(str(e))
+    except (checkpoints.CheckpointGone, tf.errors.NotFoundError, ValueError) as e:
+      if newest is None or checkpoints.exists(checkpoint):  # a prefix the user named
+        raise UserError('cannot read checkpoint %s: %s' % (checkpoint, base.first_line(e)))
+    logging.warning('%s disappeared before it could be read (rotated away by training?); '
+                    'taking the newest checkpoint of its folder again.', checkpoint)
+    checkpoint = newest()
+  raise UserError('the newest checkpoint disappeared before it could be read, %d times (training '
+                  'rotates checkpoints away faster than they are read); export a checkpoint '
+                  'prefix training keeps, or raise --keep_checkpoint_max' % RESTORE_ATTEMPTS)
+
+
+def write_saved_model(checkpoint, info, path, write_labels=dataset_utils.write_label_file,
+                      newest=None):
   """The SavedModel of a checkpoint (run_info.RunInfo info) in a new folder `path`, its labels
-  written by write_labels({id: name}, folder) into assets.extra."""
+  written by write_labels({id: name}, folder) into assets.extra. newest(): the checkpoint to take
+  instead when this one disappears before it is read (None: an error). Returns the checkpoint
+  written."""
   with tf.Graph().as_default() as graph:
     tensors = classifier_lib.build(info)
-    restorer = classifier_lib.saver(tensors, checkpoint, info.model_name)
     with tf.compat.v1.Session(graph=graph) as sess:
-      restorer.restore(sess, checkpoint)
+      checkpoint = _restore_newest(sess, tensors, checkpoint, info.model_name, newest)
       builder = tf.compat.v1.saved_model.Builder(path)
       builder.add_meta_graph_and_variables(
           sess, [tf.compat.v1.saved_model.tag_constants.SERVING], strip_default_attrs=True,
@@ -120,6 +147,7 @@ def write_saved_model(checkpoint, info, path, write_labels=dataset_utils.write_l
       builder.save()
   os.makedirs(os.path.join(path, EXTRA_FOLDER))
   write_labels(dict(enumerate(info.class_names)), os.path.join(path, EXTRA_FOLDER))
+  return checkpoint
 
 
 def sample_images(info, count=4, seed=0):
@@ -212,9 +240,19 @@ def _move_into_place(built, export_dir, version, config, work):
       os.rmdir(claim)
 
 
-def export(config, write_labels=dataset_utils.write_label_file):
+def _newest_in(checkpoint_path):
+  """newest() for write_saved_model: a training folder's newest complete checkpoint, taken again
+  (as evaluation does) when training rotated the one resolved first away; None for a prefix."""
+  if not os.path.isdir(checkpoints.strip_suffix(checkpoint_path)):
+    return None
+  return lambda: checkpoints.resolve(checkpoint_path)
+
+
+def export(config, write_labels=dataset_utils.write_label_file,
+           write_model=write_saved_model):
   """Writes EXPORT_DIR/<version>/ for config.checkpoint_path; returns an ExportResult.
-  write_labels: see write_saved_model."""
+  write_labels, write_model(checkpoint, info, path, write_labels, newest): see
+  write_saved_model."""
   options.check(config)
   base.check_folder_path(config.export_dir, 'export_dir')
   checkpoint, info = run_info.for_checkpoint(config.checkpoint_path, config.overrides)
@@ -227,7 +265,8 @@ def export(config, write_labels=dataset_utils.write_label_file):
     logging.info('Exporting %s (%s, %d classes%s) to %s.', checkpoint, info.model_name,
                  info.num_classes, ', moving averages' if info.moving_average_decay else '',
                  target)
-    write_saved_model(checkpoint, info, built, write_labels)
+    checkpoint = write_model(checkpoint, info, built, write_labels,
+                             newest=_newest_in(config.checkpoint_path))
     result = ExportResult(path=target, version=version, checkpoint=checkpoint)
     if config.tflite:
       result.tflite_bytes, result.tflite_difference = write_tflite(built, info)

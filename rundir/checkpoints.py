@@ -6,6 +6,7 @@ import os
 import re
 
 import tensorflow as tf
+from google.protobuf import text_format
 
 import base
 from base import UserError
@@ -119,8 +120,17 @@ def check_not_a_missing_checkpoint(checkpoint_path):
         checkpoint_path, parent, ', '.join(os.path.basename(p) for _, p in found[-5:])))
 
 
+def is_inside(folder, prefix):
+  """True when the checkpoint prefix is in folder itself (symbolic links resolved)."""
+  return os.path.realpath(os.path.dirname(prefix) or '.') == os.path.realpath(folder or '.')
+
+
 def named_checkpoint(train_dir):
-  """(the complete checkpoint the state file names, or None and what is wrong with the file)."""
+  """(the complete checkpoint the state file names, or None and what is wrong with the file).
+
+  Only a checkpoint inside train_dir counts: TensorFlow's state file may hold absolute paths,
+  and in a copied or moved run folder they name the original's checkpoints.
+  """
   if not os.path.exists(os.path.join(train_dir, STATE_FILENAME)):
     return None, 'is missing'
   try:
@@ -129,10 +139,26 @@ def named_checkpoint(train_dir):
     return None, 'names no checkpoint'
   if state is None:
     return None, 'cannot be read or does not parse'
+  outside = [path for path in [state.model_checkpoint_path] + list(
+      state.all_model_checkpoint_paths) if not is_inside(train_dir, path)]
+  if outside:
+    return None, ('names %s, outside %s (a copied or moved run folder?)'
+                  % (outside[0], train_dir))
   problem = checkpoint_problem(state.model_checkpoint_path)
   if problem:
     return None, 'names %s, but %s' % (state.model_checkpoint_path, problem)
   return state.model_checkpoint_path, ''
+
+
+def write_state(train_dir, prefixes):
+  """Rewrites train_dir's state file (atomically) to name the checkpoints `prefixes` (in
+  train_dir, oldest first; the last is the newest) by their names alone: paths relative to the
+  folder, so the folder stays relocatable (copied, moved, mounted elsewhere)."""
+  names = [os.path.basename(prefix) for prefix in prefixes]
+  state = tf.compat.v1.train.generate_checkpoint_state_proto(
+      os.path.abspath(train_dir), names[-1], all_model_checkpoint_paths=names)
+  base.write_text_atomic(os.path.join(train_dir, STATE_FILENAME),
+                         text_format.MessageToString(state))
 
 
 class CheckpointGone(Exception):

@@ -4,13 +4,16 @@ labels.txt (the class names, `id:name` lines as the converter writes them).
 
 Training writes both at its start (write, from_training), so prediction and export need only a
 training folder or a checkpoint prefix (for_checkpoint). Folders trained before run.json
-existed work with the same settings given explicitly (Overrides).
+existed work with the same settings given explicitly (Overrides). run.json also holds a run id,
+new at each fresh start and kept when training resumes: the evaluator tells a new run in the same
+folder from the one it evaluated (run_id).
 
 No flags are read here; the trainer, the predictor and the exporter import it.
 """
 import dataclasses
 import json
 import os
+import uuid
 from typing import Optional
 
 from absl import logging
@@ -38,6 +41,7 @@ class RunInfo:
   moving_average_decay: Optional[float] = None  # the run kept averages of the weights
   dataset_name: str = ''
   max_number_of_steps: int = 0            # the step training runs to (0: until stopped)
+  run_id: str = dataclasses.field(default='', compare=False)  # '': not known (an older run)
 
   @property
   def num_classes(self):
@@ -80,16 +84,33 @@ def from_training(config, dataset):
       max_number_of_steps=config.max_number_of_steps)
 
 
-def write(train_dir, info):
-  """Writes labels.txt, then run.json (each atomically): run.json present means both are."""
+def write(train_dir, info, resumed=False):
+  """Writes labels.txt, then run.json (each atomically): run.json present means both are. The
+  run id is info's, else the one run.json holds when training resumed (resumed=True), else a
+  new one (a fresh start: a new run, even in a folder an earlier run used). Returns it."""
+  run_id = info.run_id or (run_id_of(train_dir) if resumed else None) or uuid.uuid4().hex
   dataset_utils.write_label_file(dict(enumerate(info.class_names)), train_dir, LABELS_FILENAME)
   record = {'format_version': FORMAT_VERSION, 'model_name': info.model_name,
             'num_classes': info.num_classes, 'labels_file': LABELS_FILENAME,
             'image_size': info.image_size, 'preprocessing': info.preprocessing,
             'moving_average_decay': info.moving_average_decay,
-            'dataset_name': info.dataset_name, 'max_number_of_steps': info.max_number_of_steps}
+            'dataset_name': info.dataset_name, 'max_number_of_steps': info.max_number_of_steps,
+            'run_id': run_id}
   base.write_text_atomic(os.path.join(train_dir, FILENAME),
                          json.dumps(record, indent=2, sort_keys=True) + '\n')
+  return run_id
+
+
+def run_id_of(train_dir):
+  """The run id in train_dir's run.json; None when there is none (no folder or run.json yet, a
+  run from before run ids, or a run.json that cannot be read)."""
+  try:
+    with open(os.path.join(train_dir, FILENAME), encoding='utf-8') as f:
+      record = json.load(f)
+  except (OSError, ValueError):
+    return None
+  run_id = record.get('run_id') if isinstance(record, dict) else None
+  return run_id if isinstance(run_id, str) and run_id else None
 
 
 def read_labels(path):
@@ -124,7 +145,8 @@ def read(train_dir):
                    image_size=int(record['image_size']), preprocessing=record['preprocessing'],
                    moving_average_decay=record.get('moving_average_decay'),
                    dataset_name=record.get('dataset_name', ''),
-                   max_number_of_steps=int(record.get('max_number_of_steps') or 0))
+                   max_number_of_steps=int(record.get('max_number_of_steps') or 0),
+                   run_id=str(record.get('run_id') or ''))
   except (KeyError, TypeError, ValueError, AttributeError) as e:
     raise UserError('%s is not a run description (%s: %s); delete it and pass --model_name and '
                     '--labels_file instead' % (path, type(e).__name__, e))
@@ -187,7 +209,8 @@ def for_checkpoint(checkpoint_path, overrides=None):
       preprocessing=stored.preprocessing if same_model else preprocessing_name(model_name),
       moving_average_decay=_decay(overrides, stored),
       dataset_name=stored.dataset_name if stored else '',
-      max_number_of_steps=stored.max_number_of_steps if stored else 0)
+      max_number_of_steps=stored.max_number_of_steps if stored else 0,
+      run_id=stored.run_id if stored else '')
   if info.preprocessing not in preprocessing_factory.PREPROCESSING_MAP:
     raise UserError('%s names an unknown preprocessing %s; choose one of %s' % (
         FILENAME, info.preprocessing, ', '.join(sorted(preprocessing_factory.PREPROCESSING_MAP))))

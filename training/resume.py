@@ -36,8 +36,10 @@ def repair_state(train_dir):
   When train_dir's `checkpoint` state file does not parse, names a missing or incomplete
   checkpoint, or is missing beside checkpoints, it is rewritten (atomically) to name the newest
   complete checkpoint on disk, with a warning: tf-slim's Supervisor reads that file itself and
-  would silently start again from step 0, or crash. UserError when the state file names a
-  checkpoint, or the folder holds checkpoints, but none of them is complete and readable.
+  would silently start again from step 0, or crash. So is a state file naming a checkpoint
+  outside train_dir (a copied or moved run folder: TensorFlow wrote absolute paths): only the
+  folder's own checkpoints are resumed from, and rotated away. UserError when the state file
+  names a checkpoint, or the folder holds checkpoints, but none is complete and readable.
   """
   named, problem = checkpoints.named_checkpoint(train_dir)
   if named:
@@ -56,8 +58,7 @@ def repair_state(train_dir):
   step, newest = on_disk[-1]
   logging.warning('%s %s; resuming from %s (step %d), the newest complete checkpoint there, and '
                   'rewriting %s to name it.', state_path, problem, newest, step, state_path)
-  tf.compat.v1.train.update_checkpoint_state(train_dir, newest,
-                                             [prefix for _, prefix in on_disk])
+  checkpoints.write_state(train_dir, [prefix for _, prefix in on_disk])
   return newest
 
 

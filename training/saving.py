@@ -76,12 +76,29 @@ class StepSaver(tf.compat.v1.train.Saver):
   A save that fails (a full disk) leaves its error in `failure` ((step, error)) and its
   .tempstate files removed: tf-slim's Supervisor swallows the error of the final save, so the
   trainer looks here and on disk.
+
+  The state file names the checkpoints relative to the folder, so a copied or moved run folder
+  keeps naming its own; and of the checkpoints the Supervisor recovers from the state file (the
+  ones rotation deletes), those outside `folder` (the training folder) are dropped: a copy never
+  deletes the original's checkpoints.
   """
 
-  def __init__(self, *args, **kwargs):
+  def __init__(self, *args, folder=None, **kwargs):
+    kwargs.setdefault('save_relative_paths', True)
     super().__init__(*args, **kwargs)
     self._save_lock = threading.Lock()
+    self._folder = folder
     self.failure = None
+
+  def recover_last_checkpoints(self, checkpoint_paths):
+    if self._folder is not None:
+      outside = [p for p in checkpoint_paths if not checkpoints.is_inside(self._folder, p)]
+      if outside:
+        logging.warning('Not rotating %d checkpoint(s) outside %s, such as %s: the state file '
+                        'names them, but only the training folder\'s own are deleted.',
+                        len(outside), self._folder, outside[0])
+      checkpoint_paths = [p for p in checkpoint_paths if p not in outside]
+    super().recover_last_checkpoints(checkpoint_paths)
 
   def save(self, sess, save_path, global_step=None, latest_filename=None, **kwargs):
     with self._save_lock:

@@ -274,7 +274,8 @@ def _run(config, resume_from, start_step, step_function, check_resumable):
       run_start.write_run_start(config.train_dir, config, _dataset_text(config, dataset),
                                 num_classes=dataset.num_classes)
     if chief:
-      run_info.write(config.train_dir, run_info.from_training(config, dataset))  # for predict
+      run_info.write(config.train_dir, run_info.from_training(config, dataset),  # for predict
+                     resumed=bool(resume_from))
     step_fn = step_function(
         log_tensors, config.batch_size * _batches_per_step(config),
         config.max_number_of_steps or None, config.log_every_n_steps)
@@ -285,7 +286,7 @@ def _run(config, resume_from, start_step, step_function, check_resumable):
         step_fn.release_op = sync_optimizer.get_init_tokens_op(cluster.num_workers)
       train_step_fn = cluster_lib.exits_when_lost(
           step_fn, functools.partial(run_errors.lost_message, config))
-    saver = saving.StepSaver(max_to_keep=config.keep_checkpoint_max)
+    saver = saving.StepSaver(max_to_keep=config.keep_checkpoint_max, folder=config.train_dir)
     variable_bytes = sum(v.shape.num_elements() * v.dtype.size
                          for v in tf.compat.v1.global_variables())
 

@@ -1,6 +1,7 @@
 """export_alexnet.py: a SavedModel that TensorFlow 2 loads in a fresh process and that gives
 predict_alexnet.py's probabilities; versions written atomically, never replaced unless asked;
 the TensorFlow Lite model of the float signature."""
+import glob
 import json
 import os
 import subprocess
@@ -169,6 +170,52 @@ def test_an_explicit_version_written_meanwhile_is_refused_not_replaced(exported,
                                       version=6))
   assert export.export(export.ExportConfig(checkpoint_path=train_dir,
                                            export_dir=export_dir)).version == 7
+
+
+def rotate_away(checkpoint):
+  """What training's rotation does: a checkpoint's files deleted, the .index first."""
+  for name in sorted(glob.glob(checkpoint + '.*'), key=lambda n: not n.endswith('.index')):
+    os.remove(name)
+
+
+def test_a_checkpoint_rotated_away_during_the_export_is_taken_again_from_the_folder(tmp_path):
+  train_dir, export_dir = str(tmp_path / 'train'), str(tmp_path / 'models')
+  first = save_checkpoint(train_dir, step=4)
+  tried = []
+
+  def racing(checkpoint, info, path, write_labels, newest):
+    tried.append(checkpoint)
+    if len(tried) == 1:  # training saves step 5 and rotates the resolved one away meanwhile
+      save_checkpoint(train_dir, step=5, describe=False)
+      rotate_away(checkpoint)
+    return export.write_saved_model(checkpoint, info, path, write_labels, newest)
+
+  config = export.ExportConfig(checkpoint_path=train_dir, export_dir=export_dir)
+  result = export.export(config, write_model=racing)
+  assert tried == [first] and result.checkpoint == os.path.join(train_dir, 'model.ckpt-5')
+  assert export.versions(export_dir) == [1]
+  # A prefix the user named is never swapped for another checkpoint (here: none newer).
+  prefix = config.checkpoint_path = os.path.join(train_dir, 'model.ckpt-5')
+  with pytest.raises(UserError, match='cannot read checkpoint %s: ' % prefix):
+    export.export(config, write_model=lambda c, *args, **kwargs: (
+        rotate_away(c), export.write_saved_model(c, *args, **kwargs)))
+  assert export.versions(export_dir) == [1]
+
+
+def test_a_checkpoint_that_keeps_disappearing_is_tried_a_bounded_number_of_times(tmp_path):
+  train_dir = str(tmp_path / 'train')
+  save_checkpoint(train_dir, step=4)
+  checkpoint, info = run_info.for_checkpoint(train_dir)
+  rotate_away(checkpoint)
+  asked = []
+
+  def newest():
+    asked.append(1)
+    return os.path.join(train_dir, 'model.ckpt-%d' % (5 + len(asked)))  # gone again at once
+  with pytest.raises(UserError, match='disappeared before it could be read, %d times'
+                     % export.RESTORE_ATTEMPTS):
+    export.write_saved_model(checkpoint, info, str(tmp_path / 'model'), newest=newest)
+  assert len(asked) == export.RESTORE_ATTEMPTS
 
 
 def preprocessed(train_dir, photos):

@@ -20,6 +20,8 @@ def test_training_writes_what_it_takes_to_use_its_checkpoints(records_dataset, t
                                   moving_average_decay=0.99))
   with open(train_dir / 'run.json', encoding='utf-8') as f:
     record = json.load(f)
+  run_id = record.pop('run_id')  # new at each fresh start (the evaluator tells runs apart)
+  assert len(run_id) == 32 and int(run_id, 16) >= 0
   assert record == {'format_version': 1, 'model_name': 'alexnet_v2', 'num_classes': 5,
                     'labels_file': 'labels.txt', 'image_size': 224,
                     'preprocessing': 'inception', 'moving_average_decay': 0.99,
@@ -31,6 +33,10 @@ def test_training_writes_what_it_takes_to_use_its_checkpoints(records_dataset, t
   assert info == run_info.RunInfo('alexnet_v2', list(CLASS_NAMES), 224, 'inception', 0.99,
                                   'flowers', max_number_of_steps=1)
   assert run_info.last_step(str(train_dir)) == 1
+  assert info.run_id == run_id
+  trainer.train(tiny_train_config(dataset_dir, train_dir, max_number_of_steps=2,
+                                  moving_average_decay=0.99))  # resumed: the same run
+  assert run_info.run_id_of(str(train_dir)) == run_id
 
 
 def test_a_prefix_is_described_by_its_folder_and_flags_override_it(tmp_path):
