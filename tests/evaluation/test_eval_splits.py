@@ -12,6 +12,7 @@ from base import UserError
 from datasets import input_pipeline
 from evaluation import evaluator
 from support.dataset_helpers import write_records_dataset
+from support.eval_helpers import eval_config
 from support.tf_helpers import read_events
 from support.tf_helpers import save_random_checkpoint
 from support.tf_helpers import tiny_train_config
@@ -27,14 +28,6 @@ def empty_validation(tmp_path_factory):
   checkpoint = save_random_checkpoint(
       os.path.join(str(tmp_path_factory.mktemp('train')), 'model.ckpt-3'), num_classes=5, step=3)
   return dataset_dir, checkpoint
-
-
-def eval_config(dataset_dir, checkpoint, eval_dir, **overrides):
-  settings = dict(dataset_dir=dataset_dir, checkpoint_path=checkpoint, eval_dir=str(eval_dir),
-                  batch_size=4, num_preprocessing_threads=1, embedding_every=0, grid_images=0,
-                  fixed_photos=0)
-  settings.update(overrides)
-  return evaluator.EvalConfig(**settings)
 
 
 def test_evaluating_an_empty_split_is_a_user_error_and_writes_nothing(empty_validation,

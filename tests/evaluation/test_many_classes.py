@@ -12,6 +12,7 @@ from PIL import Image
 from evaluation import evaluator
 from evaluation import results_file
 from summaries import run_start
+from support.eval_helpers import eval_config
 from support.many_classes import write_many_classes_dataset
 from support.tf_helpers import read_events
 from support.tf_helpers import save_random_checkpoint
@@ -30,21 +31,13 @@ def forty_classes(tmp_path_factory):
   return dataset_dir, checkpoint
 
 
-def eval_config(dataset_dir, checkpoint, eval_dir, **overrides):
-  settings = dict(dataset_dir=dataset_dir, checkpoint_path=checkpoint, eval_dir=str(eval_dir),
-                  batch_size=20, num_preprocessing_threads=1, embedding_every=0, grid_images=0,
-                  fixed_photos=0)
-  settings.update(overrides)
-  return evaluator.EvalConfig(**settings)
-
-
 def test_forty_classes_get_top_5_and_bounded_views_and_every_number_in_a_file(
     forty_classes, tmp_path, caplog):
   dataset_dir, checkpoint = forty_classes
   eval_dir = tmp_path / 'eval'
   with caplog.at_level(logging.INFO):
     [result] = evaluator.evaluate(eval_config(dataset_dir, checkpoint, eval_dir,
-                                              dataset_name='many'))
+                                              batch_size=20, dataset_name='many'))
   assert result.num_examples == 40 and result.k == 5
   tags = read_events(eval_dir)
   assert [(s, kind) for s, kind, _ in tags[run_start.TOP5_TAG]] == [(1, 'scalar')]

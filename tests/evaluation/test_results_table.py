@@ -14,17 +14,9 @@ from evaluation import metrics
 from evaluation import results
 from evaluation import results_table
 from summaries import run_start
+from support.eval_helpers import random_confusion
 
 FIVE = ['daisy', 'dandelion', 'roses', 'sunflowers', 'tulips']
-
-
-def random_confusion(num_classes, images, seed=0, right=0.3):
-  rng = np.random.default_rng(seed)
-  labels = rng.integers(0, num_classes, images)
-  predicted = np.where(rng.random(images) < right, labels, rng.integers(0, num_classes, images))
-  matrix = np.zeros((num_classes, num_classes), np.int64)
-  np.add.at(matrix, (labels, predicted), 1)
-  return matrix
 
 
 def long_names(num_classes):

@@ -6,6 +6,7 @@ import numpy as np
 import base
 from pictures import charts
 from pictures import confusion
+from support.eval_helpers import random_confusion
 
 FIVE = ['daisy', 'dandelion', 'roses', 'sunflowers', 'tulips']
 TEN = ['class_%d' % i for i in range(10)]
@@ -22,16 +23,6 @@ def first_cell(picture, colour):
   while right + 1 < mask.shape[1] and mask[top, right + 1]:
     right += 1
   return picture[top:bottom + 1, left:right + 1].astype(int)
-
-
-def random_confusion(num_classes, images, seed=0, right=0.3):
-  """A confusion matrix of `images` predictions, a share `right` of them right."""
-  rng = np.random.default_rng(seed)
-  labels = rng.integers(0, num_classes, images)
-  predicted = np.where(rng.random(images) < right, labels, rng.integers(0, num_classes, images))
-  matrix = np.zeros((num_classes, num_classes), np.int64)
-  np.add.at(matrix, (labels, predicted), 1)
-  return matrix
 
 
 def long_names(num_classes):
