@@ -8,9 +8,17 @@ existed work with the same settings given explicitly (Overrides). run.json also 
 new at each fresh start and kept when training resumes: the evaluator tells a new run in the same
 folder from the one it evaluated (run_id).
 
+And it holds the SHA-256 of the class names in label order (classes_digest): a labels.txt edited
+afterwards (a line moved or renamed), or a run.json whose class count or digest was edited (or
+removed: format 2 always has one), no longer matches, and read refuses it, since a moved line
+would name the wrong class at every prediction. A class count other than the checkpoint's logits
+is refused when the checkpoint is restored (checkpoints.check_evaluable). Both files edited
+consistently (labels.txt, and run.json's digest recomputed) cannot be told.
+
 No flags are read here; the trainer, the predictor and the exporter import it.
 """
 import dataclasses
+import hashlib
 import json
 import os
 import uuid
@@ -28,7 +36,8 @@ from rundir import checkpoints
 
 FILENAME = 'run.json'
 LABELS_FILENAME = dataset_utils.LABELS_FILENAME
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: with DIGEST_KEY
+DIGEST_KEY = 'class_names_sha256'  # in run.json: classes_digest of the class names trained on
 DEFAULT_MODEL = 'alexnet_v2'
 
 
@@ -42,6 +51,8 @@ class RunInfo:
   dataset_name: str = ''
   max_number_of_steps: int = 0            # the step training runs to (0: until stopped)
   run_id: str = dataclasses.field(default='', compare=False)  # '': not known (an older run)
+  # What run.json records of the class names (classes_digest); '': nothing (an older run).
+  class_names_sha256: str = dataclasses.field(default='', compare=False)
 
   @property
   def num_classes(self):
@@ -73,6 +84,13 @@ def preprocessing_name(model_name):
   return short if preprocessing_factory.PREPROCESSING_MAP.get(short) is module else model_name
 
 
+def classes_digest(class_names):
+  """SHA-256 (hex) of the class names in label order, each followed by a newline: what
+  `cut -d: -f2- labels.txt | sha256sum` prints for the labels.txt of these classes."""
+  text = ''.join(name + '\n' for name in class_names)
+  return hashlib.sha256(text.encode('utf-8', 'surrogatepass')).hexdigest()
+
+
 def from_training(config, dataset):
   """The RunInfo of a training run (a train_config.TrainConfig) on a slim Dataset."""
   return RunInfo(
@@ -95,7 +113,7 @@ def write(train_dir, info, resumed=False):
             'image_size': info.image_size, 'preprocessing': info.preprocessing,
             'moving_average_decay': info.moving_average_decay,
             'dataset_name': info.dataset_name, 'max_number_of_steps': info.max_number_of_steps,
-            'run_id': run_id}
+            'run_id': run_id, DIGEST_KEY: classes_digest(info.class_names)}
   base.write_text_atomic(os.path.join(train_dir, FILENAME),
                          json.dumps(record, indent=2, sort_keys=True) + '\n')
   return run_id
@@ -137,16 +155,25 @@ def read(train_dir):
     raise UserError('cannot read %s (%s); delete it and pass --model_name and --labels_file '
                     'instead' % (path, e))
   try:
-    names = read_labels(os.path.join(train_dir, record.get('labels_file', LABELS_FILENAME)))
+    labels_path = os.path.join(train_dir, record.get('labels_file', LABELS_FILENAME))
+    names = read_labels(labels_path)
     if len(names) != record['num_classes']:
       raise UserError('%s says %d classes but its labels file names %d'
                       % (path, record['num_classes'], len(names)))
+    digest = record.get(DIGEST_KEY, '')
+    if (digest or record.get('format_version', 1) >= 2) and digest != classes_digest(names):
+      raise UserError('%s does not match %s: its class names, in their order, are not those the '
+                      'run was trained with (%s); a moved line names the wrong class: restore '
+                      'both as training wrote them (labels.txt as the dataset\'s)' % (
+                          labels_path, path, 'the %s there' % DIGEST_KEY if digest else
+                          'and %s, which format %s always has, is missing' % (
+                              DIGEST_KEY, record['format_version'])))
     return RunInfo(model_name=record['model_name'], class_names=names,
                    image_size=int(record['image_size']), preprocessing=record['preprocessing'],
                    moving_average_decay=record.get('moving_average_decay'),
                    dataset_name=record.get('dataset_name', ''),
                    max_number_of_steps=int(record.get('max_number_of_steps') or 0),
-                   run_id=str(record.get('run_id') or ''))
+                   run_id=str(record.get('run_id') or ''), class_names_sha256=digest)
   except (KeyError, TypeError, ValueError, AttributeError) as e:
     raise UserError('%s is not a run description (%s: %s); delete it and pass --model_name and '
                     '--labels_file instead' % (path, type(e).__name__, e))
@@ -177,6 +204,22 @@ def _decay(overrides, stored):
   return overrides.moving_average_decay
 
 
+def _check_classes(train_dir, stored, labels_path, class_names):
+  """UserError when labels given (labels_path) list the run's classes (as checked against its
+  digest) in another order; a note when the run's labels.txt cannot be checked (a run.json from
+  before the digest)."""
+  if stored is None:
+    return
+  if labels_path and stored.class_names_sha256 and class_names != stored.class_names and sorted(
+      class_names) == sorted(stored.class_names):
+    raise UserError('%s lists the classes of %s in another order than the run was trained with '
+                    '(its %s): a moved line names the wrong class; leave out --labels_file and '
+                    '--dataset_dir' % (labels_path, train_dir, LABELS_FILENAME))
+  if not labels_path and not stored.class_names_sha256:
+    logging.info('%s is from before runs recorded a digest of their class names: its %s is '
+                 'taken as it is.', os.path.join(train_dir, FILENAME), LABELS_FILENAME)
+
+
 def for_checkpoint(checkpoint_path, overrides=None):
   """(checkpoint prefix, RunInfo) of a training folder (its newest checkpoint) or a prefix.
 
@@ -201,9 +244,11 @@ def for_checkpoint(checkpoint_path, overrides=None):
     raise UserError('--image_size must be at least %d (the smallest input %s classifies), got %d'
                     % (smallest, model_name, overrides.image_size))
   same_model = stored is not None and stored.model_name == model_name
+  class_names = read_labels(labels_path) if labels_path else stored.class_names
+  _check_classes(train_dir, stored, labels_path, class_names)
   info = RunInfo(
       model_name=model_name,
-      class_names=read_labels(labels_path) if labels_path else stored.class_names,
+      class_names=class_names,
       image_size=overrides.image_size if overrides.image_size is not None else (
           stored.image_size if same_model else nets_factory.image_size(model_name)),
       preprocessing=stored.preprocessing if same_model else preprocessing_name(model_name),

@@ -4,6 +4,7 @@ import os
 
 import pytest
 
+from support.predict_helpers import reorder_labels
 from support.predict_helpers import save_checkpoint
 from support.predict_helpers import write_bad_files
 from support.predict_helpers import write_photos
@@ -55,3 +56,15 @@ def test_usage_errors_are_one_line_and_exit_2(train_dir, arguments, message):
   if not any(a.startswith('--checkpoint_path') for a in arguments):
     arguments = ['--checkpoint_path=%s' % train_dir] + arguments
   assert_one_line_error(run_script('predict_alexnet.py', *arguments), message)
+
+
+@pytest.mark.slow
+def test_a_reordered_labels_file_is_one_line_naming_both_files_and_exit_2(tmp_path):
+  train_dir = str(tmp_path / 'train')
+  save_checkpoint(train_dir)
+  labels = reorder_labels(train_dir)
+  photo = write_photos(tmp_path / 'photos', ['rgb.jpg'])[0]
+  process = run_script('predict_alexnet.py', '--checkpoint_path=%s' % train_dir, photo)
+  assert_one_line_error(process, '%s does not match %s' % (labels,
+                                                           os.path.join(train_dir, 'run.json')))
+  assert process.stdout == ''

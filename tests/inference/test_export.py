@@ -18,6 +18,7 @@ from inference import export
 from inference import predict
 from rundir import run_info
 from support.predict_helpers import photo_bytes
+from support.predict_helpers import reorder_labels
 from support.predict_helpers import save_checkpoint
 from support.scripts import assert_one_line_error
 from support.scripts import run_script
@@ -216,6 +217,16 @@ def test_a_checkpoint_that_keeps_disappearing_is_tried_a_bounded_number_of_times
                      % export.RESTORE_ATTEMPTS):
     export.write_saved_model(checkpoint, info, str(tmp_path / 'model'), newest=newest)
   assert len(asked) == export.RESTORE_ATTEMPTS
+
+
+def test_a_reordered_labels_file_is_refused_and_nothing_exported(tmp_path):
+  train_dir, export_dir = str(tmp_path / 'train'), str(tmp_path / 'models')
+  save_checkpoint(train_dir, step=4)
+  labels = reorder_labels(train_dir)
+  with pytest.raises(UserError, match='%s does not match %s' % (
+      labels, os.path.join(train_dir, 'run.json'))):
+    export.export(export.ExportConfig(checkpoint_path=train_dir, export_dir=export_dir))
+  assert not os.path.exists(export_dir)
 
 
 def preprocessed(train_dir, photos):

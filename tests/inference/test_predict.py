@@ -17,6 +17,7 @@ from inference import reports
 from rundir import run_info
 from support.dataset_helpers import CLASS_NAMES
 from support.predict_helpers import photo_bytes
+from support.predict_helpers import reorder_labels
 from support.predict_helpers import save_checkpoint
 from support.predict_helpers import write_bad_files
 from support.predict_helpers import write_photos
@@ -299,3 +300,13 @@ def test_a_damaged_checkpoint_is_a_user_error(tmp_path):
   photo = write_photos(tmp_path / 'photos', ['rgb.jpg'])
   with pytest.raises(UserError, match='model.ckpt-9 cannot be read'):
     run_predict(str(tmp_path), photo)
+
+
+def test_a_reordered_labels_file_beside_the_checkpoint_is_refused(tmp_path):
+  train_dir = str(tmp_path / 'train')
+  save_checkpoint(train_dir, describe=True)
+  labels = reorder_labels(train_dir)
+  photo = write_photos(tmp_path / 'photos', ['rgb.jpg'])
+  with pytest.raises(UserError, match='%s does not match %s' % (
+      labels, os.path.join(train_dir, 'run.json'))):
+    run_predict(train_dir, photo)

@@ -1,6 +1,7 @@
 """convert_torchvision_alexnet.py writes over nothing it did not make: an existing checkpoint at
 --output, or a folder of a training run or a dataset, is refused (one line, exit 2) unless
 --overwrite."""
+import json
 import os
 
 import numpy as np
@@ -9,6 +10,7 @@ import tensorflow as tf
 
 from base import UserError
 from pretrained import torchvision_alexnet as tva
+from rundir import run_info
 from support import scripts
 
 HOSTILE = os.path.join(scripts.ROOT, 'tests', 'fixtures', 'pth', 'hostile.pth')
@@ -66,6 +68,17 @@ def test_a_dataset_folder_is_refused_too(tmp_path):
   assert tva.check_output(str(folder), overwrite=True) == str(folder / tva.CHECKPOINT_NAME)
   assert tva.check_output(str(tmp_path / 'new') + '/') == str(tmp_path / 'new' /
                                                                tva.CHECKPOINT_NAME)
+
+
+def test_the_converted_folder_records_the_digest_of_its_1000_class_names(tmp_path):
+  tva.write_run_info(str(tmp_path), IMAGENET)
+  with open(tmp_path / 'run.json', encoding='utf-8') as f:
+    assert json.load(f)['class_names_sha256'] == run_info.classes_digest(IMAGENET)
+  assert run_info.read(str(tmp_path)).class_names == IMAGENET
+  (tmp_path / 'labels.txt').write_text(''.join(  # class 0 moved to the end
+      '%d:%s\n' % item for item in enumerate(IMAGENET[1:] + IMAGENET[:1])))
+  with pytest.raises(UserError, match='labels.txt does not match'):
+    run_info.read(str(tmp_path))
 
 
 @pytest.mark.slow

@@ -49,6 +49,18 @@ def save_checkpoint(train_dir, step=1, averages_decay=None, describe=True,
   return prefix
 
 
+def reorder_labels(train_dir):
+  """Swaps the names of the first two lines of train_dir's labels.txt (the ids left in place), as
+  a hand-edit might; returns its path."""
+  labels = os.path.join(str(train_dir), 'labels.txt')
+  with open(labels, encoding='utf-8') as f:
+    names = [line.split(':', 1)[1] for line in f.read().splitlines()]
+  names[0], names[1] = names[1], names[0]
+  with open(labels, 'w', encoding='utf-8') as f:
+    f.write(''.join('%d:%s\n' % item for item in enumerate(names)))
+  return labels
+
+
 def photo_bytes(mode='RGB', image_format='JPEG', size=(90, 70), seed=0):
   """A photo of size (width, height): colour blobs on noise, saved in mode and image_format."""
   rng = np.random.default_rng(seed)
