@@ -15,6 +15,7 @@ import contextlib
 import io
 import os
 import signal
+import stat
 import warnings
 
 import numpy as np
@@ -30,6 +31,7 @@ NOT_AN_IMAGE = 'not an image'
 CORRUPT = 'truncated or corrupt image'
 OVER_PIXEL_LIMIT = 'over pixel limit'
 UNREADABLE = 'cannot read file'
+NOT_REGULAR = 'not a regular file'
 UNSUPPORTED_MODE = 'unsupported image mode'
 ROTATED = 'turned upright'
 EXIF_ORIENTATION = 0x0112  # The EXIF tag: how the stored pixels must be turned to stand upright.
@@ -65,6 +67,29 @@ class ImageResult(collections.namedtuple(
 
 def _skip(reason):
   return ImageResult(None, 0, 0, None, reason)
+
+
+# What a file that is no regular file is, as a skip reason says.
+_KINDS = ((stat.S_ISFIFO, 'FIFO'), (stat.S_ISCHR, 'character device'),
+          (stat.S_ISBLK, 'block device'), (stat.S_ISSOCK, 'socket'), (stat.S_ISDIR, 'folder'))
+
+
+def not_regular(mode):
+  """None for the st_mode of a regular file, else why it is skipped: 'not a regular file
+  (FIFO)', '(character device)', ..."""
+  if stat.S_ISREG(mode):
+    return None
+  return '%s (%s)' % (NOT_REGULAR, next((kind for test, kind in _KINDS if test(mode)),
+                                        'unknown kind'))
+
+
+def not_a_file(path):
+  """None when path is a regular file (or a link to one), else why it is skipped; told by
+  os.stat alone, never opened (opening a FIFO waits for a writer, a device's data never ends)."""
+  try:
+    return not_regular(os.stat(path).st_mode)
+  except OSError as e:
+    return '%s (%s)' % (UNREADABLE, e.strerror or e)
 
 
 def reason_group(reason):
@@ -247,9 +272,14 @@ def check_bytes(data, name='', max_pixels=DEFAULT_MAX_PIXELS):
 
 
 def check_image(path, max_pixels=DEFAULT_MAX_PIXELS):
-  """ImageResult for one photo file: JPEG bytes to store (and why re-encoded), or a skip."""
+  """ImageResult for one photo file: JPEG bytes to store (and why re-encoded), or a skip. A file
+  that is no regular file (a FIFO or device put in place of one meanwhile) is opened without
+  waiting for a writer and skipped unread."""
   try:
-    with open(path, 'rb') as f:
+    with open(os.open(path, os.O_RDONLY | getattr(os, 'O_NONBLOCK', 0)), 'rb') as f:
+      problem = not_regular(os.fstat(f.fileno()).st_mode)
+      if problem:
+        return _skip(problem)
       data = f.read()
   except OSError as e:
     return _skip('%s (%s)' % (UNREADABLE, e.strerror or e))

@@ -90,8 +90,9 @@ def check_output_is_no_photo(output, paths):
 
 def read_photo(path):
   """(encoded bytes TensorFlow decodes, None) or (None, why it is skipped)."""
-  if not os.path.isfile(path):
-    return None, 'not a file'
+  problem = image_checks.not_a_file(path)  # (a FIFO is never opened: that would wait)
+  if problem:
+    return None, problem
   result = image_checks.check_image(path)
   return (result.data, None) if result.ok else (None, result.skipped)
 

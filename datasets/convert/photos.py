@@ -64,13 +64,16 @@ def given_split(photos_dir):
 
 
 def list_photos(photos_dir):
-  """(class names sorted, [(relative_path, class_id)] sorted) for photos_dir/<class>/<file>, or
-  for photos_dir/<split folder>/<class>/<file> when it comes split (given_split): the classes
-  are then those of both split folders.
+  """(class names sorted, [(relative_path, class_id)] sorted, [(relative_path, why skipped)]
+  sorted) for photos_dir/<class>/<file>, or for photos_dir/<split folder>/<class>/<file> when it
+  comes split (given_split): the classes are then those of both split folders.
 
   Hidden folders and files (starting with '.') are ignored, as are files directly in photos_dir
-  (or in a split folder) and folders inside class folders. Files of any extension are listed:
-  they are checked later.
+  (or in a split folder) and folders inside class folders. Regular files (or links to one) of
+  any extension are listed as photos: they are checked later. Anything else in a class folder (a
+  FIFO, a device or a link to one, a socket, a link to nothing) is listed apart with the reason
+  the manifest gives it, told by os.stat alone: it is never opened (opening a FIFO waits for a
+  writer).
   """
   if not os.path.isdir(photos_dir):
     raise UserError('photos folder %s does not exist: give a folder of class folders '
@@ -86,15 +89,21 @@ def list_photos(photos_dir):
                          os.path.join(photos_dir, root).rstrip('/')))
   class_names = sorted(set().union(*classes_of_roots.values()))
   class_ids = {name: i for i, name in enumerate(class_names)}
-  photos = []
+  photos, not_files = [], []
   for root, folders in classes_of_roots.items():
     for class_name in folders:
-      class_dir = os.path.join(photos_dir, root, class_name)
-      for name in os.listdir(class_dir):
-        if not name.startswith('.') and os.path.isfile(os.path.join(class_dir, name)):
-          photos.append((root + class_name + '/' + name, class_ids[class_name]))
+      with os.scandir(os.path.join(photos_dir, root, class_name)) as entries:
+        for entry in entries:
+          if entry.name.startswith('.') or entry.is_dir():
+            continue
+          relative = root + class_name + '/' + entry.name
+          problem = None if entry.is_file() else images.not_a_file(entry.path)
+          if problem:
+            not_files.append((relative, problem))
+          else:
+            photos.append((relative, class_ids[class_name]))
   photos.sort()
-  return class_names, photos
+  return class_names, photos, sorted(not_files)
 
 
 # What breaks labels.txt's one line per class or prints as nothing: control characters
@@ -222,7 +231,7 @@ def shard_ranges(num_items, num_shards):
 def photos_fingerprint(photos_dir):
   """SHA-256 over the sorted (relative path, size, modification time) of the photos: changes
   when files do (a photo edited in place at the same size too)."""
-  _, photos = list_photos(photos_dir)
+  photos = list_photos(photos_dir)[1]
   digest = hashlib.sha256()
   for relative, _ in photos:
     status = os.stat(os.path.join(photos_dir, relative))

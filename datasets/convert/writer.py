@@ -84,6 +84,12 @@ def complete_output(dataset_dir, dataset_name, num_shards, num_validation, seed,
 
 # --- writing ----------------------------------------------------------------------------------
 
+def _report_skipped(report, relative, reason):
+  report['skipped'].append({'file': relative, 'reason': reason})
+  if len(report['skipped']) <= MAX_LOGGED:
+    logging.warning('Skipping %s: %s', relative, reason)
+
+
 def _write_shard(path, items, results, progress, report, file_writer):
   """Writes one shard from (relative_path, class_id) items, calling progress() after each;
   returns the class ids written."""
@@ -94,9 +100,7 @@ def _write_shard(path, items, results, progress, report, file_writer):
         result = next(results)
         progress()
         if not result.ok:
-          report['skipped'].append({'file': relative, 'reason': result.skipped})
-          if len(report['skipped']) <= MAX_LOGGED:
-            logging.warning('Skipping %s: %s', relative, result.skipped)
+          _report_skipped(report, relative, result.skipped)
           continue
         if result.reencoded:
           report['reencoded'].append({'file': relative, 'reason': result.reencoded})
@@ -125,9 +129,10 @@ def _write_split(dataset_dir, dataset_name, split, items, num_shards, class_name
 
 
 def _write_splits(photos_dir, dataset_dir, dataset_name, splits, num_shards, class_names,
-                  max_pixels, num_workers, progress, file_writer):
+                  max_pixels, num_workers, progress, file_writer, not_files=()):
   """Checks the photos in worker processes and writes every split's shards; returns
-  ({split: manifest entry}, {'skipped': [...], 'reencoded': [...], 'rotated': [...]})."""
+  ({split: manifest entry}, {'skipped': [...], 'reencoded': [...], 'rotated': [...]}), the
+  skipped ones starting with not_files ([(relative path, reason)]: list_photos's)."""
   order = [(split, item) for split in SPLITS for item in splits[split]]
   paths = [os.path.join(photos_dir, relative) for _, (relative, _) in order]
   logging.info('Converting %d photos of %d classes from %s with %d worker(s).', len(paths),
@@ -143,6 +148,8 @@ def _write_splits(photos_dir, dataset_dir, dataset_name, splits, num_shards, cla
       logging.info('Converting: %s', tracker.line())
 
   report = {'skipped': [], 'reencoded': [], 'rotated': []}
+  for relative, reason in not_files:
+    _report_skipped(report, relative, reason)
   results = photos_lib.checked_images(paths, max_pixels, num_workers)
   try:
     entries = {split: _write_split(dataset_dir, dataset_name, split, splits[split], num_shards,
@@ -248,7 +255,7 @@ def convert_photos(photos_dir, dataset_dir, dataset_name='flowers', num_validati
   validate_settings(dataset_name, num_shards, max_pixels, num_workers)
   base.check_no_glob_characters(dataset_dir, 'dataset_dir')
   given = photos_lib.given_split(photos_dir)
-  folders, photos = photos_lib.list_photos(photos_dir)
+  folders, photos, not_files = photos_lib.list_photos(photos_dir)
   class_names, renamed = photos_lib.class_names_of(folders)
   if given:
     splits = photos_lib.split_given(photos, given, seed)
@@ -278,7 +285,7 @@ def convert_photos(photos_dir, dataset_dir, dataset_name='flowers', num_validati
     entries, report = _write_splits(photos_dir, new_dir, dataset_name, splits, num_shards,
                                     class_names, max_pixels,
                                     num_workers or photos_lib.default_num_workers(), progress,
-                                    file_writer)
+                                    file_writer, not_files)
     _check_not_empty(entries, bool(given) or num_validation, report)
     dataset_utils.write_label_file(dict(enumerate(class_names)), new_dir)
     manifest = _manifest(dataset_name, class_names, entries, report, renamed, source, flags,

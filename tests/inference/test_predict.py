@@ -243,6 +243,12 @@ def test_file_names_that_are_not_utf8_are_shown_and_written(train_dir, tmp_path)
     assert [row['path'] for row in csv.DictReader(f)] == [shown]
 
 
+def test_a_fifo_or_a_device_given_as_a_photo_is_skipped_unopened_with_what_it_is(tmp_path):
+  os.mkfifo(tmp_path / 'pipe.jpg')
+  assert predict.read_photo(str(tmp_path / 'pipe.jpg')) == (None, 'not a regular file (FIFO)')
+  assert predict.read_photo('/dev/zero') == (None, 'not a regular file (character device)')
+
+
 def test_explaining_into_the_photo_folder_leaves_its_pictures_out(train_dir, tmp_path):
   """A second run does not classify the first run's pictures; a name too long for the picture's
   temporary name is cut."""

@@ -1,6 +1,8 @@
 """datasets.convert.photos: the class-folder list, the seeded split, the shard ranges, the worker
 pool."""
+import contextlib
 import os
+import socket
 import subprocess
 import sys
 
@@ -24,10 +26,38 @@ def test_list_photos_sorts_classes_and_ignores_hidden_and_top_level_files(tmp_pa
   (tmp_path / 'LICENSE.txt').write_text('license')
   (tmp_path / 'roses' / '.DS_Store').write_bytes(b'x')
   (tmp_path / 'roses' / 'notes.txt').write_text('checked later')
-  class_names, items = photos.list_photos(photos_dir)
-  assert class_names == list(CLASSES)
+  class_names, items, not_files = photos.list_photos(photos_dir)
+  assert class_names == list(CLASSES) and not_files == []
   assert items == [('daisy/daisy_00.jpg', 0), ('roses/notes.txt', 1), ('roses/roses_00.jpg', 1),
                    ('tulips/tulips_00.jpg', 2)]
+
+
+def test_what_is_no_regular_file_is_listed_apart_with_its_reason_and_never_opened(tmp_path):
+  photos_dir = make_photos(tmp_path, per_class=(1, 1, 1))
+  os.mkfifo(tmp_path / 'daisy' / 'pipe.jpg')  # opening it would wait for a writer
+  os.symlink('/dev/zero', tmp_path / 'roses' / 'zero.jpg')  # reading it would never end
+  os.symlink(tmp_path / 'nowhere.jpg', tmp_path / 'roses' / 'gone.jpg')
+  with socket.socket(socket.AF_UNIX) as server:
+    server.bind(str(tmp_path / 'tulips' / 'sock.jpg'))
+    _, items, not_files = photos.list_photos(photos_dir)
+  assert [relative for relative, _ in items] == [
+      'daisy/daisy_00.jpg', 'roses/roses_00.jpg', 'tulips/tulips_00.jpg']
+  assert not_files == [('daisy/pipe.jpg', 'not a regular file (FIFO)'),
+                       ('roses/gone.jpg', 'cannot read file (No such file or directory)'),
+                       ('roses/zero.jpg', 'not a regular file (character device)'),
+                       ('tulips/sock.jpg', 'not a regular file (socket)')]
+
+
+def test_a_fifo_checked_as_a_photo_is_skipped_without_waiting(tmp_path):
+  """A file that became a FIFO after the listing is opened without waiting and skipped (in a
+  process of its own, so that a wait fails the test by its timeout)."""
+  os.mkfifo(tmp_path / 'pipe.jpg')
+  code = ('import sys, datasets.images as i; '
+          'print([i.check_image(p).skipped for p in sys.argv[1:]])')
+  out = subprocess.run([sys.executable, '-c', code, str(tmp_path / 'pipe.jpg'), '/dev/zero'],
+                       capture_output=True, text=True, check=True, cwd=ROOT, timeout=120)
+  assert out.stdout.strip() == str(['not a regular file (FIFO)',
+                                    'not a regular file (character device)'])
 
 
 def test_list_photos_of_missing_folder_is_a_user_error(tmp_path):
@@ -38,8 +68,14 @@ def test_list_photos_of_missing_folder_is_a_user_error(tmp_path):
 def test_split_does_not_depend_on_file_system_order(tmp_path, monkeypatch):
   photos_dir = make_photos(tmp_path)
   expected = photos.split_photos(photos.list_photos(photos_dir)[1], 4, seed=0)
-  real_listdir = os.listdir
+  real_listdir, real_scandir = os.listdir, os.scandir
   monkeypatch.setattr(os, 'listdir', lambda path: list(reversed(sorted(real_listdir(path)))))
+
+  @contextlib.contextmanager
+  def reversed_scandir(path):
+    with real_scandir(path) as entries:
+      yield iter(sorted(entries, key=lambda entry: entry.name, reverse=True))
+  monkeypatch.setattr(os, 'scandir', reversed_scandir)
   assert photos.split_photos(photos.list_photos(photos_dir)[1], 4, seed=0) == expected
 
 

@@ -10,6 +10,7 @@ from base import UserError
 from datasets import checks
 from datasets import dataset_utils
 from datasets.convert import sources
+from datasets.convert import writer
 from support.photo_fixtures import make_photos
 from support.photo_fixtures import mtimes
 
@@ -190,6 +191,22 @@ def test_a_photos_dir_that_comes_split_keeps_its_split_whatever_num_validation(t
   sources.download_and_convert(dataset_dir, photos_dir=photos, num_validation=2, num_shards=1,
                                num_workers=1)
   assert mtimes(dataset_dir) == before  # num_validation does not matter to a given split
+
+
+def test_a_fifo_and_a_link_to_dev_zero_in_photos_dir_are_skipped_and_listed(tmp_path):
+  photos = make_photos(tmp_path / 'photos')
+  os.mkfifo(os.path.join(photos, 'daisy', 'pipe.jpg'))  # opening it would wait for a writer
+  os.symlink('/dev/zero', os.path.join(photos, 'roses', 'zero.jpg'))  # never ends
+  dataset_dir = str(tmp_path / 'data')
+  manifest = sources.download_and_convert(dataset_dir, photos_dir=photos, num_validation=3,
+                                          num_shards=2, num_workers=1)
+  assert manifest['skipped'] == [
+      {'file': 'daisy/pipe.jpg', 'reason': 'not a regular file (FIFO)'},
+      {'file': 'roses/zero.jpg', 'reason': 'not a regular file (character device)'}]
+  assert sum(manifest['splits'][split]['num_samples'] for split in SPLITS) == 12
+  assert 'Skipped photos: 2 (not a regular file: 2)' in writer.summary_text(manifest,
+                                                                              dataset_dir)
+  assert checks.check_complete(dataset_dir, 'flowers')[0]
 
 
 def test_an_archive_that_comes_split_is_extracted_and_keeps_its_split(tmp_path):

@@ -89,7 +89,7 @@ def test_a_folder_of_train_and_val_keeps_its_split_and_its_classes_are_the_union
   make_photos(tmp_path / 'val', per_class=(1, 0, 2))
   (tmp_path / 'test' / 'daisy').mkdir(parents=True)  # not converted
   assert photos.given_split(str(tmp_path)) == {'train': 'train', 'validation': 'val'}
-  class_names, items = photos.list_photos(str(tmp_path))
+  class_names, items, _ = photos.list_photos(str(tmp_path))
   assert class_names == ['daisy', 'roses', 'tulips']
   splits = photos.split_given(items, {'train': 'train', 'validation': 'val'}, seed=0)
   assert sorted(splits['validation']) == [('val/daisy/daisy_00.jpg', 0),
