@@ -85,7 +85,7 @@ def check_output_is_no_photo(output, paths):
       continue
     if same:
       raise UserError('--output=%s is one of the photos to classify, which the output would '
-                      'replace; give another file name' % reports.shown(output))
+                      'replace; give another file name' % reports.printable(output))
 
 
 def read_photo(path):

@@ -1,9 +1,15 @@
 """What a prediction prints and writes: the aligned top-k table, the CSV or JSON-lines file with
-every class's probability, and the list of skipped photos with their reasons."""
+every class's probability, and the list of skipped photos with their reasons.
+
+A photo's name may hold any character but '/' and NUL: in the table and the skipped list (lines
+of text) its control characters are escaped as repr does (printable), so a name with a newline
+stays one row; the CSV (quoted by the csv module) and JSON lines (escaped by json) hold the name
+itself."""
 import contextlib
 import csv
 import json
 import os
+import re
 
 import numpy as np
 
@@ -27,6 +33,17 @@ def shown(path):
   return path.encode('utf-8', 'surrogateescape').decode('utf-8', 'replace')
 
 
+# What breaks or hides a line of text: control characters (a newline, a tab, an escape) and the
+# line and paragraph separators.
+_CONTROL = re.compile('[\x00-\x1f\x7f-\x9f\u2028\u2029]')
+
+
+def printable(path):
+  """A path for one line of text: shown(path), each control character escaped as repr does
+  ('\\n', '\\t', '\\x1b', '\\u2028')."""
+  return _CONTROL.sub(lambda match: repr(match.group())[1:-1], shown(path))
+
+
 def top_classes(probabilities, k):
   """[(class id, probability)] of the k most probable classes, most probable first (ties: the
   lower id first, as argmax)."""
@@ -39,10 +56,10 @@ class Table:
   sized for every path and class name known in advance."""
 
   def __init__(self, class_names, top_k, paths):
-    self.class_names = class_names
+    self.class_names = [printable(name) for name in class_names]  # (a --labels_file's tab)
     self.k = min(top_k, len(class_names))
-    self._path_width = max([len('photo')] + [len(shown(p)) for p in paths])
-    self._name_width = max(len(n) for n in class_names)
+    self._path_width = max([len('photo')] + [len(printable(p)) for p in paths])
+    self._name_width = max(len(n) for n in self.class_names)
 
   def _cell_width(self):
     return self._name_width + len('  100.0%')
@@ -55,7 +72,7 @@ class Table:
   def row(self, path, probabilities):
     cells = ['%s  %5.1f%%' % (self.class_names[c].ljust(self._name_width), 100.0 * p)
              for c, p in top_classes(probabilities, self.k)]
-    return '  '.join([shown(path).ljust(self._path_width)] + cells).rstrip()
+    return '  '.join([printable(path).ljust(self._path_width)] + cells).rstrip()
 
 
 def skipped_lines(skipped, total):
@@ -63,7 +80,7 @@ def skipped_lines(skipped, total):
   if not skipped:
     return []
   lines = ['Skipped %d of %d photo%s:' % (len(skipped), total, '' if total == 1 else 's')]
-  return lines + ['  %s: %s' % (shown(path), reason) for path, reason in skipped]
+  return lines + ['  %s: %s' % (printable(path), reason) for path, reason in skipped]
 
 
 class OutputFile:

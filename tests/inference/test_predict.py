@@ -1,6 +1,7 @@
 """Classifying one's own photos: the same probabilities as evaluation, every photo format, bad
 files skipped with their reasons, the table, the output files and the Grad-CAM pictures."""
 import csv
+import io
 import json
 import os
 
@@ -247,6 +248,34 @@ def test_a_fifo_or_a_device_given_as_a_photo_is_skipped_unopened_with_what_it_is
   os.mkfifo(tmp_path / 'pipe.jpg')
   assert predict.read_photo(str(tmp_path / 'pipe.jpg')) == (None, 'not a regular file (FIFO)')
   assert predict.read_photo('/dev/zero') == (None, 'not a regular file (character device)')
+
+
+def test_a_name_with_a_newline_or_a_tab_stays_one_row_and_is_written_as_it_is(train_dir,
+                                                                            tmp_path):
+  folder = tmp_path / 'photos'
+  os.makedirs(folder)
+  names = ['two\nlines.jpg', 'tab\there\x1b.jpg']
+  for seed, name in enumerate(names):
+    (folder / name).write_bytes(photo_bytes(seed=seed))
+  (folder / 'bad\r\nname.jpg').write_bytes(b'')
+  output = tmp_path / 'out.csv'
+  predictions, lines = run_predict(train_dir, [str(folder)], output=str(output))
+  assert [os.path.basename(p.path) for p in predictions] == [
+      'bad\r\nname.jpg', 'tab\there\x1b.jpg', 'two\nlines.jpg']
+  assert len(lines) == 3 and not any(c in line for line in lines for c in '\n\r\t\x1b')
+  assert lines[1].startswith(str(folder) + '/tab\\there\\x1b.jpg  ')
+  assert lines[2].startswith(str(folder) + '/two\\nlines.jpg  ')
+  assert lines[1].index('%') == lines[2].index('%')  # still aligned
+  skipped = reports.skipped_lines([(p.path, p.error) for p in predictions if p.error], 3)
+  assert skipped[1:] == ['  %s/bad\\r\\nname.jpg: empty file' % folder]
+  with open(output, newline='', encoding='utf-8') as f:  # the csv module quotes them
+    assert [row['path'] for row in csv.DictReader(f)] == [p.path for p in predictions]
+  lines_file = io.StringIO()
+  writer = reports.OutputFile(lines_file, 'jsonl', CLASS_NAMES)
+  writer.classified(predictions[2].path, predictions[2].probabilities)
+  writer.skipped(predictions[0].path, predictions[0].error)
+  assert [json.loads(line)['path'] for line in lines_file.getvalue().splitlines()] == [
+      predictions[2].path, predictions[0].path]
 
 
 def test_explaining_into_the_photo_folder_leaves_its_pictures_out(train_dir, tmp_path):
