@@ -4,7 +4,9 @@ An 8-bit RGB JPEG (baseline, extended or progressive Huffman coding) is kept byt
 Anything else Pillow can decode (CMYK or grayscale JPEG, PNG, GIF, BMP, WebP, also when misnamed
 .jpg; palette, 16-bit, alpha) is re-encoded as an RGB JPEG at quality 95: alpha is composited
 on white, 16-bit samples are scaled to 8 bits, an animated image gives its first frame. A file
-that cannot be decoded, or has more pixels than allowed, is skipped with a reason. A photo with
+that cannot be decoded, or has more pixels than allowed, is skipped with a reason; a file is
+identified from its header before it is read, and one larger than any photo within the pixel limit
+could be (max_file_bytes) is skipped unread. A photo with
 an EXIF orientation (a phone held sideways) is turned upright and re-encoded, since
 tf.io.decode_jpeg ignores EXIF.
 
@@ -25,6 +27,10 @@ from PIL import ImageOps
 # Pillow's own default Image.MAX_IMAGE_PIXELS; a larger max_pixels raises Pillow's limit to it.
 DEFAULT_MAX_PIXELS = 89478485
 JPEG_QUALITY = 95
+# The most bytes a pixel takes in a file Pillow reads (16-bit RGBA, stored uncompressed), and room
+# for what a file holds beside its pixels (EXIF, ICC profile, XMP, thumbnails, an MPO's previews).
+MAX_BYTES_PER_PIXEL = 8
+FILE_HEADROOM = 64 * 2 ** 20
 
 EMPTY = 'empty file'
 NOT_AN_IMAGE = 'not an image'
@@ -32,6 +38,7 @@ CORRUPT = 'truncated or corrupt image'
 OVER_PIXEL_LIMIT = 'over pixel limit'
 UNREADABLE = 'cannot read file'
 NOT_REGULAR = 'not a regular file'
+FILE_TOO_LARGE = 'file too large'
 UNSUPPORTED_MODE = 'unsupported image mode'
 ROTATED = 'turned upright'
 EXIF_ORIENTATION = 0x0112  # The EXIF tag: how the stored pixels must be turned to stand upright.
@@ -211,12 +218,18 @@ def exif_orientation(image):
   return value if isinstance(value, int) and 2 <= value <= 8 else None
 
 
-def _opened(data, max_pixels):
-  """(the Pillow image of the bytes, decoded, or None; a skip reason, or None)."""
+def max_file_bytes(max_pixels):
+  """The largest file a photo of at most max_pixels pixels can be (see MAX_BYTES_PER_PIXEL)."""
+  return max_pixels * MAX_BYTES_PER_PIXEL + FILE_HEADROOM
+
+
+def _identified(source, max_pixels):
+  """(the Pillow image of a file object, its header read, not decoded, or None; a skip reason,
+  or None). Call under _pillow_pixel_limit."""
   try:
     with warnings.catch_warnings():
       warnings.simplefilter('ignore')  # DecompressionBombWarning, odd EXIF: we judge ourselves.
-      image = Image.open(io.BytesIO(data))
+      image = Image.open(source)
   except Image.DecompressionBombError as e:
     return None, '%s (%s)' % (OVER_PIXEL_LIMIT, e)
   except Image.UnidentifiedImageError:
@@ -229,6 +242,14 @@ def _opened(data, max_pixels):
                                                   width * height, max_pixels)
   if width < 1 or height < 1:
     return None, '%s (size %dx%d)' % (CORRUPT, width, height)
+  return image, None
+
+
+def _opened(data, max_pixels):
+  """(the Pillow image of the bytes, decoded, or None; a skip reason, or None)."""
+  image, skipped = _identified(io.BytesIO(data), max_pixels)
+  if skipped:
+    return None, skipped
   try:
     with warnings.catch_warnings():
       warnings.simplefilter('ignore')
@@ -271,18 +292,37 @@ def check_bytes(data, name='', max_pixels=DEFAULT_MAX_PIXELS):
   return ImageResult(encoded, rgb.size[1], rgb.size[0], reason, None, orientation)
 
 
+def _read_checked(f, max_pixels):
+  """(the bytes of an open photo file, or None; a skip reason, or None). A file is identified from
+  its header (Pillow reads no further) and its size checked before it is read; one that tells no
+  size (as /proc's) or grows meanwhile is read up to the limit. The limit: max_file_bytes."""
+  limit = max_file_bytes(max_pixels)
+  too_large = '%s (more than %d bytes, the most a photo of %d pixels takes)' % (
+      FILE_TOO_LARGE, limit, max_pixels)
+  info = os.fstat(f.fileno())
+  if stat.S_ISREG(info.st_mode) and info.st_size:
+    with _pillow_pixel_limit(max_pixels):
+      _, skipped = _identified(f, max_pixels)
+    if skipped or info.st_size > limit:
+      return None, skipped or too_large
+    f.seek(0)
+  data = f.read(limit + 1)
+  return (None, too_large) if len(data) > limit else (data, None)
+
+
 def check_image(path, max_pixels=DEFAULT_MAX_PIXELS):
   """ImageResult for one photo file: JPEG bytes to store (and why re-encoded), or a skip. A file
   that is no regular file (a FIFO or device put in place of one meanwhile) is opened without
   waiting for a writer and skipped unread."""
   try:
     with open(os.open(path, os.O_RDONLY | getattr(os, 'O_NONBLOCK', 0)), 'rb') as f:
-      problem = not_regular(os.fstat(f.fileno()).st_mode)
-      if problem:
-        return _skip(problem)
-      data = f.read()
+      skipped = not_regular(os.fstat(f.fileno()).st_mode)
+      if not skipped:
+        data, skipped = _read_checked(f, max_pixels)
   except OSError as e:
     return _skip('%s (%s)' % (UNREADABLE, e.strerror or e))
+  if skipped:
+    return _skip(skipped)
   return check_bytes(data, path, max_pixels)
 
 

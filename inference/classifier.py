@@ -1,7 +1,9 @@
 """A checkpoint's net as a classifier of encoded photos, in a graph: what predict_alexnet.py runs
 and what export_alexnet.py saves, so both compute the same thing.
 
-The graph takes a batch of encoded images (JPEG, PNG, GIF, BMP, WebP bytes) and preprocesses each
+The graph takes a batch of encoded images (JPEG, PNG, GIF, BMP, WebP bytes), refuses any over the
+converter's pixel limit from its header before decoding it (preprocessing/pixel_limit.py: a
+decompression bomb fails the run with InvalidArgumentError in microseconds), and preprocesses each
 as evaluation does (the central crop, decoded with decode-and-crop, or the whole photo with
 full_image), or takes preprocessed images fed directly; the net runs in inference mode with its
 score map averaged (global_pool), as eval_alexnet.py runs it.
@@ -13,8 +15,10 @@ import tensorflow as tf
 import tf_slim as slim
 
 from base import UserError
+from datasets import images
 from nets import gradcam
 from nets import nets_factory
+from preprocessing import pixel_limit
 from preprocessing import preprocessing_factory
 from rundir import checkpoints
 from rundir import session
@@ -53,18 +57,24 @@ def variables_to_restore(moving_average_decay):
   return {v.op.name: v for v in variables}
 
 
-def build(info, full_image=False, explain=False):
+def build(info, full_image=False, explain=False, max_pixels=images.DEFAULT_MAX_PIXELS):
   """The classifier of a run_info.RunInfo in the default graph. With full_image the batch holds
-  one photo (whole photos differ in size)."""
+  one photo (whole photos differ in size). A photo of more than max_pixels pixels (or of no
+  format pixel_limit reads) fails the run before it is decoded."""
   encoded = tf.compat.v1.placeholder(tf.string, [None], name='image_bytes')
   preprocess = preprocess_fn(info, full_image)
+
+  def checked_preprocess(photo, index):
+    return preprocess(pixel_limit.checked(photo, index, max_pixels))
+
   with tf.device('/cpu:0'):
     if full_image:
-      decoded = tf.expand_dims(preprocess(encoded[0]), 0)
+      decoded = tf.expand_dims(checked_preprocess(encoded[0], 0), 0)
       shape = [None, None, None, 3]
     else:
       size = info.image_size
-      decoded = tf.map_fn(preprocess, encoded,
+      decoded = tf.map_fn(lambda photo_index: checked_preprocess(*photo_index),
+                          (encoded, tf.range(tf.size(encoded))),
                           fn_output_signature=tf.TensorSpec([size, size, 3], tf.float32))
       shape = [None, size, size, 3]
   images = tf.compat.v1.placeholder_with_default(decoded, shape, name='images')

@@ -4,7 +4,9 @@ EXPORT_DIR/<version>/ holds saved_model.pb and variables/ (the moving averages o
 when the run kept them, restored into the weights' own names), assets.extra/labels.txt, and with
 tflite model.tflite. Two signatures (tag 'serve'):
   serving_default  image_bytes: string [N], encoded JPEG/PNG/GIF/BMP/WebP photos, preprocessed in
-                   the graph as evaluation does (central crop)
+                   the graph as evaluation does (central crop); one over the converter's pixel
+                   limit (read from its header, before decoding) fails the call
+                   (classifier.build)
   predict_images   images: float32 [N, size, size, 3], already preprocessed as the model's
                    preprocessing does ([-1, 1] for alexnet_v2, torchvision's normalisation
                    for alexnet_tv)

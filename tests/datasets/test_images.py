@@ -1,5 +1,6 @@
 """datasets.images: which photos are kept byte for byte, re-encoded or skipped, and why."""
 import io
+import os
 import subprocess
 import sys
 
@@ -9,6 +10,7 @@ import tensorflow as tf
 from PIL import Image
 
 from datasets import images
+from support.photo_fixtures import huge_file
 from support.photo_fixtures import jpeg_with_orientation
 
 HEIGHT, WIDTH = 24, 32
@@ -199,3 +201,39 @@ def test_max_pixels_above_pillows_limit_lifts_it_for_the_check(monkeypatch):
   skipped = images.check_bytes(data, 'big.png', max_pixels=700).skipped
   assert skipped == 'over pixel limit (32x24 = 768 > 700 pixels)'
   assert Image.MAX_IMAGE_PIXELS == 100  # Pillow's own limit is back after the check.
+
+
+# --- a huge file is identified from its header and refused unread ------------------------------
+
+# Prints the peak memory (MB) before and after: a process starts with its parent's peak.
+CHECK_AND_MEASURE = """
+import resource, sys
+from datasets import images
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+for path in sys.argv[1:]:
+  print(images.check_image(path).skipped)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+def test_a_3_gb_file_is_refused_from_its_header_without_being_read(tmp_path):
+  zeros = huge_file(tmp_path / 'big.jpg', b'')  # truncate -s 3G big.jpg
+  photo = huge_file(tmp_path / 'photo.jpg', _encode(_noise(), 'JPEG'))  # a JPEG, then 3 GB
+  out = subprocess.run([sys.executable, '-c', CHECK_AND_MEASURE, zeros, photo],
+                       capture_output=True, text=True, check=True, timeout=300)
+  peak_before, not_an_image, too_large, peak_after = out.stdout.split('\n')[:4]
+  assert not_an_image == images.NOT_AN_IMAGE
+  assert too_large == '%s (more than %d bytes, the most a photo of %d pixels takes)' % (
+      images.FILE_TOO_LARGE, images.max_file_bytes(images.DEFAULT_MAX_PIXELS),
+      images.DEFAULT_MAX_PIXELS)
+  assert int(peak_after) - int(peak_before) < 200  # reading either whole took 3 GB
+
+
+def test_a_file_up_to_the_size_a_photo_within_the_pixel_limit_can_take_is_read(tmp_path):
+  max_pixels = HEIGHT * WIDTH
+  limit = images.max_file_bytes(max_pixels)
+  path = huge_file(tmp_path / 'padded.jpg', _encode(_noise(), 'JPEG'), size=limit)
+  assert images.check_image(path, max_pixels).ok
+  os.truncate(path, limit + 1)
+  skipped = images.check_image(path, max_pixels).skipped
+  assert images.reason_group(skipped) == images.FILE_TOO_LARGE

@@ -13,10 +13,12 @@ import tensorflow as tf
 
 from base import UserError
 from datasets import dataset_utils
+from datasets.images import DEFAULT_MAX_PIXELS
 from inference import classifier
 from inference import export
 from inference import predict
 from rundir import run_info
+from support.bombs import zero_png
 from support.predict_helpers import photo_bytes
 from support.predict_helpers import reorder_labels
 from support.predict_helpers import save_checkpoint
@@ -36,6 +38,25 @@ print(json.dumps({'eager': tf.executing_eagerly(),
                   'probabilities': out['probabilities'].numpy().tolist(),
                   'class_id': out['class_id'].numpy().tolist(),
                   'class_name': [n.decode() for n in out['class_name'].numpy()]}))
+'''
+
+# Classifies the photos, then sends them again with a bomb last: prints the probabilities, the
+# error and how much the peak memory grew (MB) over the second call.
+SERVE_A_BOMB = '''
+import json, resource, sys
+import tensorflow as tf
+def peak():
+  return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+serve = tf.saved_model.load(sys.argv[1]).signatures['serving_default']
+photos = [open(path, 'rb').read() for path in sys.argv[2:]]
+out = serve(image_bytes=tf.constant(photos[:-1]))
+before, error = peak(), None
+try:
+  serve(image_bytes=tf.constant(photos))
+except tf.errors.InvalidArgumentError as e:
+  error = e.message
+print(json.dumps({'probabilities': out['probabilities'].numpy().tolist(), 'error': error,
+                  'growth_mb': peak() - before}))
 '''
 
 
@@ -80,6 +101,28 @@ def test_the_saved_model_loads_in_tf2_and_gives_the_probabilities_of_predict(exp
   names = run_info.read(train_dir).class_names
   assert served['class_id'] == np.argmax(expected, 1).tolist()
   assert served['class_name'] == [names[i] for i in served['class_id']]
+
+
+@pytest.mark.slow
+def test_the_saved_model_refuses_a_decompression_bomb_before_decoding_it(exported, tmp_path):
+  _, export_dir = exported
+  photos = {'photo.jpg': photo_bytes(), 'photo.png': photo_bytes(image_format='PNG'),
+            'bomb.png': zero_png(12000, 12000)}  # 0.4 MB, 432 MB of pixels
+  paths = []
+  for name, data in photos.items():
+    paths.append(str(tmp_path / name))
+    with open(paths[-1], 'wb') as f:
+      f.write(data)
+  process = subprocess.run([sys.executable, '-c', SERVE_A_BOMB, os.path.join(export_dir, '1')]
+                           + paths, capture_output=True, text=True, timeout=300,
+                           env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2'))
+  assert process.returncode == 0, process.stderr[-3000:]
+  served = json.loads(process.stdout.strip().splitlines()[-1])
+  assert np.array(served['probabilities']).shape == (2, len(run_info.read(
+      exported[0]).class_names))  # a JPEG and a PNG within the limit are classified
+  assert 'image 2 is 12000x12000: 144000000 pixels, over the limit of %d pixels' % (
+      DEFAULT_MAX_PIXELS) in served['error']
+  assert served['growth_mb'] < 200  # never decoded: its pixels alone are 432 MB
 
 
 def test_saved_model_cli_lists_both_signatures(exported):

@@ -33,6 +33,14 @@ def jpeg_with_orientation(orientation, size=(32, 24)):
   return buf.getvalue()
 
 
+def huge_file(path, head, size=3 * 2 ** 30):
+  """A file of `size` bytes (3 GB): `head`, then a hole (a sparse file takes no disk)."""
+  with open(path, 'wb') as f:
+    f.write(head)
+  os.truncate(path, size)
+  return str(path)
+
+
 def make_photos(root, per_class=(5, 4, 3)):
   """root/<class>/<class>_NN.jpg small RGB JPEGs; returns root as str."""
   for class_id, (name, count) in enumerate(zip(CLASSES, per_class)):

@@ -11,6 +11,7 @@ from PIL import Image
 from nets import nets_factory
 from rundir import run_info
 from support.dataset_helpers import CLASS_NAMES
+from support.photo_fixtures import huge_file
 
 FC8_SCALE = 40.0  # an untrained net's probabilities are all near 1/C: spread them
 
@@ -95,7 +96,8 @@ def write_photos(folder, names=tuple(FORMATS)):
 
 
 def write_bad_files(folder):
-  """{path: the reason prediction gives} for an empty file, a text file and a truncated JPEG."""
+  """{path: the reason prediction gives} for an empty file, a text file, a truncated JPEG and a
+  3 GB one (sparse: a JPEG, then a hole)."""
   os.makedirs(folder, exist_ok=True)
   jpeg = photo_bytes(size=(200, 150))
   contents = {'empty.jpg': (b'', 'empty file'), 'notes.jpg': (b'not a photo\n', 'not an image'),
@@ -106,4 +108,5 @@ def write_bad_files(folder):
     with open(path, 'wb') as f:
       f.write(data)
     reasons[path] = reason
+  reasons[huge_file(os.path.join(str(folder), 'huge.jpg'), jpeg)] = 'file too large'
   return reasons

@@ -11,6 +11,7 @@ from datasets import dataset_utils
 from datasets.convert import writer
 from support.photo_fixtures import CLASSES
 from support.photo_fixtures import convert_small
+from support.photo_fixtures import huge_file
 from support.photo_fixtures import jpeg
 from support.photo_fixtures import jpeg_with_orientation
 from support.photo_fixtures import make_photos
@@ -79,6 +80,7 @@ def test_odd_photos_are_reencoded_or_skipped_and_listed_in_manifest(tmp_path):
   for name, data in odd.items():
     with open(os.path.join(photos, name), 'wb') as f:
       f.write(data)
+  huge_file(os.path.join(photos, 'tulips', 'huge.jpg'), jpeg(4))  # 3 GB, sparse
   dataset_dir = str(tmp_path / 'data')
   manifest = writer.convert_photos(photos, dataset_dir, num_validation=3, num_shards=2,
                                     num_workers=1)
@@ -86,7 +88,7 @@ def test_odd_photos_are_reencoded_or_skipped_and_listed_in_manifest(tmp_path):
       ('daisy/cmyk.jpg', 'CMYK JPEG'), ('daisy/png.jpg', 'PNG (named .jpg)')]
   assert sorted((e['file'], e['reason'].split(' (')[0]) for e in manifest['skipped']) == [
       ('roses/empty.jpg', 'empty file'), ('roses/notes.txt', 'not an image'),
-      ('tulips/cut.jpg', 'truncated or corrupt image')]
+      ('tulips/cut.jpg', 'truncated or corrupt image'), ('tulips/huge.jpg', 'file too large')]
   total = sum(manifest['splits'][s]['num_samples'] for s in SPLITS)
   assert total == 12 + 2
   assert checks.verify_dataset(dataset_dir) == []  # Every record decodes with decode_jpeg.
