@@ -3,7 +3,9 @@ the state the sections share while they run."""
 import dataclasses
 import os
 
-MODEL_NAME = 'alexnet_v2'
+MODEL_NAME = 'alexnet_v2'     # the net of every section
+OTHER_MODELS = ('alexnet_tv',)  # also measured: training in memory, evaluation, peak fraction
+MODELS = (MODEL_NAME,) + OTHER_MODELS
 DATASET_NAME = 'flowers'
 SECTIONS = ('converter', 'pipeline', 'training', 'evaluation', 'limits', 'memory', 'explore')
 GB = 1e9

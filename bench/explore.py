@@ -1,6 +1,7 @@
 """The explore section: variations of the training rows at the targets' batch size (thread
 counts, the other pipelines, decode_and_crop off, cached decoded images, fewer preprocessing
 threads), each against its baseline."""
+from bench.config import MODEL_NAME
 from bench.timing import find_row
 from bench.timing import log
 from bench.timing import ratio
@@ -39,8 +40,8 @@ def explore_runs(dataset_dir, settings, batch_size, baselines):
 def run_section(bench):
   """Against the fp32 training rows at the targets' batch size (run.run runs the training
   section first)."""
-  baselines = {source: find_row(bench.results.get('training'), source=source, precision='fp32',
-                                batch_size=bench.target_batch_size)
+  baselines = {source: find_row(bench.results.get('training'), model=MODEL_NAME, source=source,
+                                precision='fp32', batch_size=bench.target_batch_size)
                for source in ('memory', 'pipeline')}
   bench.results['explore'] = explore_runs(bench.dataset_dir, bench.settings,
                                           bench.target_batch_size, baselines)

@@ -1,9 +1,10 @@
-"""The limits section: this machine's matrix-multiply peak, the training FLOPs per image counted
-by TensorFlow's profiler, where a traced training step spends its time (by layer and kernel),
-and the fraction of the peak each training row reaches."""
+"""The limits section: this machine's matrix-multiply peak, the training FLOPs per image of each
+net counted by TensorFlow's profiler, where a traced training step spends its time (by layer and
+kernel), and the fraction of the peak each training row reaches."""
 import time
 
 from bench.config import MODEL_NAME
+from bench.config import MODELS
 from bench.input_rate import get_dataset
 from bench.machine import model_device
 from bench.timing import log
@@ -49,25 +50,25 @@ def matmul_peak(precision, size, timing=None):
 
 
 def layer_of(op_name):
-  """'conv1' for 'alexnet_v2/conv1/Conv2D', 'gradients/alexnet_v2/conv1/...' or
-  'Momentum/update_alexnet_v2/conv1/weights/...'."""
+  """'conv1' for 'alexnet_v2/conv1/Conv2D', 'gradients/alexnet_tv/conv1/...' or
+  'Momentum/update_alexnet_v2/conv1/weights/...' (the scope of any net in MODELS)."""
   parts = op_name.split('/')
   for i, part in enumerate(parts[:-1]):
-    if part == MODEL_NAME or part.endswith('_' + MODEL_NAME):  # e.g. update_alexnet_v2
+    if any(part == net or part.endswith('_' + net) for net in MODELS):  # e.g. update_alexnet_v2
       return parts[i + 1]
   return 'other'
 
 
-def profiler_float_ops(batch_size, image_size=224, num_classes=5):
-  """TensorFlow's profiler count of float ops of the training-mode net on one batch:
-  {layer (e.g. 'conv1', 'fc6'; 'other' outside the net): float ops}."""
+def profiler_float_ops(batch_size, model_name=MODEL_NAME, image_size=224, num_classes=5):
+  """TensorFlow's profiler count of float ops of the training-mode net `model_name` on one
+  batch: {layer (e.g. 'conv1', 'fc6'; 'other' outside the net): float ops}."""
   import tensorflow as tf
 
   from nets import nets_factory
   builder = tf.compat.v1.profiler.ProfileOptionBuilder
   options = builder(builder.float_operation()).with_empty_output().build()
   with tf.Graph().as_default() as graph:
-    network_fn = nets_factory.get_network_fn(MODEL_NAME, num_classes, weight_decay=0.0005,
+    network_fn = nets_factory.get_network_fn(model_name, num_classes, weight_decay=0.0005,
                                              is_training=True)
     network_fn(tf.zeros([batch_size, image_size, image_size, 3]))
     root = tf.compat.v1.profiler.profile(graph, cmd='scope', options=options)
@@ -80,8 +81,8 @@ def profiler_float_ops(batch_size, image_size=224, num_classes=5):
   return layers
 
 
-def training_flops_per_image():
-  one, two = profiler_float_ops(1), profiler_float_ops(2)
+def training_flops_per_image(model_name=MODEL_NAME):
+  one, two = profiler_float_ops(1, model_name), profiler_float_ops(2, model_name)
   per_layer = {layer: two.get(layer, 0) - one.get(layer, 0) for layer in two}
   forward = sum(per_layer.values())
   return {'forward_per_image': int(forward), 'training_per_image': int(3 * forward),
@@ -139,16 +140,21 @@ def step_profile(dataset_dir, batch_size, precision='fp32', warmup_steps=3):
 def utilization(training_rows, flops, peaks):
   """Achieved GFLOP/s of each training row and its fraction of the matmul peak of its precision;
   also both per CPU-second of this process (cpu_fraction), which other users' load on a shared
-  machine hardly changes."""
+  machine hardly changes. flops: {net: training_flops_per_image(net)}; a row of a net without
+  them is left out."""
   peaks = {p['precision']: p for p in peaks}
   rows = []
   for row in training_rows:
-    gflops = row['images_per_sec'] * flops['training_per_image'] / 1e9
+    model = row['model']
+    if model not in flops:
+      continue
+    per_image = flops[model]['training_per_image']
+    gflops = row['images_per_sec'] * per_image / 1e9
     peak = peaks.get(row['precision'], {})
-    per_cpu = (flops['training_per_image'] / 1e9 / (row['cpu_ms_per_image'] / 1000.0)
+    per_cpu = (per_image / 1e9 / (row['cpu_ms_per_image'] / 1000.0)
                if row.get('cpu_ms_per_image') else None)
     peak_gflops, peak_per_cpu = peak.get('gflops'), peak.get('gflops_per_cpu_second')
-    rows.append({'source': row['source'], 'precision': row['precision'],
+    rows.append({'model': model, 'source': row['source'], 'precision': row['precision'],
                  'batch_size': row['batch_size'], 'gflops': gflops, 'peak_gflops': peak_gflops,
                  'fraction_of_peak': gflops / peak_gflops if peak_gflops else None,
                  'gflops_per_cpu_second': per_cpu,
@@ -157,15 +163,15 @@ def utilization(training_rows, flops, peaks):
 
 
 def run_section(bench):
-  """The matmul peak and a traced step in each precision, the FLOPs, and (after the training
-  section) the training rows against the peak."""
+  """The matmul peak and a traced step in each precision, the FLOPs of each net, and (after the
+  training section) the training rows against the peak."""
   results = bench.results
   peaks = results['peaks'] = []
   for precision in bench.precisions:
     peak = matmul_peak(precision, bench.settings.matmul_size, bench.timing)
     log('matmul peak %s: %.1f GFLOP/s' % (precision, peak['gflops']))
     peaks.append(peak)
-  results['flops'] = training_flops_per_image()
+  results['flops'] = {model: training_flops_per_image(model) for model in MODELS}
   if results.get('training'):
     results['utilization'] = utilization(results['training'], results['flops'], peaks)
   profiles = results['profiles'] = []

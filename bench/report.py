@@ -4,6 +4,7 @@ import os
 
 import base
 from bench.config import GB
+from bench.config import MODEL_NAME
 
 
 def _cell(value, fmt):
@@ -43,6 +44,7 @@ def profile_rows(flops, profiles):
   return rows
 
 
+NET = ('net', 'model', None)
 RATE = ('images/s', 'images_per_sec', '%.1f')
 MEDIAN = ('median', 'median_images_per_sec', '%.1f')
 CPU = ('CPU ms/img', 'cpu_ms_per_image', '%.1f')
@@ -72,14 +74,15 @@ def _flops(results):
   flops = results.get('flops')
   if not flops:
     return []
-  return ['FLOPs per image: forward %.3f G, training %.3f G\n  (%s)'
-          % (flops['forward_per_image'] / 1e9, flops['training_per_image'] / 1e9,
-             flops['method'])]
+  return ['FLOPs per image: %s\n  (%s)' % (', '.join(
+      '%s forward %.3f G, training %.3f G' % (model, f['forward_per_image'] / 1e9,
+                                             f['training_per_image'] / 1e9)
+      for model, f in sorted(flops.items())), next(iter(flops.values()))['method'])]
 
 
 def _profiles(results):
   profiles = results.get('profiles')
-  if not (profiles and results.get('flops')):
+  if not (profiles and (results.get('flops') or {}).get(MODEL_NAME)):
     return []
   parts = [format_table(
       'Where a training step goes (in-memory, batch %d; share of summed kernel time of one '
@@ -87,7 +90,7 @@ def _profiles(results):
       % profiles[0]['batch_size'],
       [('layer', 'layer', None), ('forward FLOPs', 'flops_share', '%.1f%%')] +
       [('%s time' % p['precision'], p['precision'], '%.1f%%') for p in profiles],
-      profile_rows(results['flops'], profiles))]
+      profile_rows(results['flops'][MODEL_NAME], profiles))]
   for profile in profiles:
     parts.append('  top kernels, %s: %s' % (profile['precision'], ', '.join(
         '%s %.0f%%' % (row['name'], 100 * row['share']) for row in profile['by_type'][:6])))
@@ -120,12 +123,12 @@ PARTS = (
             ('decode_and_crop', 'decode_and_crop', None), RATE, MEDIAN, CPU, CORES]),
     _table('training', 'Training (train op images/s; memory = constant batch, pipeline = queue '
            'input + inception preprocessing, trainer = trainer.build_graph)',
-           [('input', 'source', None), ('precision', 'precision', None),
+           [NET, ('input', 'source', None), ('precision', 'precision', None),
             ('batch', 'batch_size', '%d'), RATE, MEDIAN, CPU, CORES,
             ('pipeline/memory', 'input_ratio', '%.3f')]),
     _table('evaluation', 'Evaluation (is_training=False, central crop, one pass of the '
            'validation split)',
-           [('input', 'pipeline', None), ('batch', 'batch_size', '%d'),
+           [NET, ('input', 'pipeline', None), ('batch', 'batch_size', '%d'),
             ('images', 'images', None), RATE, CPU, ('pass s', 'pass_seconds', '%.1f')]),
     _table('peaks', 'Matmul peak (tf.linalg.matmul, trainer session settings)',
            [('precision', 'precision', None), ('size', 'size', '%d'),
@@ -134,7 +137,7 @@ PARTS = (
     _flops,
     _profiles,
     _table('utilization', 'Training against the peak',
-           [('input', 'source', None), ('precision', 'precision', None),
+           [NET, ('input', 'source', None), ('precision', 'precision', None),
             ('batch', 'batch_size', '%d'), ('GFLOP/s', 'gflops', '%.1f'),
             ('peak', 'peak_gflops', '%.1f'), ('fraction', 'fraction_of_peak', '%.2f'),
             ('GFLOP/CPU-s', 'gflops_per_cpu_second', '%.1f'),

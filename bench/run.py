@@ -8,8 +8,10 @@ Measures the converter, the input pipelines alone, training fed from memory and 
 pipeline (fp32 and mixed precision), the evaluation pass, this machine's matrix-multiply peak,
 the training FLOPs per image (TensorFlow's profiler), where a traced training step spends its
 time (by layer and kernel), the peak RSS of training, and a few variations (threads, pipelines,
-decode_and_crop, caching decoded images); prints tables and writes a JSON file with the machine,
-its load and every figure, and which of the targets (bench/targets.py) are met.
+decode_and_crop, caching decoded images); alexnet_v2 throughout, and torchvision's AlexNet
+(alexnet_tv) too: its training from memory, its evaluation and its fraction of the peak (each
+row names its net: 'model'). Prints tables and writes a JSON file with the machine, its load and
+every figure, and which of the targets (bench/targets.py) are met.
 
 Each rate is the best of a few timed windows after warm-up steps: other work on a shared machine
 only ever slows a window down. The median window, the process CPU time per image and the cores

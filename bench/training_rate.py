@@ -1,7 +1,9 @@
 """The training section: images/s of the trainer's train op fed from a constant batch in memory,
 from the full input pipeline, and as trainer.build_graph builds it (what train_alexnet.py steps),
-in fp32 and this machine's mixed precision; the pipeline/memory ratio says whether input holds
-training back."""
+in fp32 and this machine's mixed precision; the pipeline/memory and trainer/memory ratios say
+whether input holds training back. The other nets (config.OTHER_MODELS) train from memory."""
+from bench.config import MODEL_NAME
+from bench.config import OTHER_MODELS
 from bench.input_rate import get_dataset
 from bench.input_rate import input_batch
 from bench.machine import model_device
@@ -38,7 +40,9 @@ def _train_op(config, dataset, source):
   if source == 'trainer':
     return trainer.build_graph(config, dataset)[0]
   if source == 'memory':
-    images, labels = in_memory_batch(config.batch_size, 224, dataset.num_classes, model_device())
+    from nets import nets_factory
+    images, labels = in_memory_batch(config.batch_size, nets_factory.image_size(config.model_name),
+                                     dataset.num_classes, model_device())
   else:
     batch = input_batch(dataset, config.batch_size, config.input_pipeline, config.fast_mode,
                         config.decode_and_crop, num_readers=config.num_readers,
@@ -50,8 +54,8 @@ def _train_op(config, dataset, source):
 
 def train_rate(dataset_dir, batch_size, source='memory', precision='fp32', pipeline='queue',
                fast_mode=True, decode_and_crop=True, inter_op_threads=0, intra_op_threads=0,
-               num_preprocessing_threads=4, timing=None):
-  """Training images/s of the train op fed from `source`:
+               num_preprocessing_threads=4, model_name=MODEL_NAME, timing=None):
+  """Training images/s of the net `model_name`'s train op fed from `source`:
     memory   : a constant batch in variables on the model's device (no input work at all);
     pipeline : the trainer's input (or 'cached' for cached_decoded_batch) before the same op;
     trainer  : trainer.build_graph itself (its queue/tf_data input, the summaries built but only
@@ -67,7 +71,8 @@ def train_rate(dataset_dir, batch_size, source='memory', precision='fp32', pipel
   config = train_config.TrainConfig(dataset_dir=dataset_dir, train_dir='', batch_size=batch_size,
                                     precision=precision, input_pipeline=pipeline,
                                     fast_mode=fast_mode, decode_and_crop=decode_and_crop,
-                                    num_preprocessing_threads=num_preprocessing_threads)
+                                    num_preprocessing_threads=num_preprocessing_threads,
+                                    model_name=model_name)
   with tf.Graph().as_default() as graph:
     tf.compat.v1.set_random_seed(config.seed)
     train_op = _train_op(config, get_dataset(dataset_dir, config.dataset_split_name), source)
@@ -76,7 +81,7 @@ def train_rate(dataset_dir, batch_size, source='memory', precision='fp32', pipel
     with running_session(session_config) as sess:
       graph.finalize()
       result = measure(lambda: sess.run(train_op), batch_size, **(timing or {}))
-  result.update(source=source, precision=precision, batch_size=batch_size,
+  result.update(model=model_name, source=source, precision=precision, batch_size=batch_size,
                 pipeline=None if source == 'memory' else pipeline,
                 fast_mode=fast_mode, decode_and_crop=decode_and_crop,
                 inter_op_threads=inter_op_threads, intra_op_threads=intra_op_threads,
@@ -84,10 +89,16 @@ def train_rate(dataset_dir, batch_size, source='memory', precision='fp32', pipel
   return result
 
 
+def _key(row):
+  """What tells a training row from the others: its net, input, precision and batch size."""
+  return dict(model=row['model'], source=row['source'],
+              precision=row['precision'], batch_size=row['batch_size'])
+
+
 def keep_best(rows, row):
-  """Replaces the row of the same source, precision and batch size by `row` when it is faster;
-  the kept row lists the rate of every round."""
-  key = dict(source=row['source'], precision=row['precision'], batch_size=row['batch_size'])
+  """Replaces the row of the same net, source, precision and batch size by `row` when it is
+  faster; the kept row lists the rate of every round."""
+  key = _key(row)
   old = find_row(rows, **key)
   rates = old.get('round_rates', [old['images_per_sec']]) + [row['images_per_sec']]
   best = row if row['images_per_sec'] > old['images_per_sec'] else old
@@ -99,33 +110,39 @@ def with_input_ratios(rows):
   """Gives each row fed from an input its rate over the in-memory row's ('input_ratio')."""
   for row in rows:
     if row['source'] != 'memory':
-      memory = find_row(rows, source='memory', precision=row['precision'],
-                        batch_size=row['batch_size'])
+      memory = find_row(rows, **dict(_key(row), source='memory'))
       row['input_ratio'] = ratio(row, memory)
   return rows
 
 
-def run_section(bench):
-  """Every batch size and precision from memory and from the pipeline; the rows at the targets'
-  batch size again (settings.rounds in all, the best kept); then trainer.build_graph once."""
+def run_section(bench, rate=train_rate):
+  """Every batch size and precision from memory and from the pipeline, and at the targets'
+  batch size as trainer.build_graph too; those rows again (settings.rounds in all, the best
+  kept); then the other nets from memory at that batch size, in each precision.
+  rate: train_rate or a function with its arguments that gives a row."""
   rows = []
+  target = bench.target_batch_size
+
+  def measure_row(batch_size, source, precision, model_name=MODEL_NAME, again=False):
+    row = rate(bench.dataset_dir, batch_size, source, precision, model_name=model_name,
+               timing=bench.timing)
+    log('training %s %s %s batch %d%s: %.1f images/s' % (
+        model_name, source, precision, batch_size, ', again' if again else '',
+        row['images_per_sec']))
+    if again:
+      keep_best(rows, row)
+    else:
+      rows.append(row)
+
   for batch_size in bench.settings.batch_sizes:
     for precision in bench.precisions:
-      for source in ('memory', 'pipeline'):
-        row = train_rate(bench.dataset_dir, batch_size, source, precision, timing=bench.timing)
-        log('training %s %s batch %d: %.1f images/s'
-            % (source, precision, batch_size, row['images_per_sec']))
-        rows.append(row)
-  batch_size = bench.target_batch_size
+      for source in INPUTS if batch_size == target else ('memory', 'pipeline'):
+        measure_row(batch_size, source, precision)
   for _ in range(bench.settings.rounds - 1):
     for precision in bench.precisions:
-      for source in ('memory', 'pipeline'):
-        row = train_rate(bench.dataset_dir, batch_size, source, precision, timing=bench.timing)
-        log('training %s %s batch %d, again: %.1f images/s'
-            % (source, precision, batch_size, row['images_per_sec']))
-        keep_best(rows, row)
-  row = train_rate(bench.dataset_dir, batch_size, 'trainer', 'fp32', timing=bench.timing)
-  log('training as trainer.build_graph, batch %d: %.1f images/s'
-      % (batch_size, row['images_per_sec']))
-  rows.append(row)
+      for source in INPUTS:
+        measure_row(target, source, precision, again=True)
+  for model_name in OTHER_MODELS:
+    for precision in bench.precisions:
+      measure_row(target, 'memory', precision, model_name)
   bench.results['training'] = with_input_ratios(rows)

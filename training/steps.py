@@ -42,7 +42,10 @@ class StepFunction:
       self._progress = base.Progress(total, done=step * self.batch_size)
     if (step + 1) % self.log_every_n_steps == 0 and step + 1 != self._logged_step:
       loss, values = sess.run([train_op, self.log_tensors])
-      self._log(step + 1, loss, values, kwargs.get('summary_writer'))
+      # The train op gives the loss it differentiates (the cross entropy: the weight decay goes
+      # into the gradients); the line shows log_tensors' total with the regularization, when
+      # there is one. (Its regularization may read the weights before or after this update.)
+      self._log(step + 1, values.get('loss', loss), values, kwargs.get('summary_writer'))
       self._logged_step = step + 1
     else:
       loss = sess.run(train_op)

@@ -87,6 +87,9 @@ def build_train_op(config, images, labels, num_classes, num_samples):
     global_step = tf.compat.v1.train.get_or_create_global_step()
   model = clones.build_clones(network_fn, images, labels, num_classes, devices,
                               config.label_smoothing, variables_device)
+  # The weight decay goes into the gradients (gradients.add_regularization_gradients), so the
+  # step differentiates the cross entropy alone; the regularization and the total are reported
+  # (summaries, progress lines) and computed only when those fetch them.
   regularization = clones.regularization_loss()
   total_loss = tf.add(model.cross_entropy, regularization, name='total_loss')
   with tf.name_scope('train_accuracy'):  # (one node in TensorBoard's graph)
@@ -114,11 +117,12 @@ def build_train_op(config, images, labels, num_classes, num_samples):
         variable_averages=averages,
         variables_to_average=slim.get_model_variables() if averages else None)
   train_op = compat.create_train_op(
-      total_loss, optimizer, global_step=global_step, update_ops=update_ops,
+      model.cross_entropy, optimizer, global_step=global_step, update_ops=update_ops,
       variables_to_train=_scoped_variables(config.trainable_scopes),
-      clip_gradient_norm=config.clip_gradient_norm,
       transform_grads_fn=gradients.transform(
-          total_loss, summarize_gradients=config.summarize_gradients))
+          model.cross_entropy, summarize_gradients=config.summarize_gradients,
+          regularization_losses=tf.compat.v1.losses.get_regularization_losses(),
+          clip_gradient_norm=config.clip_gradient_norm))
   return TrainOp(train_op, global_step, model, total_loss, regularization, accuracy,
                  moving_accuracy, learning_rate, sync_optimizer)
 

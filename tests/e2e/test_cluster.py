@@ -131,11 +131,12 @@ def test_each_step_moves_the_weights_once_each_way(sync, tmp_path, monkeypatch):
   assert weights > 184e6  # alexnet_v2's 46.2M float32 parameters
   assert weights <= from_worker < weights + 1000, from_worker  # the gradients, some scalars
   assert weights <= to_worker < 1.08 * weights, to_worker  # (+7%: 5 convs' weight decay reads)
-  # the gradient check on the worker: each summed gradient comes to it and goes back out
+  # nothing colocated: the weight decay's sums and the gradient check run on the worker, so each
+  # decay term made on the ps comes to it too (the gradients still go back once)
   monkeypatch.setattr(compat.tf.compat.v1, 'colocate_with', lambda _: contextlib.nullcontext())
   to_worker, from_worker = cluster_traffic.worker_bytes(
       cluster_traffic.graph_traffic(config)[0], roles.device)
-  assert to_worker > 1.9 * weights and from_worker > 1.9 * weights, (to_worker, from_worker)
+  assert to_worker > 1.9 * weights, (to_worker, from_worker)
 
 
 def test_a_ps_started_by_hand_stops_on_ctrl_c(tmp_path):
