@@ -7,8 +7,10 @@ Across machines: the same command on every task with --job_name=ps|worker, --tas
 --worker_hosts (or TF_CONFIG, as Kubernetes' TFJob sets it); see training/cluster.py.
 
 Rerunning the same command resumes from the newest checkpoint. Ctrl-C, SIGTERM or SIGHUP saves a
-checkpoint at the current step and exits with status 130, 143 or 129. Exit status 2: a usage
-error (one line); 3: a file the system refused, or a last checkpoint that could not be saved.
+checkpoint at the current step and exits with status 130, 143 or 129 (in a cluster a worker but
+the chief saves nothing: it exits at once). Exit status 2: a usage error, or a cluster task that
+cannot join the chief's job (one line); 3: a file the system refused, or a last checkpoint that
+could not be saved.
 """
 import os
 import shlex

@@ -318,17 +318,19 @@ def lost_message(error, cluster, newest_checkpoint):
           % (cluster.describe(), lost, newest_checkpoint or 'none yet, so from step 0'))
 
 
-def _exit(message):
+def exit_at_once(message):
+  """The line 'error: <message>' on stderr, then the end of the process with LOST_STATUS (2), at
+  once: no session to close first (closing one whose ps is gone never returns)."""
   print('error: %s' % message, file=sys.stderr)
   sys.stderr.flush()
   os._exit(LOST_STATUS)  # pylint: disable=protected-access
 
 
-def exits_when_lost(step_fn, message_fn, delay_secs=LOST_EXIT_SECS, exit_fn=_exit):
+def exits_when_lost(step_fn, message_fn, delay_secs=LOST_EXIT_SECS, exit_fn=exit_at_once):
   """slim's train_step_fn `step_fn`, but when a step loses the cluster (a ps killed: TensorFlow's
   UnavailableError), the process ends with one line (message_fn(error)) and LOST_STATUS if it
   has not ended by itself within delay_secs: closing a session whose ps is gone never returns.
-  exit_fn(message) ends it (_exit: the line, then the process at once)."""
+  exit_fn(message) ends it (exit_at_once: the line, then the process)."""
   def step(*args):
     try:
       return step_fn(*args)

@@ -4,9 +4,9 @@
 
 Starts every task on a free loopback port with the TF_CONFIG Kubernetes' TFJob would give it,
 prints their output with the role in front ("[worker 0] ..."), stops them all on Ctrl-C or
-SIGTERM (the workers first: they save a checkpoint, as train_alexnet.py does, then the ps
-tasks), and exits with the chief's status (worker 0) once the others have ended too. Does not
-import TensorFlow itself.
+SIGTERM (the workers first: the chief saves a checkpoint, as train_alexnet.py does, and the
+others stop at once; then the ps tasks), and exits with the chief's status (worker 0) once the
+others have ended too. Does not import TensorFlow itself.
 
 The tasks run in a network of their own that has nothing but a loopback interface
 (training/private_network.py): TensorFlow's servers listen on every interface whatever their
@@ -176,7 +176,7 @@ class LocalCluster:
     return chief.wait()
 
   def stop(self, grace_secs=STOP_GRACE_SECS):
-    """SIGTERM to the workers (they save a checkpoint, which needs the ps, and stop), then to
+    """SIGTERM to the workers (the chief saves a checkpoint, which needs the ps), then to
     the ps tasks still running; SIGKILL to any task left after grace_secs."""
     if self.stopping:
       return

@@ -102,6 +102,9 @@ class TrainConfig:
       '(SyncReplicasOptimizer); else each worker updates on its own.', 'Cluster')
   replicas_to_aggregate: int = option(
       0, 'With --sync_replicas: gradients per update (0: the number of workers).', 'Cluster')
+  startup_timeout_secs: int = option(
+      600, 'In a cluster, a worker but the chief: how long it waits for the chief to initialise '
+      'the variables before it gives up (exit 2).', 'Cluster', above=0)
 
 
 def validate(config):

@@ -25,6 +25,7 @@ from summaries import run_start
 from training import clones
 from training import cluster as cluster_lib
 from training import gradients
+from training import joining
 from training import optimization
 from training import resources
 from training import resume
@@ -288,8 +289,13 @@ def _run(config, resume_from, start_step, step_function, check_resumable):
       step_fn.in_cluster = True
       if sync_optimizer is not None:
         step_fn.release_op = sync_optimizer.get_init_tokens_op(cluster.num_workers)
+      job = joining.signature(config, dataset.num_classes, class_names, dataset.num_samples,
+                              tf.compat.v1.global_variables())
+      if chief:  # once its variables are ready: the others wait for that, then compare
+        train_step_fn = joining.publishes(step_fn, functools.partial(
+            joining.publish, server.target, session_config, job))
       train_step_fn = cluster_lib.exits_when_lost(
-          step_fn, functools.partial(run_errors.lost_message, config))
+          train_step_fn, functools.partial(run_errors.lost_message, config))
     saver = saving.StepSaver(max_to_keep=config.keep_checkpoint_max, folder=config.train_dir)
     variable_bytes = sum(v.shape.num_elements() * v.dtype.size
                          for v in tf.compat.v1.global_variables())
@@ -297,8 +303,10 @@ def _run(config, resume_from, start_step, step_function, check_resumable):
     def state():  # what the step function and the saver reached, when asked
       return saving.RunState(start_step, step_fn.step, step_fn.stop_signal, saver.failure,
                              variable_bytes)
-    previous = {s: signal.signal(s, step_fn.request_stop) for s in INTERRUPT_STATUS}
-    try:
+    with _signals(cluster, step_fn):
+      if not chief:
+        joining.wait_for_chief(cluster, server.target, session_config, job,
+                               config.startup_timeout_secs)
       with _refusals(config, state), run_errors.user_errors(config, dataset, step_fn), \
           _prompt_supervisor(cluster):
         slim.learning.train(
@@ -310,13 +318,26 @@ def _run(config, resume_from, start_step, step_function, check_resumable):
             sync_optimizer=sync_optimizer,
             # the sync chief's queue runner waits for gradients that no longer come
             ignore_live_threads=sync_optimizer is not None)
-    finally:
-      for s, handler in previous.items():
-        signal.signal(s, handler)
   if cluster is not None:
     with _refusals(config, state):
       cluster_lib.report_done(cluster, server)  # after the chief's last save: the ps may stop
   return state()
+
+
+@contextlib.contextmanager
+def _signals(cluster, step_fn):
+  """Within: SIGINT/SIGTERM/SIGHUP stop the run after its step, with a checkpoint (one process,
+  the chief), or end a worker that is not the chief at once (it saves nothing)."""
+  if cluster is not None and not cluster.is_chief:
+    with joining.leaves_at_once(cluster, INTERRUPT_STATUS):
+      yield
+    return
+  previous = {s: signal.signal(s, step_fn.request_stop) for s in INTERRUPT_STATUS}
+  try:
+    yield
+  finally:
+    for s, handler in previous.items():
+      signal.signal(s, handler)
 
 
 def _refusals(config, state):
