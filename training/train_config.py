@@ -92,7 +92,8 @@ class TrainConfig:
   log_device_placement: bool = option(False, 'Log the device of every op.', 'Devices')
   precision: str = option(
       'fp32', 'bf16: oneDNN mixed precision on CPUs with AVX512-BF16/AMX; fp16: GPU mixed '
-      'precision. Weights stay fp32.', 'Devices', choices=session.PRECISIONS)
+      'precision; auto: bf16 where the CPU has it and no GPU is visible, else fp32. Weights '
+      'stay fp32.', 'Devices', choices=session.PRECISIONS)
   summarize_histograms: bool = option(True, 'Histograms of weights and activations.',
                                       'TensorBoard')
   summarize_gradients: bool = option(False, 'Histograms of gradients.', 'TensorBoard')

@@ -171,6 +171,8 @@ def start_line(config, dataset, num_gpus):
     devices = '%d of %d GPU(s)' % (1 if config.clone_on_cpu else config.num_clones, num_gpus)
     if config.clone_on_cpu:
       devices = 'the CPU (--clone_on_cpu) with %d GPU(s) visible' % num_gpus
+  if config.precision != 'fp32':
+    devices += ' in %s mixed precision' % config.precision
   images_per_step = config.batch_size * _batches_per_step(config)  # (a sync step: all workers')
   steps_per_epoch = max(1, dataset.num_samples // images_per_step)  # as the schedule counts
   until = 'until stopped'
@@ -221,7 +223,10 @@ def train(config, step_function=steps.StepFunction, check_resumable=resume.check
   the graph's variables (resume.check_resumable).
   """
   train_config.validate(config)
-  session.check_precision(config.precision, session.num_gpus(), session.cpu_flags())
+  gpus, flags = session.num_gpus(), session.cpu_flags()
+  config = dataclasses.replace(
+      config, precision=session.resolve_precision(config.precision, gpus, flags))
+  session.check_precision(config.precision, gpus, flags)
   if config.cluster is not None and not config.cluster.is_chief:
     # writes nothing: train_dir is the chief's
     state = _run(config, None, 0, step_function, check_resumable)

@@ -188,6 +188,24 @@ def test_precision_needs_the_hardware():
   assert rewrites.auto_mixed_precision_onednn_bfloat16 == 1
 
 
+@pytest.mark.parametrize('gpus, flags, expected', [
+    (0, {'avx512f', 'avx512_bf16'}, 'bf16'),
+    (0, {'amx_bf16'}, 'bf16'),
+    (0, {'avx2'}, 'fp32'),
+    (1, {'avx512_bf16'}, 'fp32'),  # fp16 on GPUs only when asked for by name
+])
+def test_auto_precision_is_bf16_where_the_cpu_runs_it_and_fp32_elsewhere(gpus, flags, expected):
+  assert session.resolve_precision('auto', gpus, flags) == expected
+  assert session.resolve_precision('fp16', gpus, flags) == 'fp16'
+
+
+def test_the_start_line_says_the_mixed_precision():
+  line = trainer.start_line(config('unused', 'unused', precision='bf16'), _Split(), num_gpus=0)
+  assert 'CPU only: no GPU visible (see GPUs in README.md) in bf16 mixed precision' in line, line
+  line = trainer.start_line(config('unused', 'unused'), _Split(), num_gpus=0)
+  assert 'precision' not in line, line
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not session.cpu_flags() & set(session.BF16_CPU_FLAGS),
                     reason='this CPU has neither AVX512-BF16 nor AMX')
