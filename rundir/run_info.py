@@ -3,12 +3,13 @@ the number of classes, the image size, the preprocessing, the moving-average dec
 labels.txt (the class names, `id:name` lines as the converter writes them).
 
 Training writes both at its start (write, from_training), so prediction and export need only a
-training folder or a checkpoint prefix (for_checkpoint). Folders trained before run.json
+training folder or a checkpoint prefix (for_checkpoint), and evaluation takes the net from it
+(net_settings). Folders trained before run.json
 existed work with the same settings given explicitly (Overrides). run.json also holds a run id,
 new at each fresh start and kept when training resumes: the evaluator tells a new run in the same
 folder from the one it evaluated (run_id).
 
-No flags are read here; the trainer, the predictor and the exporter import it.
+No flags are read here; the trainer, the evaluator, the predictor and the exporter import it.
 """
 import dataclasses
 import json
@@ -194,27 +195,39 @@ def for_checkpoint(checkpoint_path, overrides=None):
     raise UserError('%s has no %s (it was trained before runs described themselves): pass the '
                     'class names with --labels_file=PATH or --dataset_dir=DIR (its labels.txt), '
                     'and --model_name if it is not %s' % (train_dir, FILENAME, DEFAULT_MODEL))
-  model_name = overrides.model_name or (stored.model_name if stored else DEFAULT_MODEL)
-  _check_model(model_name)
-  smallest = nets_factory.min_image_size(model_name)
-  if overrides.image_size is not None and overrides.image_size < smallest:
-    raise UserError('--image_size must be at least %d (the smallest input %s classifies), got %d'
-                    % (smallest, model_name, overrides.image_size))
-  same_model = stored is not None and stored.model_name == model_name
+  model_name, image_size, preprocessing = net_settings(stored, overrides.model_name,
+                                                       overrides.image_size)
   info = RunInfo(
       model_name=model_name,
       class_names=read_labels(labels_path) if labels_path else stored.class_names,
-      image_size=overrides.image_size if overrides.image_size is not None else (
-          stored.image_size if same_model else nets_factory.image_size(model_name)),
-      preprocessing=stored.preprocessing if same_model else preprocessing_name(model_name),
+      image_size=image_size, preprocessing=preprocessing,
       moving_average_decay=_decay(overrides, stored),
       dataset_name=stored.dataset_name if stored else '',
       max_number_of_steps=stored.max_number_of_steps if stored else 0,
       run_id=stored.run_id if stored else '')
-  if info.preprocessing not in preprocessing_factory.PREPROCESSING_MAP:
-    raise UserError('%s names an unknown preprocessing %s; choose one of %s' % (
-        FILENAME, info.preprocessing, ', '.join(sorted(preprocessing_factory.PREPROCESSING_MAP))))
   return checkpoint, info
+
+
+def net_settings(stored, model_name=None, image_size=None, size_flag='image_size'):
+  """(model name, image size, preprocessing name) of the net that uses a run's checkpoints: the
+  model and size the user gave (None: not given), else those of run.json (stored, a RunInfo;
+  None: no run.json), else alexnet_v2 at its own size. The preprocessing is the run's when the
+  model is the run's, else the model's. UserError for an unknown model or preprocessing, or a
+  size (--size_flag) below the smallest the net classifies."""
+  model_name = model_name or (stored.model_name if stored else DEFAULT_MODEL)
+  _check_model(model_name)
+  smallest = nets_factory.min_image_size(model_name)
+  if image_size is not None and image_size < smallest:
+    raise UserError('--%s must be at least %d (the smallest input %s classifies), got %d'
+                    % (size_flag, smallest, model_name, image_size))
+  same_model = stored is not None and stored.model_name == model_name
+  if image_size is None:
+    image_size = stored.image_size if same_model else nets_factory.image_size(model_name)
+  preprocessing = stored.preprocessing if same_model else preprocessing_name(model_name)
+  if preprocessing not in preprocessing_factory.PREPROCESSING_MAP:
+    raise UserError('%s names an unknown preprocessing %s; choose one of %s' % (
+        FILENAME, preprocessing, ', '.join(sorted(preprocessing_factory.PREPROCESSING_MAP))))
+  return model_name, image_size, preprocessing
 
 
 def check_same_classes(train_dir, class_names):

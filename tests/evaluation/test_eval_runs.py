@@ -1,12 +1,16 @@
-"""The evaluation loop and the runs of a training folder: a new run in the same path (deleted and
-trained again) is recognised by the run id in run.json and evaluated from the start; a training
-folder that disappears is said once."""
+"""The evaluation loop and the runs of a training folder: the net comes from run.json unless
+given; a new run in the same path (deleted and trained again) is recognised by the run id in
+run.json and evaluated from the start; a training folder that disappears is said once."""
 import dataclasses
 import json
 import logging
 import os
 import shutil
 
+import pytest
+
+from base import UserError
+from datasets import input_pipeline
 from evaluation import eval_state
 from evaluation import evaluator
 from rundir import checkpoints
@@ -48,6 +52,42 @@ def new_run(trained, folder):
                if p.startswith(os.path.basename(prefix) + '.')]:
     shutil.copy(os.path.join(os.path.dirname(prefix), path), str(folder))
   return step, run_id
+
+
+def sizes_seen(seen):
+  """build_batches that notes the size of each image the preprocessing makes."""
+  def build_batches(dataset, preprocess, *args, **kwargs):
+    def noted(encoded):
+      image = preprocess(encoded)
+      seen.append(tuple(image.shape.as_list()))
+      return image
+    return input_pipeline.build_batches(dataset, noted, *args, **kwargs)
+  return build_batches
+
+
+def test_the_net_and_its_size_come_from_run_json_unless_given(trained, tmp_path, caplog):
+  folder = tmp_path / 'alexnet_tv'
+  os.makedirs(str(folder))
+  info = dataclasses.replace(run_info.read(trained.train_dir), model_name='alexnet_tv',
+                             image_size=230, preprocessing='torchvision', run_id='')
+  run_info.write(str(folder), info)
+  save_random_checkpoint(str(folder / 'model.ckpt-3'), 5, 3, model_name='alexnet_tv')
+  seen = []
+  with caplog.at_level(logging.INFO):
+    [result] = evaluator.evaluate(eval_config(trained, folder, tmp_path / 'eval', once=True),
+                                  build_batches=sizes_seen(seen))
+  assert result.step == 3 and set(seen) == {(230, 230, 3)}
+  assert 'alexnet_tv, 230 px (torchvision preprocessing), as run.json in' in caplog.text
+  seen.clear()
+  evaluator.evaluate(eval_config(trained, folder, tmp_path / 'eval224', once=True,
+                                 eval_image_size=224), build_batches=sizes_seen(seen))
+  assert set(seen) == {(224, 224, 3)}                 # a size given wins
+  with pytest.raises(UserError, match='no variable alexnet_v2/conv1/biases.*check --model_name'):
+    evaluator.evaluate(eval_config(trained, folder, tmp_path / 'eval_v2', once=True,
+                                   model_name='alexnet_v2'))       # so does a net given
+  with pytest.raises(UserError, match='--eval_image_size must be at least 223 .*alexnet_tv'):
+    evaluator.evaluate(eval_config(trained, folder, tmp_path / 'eval200', once=True,
+                                   eval_image_size=200))
 
 
 def read_state(eval_dir):

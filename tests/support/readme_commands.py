@@ -66,15 +66,20 @@ def flag_value(command, flag):
 
 
 def shrink(command, values, extra=(), drop=()):
-  """command with each --flag of `values` given that value (each must be in the command: what
-  the README prints is what runs, only smaller), the words of `drop` left out and `extra`
-  appended."""
-  for flag in values:
-    if flag_value(command, flag) is None:
-      raise AssertionError('%s is not in %s' % (flag, ' '.join(command)))
-  shrunk = ['%s=%s' % (word.split('=', 1)[0], values[word.split('=', 1)[0]])
-            if word.split('=', 1)[0] in values else word
-            for word in command if word not in drop]
+  """command with each --flag of `values` given that value, or the value a callable makes of
+  the command's (each flag must be in the command: what the README prints is what runs, only
+  smaller), the words of `drop` left out and `extra` appended."""
+  shrunk = []
+  for word in command:
+    flag, _, value = word.partition('=')
+    if flag in values:
+      new = values[flag]
+      word = '%s=%s' % (flag, new(value) if callable(new) else new)
+    if word not in drop:
+      shrunk.append(word)
+  missing = [flag for flag in values if flag_value(command, flag) is None]
+  if missing:
+    raise AssertionError('%s not in %s' % (', '.join(missing), ' '.join(command)))
   return shrunk + list(extra)
 
 
