@@ -240,16 +240,17 @@ def _eval_result(values, checkpoint, class_names, k, split_name):
       k=k, precision=precision, recall=recall, mean_per_class_accuracy=mean_per_class)
 
 
-def _write_summaries_once(config, writer, result, table, record, state):
-  """The summaries of the result's step and its results file (evaluation.results_file), unless
-  eval_dir's state (when given) says they are written; the state notes them at once, before the
-  projector is written."""
+def _write_summaries_once(config, writer, result, table, record, state, stored):
+  """The summaries of the result's step (with the run's HParams session the first time: stored,
+  its RunInfo) and its results file (evaluation.results_file), unless eval_dir's state (when
+  given) says they are written; the state notes them at once, before the projector."""
   if state is not None and eval_state.summaries_written(state, result.step):
     logging.info('The summaries of step %d are already in %s; not writing them again.',
                  result.step, config.eval_dir)
     return
   path = results_file.write(config.eval_dir, result, table.split_name)
   logging.info('Every class and the whole confusion matrix of step %d: %s', result.step, path)
+  training_run.write_session_once(writer, state, stored)
   results.write_summaries(writer, result, table, record, config.grid_images)
   if state is not None:
     eval_state.record_summaries(config.eval_dir, state, result.step)
@@ -268,11 +269,10 @@ def evaluate_checkpoint(config, dataset, checkpoint, writer, write_embedding=Tru
   the pass's pass_record.PassRecord (bounded: the calibration's counts, the grid's images, the
   projector's sample); on_batch(values), with each batch's fetched arrays (labels, predictions,
   probabilities, filenames, thumbnails, ...) as the pass goes. write_projector(eval_dir,
-  result, record) writes the projector's files of the sample;
-  build_batches makes the input pipeline (see input_pipeline_lib.build_batches). The net is
-  the config's, else the one the checkpoint's run.json names (training_run.with_net).
+  result, record) writes the projector's files of the sample; build_batches makes the input
+  pipeline (input_pipeline_lib.build_batches). The net: training_run.with_net.
   """
-  config, _ = training_run.with_net(config, checkpoint)
+  config, stored = training_run.with_net(config, checkpoint)
   class_names = base.class_names(dataset.labels_to_names, dataset.num_classes)
   name = os.path.basename(checkpoint)
   with tf.Graph().as_default():
@@ -302,7 +302,7 @@ def evaluate_checkpoint(config, dataset, checkpoint, writer, write_embedding=Tru
     logging.warning('The pass counted %d images but the dataset says the %s split has %d; is '
                     'its manifest out of date?', result.num_examples, dataset.split_name,
                     dataset.num_samples)
-  _write_summaries_once(config, writer, result, table, pass_hook.record, state)
+  _write_summaries_once(config, writer, result, table, pass_hook.record, state, stored)
   if write_embedding and pass_hook.record.features:
     write_projector(config.eval_dir, result, pass_hook.record)
     result.embedding_written = True

@@ -2,6 +2,8 @@
 writes there (rundir.run_info): the net (model, preprocessing, image size) where the settings
 leave it open, as prediction and export take it. A setting the user gave wins; a folder without
 run.json (trained before runs described themselves) is evaluated as alexnet_v2 at its own size.
+And the run's HParams session, written into eval_dir once, so that TensorBoard's HParams
+dashboard shows the validation metrics beside the run's hyperparameters (summaries.run_start).
 """
 import dataclasses
 
@@ -10,6 +12,7 @@ from absl import logging
 from base import UserError
 from rundir import checkpoints
 from rundir import run_info
+from summaries import run_start
 
 
 def stored_run(train_dir):
@@ -34,3 +37,16 @@ def with_net(config, checkpoint):
                  preprocessing, run_info.FILENAME, checkpoints.train_dir_of(checkpoint))
   return dataclasses.replace(config, model_name=model_name, eval_image_size=image_size,
                              preprocessing=preprocessing), stored
+
+
+def write_session_once(writer, state, stored):
+  """The run's HParams session (run.json's hyperparameters and run id: stored, a RunInfo) into
+  eval_dir's events (writer), unless eval_dir's state (eval_state) notes it written for this run;
+  the state then notes it (saved with the summaries it comes with). Nothing for a run without
+  hyperparameters in run.json (trained before), or without a state (eval_dir holds another
+  run's)."""
+  if (state is None or stored is None or not stored.hparams or not stored.run_id
+      or state.get('session') == stored.run_id):
+    return
+  writer.add_summary(run_start.session_summary(stored.hparams, stored.run_id), 0)
+  state['session'] = stored.run_id

@@ -43,6 +43,9 @@ class RunInfo:
   dataset_name: str = ''
   max_number_of_steps: int = 0            # the step training runs to (0: until stopped)
   run_id: str = dataclasses.field(default='', compare=False)  # '': not known (an older run)
+  # The run's HParams hyperparameters as its fresh start wrote them (summaries.run_start): the
+  # evaluator's HParams session repeats them. {}: not known (an older run).
+  hparams: dict = dataclasses.field(default_factory=dict, compare=False)
 
   @property
   def num_classes(self):
@@ -74,43 +77,53 @@ def preprocessing_name(model_name):
   return short if preprocessing_factory.PREPROCESSING_MAP.get(short) is module else model_name
 
 
-def from_training(config, dataset):
-  """The RunInfo of a training run (a train_config.TrainConfig) on a slim Dataset."""
+def from_training(config, dataset, hparams=None):
+  """The RunInfo of a training run (a train_config.TrainConfig) on a slim Dataset, with its
+  HParams hyperparameters (a fresh start's; None: those run.json holds when it resumes)."""
   return RunInfo(
       model_name=config.model_name,
       class_names=base.class_names(dataset.labels_to_names, dataset.num_classes),
       image_size=nets_factory.image_size(config.model_name, config.train_image_size),
       preprocessing=preprocessing_name(config.model_name),
       moving_average_decay=config.moving_average_decay, dataset_name=dataset.name,
-      max_number_of_steps=config.max_number_of_steps)
+      max_number_of_steps=config.max_number_of_steps, hparams=hparams or {})
 
 
 def write(train_dir, info, resumed=False):
   """Writes labels.txt, then run.json (each atomically): run.json present means both are. The
   run id is info's, else the one run.json holds when training resumed (resumed=True), else a
-  new one (a fresh start: a new run, even in a folder an earlier run used). Returns it."""
-  run_id = info.run_id or (run_id_of(train_dir) if resumed else None) or uuid.uuid4().hex
+  new one (a fresh start: a new run, even in a folder an earlier run used). Returns it. The
+  hyperparameters likewise: info's, else those of run.json when resumed."""
+  stored = _record(train_dir) if resumed else {}
+  run_id = info.run_id or run_id_of(train_dir, stored) or uuid.uuid4().hex
+  hparams = info.hparams or stored.get('hparams')
   dataset_utils.write_label_file(dict(enumerate(info.class_names)), train_dir, LABELS_FILENAME)
   record = {'format_version': FORMAT_VERSION, 'model_name': info.model_name,
             'num_classes': info.num_classes, 'labels_file': LABELS_FILENAME,
             'image_size': info.image_size, 'preprocessing': info.preprocessing,
             'moving_average_decay': info.moving_average_decay,
             'dataset_name': info.dataset_name, 'max_number_of_steps': info.max_number_of_steps,
-            'run_id': run_id}
+            'run_id': run_id, 'hparams': hparams if isinstance(hparams, dict) else {}}
   base.write_text_atomic(os.path.join(train_dir, FILENAME),
                          json.dumps(record, indent=2, sort_keys=True) + '\n')
   return run_id
 
 
-def run_id_of(train_dir):
-  """The run id in train_dir's run.json; None when there is none (no folder or run.json yet, a
-  run from before run ids, or a run.json that cannot be read)."""
+def _record(train_dir):
+  """What train_dir's run.json holds; {} when there is none or it cannot be read."""
   try:
     with open(os.path.join(train_dir, FILENAME), encoding='utf-8') as f:
       record = json.load(f)
   except (OSError, ValueError):
-    return None
-  run_id = record.get('run_id') if isinstance(record, dict) else None
+    return {}
+  return record if isinstance(record, dict) else {}
+
+
+def run_id_of(train_dir, record=None):
+  """The run id in train_dir's run.json (record: what it holds, when read already); None when
+  there is none (no folder or run.json yet, a run from before run ids, or a run.json that
+  cannot be read)."""
+  run_id = (_record(train_dir) if record is None else record).get('run_id')
   return run_id if isinstance(run_id, str) and run_id else None
 
 
@@ -147,7 +160,8 @@ def read(train_dir):
                    moving_average_decay=record.get('moving_average_decay'),
                    dataset_name=record.get('dataset_name', ''),
                    max_number_of_steps=int(record.get('max_number_of_steps') or 0),
-                   run_id=str(record.get('run_id') or ''))
+                   run_id=str(record.get('run_id') or ''),
+                   hparams=record['hparams'] if isinstance(record.get('hparams'), dict) else {})
   except (KeyError, TypeError, ValueError, AttributeError) as e:
     raise UserError('%s is not a run description (%s: %s); delete it and pass --model_name and '
                     '--labels_file instead' % (path, type(e).__name__, e))

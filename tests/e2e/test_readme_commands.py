@@ -1,6 +1,7 @@
 """The commands README.md prints, run as printed, only smaller, one after the other in a fresh
-folder: the Quick start (convert, train, evaluate), and what the console shows of it, then the
-pretrained recipe (convert torchvision's weights, fine-tune in two stages, evaluate).
+folder: the Quick start (convert, train, evaluate), what the console shows of it and what the
+TensorBoard command it prints shows in HParams, then the pretrained recipe (convert
+torchvision's weights, fine-tune in two stages, evaluate).
 
 Made smaller, and only so (SIZES): 4 synthetic photos per class with 5 for validation (README:
 200 and 200); each --max_number_of_steps=N becomes N // 750, at least 2 (800, 1500, 3000 ->
@@ -17,6 +18,7 @@ import pytest
 
 from support import pth_files
 from support import readme_commands
+from support import tb_server
 
 QUICK_START = 'Quick start'
 PRETRAINED = 'A pretrained start: torchvision\'s ImageNet AlexNet'
@@ -84,6 +86,24 @@ def test_the_console_holds_the_suite_s_lines_and_verbosity_1_the_libraries_too(q
   detailed = run_all([evaluate + ['-v', '1']], folder)['eval_alexnet.py'][0]
   assert 'Restoring parameters from runs/synthetic/model.ckpt-2' in detailed
   assert 'Inference Time' in detailed
+
+
+@pytest.mark.slow
+def test_hparams_shows_validation_accuracy_for_the_tensorboard_command_printed(quick_start):
+  folder, outputs = quick_start
+  printed = readme_commands.tensorboard_logdirs(readme_commands.section(QUICK_START))
+  printed += readme_commands.tensorboard_logdirs(outputs['train_alexnet.py'][0])
+  assert printed == ['runs/synthetic'] * 2      # the README's and training's end lines
+  request = {'experimentName': '', 'startIndex': 0, 'sliceSize': 10,
+             'allowedStatuses': ['STATUS_UNKNOWN', 'STATUS_SUCCESS', 'STATUS_FAILURE',
+                                 'STATUS_RUNNING'], 'colParams': []}
+  with tb_server.tensorboard(folder / printed[0]) as tb:
+    def metrics():
+      groups = tb.hparams('session_groups', request).get('sessionGroups', [])
+      tags = {m['name']['tag'] for g in groups for m in g.get('metricValues', [])}
+      return len(groups) == 1 and {'eval/accuracy', 'losses/total'} <= tags and tags
+    tags = tb.wait_for(metrics, timeout=120)
+  assert {'eval/accuracy', 'eval/loss', 'eval/mean_per_class_accuracy'} <= tags
 
 
 @pytest.mark.slow

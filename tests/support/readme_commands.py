@@ -59,6 +59,11 @@ def section_commands(title, path=README):
           and command[1] in names]
 
 
+def tensorboard_logdirs(text):
+  """The --logdir of each `tensorboard` command in text (a README section, a script's output)."""
+  return re.findall(r'tensorboard --logdir=(\S+)', text)
+
+
 def flag_value(command, flag):
   """The value of --flag=value in command; None when absent."""
   values = [word.split('=', 1)[1] for word in command if word.startswith(flag + '=')]
