@@ -67,14 +67,13 @@ def config_from_flags(roles=None):
 
 
 def next_commands(config):
-  """The commands that evaluate the run and show it, with the settings they need from it."""
+  """The commands that evaluate the run and show it, with the settings they need from it (the
+  net and its image size the evaluation takes from the run's run.json)."""
   settings = {'dataset_dir': config.dataset_dir, 'checkpoint_path': config.train_dir,
               'eval_dir': os.path.join(config.train_dir, 'eval')}
-  for name in ('dataset_name', 'model_name', 'moving_average_decay'):
+  for name in ('dataset_name', 'moving_average_decay'):
     if getattr(config, name) != options.field_default(CONFIG, name):
       settings[name] = getattr(config, name)
-  if config.train_image_size:  # evaluated at the size it learned (predict and export know it)
-    settings['eval_image_size'] = config.train_image_size
   evaluate = ' '.join(['python eval_alexnet.py'] + ['--%s=%s' % (name, shlex.quote(str(value)))
                                                     for name, value in settings.items()])
   return ('Evaluate it:  %s --once\nLook at it:   tensorboard --logdir=%s '

@@ -3,7 +3,7 @@ download_and_convert_flowers, convert_torchvision_alexnet) share: a quiet Tensor
 graph mode, flag errors and user errors as one line on stderr with exit status 2, files the
 system could not read or write (full, read-only, permission denied, name too long) as one line
 with exit status 3, absl logging for everything else (its INFO lines without absl's prefix
-unless --verbosity is above 0).
+unless --verbosity is above 0; TensorFlow's and tf-slim's INFO lines only then).
 
 Import this before anything that imports TensorFlow.
 """
@@ -81,6 +81,16 @@ class _NoDeprecationNotices(std_logging.Filter):
     return record.filename != 'deprecation.py'
 
 
+class _LibraryInfoAtVerbosity(std_logging.Filter):
+  """TensorFlow's and tf-slim's INFO lines (the Supervisor's "Starting Queues", "global_step/sec",
+  "Saving checkpoint to path", the evaluation's "Restoring parameters from", "Inference Time",
+  ...) only from --verbosity=1 (-v 1) on: the suite's own lines (the start line, progress, the
+  results table, the end lines) say what they say, for the user. Warnings and errors always."""
+
+  def filter(self, record):
+    return record.levelno >= std_logging.WARNING or flags.FLAGS['verbosity'].value >= 1
+
+
 class _ShortThreadErrors(std_logging.Filter):
   """TensorFlow's thread coordinator (and tf-slim's loop after it) log the error that stopped a
   thread with its traceback and the op's whole creation stack. The error is raised again in the
@@ -149,6 +159,7 @@ def run(main, graph_mode=True, takes_arguments=False):
   warnings.filterwarnings('ignore', message='Attempting to use a closed FileWriter')
   tf_logger = tf.get_logger()
   tf_logger.addFilter(_NoDeprecationNotices())
+  tf_logger.addFilter(_LibraryInfoAtVerbosity())
   tf_logger.addFilter(_ShortThreadErrors())
   threading.excepthook = _thread_excepthook(threading.excepthook)
   for handler in list(tf_logger.handlers):  # absl's handler prints its records already

@@ -47,8 +47,11 @@ def define_config_flags(config_cls):
 
 def model_name(flag_values=FLAGS):
   """--model_name, or its batch-norm variant with --use_batch_norm (of flag_values: the
-  parsed flags)."""
+  parsed flags). Without --model_name (a flag whose default is None: the model run.json names),
+  None, or alexnet_v2's batch-norm variant with --use_batch_norm."""
   name = flag_values.model_name
+  if name is None:
+    return run_info.DEFAULT_MODEL + BATCH_NORM_SUFFIX if flag_values.use_batch_norm else None
   if not flag_values.use_batch_norm or name.endswith(BATCH_NORM_SUFFIX):
     return name
   if name + BATCH_NORM_SUFFIX not in nets_factory.nets_map:
@@ -74,9 +77,4 @@ def define_checkpoint_flags():
 
 def checkpoint_overrides():
   """run_info.Overrides from the flags of define_checkpoint_flags (None: as run.json says)."""
-  name = None
-  if FLAGS.model_name:
-    name = model_name()
-  elif FLAGS.use_batch_norm:
-    name = run_info.DEFAULT_MODEL + BATCH_NORM_SUFFIX
-  return options.from_flags(run_info.Overrides, FLAGS, model_name=name)
+  return options.from_flags(run_info.Overrides, FLAGS, model_name=model_name())

@@ -44,13 +44,13 @@ def build_eval_graph(config, dataset, build_batches=input_pipeline.build_batches
   network_fn = nets_factory.get_network_fn(config.model_name, dataset.num_classes,
                                            is_training=False)
   image_size = nets_factory.image_size(config.model_name, config.eval_image_size)
-  jpeg_preprocessing = preprocessing_factory.get_jpeg_preprocessing(config.model_name,
+  preprocessing = config.preprocessing or config.model_name  # (a preprocessing_factory name)
+  jpeg_preprocessing = preprocessing_factory.get_jpeg_preprocessing(preprocessing,
                                                                     is_training=False)
   central_crop = lambda encoded: jpeg_preprocessing(encoded, image_size, image_size,
                                                     decode_and_crop=True)
   if full_image:
-    full_image_preprocessing = preprocessing_factory.get_full_image_preprocessing(
-        config.model_name)
+    full_image_preprocessing = preprocessing_factory.get_full_image_preprocessing(preprocessing)
     preprocess = lambda encoded: full_image_preprocessing(encoded, image_size)
   else:
     preprocess = central_crop
@@ -81,7 +81,7 @@ def build_eval_graph(config, dataset, build_batches=input_pipeline.build_batches
     if config.grid_images:  # Grad-CAM of the predicted class, laid over the grid's thumbnails
       heat = gradcam.heatmaps(logits, end_points, size=tf.shape(batch['images'])[1:3])
       heat = tf.image.resize_with_pad(heat[..., tf.newaxis], THUMB_SIZE, THUMB_SIZE)[..., 0]
-    to_pixels = preprocessing_factory.get_pixels_fn(config.model_name)
+    to_pixels = preprocessing_factory.get_pixels_fn(preprocessing)
     fixed = config.fixed_photos and _fixed_photo_fetches(
         network_fn, dataset, config.fixed_photos, central_crop, to_pixels)
     if fixed:

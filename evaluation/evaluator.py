@@ -49,6 +49,7 @@ from evaluation import pass_record
 from evaluation import results
 from evaluation import results_file
 from evaluation import results_table
+from evaluation import training_run
 from nets import nets_factory
 from rundir import checkpoints
 from rundir import run_info
@@ -74,8 +75,9 @@ class EvalConfig:
   dataset_name: str = option('flowers', 'flowers, or the --dataset_name another conversion used.',
                              'Dataset')
   dataset_split_name: str = option('validation', 'Split to read.', 'Dataset')
-  model_name: str = option('alexnet_v2', 'The network.', 'Model',
-                           choices=sorted(nets_factory.nets_map))
+  model_name: Optional[str] = option(
+      None, 'The network; default: the one the training folder\'s run.json names (alexnet_v2 '
+      'without it).', 'Model', choices=sorted(nets_factory.nets_map))
   batch_size: int = option(50, 'Images per batch.', 'Input pipeline', above=0, says_value=True)
   eval_interval_secs: float = option(
       60.0, 'Seconds between looks for a new checkpoint (waiting ones are evaluated back to '
@@ -89,8 +91,8 @@ class EvalConfig:
   once: bool = option(False, 'Evaluate one checkpoint (the newest in a folder) and exit.',
                       'Checkpoints')
   eval_image_size: Optional[int] = option(
-      None, 'Input size (default: the net\'s, 224): the side of the central crop, or the '
-      'shorter side of the photo with --full_image.', 'Model')
+      None, 'Input size (default: the one training used, in run.json, else the net\'s, 224): the '
+      'side of the central crop, or the shorter side of the photo with --full_image.', 'Model')
   full_image: bool = option(
       False, 'Classify whole photos (aspect kept, one at a time) through the fully '
       'convolutional net with its score map averaged, instead of a central crop.', 'Model')
@@ -123,6 +125,7 @@ class EvalConfig:
       3, 'The split\'s first n photos (in file order), shown at every checkpoint with their '
       'Grad-CAM and conv1/conv5 feature maps, so TensorBoard\'s step slider shows the same '
       'photos through training; 0: none.', 'TensorBoard', minimum=0)
+  preprocessing: Optional[str] = None  # a preprocessing_factory name (None: the model's)
 
 
 # --- settings ------------------------------------------------------------------------------------
@@ -131,10 +134,8 @@ def validate(config):
   """One-line UserErrors for settings that can never work: a field out of its range or choices
   (base.options), then what involves several settings or the file system."""
   options.check(config)
-  min_size = nets_factory.min_image_size(config.model_name)
-  if config.eval_image_size is not None and config.eval_image_size < min_size:
-    raise UserError('--eval_image_size must be at least %d (the smallest input %s classifies), '
-                    'got %s' % (min_size, config.model_name, config.eval_image_size))
+  if config.model_name:  # (else the net run.json names: training_run.with_net checks the size)
+    run_info.net_settings(None, config.model_name, config.eval_image_size, 'eval_image_size')
   if config.full_image and config.input_pipeline == 'queue':
     raise UserError('--full_image needs --input_pipeline=tf_data (the queue pipeline batches '
                     'equal-size images only)')
@@ -152,9 +153,6 @@ def check_eval_dir(checkpoint_path, eval_dir):
     raise UserError('--eval_dir=%s is the training folder; give the evaluation a folder of its '
                     'own, e.g. --eval_dir=%s' % (eval_dir, os.path.join(train_dir or '.', 'eval')))
   projector.check_log_dir(eval_dir)  # Another training folder: refused before any summary.
-
-
-# --- the graph -----------------------------------------------------------------------------------
 
 
 # --- one pass ------------------------------------------------------------------------------------
@@ -242,16 +240,17 @@ def _eval_result(values, checkpoint, class_names, k, split_name):
       k=k, precision=precision, recall=recall, mean_per_class_accuracy=mean_per_class)
 
 
-def _write_summaries_once(config, writer, result, table, record, state):
-  """The summaries of the result's step and its results file (evaluation.results_file), unless
-  eval_dir's state (when given) says they are written; the state notes them at once, before the
-  projector is written."""
+def _write_summaries_once(config, writer, result, table, record, state, stored):
+  """The summaries of the result's step (with the run's HParams session the first time: stored,
+  its RunInfo) and its results file (evaluation.results_file), unless eval_dir's state (when
+  given) says they are written; the state notes them at once, before the projector."""
   if state is not None and eval_state.summaries_written(state, result.step):
     logging.info('The summaries of step %d are already in %s; not writing them again.',
                  result.step, config.eval_dir)
     return
   path = results_file.write(config.eval_dir, result, table.split_name)
   logging.info('Every class and the whole confusion matrix of step %d: %s', result.step, path)
+  training_run.write_session_once(writer, state, stored)
   results.write_summaries(writer, result, table, record, config.grid_images)
   if state is not None:
     eval_state.record_summaries(config.eval_dir, state, result.step)
@@ -270,9 +269,10 @@ def evaluate_checkpoint(config, dataset, checkpoint, writer, write_embedding=Tru
   the pass's pass_record.PassRecord (bounded: the calibration's counts, the grid's images, the
   projector's sample); on_batch(values), with each batch's fetched arrays (labels, predictions,
   probabilities, filenames, thumbnails, ...) as the pass goes. write_projector(eval_dir,
-  result, record) writes the projector's files of the sample;
-  build_batches makes the input pipeline (see input_pipeline_lib.build_batches).
+  result, record) writes the projector's files of the sample; build_batches makes the input
+  pipeline (input_pipeline_lib.build_batches). The net: training_run.with_net.
   """
+  config, stored = training_run.with_net(config, checkpoint)
   class_names = base.class_names(dataset.labels_to_names, dataset.num_classes)
   name = os.path.basename(checkpoint)
   with tf.Graph().as_default():
@@ -302,7 +302,7 @@ def evaluate_checkpoint(config, dataset, checkpoint, writer, write_embedding=Tru
     logging.warning('The pass counted %d images but the dataset says the %s split has %d; is '
                     'its manifest out of date?', result.num_examples, dataset.split_name,
                     dataset.num_samples)
-  _write_summaries_once(config, writer, result, table, pass_hook.record, state)
+  _write_summaries_once(config, writer, result, table, pass_hook.record, state, stored)
   if write_embedding and pass_hook.record.features:
     write_projector(config.eval_dir, result, pass_hook.record)
     result.embedding_written = True

@@ -3,7 +3,8 @@ the number of classes, the image size, the preprocessing, the moving-average dec
 labels.txt (the class names, `id:name` lines as the converter writes them).
 
 Training writes both at its start (write, from_training), so prediction and export need only a
-training folder or a checkpoint prefix (for_checkpoint). Folders trained before run.json
+training folder or a checkpoint prefix (for_checkpoint), and evaluation takes the net from it
+(net_settings). Folders trained before run.json
 existed work with the same settings given explicitly (Overrides). run.json also holds a run id,
 new at each fresh start and kept when training resumes: the evaluator tells a new run in the same
 folder from the one it evaluated (run_id).
@@ -15,7 +16,7 @@ would name the wrong class at every prediction. A class count other than the che
 is refused when the checkpoint is restored (checkpoints.check_evaluable). Both files edited
 consistently (labels.txt, and run.json's digest recomputed) cannot be told.
 
-No flags are read here; the trainer, the predictor and the exporter import it.
+No flags are read here; the trainer, the evaluator, the predictor and the exporter import it.
 """
 import dataclasses
 import hashlib
@@ -53,6 +54,9 @@ class RunInfo:
   run_id: str = dataclasses.field(default='', compare=False)  # '': not known (an older run)
   # What run.json records of the class names (classes_digest); '': nothing (an older run).
   class_names_sha256: str = dataclasses.field(default='', compare=False)
+  # The run's HParams hyperparameters as its fresh start wrote them (summaries.run_start): the
+  # evaluator's HParams session repeats them. {}: not known (an older run).
+  hparams: dict = dataclasses.field(default_factory=dict, compare=False)
 
   @property
   def num_classes(self):
@@ -91,43 +95,54 @@ def classes_digest(class_names):
   return hashlib.sha256(text.encode('utf-8', 'surrogatepass')).hexdigest()
 
 
-def from_training(config, dataset):
-  """The RunInfo of a training run (a train_config.TrainConfig) on a slim Dataset."""
+def from_training(config, dataset, hparams=None):
+  """The RunInfo of a training run (a train_config.TrainConfig) on a slim Dataset, with its
+  HParams hyperparameters (a fresh start's; None: those run.json holds when it resumes)."""
   return RunInfo(
       model_name=config.model_name,
       class_names=base.class_names(dataset.labels_to_names, dataset.num_classes),
       image_size=nets_factory.image_size(config.model_name, config.train_image_size),
       preprocessing=preprocessing_name(config.model_name),
       moving_average_decay=config.moving_average_decay, dataset_name=dataset.name,
-      max_number_of_steps=config.max_number_of_steps)
+      max_number_of_steps=config.max_number_of_steps, hparams=hparams or {})
 
 
 def write(train_dir, info, resumed=False):
   """Writes labels.txt, then run.json (each atomically): run.json present means both are. The
   run id is info's, else the one run.json holds when training resumed (resumed=True), else a
-  new one (a fresh start: a new run, even in a folder an earlier run used). Returns it."""
-  run_id = info.run_id or (run_id_of(train_dir) if resumed else None) or uuid.uuid4().hex
+  new one (a fresh start: a new run, even in a folder an earlier run used). Returns it. The
+  hyperparameters likewise: info's, else those of run.json when resumed."""
+  stored = _record(train_dir) if resumed else {}
+  run_id = info.run_id or run_id_of(train_dir, stored) or uuid.uuid4().hex
+  hparams = info.hparams or stored.get('hparams')
   dataset_utils.write_label_file(dict(enumerate(info.class_names)), train_dir, LABELS_FILENAME)
   record = {'format_version': FORMAT_VERSION, 'model_name': info.model_name,
             'num_classes': info.num_classes, 'labels_file': LABELS_FILENAME,
             'image_size': info.image_size, 'preprocessing': info.preprocessing,
             'moving_average_decay': info.moving_average_decay,
             'dataset_name': info.dataset_name, 'max_number_of_steps': info.max_number_of_steps,
-            'run_id': run_id, DIGEST_KEY: classes_digest(info.class_names)}
+            'run_id': run_id, DIGEST_KEY: classes_digest(info.class_names),
+            'hparams': hparams if isinstance(hparams, dict) else {}}
   base.write_text_atomic(os.path.join(train_dir, FILENAME),
                          json.dumps(record, indent=2, sort_keys=True) + '\n')
   return run_id
 
 
-def run_id_of(train_dir):
-  """The run id in train_dir's run.json; None when there is none (no folder or run.json yet, a
-  run from before run ids, or a run.json that cannot be read)."""
+def _record(train_dir):
+  """What train_dir's run.json holds; {} when there is none or it cannot be read."""
   try:
     with open(os.path.join(train_dir, FILENAME), encoding='utf-8') as f:
       record = json.load(f)
   except (OSError, ValueError):
-    return None
-  run_id = record.get('run_id') if isinstance(record, dict) else None
+    return {}
+  return record if isinstance(record, dict) else {}
+
+
+def run_id_of(train_dir, record=None):
+  """The run id in train_dir's run.json (record: what it holds, when read already); None when
+  there is none (no folder or run.json yet, a run from before run ids, or a run.json that
+  cannot be read)."""
+  run_id = (_record(train_dir) if record is None else record).get('run_id')
   return run_id if isinstance(run_id, str) and run_id else None
 
 
@@ -173,7 +188,8 @@ def read(train_dir):
                    moving_average_decay=record.get('moving_average_decay'),
                    dataset_name=record.get('dataset_name', ''),
                    max_number_of_steps=int(record.get('max_number_of_steps') or 0),
-                   run_id=str(record.get('run_id') or ''), class_names_sha256=digest)
+                   run_id=str(record.get('run_id') or ''), class_names_sha256=digest,
+                   hparams=record['hparams'] if isinstance(record.get('hparams'), dict) else {})
   except (KeyError, TypeError, ValueError, AttributeError) as e:
     raise UserError('%s is not a run description (%s: %s); delete it and pass --model_name and '
                     '--labels_file instead' % (path, type(e).__name__, e))
@@ -237,29 +253,41 @@ def for_checkpoint(checkpoint_path, overrides=None):
     raise UserError('%s has no %s (it was trained before runs described themselves): pass the '
                     'class names with --labels_file=PATH or --dataset_dir=DIR (its labels.txt), '
                     'and --model_name if it is not %s' % (train_dir, FILENAME, DEFAULT_MODEL))
-  model_name = overrides.model_name or (stored.model_name if stored else DEFAULT_MODEL)
-  _check_model(model_name)
-  smallest = nets_factory.min_image_size(model_name)
-  if overrides.image_size is not None and overrides.image_size < smallest:
-    raise UserError('--image_size must be at least %d (the smallest input %s classifies), got %d'
-                    % (smallest, model_name, overrides.image_size))
-  same_model = stored is not None and stored.model_name == model_name
+  model_name, image_size, preprocessing = net_settings(stored, overrides.model_name,
+                                                       overrides.image_size)
   class_names = read_labels(labels_path) if labels_path else stored.class_names
   _check_classes(train_dir, stored, labels_path, class_names)
   info = RunInfo(
       model_name=model_name,
       class_names=class_names,
-      image_size=overrides.image_size if overrides.image_size is not None else (
-          stored.image_size if same_model else nets_factory.image_size(model_name)),
-      preprocessing=stored.preprocessing if same_model else preprocessing_name(model_name),
+      image_size=image_size, preprocessing=preprocessing,
       moving_average_decay=_decay(overrides, stored),
       dataset_name=stored.dataset_name if stored else '',
       max_number_of_steps=stored.max_number_of_steps if stored else 0,
       run_id=stored.run_id if stored else '')
-  if info.preprocessing not in preprocessing_factory.PREPROCESSING_MAP:
-    raise UserError('%s names an unknown preprocessing %s; choose one of %s' % (
-        FILENAME, info.preprocessing, ', '.join(sorted(preprocessing_factory.PREPROCESSING_MAP))))
   return checkpoint, info
+
+
+def net_settings(stored, model_name=None, image_size=None, size_flag='image_size'):
+  """(model name, image size, preprocessing name) of the net that uses a run's checkpoints: the
+  model and size the user gave (None: not given), else those of run.json (stored, a RunInfo;
+  None: no run.json), else alexnet_v2 at its own size. The preprocessing is the run's when the
+  model is the run's, else the model's. UserError for an unknown model or preprocessing, or a
+  size (--size_flag) below the smallest the net classifies."""
+  model_name = model_name or (stored.model_name if stored else DEFAULT_MODEL)
+  _check_model(model_name)
+  smallest = nets_factory.min_image_size(model_name)
+  if image_size is not None and image_size < smallest:
+    raise UserError('--%s must be at least %d (the smallest input %s classifies), got %d'
+                    % (size_flag, smallest, model_name, image_size))
+  same_model = stored is not None and stored.model_name == model_name
+  if image_size is None:
+    image_size = stored.image_size if same_model else nets_factory.image_size(model_name)
+  preprocessing = stored.preprocessing if same_model else preprocessing_name(model_name)
+  if preprocessing not in preprocessing_factory.PREPROCESSING_MAP:
+    raise UserError('%s names an unknown preprocessing %s; choose one of %s' % (
+        FILENAME, preprocessing, ', '.join(sorted(preprocessing_factory.PREPROCESSING_MAP))))
+  return model_name, image_size, preprocessing
 
 
 def check_same_classes(train_dir, class_names):

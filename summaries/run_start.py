@@ -2,12 +2,18 @@
 dashboard ("which run was better"), its configuration and dataset as Text, and a Custom Scalars
 layout that puts training and evaluation on one chart.
 
-A training folder is one HParams session: its hyperparameters (from the TrainConfig) are written
-there once, when the run starts fresh (a resumed run is the same session), with the experiment that
-names the hyperparameters and the metrics. The metrics are scalars the suite writes anyway:
-training's in the training folder, the evaluation's in its `eval` subfolder (the HParams plugin
-reads a metric of group "eval" from the session's `eval` run). So several runs under one
-`tensorboard --logdir=runs` line up in the HParams table and the parallel-coordinates view.
+A training run is one row of the HParams table, a session group of two sessions: training's,
+written into the training folder once, when the run starts fresh (a resumed run is the same
+session), with the experiment that names the hyperparameters and the metrics; and the
+evaluation's, written into its eval folder at its first evaluation of the run (session_summary).
+Both carry the run's hyperparameters (from the TrainConfig, kept in run.json for the evaluator)
+and its run id as the group name. The metrics are scalars the suite writes anyway, each in its
+own session's run (group ''): training's in the training folder, the evaluation's in the eval
+folder. TensorBoard looks a metric up in the run "<session's run>/<group>", and with the
+training folder itself as the logdir (the command training prints) the session's run is ".":
+"./eval" is no run, so a group "eval" would show no validation metric there. Group '' finds
+them under `tensorboard --logdir=runs/alexnet` as under `--logdir=runs`, where several runs line
+up in the HParams table and the parallel-coordinates view.
 """
 import time
 
@@ -26,18 +32,18 @@ HPARAMS = ('model_name', 'optimizer', 'learning_rate', 'learning_rate_decay_type
            'max_number_of_steps', 'weight_decay', 'label_smoothing', 'moving_average_decay',
            'clip_gradient_norm', 'precision', 'input_pipeline', 'fast_mode', 'train_image_size',
            'checkpoint_path', 'trainable_scopes', 'num_clones', 'dataset_name', 'seed')
-EVAL_GROUP = 'eval'
-# (group: the run relative to the training folder, tag, what the column says).
+# (group: the run relative to the session's run, tag, what the column says). '' for all: each
+# metric is in the run of its own session, training's or the evaluation's (see above).
 METRICS = (
-    (EVAL_GROUP, 'eval/accuracy', 'validation accuracy'),
-    (EVAL_GROUP, 'eval/loss', 'validation loss'),
-    (EVAL_GROUP, 'eval/mean_per_class_accuracy', 'validation mean per-class accuracy'),
+    ('', 'eval/accuracy', 'validation accuracy'),
+    ('', 'eval/loss', 'validation loss'),
+    ('', 'eval/mean_per_class_accuracy', 'validation mean per-class accuracy'),
     ('', 'accuracy/train_moving', 'training accuracy (moving average)'),
     ('', 'losses/total', 'training loss'),
 )
 # With base.TOP5_CLASSES classes or more the evaluation writes top-5 accuracy too.
 TOP5_TAG = 'eval/top5_accuracy'
-TOP5_METRIC = (EVAL_GROUP, TOP5_TAG, 'validation top-5 accuracy')
+TOP5_METRIC = ('', TOP5_TAG, 'validation top-5 accuracy')
 
 
 def metrics_of(num_classes=None):
@@ -81,6 +87,13 @@ def experiment_summary(hparams, num_classes=None):
                                 display_name=tag, description=description)
              for group, tag, description in metrics_of(num_classes)]
   return hparams_summary.experiment_pb(infos, metrics)
+
+
+def session_summary(hparams, group_name, start_time=None):
+  """A session of the run whose hyperparameters are `hparams` (hparams_of) in the HParams
+  dashboard: group_name, the run id, makes training's session and the evaluation's one row."""
+  return hparams_summary.session_start_pb(hparams, group_name=group_name,
+                                          start_time_secs=start_time or time.time())
 
 
 def config_markdown(config):
@@ -130,16 +143,17 @@ def layout_summary(num_classes=None):
       layout_pb2.Category(title='training and validation', chart=charts)]))
 
 
-def write_run_start(train_dir, config, dataset_text, start_time=None, num_classes=None):
+def write_run_start(train_dir, config, dataset_text, start_time=None, num_classes=None,
+                    group_name=''):
   """Writes, at step 0 into train_dir (an event file of its own beside training's), the
-  experiment and this run's hyperparameters, its whole configuration and dataset as text, and
-  the Custom Scalars layout (their metrics those of a dataset of num_classes classes)."""
+  experiment and this run's hyperparameters (its session of group_name: the run id), its whole
+  configuration and dataset as text, and the Custom Scalars layout (their metrics those of a
+  dataset of num_classes classes)."""
   hparams = hparams_of(config)
   writer = events.make_writer(train_dir)
   try:
     writer.add_summary(experiment_summary(hparams, num_classes), 0)
-    writer.add_summary(hparams_summary.session_start_pb(
-        hparams, start_time_secs=start_time or time.time()), 0)
+    writer.add_summary(session_summary(hparams, group_name, start_time), 0)
     writer.add_summary(tf.compat.v1.Summary(value=[
         events.text_summary_value('run/config', config_markdown(config)),
         events.text_summary_value('run/dataset', dataset_text)]), 0)

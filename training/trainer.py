@@ -280,12 +280,13 @@ def _run(config, resume_from, start_step, step_function, check_resumable):
                  ' As %s.' % cluster.describe() if cluster else '')
     class_names = base.class_names(dataset.labels_to_names, dataset.num_classes)
     init_fn = _init_fn(config, resume_from, class_names, check_resumable) if chief else None
+    if chief:  # run.json for evaluation, predict and export; a resumed run keeps its id
+      hparams = None if resume_from else run_start.hparams_of(config)
+      run_id = run_info.write(config.train_dir, run_info.from_training(config, dataset, hparams),
+                              resumed=bool(resume_from))
     if chief and not resume_from:  # a resumed run is the same HParams session: written once
       run_start.write_run_start(config.train_dir, config, _dataset_text(config, dataset),
-                                num_classes=dataset.num_classes)
-    if chief:
-      run_info.write(config.train_dir, run_info.from_training(config, dataset),  # for predict
-                     resumed=bool(resume_from))
+                                num_classes=dataset.num_classes, group_name=run_id)
     step_fn = step_function(
         log_tensors, config.batch_size * _batches_per_step(config),
         config.max_number_of_steps or None, config.log_every_n_steps)

@@ -28,3 +28,32 @@ def test_info_lines_have_no_prefix_and_verbosity_brings_it_back():
   assert result.returncode == 0 and 'step 10/40  loss 1.5' in lines, result.stderr
   assert [l for l in lines if _PREFIX.match(l) and l.endswith('] look here')], lines
   assert [l for l in lines if _PREFIX.match(l) and l.endswith('] in detail')], lines
+
+
+# TensorFlow's and tf-slim's INFO lines (as tf-slim's Supervisor and evaluation log them) beside
+# the suite's own line and a library warning.
+_LIBRARY_SCRIPT = '''
+import cli
+import tensorflow as tf
+from absl import logging
+def main(argv):
+  logging.info('Training finished at step 2.')
+  tf.compat.v1.logging.info('Starting Queues.')
+  tf.compat.v1.logging.info('Restoring parameters from %s', 'runs/x/model.ckpt-2')
+  tf.compat.v1.logging.warning('a library warning')
+  return 0
+cli.run(main)
+'''
+
+
+def test_library_info_lines_show_only_from_verbosity_1():
+  def run(*args):
+    result = subprocess.run([sys.executable, '-c', _LIBRARY_SCRIPT, *args], cwd=ROOT, text=True,
+                            capture_output=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return result.stderr
+  quiet = run()
+  assert 'Training finished at step 2.' in quiet.splitlines() and 'a library warning' in quiet
+  assert 'Starting Queues' not in quiet and 'Restoring parameters' not in quiet, quiet
+  detailed = run('-v', '1')
+  assert 'Starting Queues.' in detailed and 'Restoring parameters from runs/x' in detailed

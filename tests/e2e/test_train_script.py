@@ -44,10 +44,11 @@ def test_a_short_run_from_the_shell_writes_a_checkpoint(records_dataset, tmp_pat
   # The command it prints to evaluate the run works as printed.
   [evaluate] = [line.split('Evaluate it:', 1)[1].split() for line in result.stderr.splitlines()
                 if 'Evaluate it:' in line]
-  assert evaluate[:2] == ['python', 'eval_alexnet.py'] and '--eval_image_size=195' in evaluate
+  assert evaluate[:2] == ['python', 'eval_alexnet.py']
   evaluation = run_script('eval_alexnet.py', *evaluate[2:])
   assert evaluation.returncode == 0, evaluation.stderr[-3000:]
   assert 'accuracy' in evaluation.stderr
+  assert 'alexnet_v2, 195 px (inception preprocessing), as run.json' in evaluation.stderr
   assert any(name.startswith('events.out') for name in os.listdir(str(tmp_path / 'eval')))
 
 

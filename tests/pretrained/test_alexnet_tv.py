@@ -23,6 +23,7 @@ from support import pth_files
 from support import scripts
 from support import tf_helpers
 from support.dataset_helpers import CLASS_COLOURS
+from support.pth_files import random_state_dict
 from training import train_config
 from training import trainer
 
@@ -84,20 +85,6 @@ def reference_logits(state, images_nchw, conv1_padding=2):
   x = relu(x @ p['classifier.1.weight'].T + p['classifier.1.bias'])
   x = relu(x @ p['classifier.4.weight'].T + p['classifier.4.bias'])
   return x @ p['classifier.6.weight'].T + p['classifier.6.bias']
-
-
-def random_state_dict(seed=0):
-  """torchvision AlexNet shapes, He-scaled random weights (activations stay of order 1)."""
-  rng = np.random.default_rng(seed)
-  state = {}
-  for key, shape in tva.expected_shapes().items():
-    if key.endswith('.weight'):
-      fan_in = int(np.prod(shape[1:]))
-      state[key] = (rng.standard_normal(shape, np.float32) * np.sqrt(2.0 / fan_in)).astype(
-          np.float32)
-    else:
-      state[key] = rng.uniform(-0.1, 0.1, shape).astype(np.float32)
-  return state
 
 
 Converted = collections.namedtuple('Converted', 'state images reference prefix variables')

@@ -8,6 +8,7 @@ import pytest
 
 from base import UserError
 from rundir import run_info
+from summaries import run_start
 from support.dataset_helpers import CLASS_NAMES
 from support.tf_helpers import save_random_checkpoint
 from support.tf_helpers import tiny_train_config
@@ -18,13 +19,16 @@ from training import trainer
 def test_training_writes_what_it_takes_to_use_its_checkpoints(records_dataset, tmp_path):
   dataset_dir, _ = records_dataset
   train_dir = tmp_path / 'train'
-  trainer.train(tiny_train_config(dataset_dir, train_dir, max_number_of_steps=1,
-                                  moving_average_decay=0.99))
+  config = tiny_train_config(dataset_dir, train_dir, max_number_of_steps=1,
+                             moving_average_decay=0.99)
+  trainer.train(config)
   with open(train_dir / 'run.json', encoding='utf-8') as f:
     record = json.load(f)
   run_id = record.pop('run_id')  # new at each fresh start (the evaluator tells runs apart)
   assert len(run_id) == 32 and int(run_id, 16) >= 0
   digest = hashlib.sha256(''.join(n + '\n' for n in CLASS_NAMES).encode()).hexdigest()
+  hparams = record.pop('hparams')  # for the evaluator's HParams session
+  assert hparams == run_start.hparams_of(config) and hparams['max_number_of_steps'] == 1
   assert record == {'format_version': 2, 'model_name': 'alexnet_v2', 'num_classes': 5,
                     'labels_file': 'labels.txt', 'image_size': 224,
                     'preprocessing': 'inception', 'moving_average_decay': 0.99,
@@ -41,6 +45,7 @@ def test_training_writes_what_it_takes_to_use_its_checkpoints(records_dataset, t
   trainer.train(tiny_train_config(dataset_dir, train_dir, max_number_of_steps=2,
                                   moving_average_decay=0.99))  # resumed: the same run
   assert run_info.run_id_of(str(train_dir)) == run_id
+  assert run_info.read(str(train_dir)).hparams == hparams  # the fresh start's, as its session
 
 
 def test_a_prefix_is_described_by_its_folder_and_flags_override_it(tmp_path):

@@ -20,14 +20,37 @@ def write_scalars(log_dir, step, values):
 
 
 def fake_run(logdir, name, accuracy, **settings):
+  """A run as training and evaluation write it: training's session (its run id `name`) and
+  scalars in logdir/name, the evaluation's session (as evaluation.training_run writes it) and
+  scalars in logdir/name/eval."""
   train_dir = logdir / name
   os.makedirs(train_dir / 'eval')
   config = train_config.TrainConfig(dataset_dir='data', train_dir=str(train_dir), **settings)
   run_start.write_run_start(str(train_dir), config, run_start.dataset_markdown(
-      'train', 10, {'daisy': 6, 'roses': 4}))
+      'train', 10, {'daisy': 6, 'roses': 4}), group_name=name)
   write_scalars(train_dir, 100, {'losses/total': 1.0, 'accuracy/train_moving': 0.5})
+  writer = events.make_writer(str(train_dir / 'eval'))
+  try:
+    writer.add_summary(run_start.session_summary(run_start.hparams_of(config), name), 0)
+  finally:
+    writer.close()
   write_scalars(train_dir / 'eval', 100, {'eval/accuracy': accuracy, 'eval/loss': 0.7,
                                           'eval/mean_per_class_accuracy': accuracy - 0.01})
+
+
+ALL_STATUSES = ['STATUS_UNKNOWN', 'STATUS_SUCCESS', 'STATUS_FAILURE', 'STATUS_RUNNING']
+
+
+def session_groups(tb, count, columns):
+  """The HParams table's rows (session groups) once there are `count`, with these columns."""
+  request = {'experimentName': '', 'startIndex': 0, 'sliceSize': 10,
+             'allowedStatuses': ALL_STATUSES, 'colParams': columns}
+  return tb.wait_for(lambda: len(tb.hparams('session_groups', request).get(
+      'sessionGroups', [])) == count and tb.hparams('session_groups', request)['sessionGroups'])
+
+
+def metric_values(group):
+  return {m['name']['tag']: round(m['value'], 5) for m in group['metricValues']}
 
 
 def test_hparams_values_are_plain_numbers_booleans_and_text():
@@ -47,20 +70,13 @@ def test_two_runs_compare_in_the_hparams_dashboard_with_their_eval_metrics(tmp_p
     names = {info['name'] for info in experiment['hparamInfos']}
     assert {'learning_rate', 'optimizer', 'batch_size', 'precision'} <= names
     metrics = {(m['name'].get('group', ''), m['name']['tag']) for m in experiment['metricInfos']}
-    assert ('eval', 'eval/accuracy') in metrics and ('', 'losses/total') in metrics
-    request = {'experimentName': '', 'startIndex': 0, 'sliceSize': 10,
-               'allowedStatuses': ['STATUS_UNKNOWN', 'STATUS_SUCCESS', 'STATUS_FAILURE',
-                                   'STATUS_RUNNING'],
-               'colParams': [{'hparam': 'learning_rate'},
-                             {'metric': {'group': 'eval', 'tag': 'eval/accuracy'}}]}
-    groups = tb.wait_for(lambda: len(tb.hparams('session_groups', request).get(
-        'sessionGroups', [])) == 2 and tb.hparams('session_groups', request)['sessionGroups'])
-    seen = {}
-    for group in groups:
-      accuracy = [m['value'] for m in group['metricValues']
-                  if m['name']['tag'] == 'eval/accuracy']
-      seen[group['hparams']['learning_rate']] = [round(a, 5) for a in accuracy]
-    assert seen == {0.05: [0.8], 0.001: [0.6]}, groups
+    assert ('', 'eval/accuracy') in metrics and ('', 'losses/total') in metrics
+    groups = session_groups(tb, 2, [{'hparam': 'learning_rate'},
+                                    {'metric': {'group': '', 'tag': 'eval/accuracy'}}])
+    seen = {group['hparams']['learning_rate']: metric_values(group)['eval/accuracy']
+            for group in groups}
+    assert seen == {0.05: 0.8, 0.001: 0.6}, groups
+    assert {len(group['sessions']) for group in groups} == {2}  # training's and evaluation's
     text = tb.tags('text')
     assert 'run/config' in text['fast'] and 'run/dataset' in text['slow']
     layout = tb.wait_for(lambda: tb.get_json('/data/plugin/custom_scalars/layout'))
@@ -68,6 +84,18 @@ def test_two_runs_compare_in_the_hparams_dashboard_with_their_eval_metrics(tmp_p
     accuracy = charts['accuracy: training (moving) and validation'][0]
     series = tb.get_json('/data/plugin/custom_scalars/scalars', run='fast/eval', tag=accuracy)
     assert series['regex_valid'] and 'eval/accuracy' in series['tag_to_events']
+
+
+def test_one_run_s_folder_as_the_logdir_shows_its_validation_metrics_too(tmp_path):
+  # `tensorboard --logdir=runs/synthetic`, as training and the Quick start print it: the
+  # training session's run is "." there, and its eval run "eval".
+  fake_run(tmp_path, 'synthetic', 0.75, learning_rate=0.02)
+  with tb_server.tensorboard(tmp_path / 'synthetic') as tb:
+    [group] = session_groups(tb, 1, [{'hparam': 'learning_rate'}])
+    assert group['hparams']['learning_rate'] == 0.02
+    assert metric_values(group) == {
+        'eval/accuracy': 0.75, 'eval/loss': 0.7, 'eval/mean_per_class_accuracy': 0.74,
+        'accuracy/train_moving': 0.5, 'losses/total': 1.0}, group
 
 
 def test_two_writers_opened_in_the_same_second_keep_their_own_files(tmp_path):

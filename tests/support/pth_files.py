@@ -8,6 +8,8 @@ them; the pure-Python pickler writes these names without importing them. A value
 View of a storage array (an offset, a shape and strides in elements, as torch's tensors); views of
 one array share its storage; legacy files may also slice a storage (storage_slice), as torch < 0.4
 did.
+
+random_state_dict(seed) makes the state dict of torchvision's AlexNet with random weights.
 """
 import collections
 import io
@@ -16,6 +18,8 @@ import struct
 import zipfile
 
 import numpy as np
+
+from pretrained import torchvision_alexnet
 
 _MAGIC_NUMBER = 0x1950a86a20f9469cfc6c
 _PROTOCOL_VERSION = 1001
@@ -163,3 +167,17 @@ def write_pth(path, arrays, legacy=False):
     for storage in storages:
       archive.writestr('archive/data/' + storage.key, storage.array.tobytes())
     archive.writestr('archive/version', '3\n')
+
+
+def random_state_dict(seed=0):
+  """torchvision AlexNet shapes, He-scaled random weights (activations stay of order 1)."""
+  rng = np.random.default_rng(seed)
+  state = {}
+  for key, shape in torchvision_alexnet.expected_shapes().items():
+    if key.endswith('.weight'):
+      fan_in = int(np.prod(shape[1:]))
+      state[key] = (rng.standard_normal(shape, np.float32) * np.sqrt(2.0 / fan_in)).astype(
+          np.float32)
+    else:
+      state[key] = rng.uniform(-0.1, 0.1, shape).astype(np.float32)
+  return state
