@@ -279,6 +279,8 @@ def _run(config, resume_from, start_step, step_function, check_resumable):
     step_fn = step_function(
         log_tensors, config.batch_size * _batches_per_step(config),
         config.max_number_of_steps or None, config.log_every_n_steps)
+    step_fn.summary_op = tf.compat.v1.summary.merge_all()  # with the step, not on slim's thread
+    step_fn.save_summaries_secs = config.save_summaries_secs
     train_step_fn = step_fn
     if cluster is not None:
       step_fn.in_cluster = True
@@ -300,7 +302,7 @@ def _run(config, resume_from, start_step, step_function, check_resumable):
         slim.learning.train(
             train_op, logdir=config.train_dir, train_step_fn=train_step_fn, train_step_kwargs={},
             number_of_steps=config.max_number_of_steps or None, init_fn=init_fn, saver=saver,
-            save_summaries_secs=config.save_summaries_secs,
+            summary_op=None, save_summaries_secs=config.save_summaries_secs,  # (global_step/sec)
             save_interval_secs=config.save_interval_secs, session_config=session_config,
             master=server.target if server else '', is_chief=chief,
             sync_optimizer=sync_optimizer,
