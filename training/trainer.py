@@ -61,7 +61,8 @@ def build_input(config, dataset, add_image_summaries=False):
                                  add_image_summaries=add_image_summaries),
       config.batch_size, is_training=True, pipeline=config.input_pipeline,
       num_readers=config.num_readers,
-      num_preprocessing_threads=config.num_preprocessing_threads, seed=_task_seed(config))
+      num_preprocessing_threads=config.num_preprocessing_threads, seed=_task_seed(config),
+      deterministic=config.deterministic)
   return next_batch()
 
 
@@ -173,6 +174,8 @@ def start_line(config, dataset, num_gpus):
     until = 'to step %d (%.1f epochs)' % (
         config.max_number_of_steps,
         config.max_number_of_steps * images_per_step / dataset.num_samples)
+  if config.deterministic:
+    until += '; deterministic (seed %d): the same weights from the same flags' % config.seed
   return ('Training %s on %d %s images of %s (%d classes) on %s; batch %d, %d steps per epoch, '
           '%s.' % (config.model_name, dataset.num_samples, config.dataset_split_name,
                    config.dataset_name, dataset.num_classes, devices, config.batch_size,
@@ -259,6 +262,9 @@ def _run(config, resume_from, start_step, step_function, check_resumable):
   if cluster is not None:
     session_config = cluster_lib.session_config(cluster, session_config)
     server = cluster_lib.start_server(cluster, session_config)
+  if config.deterministic:
+    # For the rest of the process: TensorFlow has no public call that turns it off again.
+    tf.config.experimental.enable_op_determinism()
   with tf.Graph().as_default(), _cluster_devices(cluster):
     tf.compat.v1.set_random_seed(_task_seed(config))
     dataset = dataset_factory.get_dataset(config.dataset_name, config.dataset_split_name,
