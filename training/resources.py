@@ -31,6 +31,7 @@ def bytes_per_image(model_name, image_size, num_classes):
   """float32 bytes one training image costs: its copies in the input pipeline and the net's
   activations (every end point) with what backpropagation keeps, from the net's own graph."""
   with tf.Graph().as_default():
+    tf.compat.v1.set_random_seed(0)  # only shapes are read; op determinism wants seeded ops
     network_fn = nets_factory.get_network_fn(model_name, num_classes, is_training=False)
     _, end_points = network_fn(tf.compat.v1.placeholder(tf.float32, [1, image_size,
                                                                      image_size, 3]))

@@ -87,6 +87,10 @@ class TrainConfig:
   save_interval_secs: int = option(600, 'Seconds between checkpoints.', 'Checkpoints', above=0)
   keep_checkpoint_max: int = option(5, 'Checkpoints kept.', 'Checkpoints', above=0)
   seed: int = option(0, 'Graph-level random seed.', 'Optimization')
+  deterministic: bool = option(
+      False, 'Bit-identical weights from the same flags and --seed on the same machine and '
+      'TensorFlow: op determinism, seeded tf.data input in one order (needs '
+      '--input_pipeline=tf_data), one process and one clone; slower input.', 'Optimization')
   num_clones: int = option(1, 'Split each batch over this many GPUs.', 'Devices', above=0)
   clone_on_cpu: bool = option(False, 'Put the clones on the CPU.', 'Devices')
   log_device_placement: bool = option(False, 'Log the device of every op.', 'Devices')
@@ -122,6 +126,8 @@ def validate(config):
                     'or TF_CONFIG)')
   if config.cluster is not None:
     cluster_lib.replicas_to_aggregate(config.cluster, config.replicas_to_aggregate)
+  if config.deterministic:
+    _check_deterministic(config)
   optimization.check_params(config.optimizer_params)
   base.check_folder_path(config.train_dir, 'train_dir')
   for flag in ('train_dir', 'dataset_dir', 'checkpoint_path'):
@@ -134,3 +140,17 @@ def validate(config):
       raise UserError('--train_image_size=%d gives %s a %dx%d map where training needs '
                       '1x1; use a size from %d to %d (224 is the default)'
                       % ((config.train_image_size, config.model_name) + map_size + (low, high)))
+
+
+def _check_deterministic(config):
+  """UserError for what --deterministic cannot make repeat: threads or processes that race."""
+  if config.input_pipeline != 'tf_data':
+    raise UserError('--deterministic needs --input_pipeline=tf_data: the queue pipeline\'s '
+                    'reader and preprocessing threads race, so its examples come in another '
+                    'order in every run')
+  if config.num_clones > 1:
+    raise UserError('--deterministic trains one clone (--num_clones=1): clones take their '
+                    'batches from one input in an order that differs from run to run')
+  if config.cluster is not None:
+    raise UserError('--deterministic runs in one process: the workers of a cluster update the '
+                    'variables in an order that differs from run to run')

@@ -62,7 +62,8 @@ def build_input(config, dataset, add_image_summaries=False):
                                  add_image_summaries=add_image_summaries),
       config.batch_size, is_training=True, pipeline=config.input_pipeline,
       num_readers=config.num_readers,
-      num_preprocessing_threads=config.num_preprocessing_threads, seed=_task_seed(config))
+      num_preprocessing_threads=config.num_preprocessing_threads, seed=_task_seed(config),
+      deterministic=config.deterministic)
   return next_batch()
 
 
@@ -180,6 +181,8 @@ def start_line(config, dataset, num_gpus):
     until = 'to step %d (%.1f epochs)' % (
         config.max_number_of_steps,
         config.max_number_of_steps * images_per_step / dataset.num_samples)
+  if config.deterministic:
+    until += '; deterministic (seed %d): the same weights from the same flags' % config.seed
   return ('Training %s on %d %s images of %s (%d classes) on %s; batch %d, %d steps per epoch, '
           '%s.' % (config.model_name, dataset.num_samples, config.dataset_split_name,
                    config.dataset_name, dataset.num_classes, devices, config.batch_size,
@@ -269,6 +272,9 @@ def _run(config, resume_from, start_step, step_function, check_resumable):
   if cluster is not None:
     session_config = cluster_lib.session_config(cluster, session_config)
     server = cluster_lib.start_server(cluster, session_config)
+  if config.deterministic:
+    # For the rest of the process: TensorFlow has no public call that turns it off again.
+    tf.config.experimental.enable_op_determinism()
   with tf.Graph().as_default(), _cluster_devices(cluster):
     tf.compat.v1.set_random_seed(_task_seed(config))
     dataset = dataset_factory.get_dataset(config.dataset_name, config.dataset_split_name,
@@ -290,6 +296,8 @@ def _run(config, resume_from, start_step, step_function, check_resumable):
     step_fn = step_function(
         log_tensors, config.batch_size * _batches_per_step(config),
         config.max_number_of_steps or None, config.log_every_n_steps)
+    step_fn.summary_op = tf.compat.v1.summary.merge_all()  # with the step, not on slim's thread
+    step_fn.save_summaries_secs = config.save_summaries_secs
     train_step_fn = step_fn
     if cluster is not None:
       step_fn.in_cluster = True
@@ -318,7 +326,7 @@ def _run(config, resume_from, start_step, step_function, check_resumable):
         slim.learning.train(
             train_op, logdir=config.train_dir, train_step_fn=train_step_fn, train_step_kwargs={},
             number_of_steps=config.max_number_of_steps or None, init_fn=init_fn, saver=saver,
-            save_summaries_secs=config.save_summaries_secs,
+            summary_op=None, save_summaries_secs=config.save_summaries_secs,  # (global_step/sec)
             save_interval_secs=config.save_interval_secs, session_config=session_config,
             master=server.target if server else '', is_chief=chief,
             sync_optimizer=sync_optimizer,

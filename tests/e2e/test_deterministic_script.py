@@ -1,0 +1,45 @@
+"""train_alexnet.py --deterministic from the shell: two runs of the same flags end with the same
+weights, bit for bit; with the default queue pipeline it is one line, exit 2."""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from support.scripts import assert_one_line_error
+from support.scripts import run_script
+from support.tf_helpers import read_events
+
+
+def deterministic_flags(dataset_dir, train_dir):
+  # Two readers and two preprocessing threads (what races without the flag), summaries and
+  # checkpoints on a clock of a second, so that they come at other steps in each run.
+  return ['--dataset_dir=' + dataset_dir, '--train_dir=%s' % train_dir, '--batch_size=4',
+          '--max_number_of_steps=12', '--num_readers=2', '--num_preprocessing_threads=2',
+          '--log_every_n_steps=4', '--save_summaries_secs=1', '--save_interval_secs=1',
+          '--summarize_histograms=false', '--input_pipeline=tf_data', '--deterministic', '--seed=3']
+
+
+@pytest.mark.slow
+def test_two_deterministic_runs_end_with_bit_identical_weights(records_dataset, tmp_path):
+  weights = []
+  for run in ('first', 'second'):
+    result = run_script('train_alexnet.py', *deterministic_flags(records_dataset[0],
+                                                                 tmp_path / run))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert 'deterministic (seed 3): the same weights from the same flags' in result.stderr
+    # The summaries' clock fired during the run, not only at its first step.
+    assert len(read_events(tmp_path / run)['losses/total']) >= 2
+    reader = tf.train.load_checkpoint(str(tmp_path / run / 'model.ckpt-12'))
+    weights.append({name: reader.get_tensor(name)
+                    for name in reader.get_variable_to_shape_map()})
+  first, second = weights
+  assert sorted(first) == sorted(second) and len(first) > 30  # weights, momenta, step, averages
+  assert 'alexnet_v2/fc8/weights/Momentum' in first
+  differ = [name for name in first if not np.array_equal(first[name], second[name])]
+  assert not differ
+
+
+def test_deterministic_with_the_queue_pipeline_is_one_line(records_dataset, tmp_path):
+  flags = [flag for flag in deterministic_flags(records_dataset[0], tmp_path)
+           if not flag.startswith('--input_pipeline')]
+  assert_one_line_error(run_script('train_alexnet.py', *flags),
+                        '--deterministic needs --input_pipeline=tf_data')
