@@ -296,7 +296,7 @@ def _run(config, resume_from, start_step, step_function, check_resumable):
     previous = {s: signal.signal(s, step_fn.request_stop) for s in INTERRUPT_STATUS}
     try:
       with _refusals(config, state), run_errors.user_errors(config, dataset, step_fn), \
-          _prompt_supervisor(cluster):
+          compat.prompt_supervisor(in_cluster=cluster is not None):
         slim.learning.train(
             train_op, logdir=config.train_dir, train_step_fn=train_step_fn, train_step_kwargs={},
             number_of_steps=config.max_number_of_steps or None, init_fn=init_fn, saver=saver,
@@ -327,6 +327,3 @@ def _cluster_devices(cluster):
   return tf.compat.v1.device(cluster_lib.device_setter(cluster)) if cluster else \
       contextlib.nullcontext()
 
-
-def _prompt_supervisor(cluster):
-  return compat.prompt_supervisor() if cluster else contextlib.nullcontext()
