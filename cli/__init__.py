@@ -30,6 +30,7 @@ FILES_STATUS = 3   # the file system refused a read or write: full, read-only, p
 _NO_THREAD = "can't start new thread"  # Python's RuntimeError when pthread_create fails
 _OOM = 'OOM when allocating'  # TensorFlow's ResourceExhaustedError for a tensor
 _UNPARSED = 'Cannot parse tensor from proto'  # ... and its error for a constant it cannot allocate
+_CLOSED_SESSION = 'Attempted to use a closed Session'  # a thread's session.run after the close
 
 # TensorFlow's C++ start-up chatter, printed before its logging is set up (so
 # TF_CPP_MIN_LOG_LEVEL cannot hide it). TF_CPP_MIN_LOG_LEVEL=0 shows it again.
@@ -71,6 +72,17 @@ _import_tensorflow()
 def fail(message, status=USAGE_STATUS):
   print('error: %s' % message, file=sys.stderr)
   sys.exit(status)
+
+
+def _fail_at_once(message):
+  """fail(message, FILES_STATUS) without Python's finalization: a process out of memory leaves
+  threads blocked inside TensorFlow, and finalization would unwind them through its C++ code
+  (an abort, status 134, after the line)."""
+  print('error: %s' % message, file=sys.stderr)
+  logging.flush()
+  sys.stdout.flush()
+  sys.stderr.flush()
+  os._exit(FILES_STATUS)
 
 
 def _parse_flags(argv):
@@ -119,14 +131,14 @@ def _one_line(error):
 def _thread_excepthook(previous):
   """A thread that dies because the file system refused a write (TensorFlow's event writer on a
   full disk) or the process is out of memory logs one line, not a traceback: the main thread
-  reports the error. One whose session was closed under it (a CancelledError: the main thread
-  failed and closed it) says so only with --verbosity=1."""
+  reports the error. One whose session was closed under it (a CancelledError, or a closed
+  session: the main thread failed and closed it) says so only with --verbosity=1."""
   import tensorflow as tf
 
   def hook(args):
     error = args.exc_value
     name = args.thread.name if args.thread else 'A thread'
-    if isinstance(error, tf.errors.CancelledError):
+    if isinstance(error, tf.errors.CancelledError) or _CLOSED_SESSION in str(error):
       logging.vlog(1, '%s stopped: %s', name, _one_line(error))
     elif base.file_system_refusal(error) is None and out_of_memory(error) is None:
       previous(args)
@@ -214,9 +226,12 @@ def run(main, graph_mode=True, takes_arguments=False):
     except base.UserError as e:
       fail(e)
     except Exception as e:  # pylint: disable=broad-except
-      refused = _file_system_error(e) or out_of_memory(e)
-      if refused is None:
+      refused = _file_system_error(e)
+      if refused is not None:
+        fail(refused, FILES_STATUS)
+      exhausted = out_of_memory(e)
+      if exhausted is None:
         raise
-      fail(refused, FILES_STATUS)
+      _fail_at_once(exhausted)
 
   app.run(guarded, flags_parser=_parse_flags)
