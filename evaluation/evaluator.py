@@ -19,7 +19,8 @@ notes each step's summaries as soon as they are written, so a rerun (after a fai
 write, or --once again) never writes a step's summaries twice. It ends when --timeout seconds
 pass without a new checkpoint, or after the checkpoint of the training's last step. A checkpoint
 that training's rotation deletes between discovery and restore (tensorflow#39033) is logged and
-skipped.
+skipped. A dataset converted again under the evaluator (datasets.identity) stops it with one
+line, before a pass or after it, before anything of that pass is written.
 
 Nothing is ever written into the training folder. Nothing here reads flags.
 """
@@ -40,6 +41,7 @@ from base.options import REQUIRED
 from base.options import option
 from datasets import checks
 from datasets import dataset_factory
+from datasets import identity
 from datasets import input_pipeline as input_pipeline_lib
 from datasets import reader
 from evaluation import eval_graph
@@ -230,6 +232,16 @@ def _run_pass(config, dataset, checkpoint, graph, pass_hook, hooks):
     return None
 
 
+def _check_dataset(config, dataset, name):
+  """UserError when the dataset was converted again since evaluate opened it (a pass would
+  count other photos under its classes and sizes): nothing of the checkpoint is written."""
+  changed = identity.changed_error(dataset, 'evaluating', (
+      'nothing of %s was written, and the results in %s so far are of the dataset it started '
+      'on; evaluate the new one into a new --eval_dir' % (name, config.eval_dir)))
+  if changed is not None:
+    raise changed
+
+
 def _eval_result(values, checkpoint, class_names, k, split_name):
   confusion = np.asarray(values['confusion_matrix'], np.int64)
   if not confusion.sum():  # The manifest counted images the shards do not hold.
@@ -276,6 +288,7 @@ def evaluate_checkpoint(config, dataset, checkpoint, writer, write_embedding=Tru
   """
   class_names = base.class_names(dataset.labels_to_names, dataset.num_classes)
   name = os.path.basename(checkpoint)
+  _check_dataset(config, dataset, name)
   with tf.Graph().as_default():
     graph = eval_graph.build_eval_graph(config, dataset, build_batches)
     try:
@@ -288,9 +301,14 @@ def evaluate_checkpoint(config, dataset, checkpoint, writer, write_embedding=Tru
         seed=config.embedding_seed, num_classes=dataset.num_classes)
     pass_hook = _PassHook(graph.collect, dataset.num_samples, name, record,
                           keep_features=write_embedding, on_batch=on_batch)
-    values = _run_pass(config, dataset, checkpoint, graph, pass_hook, hooks)
+    try:
+      values = _run_pass(config, dataset, checkpoint, graph, pass_hook, hooks)
+    except tf.errors.OpError:  # a shard gone, a label out of range: the dataset changed?
+      _check_dataset(config, dataset, name)
+      raise
     if values is None:
       return None
+  _check_dataset(config, dataset, name)  # the pass read only the dataset evaluate opened
   if not np.isfinite(values['loss']):  # no numbers, pictures or projector to make of it
     raise checkpoints.CheckpointDamaged('checkpoint %s gives logits that are not finite (inf or '
                                         'nan): its weights are damaged' % name)

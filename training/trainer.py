@@ -286,7 +286,13 @@ def _run(config, resume_from, start_step, step_function, check_resumable):
         step_fn.release_op = sync_optimizer.get_init_tokens_op(cluster.num_workers)
       train_step_fn = cluster_lib.exits_when_lost(
           step_fn, functools.partial(run_errors.lost_message, config))
-    saver = saving.StepSaver(max_to_keep=config.keep_checkpoint_max, folder=config.train_dir)
+    # A run reads the dataset it opened, or stops: a conversion swapped in under it would be read
+    # from the next epoch on. Looked at every second or so, and before each save, so no
+    # checkpoint learnt from the new photos.
+    check_dataset = functools.partial(run_errors.check_dataset, config, dataset, step_fn)
+    train_step_fn = steps.checking(train_step_fn, check_dataset)
+    saver = saving.StepSaver(max_to_keep=config.keep_checkpoint_max, folder=config.train_dir,
+                             before_save=check_dataset)
     variable_bytes = sum(v.shape.num_elements() * v.dtype.size
                          for v in tf.compat.v1.global_variables())
 
