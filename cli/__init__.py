@@ -1,9 +1,11 @@
 """What the six scripts (train_alexnet, eval_alexnet, predict_alexnet, export_alexnet,
 download_and_convert_flowers, convert_torchvision_alexnet) share: a quiet TensorFlow start-up,
 graph mode, flag errors and user errors as one line on stderr with exit status 2, files the
-system could not read or write (full, read-only, permission denied, name too long) as one line
-with exit status 3, absl logging for everything else (its INFO lines without absl's prefix
-unless --verbosity is above 0; TensorFlow's and tf-slim's INFO lines only then).
+system could not read or write (full, read-only, permission denied, name too long) and a process
+out of memory or address space (a thread that cannot start, a MemoryError, TensorFlow's OOM:
+ulimit -v) as one line with exit status 3, absl logging for everything else (its INFO lines
+without absl's prefix unless --verbosity is above 0; TensorFlow's and tf-slim's INFO lines only
+then).
 
 Import this before anything that imports TensorFlow.
 """
@@ -11,6 +13,7 @@ import contextlib
 import logging as std_logging
 import os
 import re
+import resource
 import sys
 import tempfile
 import threading
@@ -23,7 +26,12 @@ from absl import logging
 import base
 
 USAGE_STATUS = 2   # a flag or input the user can fix (1 is the converter's --verify findings)
-FILES_STATUS = 3   # the file system refused a read or write: full, read-only, permissions, names
+FILES_STATUS = 3   # the file system refused a read or write: full, read-only, permissions, names;
+                   # or the process ran out of memory or address space (resource limits)
+_NO_THREAD = "can't start new thread"  # Python's RuntimeError when pthread_create fails
+_OOM = 'OOM when allocating'  # TensorFlow's ResourceExhaustedError for a tensor
+_UNPARSED = 'Cannot parse tensor from proto'  # ... and its error for a constant it cannot allocate
+_CLOSED_SESSION = 'Attempted to use a closed Session'  # a thread's session.run after the close
 
 # TensorFlow's C++ start-up chatter, printed before its logging is set up (so
 # TF_CPP_MIN_LOG_LEVEL cannot hide it). TF_CPP_MIN_LOG_LEVEL=0 shows it again.
@@ -67,6 +75,17 @@ def fail(message, status=USAGE_STATUS):
   sys.exit(status)
 
 
+def _fail_at_once(message):
+  """fail(message, FILES_STATUS) without Python's finalization: a process out of memory leaves
+  threads blocked inside TensorFlow, and finalization would unwind them through its C++ code
+  (an abort, status 134, after the line)."""
+  print('error: %s' % message, file=sys.stderr)
+  logging.flush()
+  sys.stdout.flush()
+  sys.stderr.flush()
+  os._exit(FILES_STATUS)
+
+
 def _parse_flags(argv):
   try:
     return flags.FLAGS(argv)
@@ -75,10 +94,12 @@ def _parse_flags(argv):
 
 
 class _NoDeprecationNotices(std_logging.Filter):
-  """TensorFlow's notices that tf.compat.v1 APIs are deprecated: we use them on purpose."""
+  """TensorFlow's notices that tf.compat.v1 APIs are deprecated (we use them on purpose), and
+  that a tensor of its own was never used (tf_should_use: a screen of stack when a run fails
+  before the Supervisor ran its readiness check)."""
 
   def filter(self, record):
-    return record.filename != 'deprecation.py'
+    return record.filename not in ('deprecation.py', 'tf_should_use.py')
 
 
 class _LibraryInfoAtVerbosity(std_logging.Filter):
@@ -120,13 +141,53 @@ def _one_line(error):
 
 def _thread_excepthook(previous):
   """A thread that dies because the file system refused a write (TensorFlow's event writer on a
-  full disk) logs one line, not a traceback: the main thread reports the error."""
+  full disk) or the process is out of memory logs one line, not a traceback: the main thread
+  reports the error. One whose session was closed under it (a CancelledError, or a closed
+  session: the main thread failed and closed it) says so only with --verbosity=1."""
+  import tensorflow as tf
+
   def hook(args):
-    if base.file_system_refusal(args.exc_value) is None:
-      return previous(args)
-    logging.error('%s stopped: %s', args.thread.name if args.thread else 'A thread',
-                  _one_line(args.exc_value))
+    error = args.exc_value
+    name = args.thread.name if args.thread else 'A thread'
+    if isinstance(error, tf.errors.CancelledError) or _CLOSED_SESSION in str(error):
+      logging.vlog(1, '%s stopped: %s', name, _one_line(error))
+    elif base.file_system_refusal(error) is None and out_of_memory(error) is None:
+      previous(args)
+    else:
+      logging.error('%s stopped: %s', name, _one_line(error))
   return hook
+
+
+def _allocation_failure(error, limited):
+  """What could not be had, when `error` is a failure to allocate memory, else None. TensorFlow
+  reports a large constant it could not allocate as a tensor that does not parse: taken for
+  one only under an address-space limit (`limited`)."""
+  import tensorflow as tf
+
+  if isinstance(error, RuntimeError) and _NO_THREAD in str(error):
+    return 'cannot start a thread'
+  if isinstance(error, MemoryError):
+    return 'cannot allocate memory'
+  if isinstance(error, tf.errors.ResourceExhaustedError) and _OOM in str(error):
+    return _one_line(error)
+  if limited and isinstance(error, tf.errors.InvalidArgumentError) and _UNPARSED in str(error):
+    return 'cannot allocate a tensor (%s)' % _one_line(error)
+  return None
+
+
+def out_of_memory(error, limit=None):
+  """The line for a process out of memory or address space (a thread that cannot start, a
+  MemoryError, TensorFlow's OOM), naming the address-space limit (ulimit -v; `limit` in bytes,
+  default the process's own) when one is set; None for any other error."""
+  if limit is None:
+    limit = resource.getrlimit(resource.RLIMIT_AS)[0]
+  limited = limit != resource.RLIM_INFINITY
+  what = _allocation_failure(error, limited)
+  if what is None:
+    return None
+  return ('out of memory or address space: %s%s; raise the limit (ulimit -v unlimited) or ask '
+          'for less (a smaller --batch_size, fewer threads or workers)'
+          % (what, ' (ulimit -v allows %s)' % base.format_bytes(limit) if limited else ''))
 
 
 def _file_system_error(error):
@@ -143,9 +204,9 @@ def run(main, graph_mode=True, takes_arguments=False):
   """Runs main(argv) under absl. A UserError (base; base.BadArgument is the one the nets,
   preprocessing and compat raise for settings they cannot build with, an image too small for the
   net, say) becomes one line on stderr and exit status 2; a file the system refused to read or
-  write (base.FileSystemError, an OSError, TensorFlow's error naming it) one line and exit status
-  3. Arguments that are not flags are a UserError unless takes_arguments (predict_alexnet.py's
-  photos)."""
+  write (base.FileSystemError, an OSError, TensorFlow's error naming it) or a process out of
+  memory or address space (out_of_memory) one line and exit status 3. Arguments that are not
+  flags are a UserError unless takes_arguments (predict_alexnet.py's photos)."""
   import tensorflow as tf
 
   if graph_mode:
@@ -178,8 +239,11 @@ def run(main, graph_mode=True, takes_arguments=False):
       fail(e)
     except Exception as e:  # pylint: disable=broad-except
       refused = _file_system_error(e)
-      if refused is None:
+      if refused is not None:
+        fail(refused, FILES_STATUS)
+      exhausted = out_of_memory(e)
+      if exhausted is None:
         raise
-      fail(refused, FILES_STATUS)
+      _fail_at_once(exhausted)
 
   app.run(guarded, flags_parser=_parse_flags)

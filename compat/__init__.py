@@ -14,7 +14,9 @@ upstream works again and the piece can go).
 - DecodedImage: tfexample_decoder.Image calls the removed control_flow_ops.case.
 - prompt_supervisor: slim.learning.train's Supervisor makes a worker that waits for the chief
   retry every 30 s and a sync-replicas chief wait 120 s at the end for its queue runner (blocked
-  on gradients that never come); learning.train exposes neither.
+  on gradients that never come); learning.train exposes neither. One process alone waits the
+  120 s only after an error: a queue runner that could not start all its threads (out of
+  address space: ulimit -v) leaves the others blocked on its queues until the grace ends.
 - SyncReplicasOptimizer: that queue runner's thread then dies with a CancelledError traceback
   when the session closes (its QueueRunner takes only OutOfRangeError as "closed").
 """
@@ -165,7 +167,7 @@ class DecodedImage(slim.tfexample_decoder.ItemHandler):
     return image
 
 
-# --- slim.learning.train's Supervisor in a cluster -------------------------------------------
+# --- slim.learning.train's Supervisor ---------------------------------------------------------
 
 RECOVERY_WAIT_SECS = 1   # upstream 30: how often a worker checks whether the chief is ready
 STOP_GRACE_SECS = 3      # upstream 120: how long the end waits for threads to stop
@@ -180,11 +182,24 @@ class _PromptSupervisor(tf.compat.v1.train.Supervisor):
                      stop_grace_secs=stop_grace_secs, **kwargs)
 
 
+class _PromptOnErrorSupervisor(tf.compat.v1.train.Supervisor):
+  """tf.compat.v1.train.Supervisor that gives its threads the upstream 120 s to stop at a clean
+  end, but STOP_GRACE_SECS once an error stopped it: the error is raised after the wait anyway,
+  and the session's close then frees the threads still blocked on a queue."""
+
+  def request_stop(self, ex=None):
+    if ex is not None:
+      self._stop_grace_secs = min(self._stop_grace_secs, STOP_GRACE_SECS)
+    super().request_stop(ex)
+
+
 @contextlib.contextmanager
-def prompt_supervisor():
-  """Within: slim.learning.train builds its Supervisor with the short waits."""
+def prompt_supervisor(in_cluster=True):
+  """Within: slim.learning.train builds its Supervisor with the short waits (in_cluster), or
+  with the short wait after an error only (one process alone)."""
   previous = slim_learning.supervisor
-  slim_learning.supervisor = types.SimpleNamespace(Supervisor=_PromptSupervisor)
+  supervisor = _PromptSupervisor if in_cluster else _PromptOnErrorSupervisor
+  slim_learning.supervisor = types.SimpleNamespace(Supervisor=supervisor)
   try:
     yield
   finally:

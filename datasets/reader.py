@@ -16,6 +16,7 @@ import compat
 from base import UserError
 from base import check_no_glob_characters
 from datasets import dataset_utils
+from datasets import identity
 from datasets import records
 
 SPLITS = dataset_utils.SPLITS
@@ -148,7 +149,9 @@ def get_split(dataset_name, split_name, dataset_dir, file_pattern=None):
   """A slim.dataset.Dataset over <dataset_dir>/<dataset_name>_<split_name>_*.tfrecord.
 
   file_pattern: a glob relative to dataset_dir (may contain %s for the split name).
-  Extra attributes: num_classes, labels_to_names, filenames (the sorted shard paths).
+  Extra attributes: num_classes, labels_to_names, filenames (the sorted shard paths),
+  dataset_dir, opened (its identity.Identity: identity.changed_error tells a conversion swapped
+  in under a run that reads it).
   labels.txt is checked against manifest.json (names, count, the classes the split's records
   carry), or without a manifest against the labels of the records, which are then read.
   """
@@ -164,8 +167,10 @@ def get_split(dataset_name, split_name, dataset_dir, file_pattern=None):
                     'rerun download_and_convert_flowers.py --dataset_dir=%s to finish it'
                     % (dataset_dir, dataset_dir))
   filenames = _shard_paths(dataset_name, split_name, dataset_dir, file_pattern)
-  labels_to_names, num_samples = _checked_labels(
-      dataset_dir, _manifest_of(dataset_dir, dataset_name), split_name, filenames)
+  files = identity.stat_files(dataset_dir, filenames)  # before reading them
+  manifest = _manifest_of(dataset_dir, dataset_name)
+  labels_to_names, num_samples = _checked_labels(dataset_dir, manifest, split_name, filenames)
+  opened = identity.Identity(files, identity.describe(dataset_dir, split_name, manifest))
   return slim.dataset.Dataset(
       data_sources=filenames,
       reader=tf.compat.v1.TFRecordReader,
@@ -176,7 +181,9 @@ def get_split(dataset_name, split_name, dataset_dir, file_pattern=None):
       labels_to_names=labels_to_names,
       filenames=filenames,
       name=dataset_name,
-      split_name=split_name)
+      split_name=split_name,
+      dataset_dir=dataset_dir,
+      opened=opened)
 
 
 def first_records(filenames, count):

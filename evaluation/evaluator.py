@@ -12,20 +12,21 @@ evaluation.pass_record); and a file of every number of the step, every class and
 confusion matrix (evaluation.results_file). What a pass keeps of its images is bounded: counts,
 the grid's thumbnails and the projector's sample, whatever the size of the split.
 
-The loop (`evaluate`) takes every checkpoint of the training folder in global-step order, not
-only the newest, and remembers the last evaluated step in eval_dir/eval_state.json, so a
-restarted evaluator goes on where it stopped. The state also notes each step's summaries as soon
-as they are written, so a rerun (after a failed projector write, or --once again) never writes a
-step's summaries twice. It ends when --timeout seconds pass without a new
-checkpoint, or after the checkpoint of the training's last step. A checkpoint that training's
-rotation deletes between discovery and restore (tensorflow#39033) is logged and skipped.
+The loop (`evaluate`, through evaluation.eval_loop) takes every checkpoint of the training
+folder in global-step order, not only the newest, and remembers the last evaluated step in
+eval_dir/eval_state.json, so a restarted evaluator goes on where it stopped. The state also
+notes each step's summaries as soon as they are written, so a rerun (after a failed projector
+write, or --once again) never writes a step's summaries twice. It ends when --timeout seconds
+pass without a new checkpoint, or after the checkpoint of the training's last step. A checkpoint
+that training's rotation deletes between discovery and restore (tensorflow#39033) is logged and
+skipped. A dataset converted again under the evaluator (datasets.identity) stops it with one
+line, before a pass or after it, before anything of that pass is written.
 
 Nothing is ever written into the training folder. Nothing here reads flags.
 """
 import dataclasses
 import functools
 import os
-import time
 from typing import Optional
 
 import numpy as np
@@ -40,9 +41,11 @@ from base.options import REQUIRED
 from base.options import option
 from datasets import checks
 from datasets import dataset_factory
+from datasets import identity
 from datasets import input_pipeline as input_pipeline_lib
 from datasets import reader
 from evaluation import eval_graph
+from evaluation import eval_loop
 from evaluation import eval_state
 from evaluation import metrics
 from evaluation import pass_record
@@ -227,6 +230,16 @@ def _run_pass(config, dataset, checkpoint, graph, pass_hook, hooks):
     return None
 
 
+def _check_dataset(config, dataset, name):
+  """UserError when the dataset was converted again since evaluate opened it (a pass would
+  count other photos under its classes and sizes): nothing of the checkpoint is written."""
+  changed = identity.changed_error(dataset, 'evaluating', (
+      'nothing of %s was written, and the results in %s so far are of the dataset it started '
+      'on; evaluate the new one into a new --eval_dir' % (name, config.eval_dir)))
+  if changed is not None:
+    raise changed
+
+
 def _eval_result(values, checkpoint, class_names, k, split_name):
   confusion = np.asarray(values['confusion_matrix'], np.int64)
   if not confusion.sum():  # The manifest counted images the shards do not hold.
@@ -275,6 +288,7 @@ def evaluate_checkpoint(config, dataset, checkpoint, writer, write_embedding=Tru
   config, stored = training_run.with_net(config, checkpoint)
   class_names = base.class_names(dataset.labels_to_names, dataset.num_classes)
   name = os.path.basename(checkpoint)
+  _check_dataset(config, dataset, name)
   with tf.Graph().as_default():
     graph = eval_graph.build_eval_graph(config, dataset, build_batches)
     try:
@@ -287,9 +301,14 @@ def evaluate_checkpoint(config, dataset, checkpoint, writer, write_embedding=Tru
         seed=config.embedding_seed, num_classes=dataset.num_classes)
     pass_hook = _PassHook(graph.collect, dataset.num_samples, name, record,
                           keep_features=write_embedding, on_batch=on_batch)
-    values = _run_pass(config, dataset, checkpoint, graph, pass_hook, hooks)
+    try:
+      values = _run_pass(config, dataset, checkpoint, graph, pass_hook, hooks)
+    except tf.errors.OpError:  # a shard gone, a label out of range: the dataset changed?
+      _check_dataset(config, dataset, name)
+      raise
     if values is None:
       return None
+  _check_dataset(config, dataset, name)  # the pass read only the dataset evaluate opened
   if not np.isfinite(values['loss']):  # no numbers, pictures or projector to make of it
     raise checkpoints.CheckpointDamaged('checkpoint %s gives logits that are not finite (inf or '
                                         'nan): its weights are damaged' % name)
@@ -312,13 +331,6 @@ def evaluate_checkpoint(config, dataset, checkpoint, writer, write_embedding=Tru
 
 
 # --- the loop ------------------------------------------------------------------------------------
-
-def _wants_embedding(config, evaluation_index, step, last_step=None):
-  """The projector every --embedding_every evaluations, and for training's last step."""
-  if not config.embedding_every or config.embedding_size == 0:
-    return False
-  return evaluation_index % config.embedding_every == 0 or bool(last_step and step >= last_step)
-
 
 def evaluate(config, hooks=(), on_pass=None, on_batch=None,
              write_projector=pass_record.write_embedding_projector,
@@ -369,82 +381,14 @@ def _evaluate_locked(config, dataset, checkpoint_path, checkpoint, evaluate_one,
                                           run_id=run_info.run_id_of(train_dir))
       try:
         result = evaluate_one(config, dataset, checkpoint, writer,
-                              write_embedding=_wants_embedding(config, 0, 0), state=state)
+                              write_embedding=eval_loop.wants_embedding(config, 0, 0), state=state)
       except checkpoints.CheckpointDamaged as e:
         raise UserError('%s; evaluate another checkpoint (--checkpoint_path=<prefix>)' % e)
       if result is None:
         raise UserError('checkpoint %s disappeared before it could be read; run again'
                         % checkpoint)
       return [result]
-    return _loop(config, dataset, checkpoint_path, writer, evaluate_one, list_checkpoints)
+    return eval_loop.loop(config, dataset, checkpoint_path, writer, evaluate_one,
+                          list_checkpoints)
   finally:
     writer.close()
-
-
-def _loop(config, dataset, checkpoint_dir, writer, evaluate_one, list_checkpoints):
-  state = eval_state.load_eval_state(config.eval_dir, checkpoint_dir,
-                                     run_id=run_info.run_id_of(checkpoint_dir))
-  last_step = state['last_step']
-  max_steps = config.max_number_of_steps or run_info.last_step(checkpoint_dir)
-  state_path = os.path.join(config.eval_dir, eval_state.EVAL_STATE_FILENAME)
-  if max_steps is not None and last_step >= max_steps:
-    logging.info('Step %d (training\'s last, --max_number_of_steps) is already evaluated '
-                 '(%s); nothing to do.', last_step, state_path)
-    return []
-  if not os.path.isdir(checkpoint_dir):
-    logging.warning('%s does not exist yet; waiting for training to create it.', checkpoint_dir)
-  elif last_step >= 0:
-    logging.info('Going on after step %d (%s).', last_step, state_path)
-  evaluated = []
-  idle_since = time.monotonic()
-  waiting_logged = False
-  folder_there = os.path.isdir(checkpoint_dir)
-  while True:
-    folder_there, was_there = os.path.isdir(checkpoint_dir), folder_there
-    if was_there and not folder_there:  # said once; a new run may be trained in its place
-      logging.warning('%s was deleted or moved; waiting for training to create it again '
-                      '(--timeout=%g s; 0: until stopped).', checkpoint_dir, config.timeout)
-    state = eval_state.follow_run(config.eval_dir, state, run_info.run_id_of(checkpoint_dir))
-    last_step = state['last_step']  # (-1 when the folder holds a new run)
-    pending = [(s, p) for s, p in list_checkpoints(checkpoint_dir) if s > last_step]
-    if not pending:
-      idle = time.monotonic() - idle_since
-      if config.timeout and idle >= config.timeout:
-        logging.info('No new checkpoint in %s for %.0f s (--timeout); stopping after %d '
-                     'evaluation(s).', checkpoint_dir, idle, len(evaluated))
-        return evaluated
-      if not waiting_logged:
-        logging.info('Waiting for a checkpoint newer than step %d in %s.', last_step,
-                     checkpoint_dir)
-        waiting_logged = True
-      pause = config.eval_interval_secs
-      if config.timeout:
-        pause = min(pause, max(config.timeout - idle, 0.0))
-      time.sleep(max(pause, 0.01))
-      continue
-    waiting_logged = False
-    step, checkpoint = pending[0]
-    if len(pending) > 1:
-      logging.info('%d checkpoints waiting; taking them in order.', len(pending))
-    skipped = {'step': step, 'checkpoint': os.path.basename(checkpoint)}
-    try:
-      result = evaluate_one(config, dataset, checkpoint, writer,
-                            write_embedding=_wants_embedding(config, len(evaluated), step,
-                                                             max_steps),
-                            state=state)
-    except checkpoints.CheckpointDamaged as e:  # Skipped once, not a crash at every restart.
-      logging.warning('Skipping %s: %s', skipped['checkpoint'], e)
-      result, skipped['reason'] = None, str(e)
-    last_step = step
-    state['last_step'] = step
-    if result is None:
-      state['skipped'].append(skipped)
-    else:
-      evaluated.append(result)
-      state['evaluated'].append(result.to_json())
-    eval_state.save_eval_state(config.eval_dir, state)
-    idle_since = time.monotonic()
-    max_steps = config.max_number_of_steps or run_info.last_step(checkpoint_dir)
-    if max_steps is not None and step >= max_steps:
-      logging.info('Evaluated step %d, training\'s last (--max_number_of_steps); done.', step)
-      return evaluated

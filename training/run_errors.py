@@ -1,11 +1,13 @@
 """TensorFlow's errors of a training run that have a cause the user can act on, as one-line
-UserErrors: a loss or gradients that became NaN or Inf, a lost ps task, a damaged shard."""
+UserErrors: a loss or gradients that became NaN or Inf, a lost ps task, a damaged shard, a
+dataset converted again under the run."""
 import contextlib
 
 import tensorflow as tf
 
 from base import UserError
 from datasets import checks
+from datasets import identity
 from training import cluster as cluster_lib
 from training import gradients
 
@@ -16,27 +18,51 @@ def lost_message(config, error):
                                   tf.train.latest_checkpoint(config.train_dir))
 
 
+def dataset_changed(config, dataset, step):
+  """The UserError of a dataset converted again since training opened it (identity), naming the
+  step reached (no checkpoint is saved after the change); None while the folder holds the
+  dataset training opened."""
+  return identity.changed_error(dataset, 'training', (
+      'training stopped at step %d without saving it, so its checkpoints are of the dataset it '
+      'started on; resume it on that one (convert those photos into %s again), or train on the '
+      'new one with a new --train_dir' % (step or 0, config.dataset_dir)))
+
+
+def check_dataset(config, dataset, step_fn):
+  """Raises dataset_changed's UserError when the dataset changed under the run."""
+  changed = dataset_changed(config, dataset, step_fn.step)
+  if changed is not None:
+    raise changed
+
+
 @contextlib.contextmanager
 def user_errors(config, dataset, step_fn):
-  """TensorFlow's errors that have a cause the user can act on, as one-line UserErrors."""
+  """TensorFlow's errors that have a cause the user can act on, as one-line UserErrors. Any of
+  them after the dataset changed under the run (a shard gone, a label out of range) is that."""
   try:
     yield
-  except tf.errors.InvalidArgumentError as e:
-    if gradients.NON_FINITE_MESSAGE not in str(e):
+  except tf.errors.OpError as e:
+    known = (dataset_changed(config, dataset, step_fn.step)
+             or _known_cause(config, dataset, step_fn, e))
+    if known is None:
       raise
+    raise known from None
+
+
+def _known_cause(config, dataset, step_fn, error):
+  """The UserError of a TensorFlow error whose cause the user can act on, else None."""
+  if isinstance(error, tf.errors.InvalidArgumentError):
+    if gradients.NON_FINITE_MESSAGE not in str(error):
+      return None
     newest = tf.train.latest_checkpoint(config.train_dir)
-    raise UserError(
+    return UserError(
         'the loss or the gradients became NaN or Inf after step %s, so training stopped before '
         'the weights changed; lower --learning_rate (%g) or set --clip_gradient_norm. Newest '
         'checkpoint: %s' % (step_fn.step or 0, config.learning_rate, newest or 'none'))
-  except tf.errors.UnavailableError as e:
-    if config.cluster is None:
-      raise
-    raise UserError(lost_message(config, e))
-  except tf.errors.DataLossError:
+  if isinstance(error, tf.errors.UnavailableError) and config.cluster is not None:
+    return UserError(lost_message(config, error))
+  if isinstance(error, tf.errors.DataLossError):
     # TensorFlow's message says only "corrupted record at N": find and name the shard.
-    damaged = checks.damaged_shards_error(dataset.data_sources, config.dataset_dir,
-                                          config.dataset_name)
-    if damaged is None:
-      raise
-    raise damaged from None
+    return checks.damaged_shards_error(dataset.data_sources, config.dataset_dir,
+                                       config.dataset_name)
+  return None

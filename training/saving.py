@@ -75,7 +75,9 @@ class StepSaver(tf.compat.v1.train.Saver):
 
   A save that fails (a full disk) leaves its error in `failure` ((step, error)) and its
   .tempstate files removed: tf-slim's Supervisor swallows the error of the final save, so the
-  trainer looks here and on disk.
+  trainer looks here and on disk. before_save(), when given, is called first and may raise to
+  refuse the save (the trainer's: the dataset changed under the run, so the weights may have
+  learnt from other photos).
 
   The state file names the checkpoints relative to the folder, so a copied or moved run folder
   keeps naming its own; and of the checkpoints the Supervisor recovers from the state file (the
@@ -83,11 +85,12 @@ class StepSaver(tf.compat.v1.train.Saver):
   deletes the original's checkpoints.
   """
 
-  def __init__(self, *args, folder=None, **kwargs):
+  def __init__(self, *args, folder=None, before_save=None, **kwargs):
     kwargs.setdefault('save_relative_paths', True)
     super().__init__(*args, **kwargs)
     self._save_lock = threading.Lock()
     self._folder = folder
+    self._before_save = before_save
     self.failure = None
 
   def recover_last_checkpoints(self, checkpoint_paths):
@@ -102,6 +105,8 @@ class StepSaver(tf.compat.v1.train.Saver):
 
   def save(self, sess, save_path, global_step=None, latest_filename=None, **kwargs):
     with self._save_lock:
+      if self._before_save is not None:
+        self._before_save()
       step = None
       try:
         if global_step is not None:

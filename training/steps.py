@@ -8,6 +8,8 @@ from absl import logging
 
 import base
 
+CHECK_EVERY_SECS = 1.0  # checking(): how often a step looks (the dataset's files: a few stats)
+
 
 class StepFunction:
   """slim.learning.train's train_step_fn: one step, a progress line every n steps, images/s to
@@ -103,3 +105,17 @@ class StepFunction:
     if writer is not None:
       writer.add_summary(tf.compat.v1.Summary(value=[
           tf.compat.v1.Summary.Value(tag='images_per_sec', simple_value=rate)]), step)
+
+
+def checking(train_step_fn, check, every_secs=CHECK_EVERY_SECS, clock=time.monotonic):
+  """train_step_fn calling check() before a step, at most once every every_secs (and before the
+  first): check raises to stop the run."""
+  due = [None]
+
+  def step(sess, train_op, global_step, kwargs):
+    now = clock()
+    if due[0] is None or now >= due[0]:
+      check()
+      due[0] = now + every_secs
+    return train_step_fn(sess, train_op, global_step, kwargs)
+  return step

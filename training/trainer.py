@@ -310,7 +310,13 @@ def _run(config, resume_from, start_step, step_function, check_resumable):
             joining.publish, server.target, session_config, job))
       train_step_fn = cluster_lib.exits_when_lost(
           train_step_fn, functools.partial(run_errors.lost_message, config))
-    saver = saving.StepSaver(max_to_keep=config.keep_checkpoint_max, folder=config.train_dir)
+    # A run reads the dataset it opened, or stops: a conversion swapped in under it would be read
+    # from the next epoch on. Looked at every second or so, and before each save, so no
+    # checkpoint learnt from the new photos.
+    check_dataset = functools.partial(run_errors.check_dataset, config, dataset, step_fn)
+    train_step_fn = steps.checking(train_step_fn, check_dataset)
+    saver = saving.StepSaver(max_to_keep=config.keep_checkpoint_max, folder=config.train_dir,
+                             before_save=check_dataset)
     variable_bytes = sum(v.shape.num_elements() * v.dtype.size
                          for v in tf.compat.v1.global_variables())
 
@@ -322,7 +328,7 @@ def _run(config, resume_from, start_step, step_function, check_resumable):
         joining.wait_for_chief(cluster, server.target, session_config, job,
                                config.startup_timeout_secs)
       with _refusals(config, state), run_errors.user_errors(config, dataset, step_fn), \
-          _prompt_supervisor(cluster):
+          compat.prompt_supervisor(in_cluster=cluster is not None):
         slim.learning.train(
             train_op, logdir=config.train_dir, train_step_fn=train_step_fn, train_step_kwargs={},
             number_of_steps=config.max_number_of_steps or None, init_fn=init_fn, saver=saver,
@@ -366,6 +372,3 @@ def _cluster_devices(cluster):
   return tf.compat.v1.device(cluster_lib.device_setter(cluster)) if cluster else \
       contextlib.nullcontext()
 
-
-def _prompt_supervisor(cluster):
-  return compat.prompt_supervisor() if cluster else contextlib.nullcontext()

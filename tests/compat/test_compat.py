@@ -3,6 +3,8 @@
 When a test of an upstream failure fails, upstream works again and the workaround can go.
 """
 import contextlib
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -174,6 +176,28 @@ def test_slim_learning_train_supervisor_waits_long_and_prompt_supervisor_shorten
   assert (made['prompt']._recovery_wait_secs, made['prompt']._stop_grace_secs) == (
       compat.RECOVERY_WAIT_SECS, compat.STOP_GRACE_SECS)
   assert slim_learning.supervisor.Supervisor is tf.compat.v1.train.Supervisor  # restored
+
+
+def test_alone_the_supervisor_waits_long_at_a_clean_end_and_briefly_after_an_error():
+  from tf_slim import learning as slim_learning
+  with tf.Graph().as_default() as graph:
+    tf.compat.v1.get_variable('w', [1])
+    with compat.prompt_supervisor(in_cluster=False):
+      supervisor = slim_learning.supervisor.Supervisor(graph=graph, logdir=None)
+  assert supervisor._stop_grace_secs == 120  # a clean end: as upstream
+  # A queue runner that could not start all its threads (ulimit -v) leaves the others blocked
+  # on its queues: they stop only when the session closes, after the wait.
+  release = threading.Event()
+  blocked = threading.Thread(target=release.wait, daemon=True)
+  supervisor.coord.register_thread(blocked)
+  blocked.start()
+  started = time.monotonic()
+  with pytest.raises(RuntimeError, match="can't start new thread"):
+    with supervisor.managed_session(''):
+      raise RuntimeError("can't start new thread")
+  assert time.monotonic() - started < 60  # STOP_GRACE_SECS, not 120
+  assert supervisor._stop_grace_secs == compat.STOP_GRACE_SECS
+  release.set()
 
 
 @pytest.mark.parametrize('ours', [False, True])

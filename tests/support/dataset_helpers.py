@@ -24,7 +24,8 @@ def jpeg_bytes(height, width, colour, seed=0):
   return buf.getvalue()
 
 
-CLASS_COLOURS = [(240, 240, 240), (230, 210, 30), (200, 30, 60), (120, 70, 20), (150, 40, 200)]
+CLASS_COLOURS = [(240, 240, 240), (230, 210, 30), (200, 30, 60), (120, 70, 20), (150, 40, 200),
+                 (40, 160, 70)]  # (the sixth: a class added to CLASS_NAMES')
 
 
 def write_records_dataset(dataset_dir, per_class, num_validation, num_shards=2,

@@ -139,10 +139,10 @@ def wait_for_file(pattern, timeout, newer_than=0.0, process=None):
   return None
 
 
-def assert_last_line_error(result, *fragments):
-  """Exit status 2 and a last stderr line 'error: ...' naming the fragments, no traceback (for
-  errors that come after the script has logged its progress)."""
-  assert result.returncode == 2, (result.returncode, result.stderr[-3000:])
+def assert_last_line_error(result, *fragments, status=2):
+  """Exit status `status` and a last stderr line 'error: ...' naming the fragments, no traceback
+  (for errors that come after the script has logged its progress)."""
+  assert result.returncode == status, (result.returncode, result.stderr[-3000:])
   assert 'Traceback' not in result.stderr, result.stderr[-3000:]
   last = result.stderr.strip().splitlines()[-1]
   assert last.startswith('error: '), result.stderr[-3000:]

@@ -6,10 +6,11 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def run_script(script, *args, timeout=300):
-  """Runs `python script args...` from the repository root; returns the CompletedProcess."""
+def run_script(script, *args, timeout=300, preexec_fn=None):
+  """Runs `python script args...` from the repository root; returns the CompletedProcess.
+  preexec_fn: run in the child before the script (e.g. to set a resource limit)."""
   return subprocess.run([sys.executable, os.path.join(ROOT, script)] + list(args), cwd=ROOT,
-                        capture_output=True, text=True, timeout=timeout)
+                        capture_output=True, text=True, timeout=timeout, preexec_fn=preexec_fn)
 
 
 def start_script(script, *args):
