@@ -1,33 +1,50 @@
-"""Shared fixtures: small datasets built by the tests themselves, once per session."""
+"""Shared fixtures: small datasets built by the tests themselves, once per session (once per
+worker process under pytest-xdist's -n), and shared read-only: a test that changes such a folder
+fails (copy it into tmp_path first, as records_dataset_copy does)."""
 import collections
 import os
+import shutil
 import signal
+
+import pytest
+
+from support import shared_folders
+
+pytest_plugins = ['pytester']  # (test_conftest.py runs sessions of its own)
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 # A shell starts a background job (`cmd &` in a script) with Ctrl-C ignored, and Python then
 # leaves SIGINT ignored, in pytest and in every script the tests start: the tests of Ctrl-C need
-# it as a terminal delivers it.
+# it as a terminal delivers it. (Under -n, each worker process runs this too.)
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
   signal.signal(signal.SIGINT, signal.default_int_handler)
 
-import pytest
-import tensorflow as tf
 
-tf.compat.v1.disable_eager_execution()
-
-from rundir import checkpoints  # noqa: E402
-from support.dataset_helpers import write_records_dataset  # noqa: E402
-from training import train_config  # noqa: E402
-from training import trainer  # noqa: E402
+@pytest.fixture(scope='session', autouse=True)
+def graph_mode():
+  """TensorFlow in graph mode before the first test. (Here, not at import: pytest-xdist's
+  controller, which only hands the tests to its workers, then imports no TensorFlow.)"""
+  import tensorflow as tf
+  tf.compat.v1.disable_eager_execution()
 
 
 @pytest.fixture(scope='session')
 def records_dataset(tmp_path_factory):
-  """A tiny five-class dataset of solid-colour JPEGs: 6 per class, 10 for validation."""
+  """(folder, splits) of a tiny five-class dataset of solid-colour JPEGs: 6 per class, 10 for
+  validation (splits as write_records_dataset returns them). Read-only."""
+  from support.dataset_helpers import write_records_dataset
   dataset_dir = str(tmp_path_factory.mktemp('records'))
   splits = write_records_dataset(dataset_dir, per_class=6, num_validation=10)
   return dataset_dir, splits
+
+
+@pytest.fixture
+def records_dataset_copy(records_dataset, tmp_path):
+  """(folder, splits) of a copy of records_dataset in tmp_path, the test's own to change."""
+  dataset_dir = str(tmp_path / 'records_copy')
+  shutil.copytree(records_dataset[0], dataset_dir)
+  return dataset_dir, records_dataset[1]
 
 
 Trained = collections.namedtuple('Trained', 'dataset_dir splits train_dir checkpoints')
@@ -35,8 +52,11 @@ Trained = collections.namedtuple('Trained', 'dataset_dir splits train_dir checkp
 
 @pytest.fixture(scope='session')
 def trained(records_dataset, tmp_path_factory):
-  """A training folder of a short trainer.train run with moving averages: 2+ checkpoints (and
-  the event file with its graph)."""
+  """A training folder of a short trainer.train run with moving averages on records_dataset:
+  2+ checkpoints (and the event file with its graph). Read-only: evaluate it into tmp_path."""
+  from rundir import checkpoints
+  from training import train_config
+  from training import trainer
   dataset_dir, splits = records_dataset
   train_dir = str(tmp_path_factory.mktemp('train'))
 
@@ -51,3 +71,23 @@ def trained(records_dataset, tmp_path_factory):
   if len(checkpoints.list_checkpoints(train_dir)) < 2:  # slim's first save raced the steps
     run(5)
   return Trained(dataset_dir, splits, train_dir, checkpoints.list_checkpoints(train_dir))
+
+
+SHARED = {'records_dataset': lambda value: [value[0]],
+          'trained': lambda value: [value.dataset_dir, value.train_dir]}
+
+
+@pytest.fixture(autouse=True)
+def _shared_folders_stay_as_they_were(request):
+  """Fails the test that changed a folder the session fixtures share (they serve the tests that
+  come after it)."""
+  folders = [folder for name, of in SHARED.items() if name in request.fixturenames
+             for folder in of(request.getfixturevalue(name))]
+  before = [shared_folders.snapshot(folder) for folder in folders]
+  yield
+  changed = [path for folder, seen in zip(folders, before)
+             for path in shared_folders.changes(seen, shared_folders.snapshot(folder))]
+  if changed:
+    pytest.fail('%s changed the shared folders of %s (copy them into tmp_path first): %s' % (
+        request.node.name, ', '.join(name for name in SHARED if name in request.fixturenames),
+        ', '.join(changed[:10])), pytrace=False)

@@ -123,10 +123,9 @@ LABEL_FILES = {
 
 @pytest.mark.parametrize('case', sorted(LABEL_FILES))
 def test_a_label_file_that_disagrees_with_the_manifest_is_one_user_error(
-    tmp_path, records_dataset, case):
+    records_dataset_copy, case):
   text, problem = LABEL_FILES[case]
-  dataset_dir = str(tmp_path / 'data')
-  shutil.copytree(records_dataset[0], dataset_dir)
+  dataset_dir = records_dataset_copy[0]
   with open(os.path.join(dataset_dir, 'labels.txt'), 'w') as f:
     f.write(text)
   with pytest.raises(UserError, match=re.escape(os.path.join(dataset_dir, 'labels.txt')) +
@@ -147,9 +146,8 @@ def test_without_a_manifest_labels_are_checked_against_the_records(tmp_path):
 
 
 def test_training_with_a_line_removed_from_labels_txt_exits_2_with_one_line(
-    tmp_path, records_dataset):
-  dataset_dir = str(tmp_path / 'data')
-  shutil.copytree(records_dataset[0], dataset_dir)
+    tmp_path, records_dataset_copy):
+  dataset_dir = records_dataset_copy[0]
   with open(os.path.join(dataset_dir, 'labels.txt'), 'w') as f:
     f.write(LABEL_FILES['last line removed'][0])
   result = run_script('train_alexnet.py', '--dataset_dir=' + dataset_dir,

@@ -8,7 +8,6 @@ import glob
 import os
 import random
 import re
-import shutil
 import signal
 import time
 
@@ -266,9 +265,8 @@ def test_ctrl_c_during_a_rebuild_exits_130_and_keeps_the_earlier_dataset(tmp_pat
   assert after == before
 
 
-def test_a_split_with_a_missing_shard_is_never_read(records_dataset, tmp_path):
-  dataset_dir = str(tmp_path / 'data')
-  shutil.copytree(records_dataset[0], dataset_dir)
+def test_a_split_with_a_missing_shard_is_never_read(records_dataset_copy):
+  dataset_dir = records_dataset_copy[0]
   os.remove(os.path.join(dataset_dir, 'flowers_train_00001-of-00002.tfrecord'))
   with pytest.raises(UserError, match='train split .* incomplete.*'
                                       'flowers_train_00001-of-00002.tfrecord'):

@@ -13,6 +13,7 @@ import tensorflow as tf
 from support.faults import Running
 from support.faults import assert_last_line_error
 from support.faults import damaged_copy
+from support.faults import wait_for_file
 from support.faults import write_tiny_checkpoints
 from support.scripts import assert_one_line_error
 from support.scripts import run_script
@@ -115,10 +116,18 @@ def test_the_evaluator_survives_a_training_that_rotates_every_checkpoint_away(re
                      '--num_preprocessing_threads=1', '--log_every_n_steps=1',
                      '--nosummarize_histograms', '--optimizer=sgd', '--keep_checkpoint_max=1',
                      '--save_interval_secs=1')
-  evaluating = Running(EVAL, *eval_flags(records_dataset[0], train_dir, eval_dir,
-                                         '--eval_interval_secs=0.5', '--timeout=10',
-                                         '--max_number_of_steps=0'))
-  try:  # training goes on until the evaluator has evaluated one checkpoint and lost another
+  runs = [training]
+  try:
+    # The evaluator starts once there is a checkpoint: its --timeout counts from its start, and
+    # training's start (TensorFlow's import, the graph) can outlast it on a busy machine.
+    first = wait_for_file(os.path.join(str(train_dir), 'model.ckpt-*.index'), 120,
+                          process=training.process)
+    assert first, 'training wrote no checkpoint:\n' + training.output[-3000:]
+    evaluating = Running(EVAL, *eval_flags(records_dataset[0], train_dir, eval_dir,
+                                           '--eval_interval_secs=0.5', '--timeout=10',
+                                           '--max_number_of_steps=0'))
+    runs.append(evaluating)
+    # Training goes on until the evaluator has evaluated one checkpoint and lost another.
     deadline = time.time() + 120
     while not (re.search(r'images: accuracy', evaluating.output) and
                re.search(r'Skipping model\.ckpt-', evaluating.output)):
@@ -131,7 +140,7 @@ def test_the_evaluator_survives_a_training_that_rotates_every_checkpoint_away(re
     assert training.finish() == 143, training.output[-3000:]
     status = evaluating.finish(timeout=300)  # It evaluates what is left, then times out.
   finally:
-    for run in (training, evaluating):
+    for run in runs:
       if run.process.poll() is None:
         run.process.kill()
         run.finish()

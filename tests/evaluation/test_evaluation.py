@@ -27,6 +27,7 @@ from evaluation import pass_record
 from rundir import checkpoints
 from rundir import run_info
 from summaries import projector
+from support import shared_folders
 from support.tf_helpers import read_events
 from support.tf_helpers import save_random_checkpoint
 
@@ -56,11 +57,6 @@ def class_counts(splits, split='validation', num_classes=5):
 
 def steps_of(results):
   return [r.step for r in results]
-
-
-def snapshot(folder):
-  return sorted((p, os.stat(p).st_size, os.stat(p).st_mtime_ns)
-                for p in glob.glob(os.path.join(folder, '**'), recursive=True))
 
 
 # --- one checkpoint ------------------------------------------------------------------------------
@@ -409,11 +405,11 @@ def test_checkpoint_gone_between_listing_and_reading_is_skipped(trained, tmp_pat
 
 
 def test_nothing_is_written_into_the_training_folder(trained, tmp_path):
-  before = snapshot(trained.train_dir)
+  before = shared_folders.snapshot(trained.train_dir)
   results = evaluator.evaluate(eval_config(trained, trained.train_dir, tmp_path / 'eval',
                                            timeout=0.01))
   assert len(results) == len(trained.checkpoints)
-  assert snapshot(trained.train_dir) == before
+  assert shared_folders.snapshot(trained.train_dir) == before
   assert os.path.isfile(tmp_path / 'eval' / 'projector_config.pbtxt')
 
 

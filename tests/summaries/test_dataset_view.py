@@ -1,8 +1,8 @@
 """summaries.dataset_view: what a split looks like in TensorBoard, before any training."""
 import csv
 import io
+import pathlib
 import re
-import shutil
 import types
 
 import numpy as np
@@ -53,17 +53,16 @@ def test_dataset_view_into_a_training_folder_is_refused_before_anything_is_writt
   assert sorted(p.name for p in train_dir.iterdir()) == ['checkpoint', 'model.ckpt-3.index']
 
 
-def test_a_truncated_shard_is_read_up_to_its_damage_with_a_warning(records_dataset, tmp_path,
-                                                                  caplog):
-  dataset_dir = tmp_path / 'data'
-  shutil.copytree(records_dataset[0], dataset_dir)
+def test_a_truncated_shard_is_read_up_to_its_damage_with_a_warning(records_dataset_copy,
+                                                                  tmp_path, caplog):
+  dataset_dir = pathlib.Path(records_dataset_copy[0])
   shard = sorted(dataset_dir.glob('*_train_*'))[0]
   shard.write_bytes(shard.read_bytes()[:shard.stat().st_size // 2])
   with tf.Graph().as_default():
     dataset = dataset_factory.get_dataset('flowers', 'train', str(dataset_dir))
   view = dataset_view.write_dataset_view(dataset, str(tmp_path / 'view'), images_per_class=1,
                                          pixel_size=4)
-  assert 0 < view['num_images'] < len(records_dataset[1]['train'])
+  assert 0 < view['num_images'] < len(records_dataset_copy[1]['train'])
   assert 'Skipping the rest of %s, which is damaged' % shard in caplog.text
 
 

@@ -9,17 +9,43 @@ from nets import nets_factory
 from training import train_config
 
 
+class _UntrainedNet:
+  """An untrained net in a session of its own, its random weights drawn once, saved at any step."""
+
+  def __init__(self, model_name, num_classes):
+    self.key = (model_name, num_classes)
+    self.graph = tf.Graph()
+    with self.graph.as_default():
+      nets_factory.get_network_fn(model_name, num_classes)(tf.zeros([1, 224, 224, 3]))
+      global_step = tf.compat.v1.train.get_or_create_global_step()
+      self.step = tf.compat.v1.placeholder(tf.int64, [])
+      self.set_step = global_step.assign(self.step)
+      # max_to_keep=None: no rotation (a Saver deletes its own older saves, wherever they are)
+      # and a state file naming only the checkpoint just saved, as a Saver of its own wrote.
+      self.saver = tf.compat.v1.train.Saver(slim.get_model_variables() + [global_step],
+                                            max_to_keep=None)
+      self.session = tf.compat.v1.Session()
+      self.session.run(tf.compat.v1.global_variables_initializer())
+
+  def save(self, prefix, step):
+    with self.graph.as_default():
+      self.session.run(self.set_step, {self.step: step})
+      self.saver.save(self.session, prefix, write_meta_graph=False)
+
+
+_untrained = []  # the last one used (one only: alexnet_v2's weights are 185 MB)
+
+
 def save_random_checkpoint(prefix, num_classes, step, model_name='alexnet_v2'):
-  """A checkpoint of an untrained net (model variables and global step only)."""
-  with tf.Graph().as_default():
-    network_fn = nets_factory.get_network_fn(model_name, num_classes)
-    network_fn(tf.zeros([1, 224, 224, 3]))
-    global_step = tf.compat.v1.train.get_or_create_global_step()
-    saver = tf.compat.v1.train.Saver(slim.get_model_variables() + [global_step])
-    with tf.compat.v1.Session() as sess:
-      sess.run(tf.compat.v1.global_variables_initializer())
-      sess.run(global_step.assign(step))
-      saver.save(sess, prefix, write_meta_graph=False)
+  """A checkpoint of an untrained net (model variables and global step only). Its weights are
+  drawn once per test process for a net and class count, as building the net takes 5 times
+  longer than saving it: checkpoints saved one after another for the same net are the same but
+  for the step."""
+  if not _untrained or _untrained[0].key != (model_name, num_classes):
+    if _untrained:
+      _untrained.pop().session.close()
+    _untrained.append(_UntrainedNet(model_name, num_classes))
+  _untrained[0].save(prefix, step)
   return prefix
 
 

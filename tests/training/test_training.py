@@ -49,7 +49,10 @@ LEARNING = dict(batch_size=8, max_number_of_steps=40, log_every_n_steps=1, learn
 
 @pytest.mark.slow
 def test_short_run_learns_and_writes_checkpoints_scalars_and_images(records_dataset, tmp_path):
-  cfg = config(records_dataset[0], tmp_path, save_summaries_secs=2, summarize_histograms=True,
+  # The Supervisor writes the summaries at the start, then every save_summaries_secs: each write
+  # (histograms of every weight, pictures) costs ~3 CPU-s, so every 2 s made 11 writes and two
+  # thirds of this test's time (a slower machine, more writes); every 10 s makes a few.
+  cfg = config(records_dataset[0], tmp_path, save_summaries_secs=10, summarize_histograms=True,
                **LEARNING)
   step, stopped, losses = train_recording_losses(cfg)
   assert (step, stopped) == (40, None)
