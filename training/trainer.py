@@ -92,8 +92,9 @@ def build_train_op(config, images, labels, num_classes, num_samples):
   # The weight decay goes into the gradients (gradients.add_regularization_gradients), so the
   # step differentiates the cross entropy alone; the regularization and the total are reported
   # (summaries, progress lines) and computed only when those fetch them.
-  regularization = clones.regularization_loss()
-  total_loss = tf.add(model.cross_entropy, regularization, name='total_loss')
+  with tf.name_scope(model.scope):  # (in TensorBoard's graph, with the clone's other losses)
+    regularization = clones.regularization_loss()
+    total_loss = tf.add(model.cross_entropy, regularization, name='total_loss')
   with tf.name_scope('train_accuracy'):  # (one node in TensorBoard's graph)
     accuracy = clones.batch_accuracy(model.logits, model.labels)
     moving_accuracy, accuracy_update = clones.moving_average_update(accuracy, 0.98,
