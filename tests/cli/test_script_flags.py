@@ -66,7 +66,7 @@ def test_flags_reach_the_config_and_batch_norm_picks_the_variant():
 def test_choices_come_from_the_factories():
   result = run_script('train_alexnet.py', '--helpshort')
   assert '<alexnet_tv|alexnet_v2|alexnet_v2_bn>' in result.stdout
-  assert '<queue|tf_data>' in result.stdout and '<fp32|bf16|fp16>' in result.stdout
+  assert '<queue|tf_data>' in result.stdout and '<fp32|bf16|fp16|auto>' in result.stdout
   assert_one_line_error(run_script('eval_alexnet.py', '--dataset_dir=d', '--model_name=vgg_16'),
                         'model_name', 'alexnet_v2')
 
