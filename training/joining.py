@@ -25,6 +25,7 @@ from absl import logging
 
 from base import UserError
 from nets import nets_factory
+from rundir import run_info
 from training import cluster as cluster_lib
 from training import optimization
 
@@ -53,7 +54,7 @@ def signature(config, num_classes, class_names, num_samples, variables):
   params.update((k, v) for k, v in config.optimizer_params.items() if k in params)
   items.update(('--' + name, str(value)) for name, value in params.items())
   items[CLASSES] = str(num_classes)
-  items[CLASS_NAMES] = _digest(class_names)
+  items[CLASS_NAMES] = run_info.classes_digest(class_names)[:16]  # as run.json records them
   items[IMAGES] = str(num_samples)
   items[VARIABLES] = _digest(sorted('%s %s %s' % (v.op.name, v.shape, v.dtype.base_dtype.name)
                                     for v in variables))
