@@ -16,25 +16,11 @@ logits differ by more than 1e-4 of the logit range.
 import importlib
 import sys
 
+from absl import flags
+from absl import logging
 
-def _import_torch_first():
-  """torch before TensorFlow (cli imports it): the other order crashed in one process."""
-  for name in ('torch', 'torchvision'):
-    try:
-      importlib.import_module(name)
-    except ImportError:
-      return
-
-
-_import_torch_first()
-
-# pylint: disable=wrong-import-position
-from absl import flags  # noqa: E402
-from absl import logging  # noqa: E402
-
-import cli  # noqa: E402
-from pretrained import pth  # noqa: E402
-from pretrained import torchvision_alexnet  # noqa: E402
+import cli
+from pretrained import verification
 
 FLAGS = flags.FLAGS
 
@@ -48,11 +34,25 @@ flags.DEFINE_boolean('overwrite', False, 'Replace an existing checkpoint at --ou
 flags.DEFINE_boolean('verify', False, 'Compare the checkpoint\'s logits with torchvision\'s '
                      'AlexNet on the same images (needs torch and torchvision); exit 1 when they '
                      'differ by more than %g of the logit range.'
-                     % torchvision_alexnet.VERIFY_TOLERANCE)
+                     % verification.VERIFY_TOLERANCE)
+
+
+def _import_torch_first():
+  """torch before TensorFlow (cli.run imports it after the flags parsed): the other order
+  crashed in one process."""
+  for name in ('torch', 'torchvision'):
+    try:
+      importlib.import_module(name)
+    except ImportError:
+      return
 
 
 def main(argv):
   del argv
+  # Here, not above: they import TensorFlow, which cli loads only after the flags parsed.
+  from pretrained import pth
+  from pretrained import torchvision_alexnet
+
   torchvision_alexnet.check_output(FLAGS.output, FLAGS.overwrite)  # before the long read
   state_dict = pth.read_state_dict(FLAGS.pth)
   class_names = torchvision_alexnet.imagenet_class_names()
@@ -65,7 +65,7 @@ def main(argv):
     difference, logit_range, ok = torchvision_alexnet.verify(state_dict, prefix)
     logging.info('Largest logit difference from torchvision\'s AlexNet: %.3g, on logits that '
                  'span %.3g%s', difference, logit_range, '' if ok else
-                 '; over the tolerance of %g of that span' % torchvision_alexnet.VERIFY_TOLERANCE)
+                 '; over the tolerance of %g of that span' % verification.VERIFY_TOLERANCE)
     status = 0 if ok else 1
   print('Fine-tune it on Flowers, first fc6-fc8 (then all layers at a lower rate: README.md, A '
         'pretrained start):\n  %s' % torchvision_alexnet.fine_tune_command(prefix))
@@ -74,4 +74,4 @@ def main(argv):
 
 if __name__ == '__main__':
   flags.mark_flags_as_required(['pth', 'output'])
-  sys.exit(cli.run(main))
+  sys.exit(cli.run(main, before_tensorflow=_import_torch_first))

@@ -18,20 +18,16 @@ import dataclasses
 import sys
 from typing import Optional
 
+import cli
 from base import UserError
 from base import options
 from base.options import REQUIRED
 from base.options import option
 from datasets import images  # No TensorFlow: the converter's worker processes import this too.
 
-if __name__ != '__mp_main__':
-  # Not in the worker processes: started with 'spawn', they re-import this script under that
-  # name, and these modules import TensorFlow, which the workers do not need (cli first: it
-  # quiets TensorFlow's start-up). Imported as a module, run() and verify() have them.
-  import cli
-  from datasets import checks
-  from datasets.convert import sources
-  from datasets.convert import writer
+# No TensorFlow above: the flags answer before it loads, and the worker processes (started with
+# 'spawn', they re-import this script as __mp_main__) do without it. What uses it (the checks,
+# the converter) is imported in verify() and run(), after cli started TensorFlow quietly.
 
 INTERRUPTED_STATUS = 130  # Ctrl-C, as a shell reports it.
 _SOURCE_FLAGS = ('archive', 'sha256', 'photos_dir', 'synthetic')
@@ -72,6 +68,7 @@ options.define_flags(ConvertConfig)  # this script's flags (not a topic's: no --
 
 def verify(dataset_dir, dataset_name):
   """Prints the problems found; returns the exit code."""
+  from datasets import checks
   problems = checks.verify_dataset(dataset_dir, dataset_name)
   for problem in problems:
     print('problem: %s' % problem)
@@ -85,6 +82,9 @@ def verify(dataset_dir, dataset_name):
 def run(config):
   """Converts the photos a ConvertConfig names into config.dataset_dir (with config.verify:
   checks that folder's dataset instead); prints the summary and returns the exit code."""
+  from datasets.convert import sources
+  from datasets.convert import writer
+
   if not config.dataset_dir:
     raise UserError('--dataset_dir is required: the folder to write the dataset to')
   if config.verify:

@@ -18,12 +18,10 @@ from absl import logging
 import base
 import cli
 from cli import script_flags
-from datasets import dataset_factory
-from evaluation import evaluator
-from summaries import dataset_view
+from evaluation import eval_config
 
 FLAGS = flags.FLAGS
-CONFIG = evaluator.EvalConfig  # every option lives there: default, help, topic, range
+CONFIG = eval_config.EvalConfig  # every option lives there: default, help, topic, range
 
 
 def define_flags():
@@ -43,6 +41,9 @@ def config_from_flags():
 
 
 def write_dataset_view():
+  from datasets import dataset_factory  # (they import TensorFlow: after parsing, as in main)
+  from summaries import dataset_view
+
   base.check_folder_path(FLAGS.dataset_view, 'dataset_view')
   base.check_no_glob_characters(FLAGS.dataset_view, 'dataset_view')
   dataset = dataset_factory.get_dataset(FLAGS.dataset_name, FLAGS.dataset_split_name,
@@ -59,6 +60,9 @@ def main(argv):
   for name in ('checkpoint_path', 'eval_dir'):
     if not FLAGS[name].value:
       raise base.UserError('--%s is required (or pass --dataset_view=DIR)' % name)
+  # Here, not above: it imports TensorFlow, which cli loads only after the flags parsed.
+  from evaluation import evaluator
+
   try:
     results = evaluator.evaluate(config_from_flags())
   except KeyboardInterrupt:

@@ -16,10 +16,10 @@ from absl import logging
 
 import cli
 from cli import script_flags
-from inference import export
+from inference import export_config
 
 FLAGS = flags.FLAGS
-CONFIG = export.ExportConfig  # every option lives there: default, help, topic, range
+CONFIG = export_config.ExportConfig  # every option lives there: default, help, topic, range
 
 
 def define_flags():
@@ -33,6 +33,9 @@ flags.adopt_module_key_flags(script_flags)  # listed in --helpshort, as this scr
 
 def main(argv):
   del argv
+  # Here, not above: it imports TensorFlow, which cli loads only after the flags parsed.
+  from inference import export
+
   config = script_flags.config_from_flags(CONFIG, overrides=script_flags.checkpoint_overrides())
   result = export.export(config)
   logging.info('Exported %s as version %d: %s', result.checkpoint, result.version, result.path)

@@ -16,11 +16,11 @@ from absl import logging
 
 import cli
 from cli import script_flags
-from inference import predict
+from inference import predict_config
 from inference import reports
 
 FLAGS = flags.FLAGS
-CONFIG = predict.PredictConfig  # every option lives there: default, help, topic, range
+CONFIG = predict_config.PredictConfig  # every option lives there: default, help, topic, range
 SKIPPED_STATUS = 1
 
 
@@ -34,6 +34,9 @@ flags.adopt_module_key_flags(script_flags)  # listed in --helpshort, as this scr
 
 
 def main(argv):
+  # Here, not above: it imports TensorFlow, which cli loads only after the flags parsed.
+  from inference import predict
+
   config = script_flags.config_from_flags(CONFIG, photos=argv[1:],
                                           overrides=script_flags.checkpoint_overrides())
   try:

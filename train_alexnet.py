@@ -22,10 +22,9 @@ from absl import logging
 import cli
 from base import options
 from cli import script_flags
-from training import cluster
-from training import optimization
+from training import cluster_roles
+from training import optimizer_params
 from training import train_config
-from training import trainer
 
 FLAGS = flags.FLAGS
 CONFIG = train_config.TrainConfig  # every option lives there: default, help, topic, range
@@ -34,8 +33,8 @@ CONFIG = train_config.TrainConfig  # every option lives there: default, help, to
 def define_flags():
   script_flags.define_config_flags(CONFIG)  # a flag per TrainConfig option, with its help
   define_flag = script_flags.define_flag
-  for name, users in optimization.parameter_users().items():  # --momentum, --adam_beta1, ...
-    define_flag(flags.DEFINE_float, name, optimization.OPTIMIZER_PARAMS[users[0]][name],
+  for name, users in optimizer_params.parameter_users().items():  # --momentum, --adam_beta1, ...
+    define_flag(flags.DEFINE_float, name, optimizer_params.OPTIMIZER_PARAMS[users[0]][name],
                 'Parameter of --optimizer=%s.' % '|'.join(users), 'Optimization')
   define_flag(flags.DEFINE_string, 'job_name', '', 'In a cluster: ps or worker (default: '
               'TF_CONFIG\'s task, else one process).', 'Cluster')
@@ -53,14 +52,14 @@ flags.adopt_module_key_flags(script_flags)  # listed in --helpshort, as this scr
 
 def cluster_from_flags():
   """This process's role: --job_name/--task/--ps_hosts/--worker_hosts, else TF_CONFIG."""
-  return cluster.resolve(FLAGS.job_name, FLAGS.task, FLAGS.ps_hosts, FLAGS.worker_hosts,
+  return cluster_roles.resolve(FLAGS.job_name, FLAGS.task, FLAGS.ps_hosts, FLAGS.worker_hosts,
                          os.environ.get('TF_CONFIG'))
 
 
 def config_from_flags(roles=None):
-  params = {name: FLAGS[name].value for name in optimization.parameter_users()}
+  params = {name: FLAGS[name].value for name in optimizer_params.parameter_users()}
   given = [name for name in params if FLAGS[name].present]
-  for name, users in optimization.params_not_taken(FLAGS.optimizer, given):
+  for name, users in optimizer_params.params_not_taken(FLAGS.optimizer, given):
     logging.warning('--%s is not a parameter of --optimizer=%s (it is of %s); it is ignored.',
                     name, FLAGS.optimizer, ', '.join(users))
   return script_flags.config_from_flags(CONFIG, optimizer_params=params, cluster=roles)
@@ -82,6 +81,10 @@ def next_commands(config):
 
 def main(argv):
   del argv
+  # Here, not above: they import TensorFlow, which cli loads only after the flags parsed.
+  from training import cluster
+  from training import trainer
+
   roles = cluster_from_flags()
   if roles is not None and roles.job_name == 'ps':
     return cluster.serve_ps(roles)

@@ -19,6 +19,7 @@ import tensorflow as tf
 
 from nets import nets_factory
 from training import cluster as cluster_lib
+from training import cluster_roles
 from training import local_cluster
 from training import trainer
 
@@ -153,8 +154,8 @@ def main(argv):
   train_alexnet.FLAGS(['train_alexnet.py', '--train_dir=unused', '--sync_replicas'] + flags)
   worker, routes = '/job:worker/task:0', {}
   for num_ps in (1, 2, 4):
-    roles = cluster_lib.resolve('worker', 0, ['ps%d:1' % i for i in range(num_ps)],
-                                ['w0:1', 'w1:1'])
+    roles = cluster_roles.resolve('worker', 0, ['ps%d:1' % i for i in range(num_ps)],
+                                  ['w0:1', 'w1:1'])
     routes[num_ps], weights = graph_traffic(train_alexnet.config_from_flags(roles))
   to_worker, from_worker = worker_bytes(routes[1], worker)
   print('the training graph\'s count: %.1f MB per step per worker (%.1f MB to it, %.1f MB from '

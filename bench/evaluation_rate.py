@@ -11,6 +11,7 @@ from bench.timing import log
 from bench.timing import measure
 from bench.timing import running_session
 from bench.training_rate import in_memory_batch
+from evaluation import eval_config
 
 
 def eval_rate(dataset_dir, batch_size, pipeline='queue', num_preprocessing_threads=4,
@@ -22,9 +23,8 @@ def eval_rate(dataset_dir, batch_size, pipeline='queue', num_preprocessing_threa
   import tensorflow as tf
 
   from evaluation import eval_graph
-  from evaluation import evaluator
   from rundir import session
-  config = evaluator.EvalConfig(dataset_dir=dataset_dir, checkpoint_path=dataset_dir,
+  config = eval_config.EvalConfig(dataset_dir=dataset_dir, checkpoint_path=dataset_dir,
                                 eval_dir=dataset_dir, batch_size=batch_size,
                                 input_pipeline=pipeline,
                                 num_preprocessing_threads=num_preprocessing_threads,

@@ -7,7 +7,9 @@ ulimit -v) as one line with exit status 3, absl logging for everything else (its
 without absl's prefix unless --verbosity is above 0; TensorFlow's and tf-slim's INFO lines only
 then).
 
-Import this before anything that imports TensorFlow.
+Flags are parsed before TensorFlow loads: a flag error, --help, --helpshort and --helpfull answer
+at once. cli imports TensorFlow (quietly) only then, before main; so the scripts define their
+flags from TensorFlow-free modules (the configs) and import what uses TensorFlow inside main.
 """
 import contextlib
 import logging as std_logging
@@ -65,9 +67,7 @@ def _import_tensorflow():
   with _filtered_stderr() if quiet else contextlib.nullcontext():
     import tensorflow as tf
     tf.config.list_physical_devices('GPU')  # the CUDA probe, which also talks
-
-
-_import_tensorflow()
+  return tf
 
 
 def fail(message, status=USAGE_STATUS):
@@ -200,24 +200,12 @@ def _file_system_error(error):
       *refusal))
 
 
-def run(main, graph_mode=True, takes_arguments=False):
-  """Runs main(argv) under absl. A UserError (base; base.BadArgument is the one the nets,
-  preprocessing and compat raise for settings they cannot build with, an image too small for the
-  net, say) becomes one line on stderr and exit status 2; a file the system refused to read or
-  write (base.FileSystemError, an OSError, TensorFlow's error naming it) or a process out of
-  memory or address space (out_of_memory) one line and exit status 3. Arguments that are not
-  flags are a UserError unless takes_arguments (predict_alexnet.py's photos)."""
-  import tensorflow as tf
-
+def _start_tensorflow(graph_mode):
+  """Imports TensorFlow quietly and sets up what the scripts share: graph mode, its loggers'
+  filters, the threads' one-line errors."""
+  tf = _import_tensorflow()
   if graph_mode:
     tf.compat.v1.disable_eager_execution()
-  # INFO lines without absl's prefix ("I1204 12:00:00.123456 140... file.py:12] "); --verbosity=1
-  # (or --showprefixforinfo) shows it again, warnings and errors keep it.
-  flags.FLAGS.set_default('showprefixforinfo', False)
-  # tf-slim's layers call keras' deprecated layer.apply, and its Supervisor's summary thread may
-  # write once more after the writer closed at the end: nothing a user can act on.
-  warnings.filterwarnings('ignore', message='`layer.apply` is deprecated')
-  warnings.filterwarnings('ignore', message='Attempting to use a closed FileWriter')
   tf_logger = tf.get_logger()
   tf_logger.addFilter(_NoDeprecationNotices())
   tf_logger.addFilter(_LibraryInfoAtVerbosity())
@@ -226,12 +214,35 @@ def run(main, graph_mode=True, takes_arguments=False):
   for handler in list(tf_logger.handlers):  # absl's handler prints its records already
     tf_logger.removeHandler(handler)
 
+
+def run(main, graph_mode=True, takes_arguments=False, before_tensorflow=None):
+  """Runs main(argv) under absl. A UserError (base; base.BadArgument is the one the nets,
+  preprocessing and compat raise for settings they cannot build with, an image too small for the
+  net, say) becomes one line on stderr and exit status 2; a file the system refused to read or
+  write (base.FileSystemError, an OSError, TensorFlow's error naming it) or a process out of
+  memory or address space (out_of_memory) one line and exit status 3. Arguments that are not
+  flags are a UserError unless takes_arguments (predict_alexnet.py's photos).
+
+  The flags are parsed (and those arguments refused) before TensorFlow loads; then
+  before_tensorflow() runs, when given (convert_torchvision_alexnet.py's torch import), then
+  TensorFlow starts (_start_tensorflow), then main."""
+  # INFO lines without absl's prefix ("I1204 12:00:00.123456 140... file.py:12] "); --verbosity=1
+  # (or --showprefixforinfo) shows it again, warnings and errors keep it.
+  flags.FLAGS.set_default('showprefixforinfo', False)
+  # tf-slim's layers call keras' deprecated layer.apply, and its Supervisor's summary thread may
+  # write once more after the writer closed at the end: nothing a user can act on.
+  warnings.filterwarnings('ignore', message='`layer.apply` is deprecated')
+  warnings.filterwarnings('ignore', message='Attempting to use a closed FileWriter')
+
   def guarded(argv):
     try:
       # e.g. "--use_batch_norm false": absl would drop the "false"
       if len(argv) > 1 and not takes_arguments:
         raise base.UserError('unexpected arguments %s: every option is a --flag=value'
                              % ' '.join(argv[1:]))
+      if before_tensorflow is not None:
+        before_tensorflow()
+      _start_tensorflow(graph_mode)
       return main(argv)
     except base.FileSystemError as e:
       fail(e, FILES_STATUS)

@@ -3,16 +3,17 @@ defined from their configs, and configs built from flags.
 
 A config dataclass field made with base.options.option is a flag: its type, default, help text,
 topic and choices are the field's, so the config is the only home of an option (choices come from
-the modules that own them: the nets factory, the input pipelines, the session's precisions, so a
-new net or pipeline needs no change here). The flags that are no config field (--use_batch_norm,
-the optimizer parameters, the cluster roles) are defined with define_flag.
+the TensorFlow-free modules that own them: the nets' names, the input pipelines', the session's
+precisions, so a new net or pipeline needs no change here, and no flag waits for TensorFlow).
+The flags that are no config field (--use_batch_norm, the optimizer parameters, the cluster
+roles) are defined with define_flag.
 """
 from absl import flags
 
 from base import UserError
 from base import options
-from nets import nets_factory
-from rundir import run_info
+from nets import names
+from rundir import run_settings
 
 FLAGS = flags.FLAGS
 BATCH_NORM_SUFFIX = '_bn'
@@ -51,10 +52,10 @@ def model_name(flag_values=FLAGS):
   None, or alexnet_v2's batch-norm variant with --use_batch_norm."""
   name = flag_values.model_name
   if name is None:
-    return run_info.DEFAULT_MODEL + BATCH_NORM_SUFFIX if flag_values.use_batch_norm else None
+    return run_settings.DEFAULT_MODEL + BATCH_NORM_SUFFIX if flag_values.use_batch_norm else None
   if not flag_values.use_batch_norm or name.endswith(BATCH_NORM_SUFFIX):
     return name
-  if name + BATCH_NORM_SUFFIX not in nets_factory.nets_map:
+  if name + BATCH_NORM_SUFFIX not in names.NAMES:
     raise UserError('--model_name=%s has no batch-norm variant; drop --use_batch_norm' % name)
   return name + BATCH_NORM_SUFFIX
 
@@ -71,10 +72,10 @@ def config_from_flags(config_cls, **values):
 
 def define_checkpoint_flags():
   """What describes a checkpoint when its training folder has no run.json (or overrides what
-  run.json says): the fields of run_info.Overrides."""
-  define_config_flags(run_info.Overrides)
+  run.json says): the fields of run_settings.Overrides."""
+  define_config_flags(run_settings.Overrides)
 
 
 def checkpoint_overrides():
-  """run_info.Overrides from the flags of define_checkpoint_flags (None: as run.json says)."""
-  return options.from_flags(run_info.Overrides, FLAGS, model_name=model_name())
+  """run_settings.Overrides from the flags of define_checkpoint_flags (None: as run.json says)."""
+  return options.from_flags(run_settings.Overrides, FLAGS, model_name=model_name())

@@ -20,7 +20,8 @@ allows it; the last batch is smaller when the split size is not a multiple of th
 import tensorflow as tf
 import tf_slim as slim
 
-PIPELINES = ('queue', 'tf_data')
+from datasets.pipelines import PIPELINES
+
 ITEMS = ('encoded', 'label', 'filename')
 
 

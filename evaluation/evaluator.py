@@ -27,7 +27,6 @@ Nothing is ever written into the training folder. Nothing here reads flags.
 import dataclasses
 import functools
 import os
-from typing import Optional
 
 import numpy as np
 import tensorflow as tf
@@ -37,8 +36,6 @@ from tf_slim.training import evaluation as slim_evaluation
 import base
 from base import UserError
 from base import options
-from base.options import REQUIRED
-from base.options import option
 from datasets import checks
 from datasets import dataset_factory
 from datasets import identity
@@ -53,82 +50,14 @@ from evaluation import results
 from evaluation import results_file
 from evaluation import results_table
 from evaluation import training_run
-from nets import nets_factory
 from rundir import checkpoints
 from rundir import run_info
 from rundir import session
 from summaries import events
 from summaries import projector
 
-EVAL_DEVICES = session.EVAL_DEVICES
 LOCK_FILENAME = '.eval.lock'
 LOG_EVERY_SECS = 10.0    # progress lines during a pass
-
-
-@dataclasses.dataclass
-class EvalConfig:
-  dataset_dir: str = option(REQUIRED, 'Folder of the converted TFRecords.', 'Dataset')
-  checkpoint_path: str = option(  # the train_dir (a folder) or one checkpoint prefix
-      REQUIRED, 'What to evaluate: the training folder (its --train_dir; every checkpoint, in '
-      'order, as training writes them) or one checkpoint prefix such as '
-      'runs/alexnet/model.ckpt-1000 (evaluated once).', 'Checkpoints')
-  eval_dir: str = option(REQUIRED, 'Folder for the evaluation\'s summaries, projector files and '
-                         'state; not the training folder (a subfolder of it is fine).',
-                         'TensorBoard')
-  dataset_name: str = option('flowers', 'flowers, or the --dataset_name another conversion used.',
-                             'Dataset')
-  dataset_split_name: str = option('validation', 'Split to read.', 'Dataset')
-  model_name: Optional[str] = option(
-      None, 'The network; default: the one the training folder\'s run.json names (alexnet_v2 '
-      'without it).', 'Model', choices=sorted(nets_factory.nets_map))
-  batch_size: int = option(50, 'Images per batch.', 'Input pipeline', above=0, says_value=True)
-  eval_interval_secs: float = option(
-      60.0, 'Seconds between looks for a new checkpoint (waiting ones are evaluated back to '
-      'back).', 'Checkpoints', minimum=0)
-  timeout: float = option(3600.0, 'Stop after this many seconds without a new checkpoint; 0 '
-                          'waits forever.', 'Checkpoints', minimum=0, note='0 waits forever')
-  max_number_of_steps: int = option(
-      0, 'Training\'s last step: stop once its checkpoint is evaluated. 0: the one training '
-      'wrote in the training folder\'s run.json (unknown without it).', 'Optimization',
-      minimum=0, note='0: from run.json')
-  once: bool = option(False, 'Evaluate one checkpoint (the newest in a folder) and exit.',
-                      'Checkpoints')
-  eval_image_size: Optional[int] = option(
-      None, 'Input size (default: the one training used, in run.json, else the net\'s, 224): the '
-      'side of the central crop, or the shorter side of the photo with --full_image.', 'Model')
-  full_image: bool = option(
-      False, 'Classify whole photos (aspect kept, one at a time) through the fully '
-      'convolutional net with its score map averaged, instead of a central crop.', 'Model')
-  moving_average_decay: Optional[float] = option(
-      None, 'Evaluate the moving averages of the weights training kept with this decay.',
-      'Optimization', within='(0, 1)')
-  eval_device: str = option(
-      'auto', 'auto: a GPU when one is visible (memory grows as needed); cpu: keep off the GPU; '
-      'gpu: require one.', 'Devices', choices=EVAL_DEVICES)
-  input_pipeline: Optional[str] = option(  # default: queue (tf_data for full_image)
-      None, 'queue: slim DatasetDataProvider and queue runners; tf_data: tf.data.',
-      'Input pipeline', choices=input_pipeline_lib.PIPELINES)
-  num_preprocessing_threads: int = option(4, 'Threads that decode and preprocess.',
-                                          'Input pipeline', above=0)
-  embedding_size: int = option(
-      pass_record.EMBEDDING_SIZE, 'Images in the embedding projector: a sample of the split, '
-      'the same images at every checkpoint (all of them when the split has no more); its '
-      '64-px thumbnails fit TensorBoard\'s 8192-px sprite up to 16384 images, smaller beyond. '
-      'Memory grows with it (about 43 KB an image), not with the split; 0: no projector.',
-      'TensorBoard', minimum=0)
-  embedding_seed: int = option(
-      pass_record.EMBEDDING_SEED, 'Which images the projector\'s sample takes: those with the '
-      'smallest hash of this seed and their file name.', 'TensorBoard', minimum=0)
-  embedding_every: int = option(
-      1, 'Write the projector every n-th evaluated checkpoint (and the last); 0: never.',
-      'TensorBoard', minimum=0)
-  grid_images: int = option(24, 'Images in the prediction grid (mistakes first); 0: no grid.',
-                            'TensorBoard', minimum=0)
-  fixed_photos: int = option(
-      3, 'The split\'s first n photos (in file order), shown at every checkpoint with their '
-      'Grad-CAM and conv1/conv5 feature maps, so TensorBoard\'s step slider shows the same '
-      'photos through training; 0: none.', 'TensorBoard', minimum=0)
-  preprocessing: Optional[str] = None  # a preprocessing_factory name (None: the model's)
 
 
 # --- settings ------------------------------------------------------------------------------------

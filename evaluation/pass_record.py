@@ -25,16 +25,13 @@ import tensorflow as tf
 
 import base
 from evaluation import calibration
+from evaluation import eval_config
 from pictures import overlays
 from pictures import photo_grids
 from summaries import events
 from summaries import projector
 
 EMBEDDING_TENSOR = 'fc7'
-# The projector's sample: 2,048 images make a sprite of 46 x 46 thumbnails of 64 px (2,944 px a
-# side, within TensorBoard's 8,192) and keep about 90 MB (fc7 16 KB, thumbnail 27 KB an image).
-EMBEDDING_SIZE = 2048
-EMBEDDING_SEED = 0
 METADATA_COLUMNS = ('true', 'predicted', 'correct', 'probability', 'probability_bin', 'filename')
 
 
@@ -62,7 +59,7 @@ class PassRecord:
   embedding_size feature vectors. num_classes: count the calibration (None: no calibration)."""
   grid_images: int = 0
   embedding_size: int = 0
-  seed: int = EMBEDDING_SEED
+  seed: int = eval_config.EMBEDDING_SEED
   num_classes: typing.Optional[int] = None
   predictions: dict = dataclasses.field(default_factory=dict)  # index -> Prediction, kept images
   thumbnails: dict = dataclasses.field(default_factory=dict)   # index -> uint8 [T, T, 3], same

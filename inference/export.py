@@ -35,8 +35,6 @@ from absl import logging
 import base
 from base import UserError
 from base import options
-from base.options import REQUIRED
-from base.options import option
 from datasets import dataset_utils
 from inference import classifier as classifier_lib
 from pictures import ramps
@@ -51,23 +49,6 @@ TFLITE_TOLERANCE = 1e-4         # largest difference of a probability allowed fo
 RESTORE_ATTEMPTS = 5            # a folder's newest checkpoint, taken again after a rotation
 _VERSION = re.compile(r'^\d+$')
 CLAIM = '.version-%d.claim'     # EXPORT_DIR/<this>: a version being renamed into place
-
-
-@dataclasses.dataclass
-class ExportConfig:
-  checkpoint_path: str = option(
-      REQUIRED, 'A training folder (its newest checkpoint) or a checkpoint prefix such as '
-      'runs/alexnet/model.ckpt-1000. Its folder\'s run.json and labels.txt tell the rest.',
-      'Checkpoints')
-  export_dir: str = option(REQUIRED, 'Folder of the model\'s versions: the SavedModel goes to '
-                           'EXPORT_DIR/<version>/, as TensorFlow Serving expects.', 'Export')
-  version: Optional[int] = option(
-      None, 'Version number (default: one more than the highest in --export_dir).', 'Export',
-      minimum=0, says_value=True)
-  overwrite: bool = option(False, 'Replace EXPORT_DIR/<version> when it exists.', 'Export')
-  tflite: bool = option(False, 'Also write model.tflite (TensorFlow Lite, the float signature) '
-                        'into the version folder, checked against the SavedModel.', 'Export')
-  overrides: run_info.Overrides = dataclasses.field(default_factory=run_info.Overrides)
 
 
 @dataclasses.dataclass

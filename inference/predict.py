@@ -8,7 +8,6 @@ through the net in batches; one that cannot be read or decoded is skipped with i
 import dataclasses
 import os
 from typing import Optional
-from typing import Sequence
 
 import tensorflow as tf
 from absl import logging
@@ -16,8 +15,6 @@ from absl import logging
 import base
 from base import UserError
 from base import options
-from base.options import REQUIRED
-from base.options import option
 from datasets import images as image_checks
 from inference import classifier as classifier_lib
 from inference import explanations
@@ -26,34 +23,6 @@ from inference import reports
 from rundir import run_info
 
 LOG_EVERY_SECS = 10.0
-
-
-@dataclasses.dataclass
-class PredictConfig:
-  checkpoint_path: str = option(
-      REQUIRED, 'A training folder (its newest checkpoint) or a checkpoint prefix such as '
-      'runs/alexnet/model.ckpt-1000. Its folder\'s run.json and labels.txt tell the rest.',
-      'Checkpoints')
-  photos: Sequence[str] = ()              # files, folders (recursively) and glob patterns
-  top_k: int = option(3, 'Classes shown per photo in the table.', 'Prediction', above=0,
-                      says_value=True)
-  output: Optional[str] = option(
-      None, 'Also write every class\'s probability per photo to this file: .csv, or .jsonl for '
-      'JSON lines (path, class, probability, probabilities; skipped photos: path and error); '
-      'not one of the photos.',
-      'Prediction')
-  full_image: bool = option(
-      False, 'Classify the whole photo (aspect kept) through the fully convolutional net with '
-      'its score map averaged, as eval_alexnet.py --full_image; default: the central crop, as '
-      'evaluation.', 'Model')
-  batch_size: int = option(32, 'Photos per run of the net (1 with --full_image).',
-                           'Input pipeline', above=0, says_value=True)
-  explain: Optional[str] = option(
-      None, 'Write a Grad-CAM picture per photo into this folder: where the net looked for the '
-      'class it predicted (a name already taken there gets -2, -3, ...: no file is replaced).',
-      'Prediction')
-  # For training folders without run.json, or to override it.
-  overrides: run_info.Overrides = dataclasses.field(default_factory=run_info.Overrides)
 
 
 @dataclasses.dataclass

@@ -10,6 +10,7 @@ import tf_slim as slim
 from base import BadArgument
 from nets import alexnet
 from nets import alexnet_tv
+from nets import names
 
 
 def _variant(net_fn, **fixed):
@@ -24,6 +25,9 @@ nets_map = {
     'alexnet_v2_bn': _variant(alexnet.alexnet_v2, use_batch_norm=True),
     'alexnet_tv': alexnet_tv.alexnet_tv,
 }
+
+if tuple(sorted(nets_map)) != names.NAMES:  # the --model_name choices: one of each net
+  raise ImportError('nets.names.NAMES %s are not the nets %s' % (names.NAMES, sorted(nets_map)))
 
 arg_scopes_map = {
     'alexnet_v2': alexnet.alexnet_v2_arg_scope,

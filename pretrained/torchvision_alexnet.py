@@ -31,13 +31,13 @@ from base import UserError
 from nets import alexnet_tv
 from nets import nets_factory
 from pictures import ramps
+from pretrained import verification
 from rundir import run_info
 
 MODEL_NAME = 'alexnet_tv'   # the nets_factory name; its variables are under alexnet_tv.SCOPE
 NUM_CLASSES = 1000
 CHECKPOINT_NAME = 'alexnet_tv.ckpt'
 IMAGE_SIZE = 224
-VERIFY_TOLERANCE = 1e-4   # largest logit difference allowed, as a fraction of the logit range
 
 # torchvision key prefix -> (layer, shape of its torch weight).
 LAYERS = collections.OrderedDict([
@@ -263,8 +263,8 @@ def compare_logits(ours, theirs):
 
 def verify(state_dict, prefix, images=None):
   """Runs torchvision's AlexNet (the state dict's weights) and the written checkpoint on the same
-  images: (largest logit difference, logit range, within VERIFY_TOLERANCE of the range).
-  UserError without torch and torchvision."""
+  images: (largest logit difference, logit range, within verification.VERIFY_TOLERANCE of the
+  range). UserError without torch and torchvision."""
   try:
     for name in ('torch', 'torchvision'):
       importlib.import_module(name)
@@ -274,7 +274,7 @@ def verify(state_dict, prefix, images=None):
   images = sample_images() if images is None else images
   difference, logit_range = compare_logits(checkpoint_logits(prefix, images),
                                            torchvision_logits(state_dict, images))
-  return difference, logit_range, difference <= VERIFY_TOLERANCE * logit_range
+  return difference, logit_range, difference <= verification.VERIFY_TOLERANCE * logit_range
 
 
 def convert(state_dict, output, class_names=None, overwrite=False):

@@ -4,10 +4,10 @@ labels.txt (the class names, `id:name` lines as the converter writes them).
 
 Training writes both at its start (write, from_training), so prediction and export need only a
 training folder or a checkpoint prefix (for_checkpoint), and evaluation takes the net from it
-(net_settings). Folders trained before run.json
-existed work with the same settings given explicitly (Overrides). run.json also holds a run id,
-new at each fresh start and kept when training resumes: the evaluator tells a new run in the same
-folder from the one it evaluated (run_id).
+(net_settings). Folders trained before run.json existed work with the same settings given
+explicitly (run_settings.Overrides). run.json also holds a run id, new at each fresh start and
+kept when training resumes: the evaluator tells a new run in the same folder from the one it
+evaluated (run_id).
 
 And it holds the SHA-256 of the class names in label order (classes_digest): a labels.txt edited
 afterwards (a line moved or renamed), or a run.json whose class count or digest was edited (or
@@ -29,17 +29,16 @@ from absl import logging
 
 import base
 from base import UserError
-from base.options import option
 from datasets import dataset_utils
 from nets import nets_factory
 from preprocessing import preprocessing_factory
 from rundir import checkpoints
+from rundir import run_settings
 
 FILENAME = 'run.json'
 LABELS_FILENAME = dataset_utils.LABELS_FILENAME
 FORMAT_VERSION = 2  # 2: with DIGEST_KEY
 DIGEST_KEY = 'class_names_sha256'  # in run.json: classes_digest of the class names trained on
-DEFAULT_MODEL = 'alexnet_v2'
 
 
 @dataclasses.dataclass
@@ -61,24 +60,6 @@ class RunInfo:
   @property
   def num_classes(self):
     return len(self.class_names)
-
-
-@dataclasses.dataclass
-class Overrides:
-  """What a user may say explicitly (None: from run.json, or the default)."""
-  model_name: Optional[str] = option(None, 'The network.', 'Model',
-                                     choices=sorted(nets_factory.nets_map))
-  labels_file: Optional[str] = option(  # a labels.txt; dataset_dir/labels.txt when that given
-      None, 'labels.txt (id:name lines) of the classes; default: the training folder\'s.',
-      'Dataset')
-  dataset_dir: Optional[str] = option(None, 'Or the converted dataset whose labels.txt to use.',
-                                      'Dataset')
-  image_size: Optional[int] = option(
-      None, 'Input size (predict --full_image: the photo\'s shorter side); default: the one '
-      'training used.', 'Model')
-  moving_average_decay: Optional[float] = option(
-      None, 'Use the moving averages of the weights kept with this decay (default: when the run '
-      'kept them); 0: the raw weights.', 'Optimization')
 
 
 def preprocessing_name(model_name):
@@ -243,7 +224,7 @@ def for_checkpoint(checkpoint_path, overrides=None):
   run.json the labels must be given (--labels_file or --dataset_dir) and the model defaults to
   alexnet_v2, the image size to the net's.
   """
-  overrides = overrides or Overrides()
+  overrides = overrides or run_settings.Overrides()
   base.check_no_glob_characters(checkpoint_path, 'checkpoint_path')
   checkpoint = checkpoints.resolve(checkpoint_path)
   train_dir = os.path.dirname(checkpoint) or '.'
@@ -252,7 +233,8 @@ def for_checkpoint(checkpoint_path, overrides=None):
   if stored is None and labels_path is None:
     raise UserError('%s has no %s (it was trained before runs described themselves): pass the '
                     'class names with --labels_file=PATH or --dataset_dir=DIR (its labels.txt), '
-                    'and --model_name if it is not %s' % (train_dir, FILENAME, DEFAULT_MODEL))
+                    'and --model_name if it is not %s'
+                    % (train_dir, FILENAME, run_settings.DEFAULT_MODEL))
   model_name, image_size, preprocessing = net_settings(stored, overrides.model_name,
                                                        overrides.image_size)
   class_names = read_labels(labels_path) if labels_path else stored.class_names
@@ -274,7 +256,7 @@ def net_settings(stored, model_name=None, image_size=None, size_flag='image_size
   None: no run.json), else alexnet_v2 at its own size. The preprocessing is the run's when the
   model is the run's, else the model's. UserError for an unknown model or preprocessing, or a
   size (--size_flag) below the smallest the net classifies."""
-  model_name = model_name or (stored.model_name if stored else DEFAULT_MODEL)
+  model_name = model_name or (stored.model_name if stored else run_settings.DEFAULT_MODEL)
   _check_model(model_name)
   smallest = nets_factory.min_image_size(model_name)
   if image_size is not None and image_size < smallest:

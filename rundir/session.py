@@ -3,9 +3,9 @@ import tensorflow as tf
 from tensorflow.core.protobuf import rewriter_config_pb2
 
 from base import UserError
+from rundir.devices import EVAL_DEVICES
+from rundir.devices import PRECISIONS
 
-PRECISIONS = ('fp32', 'bf16', 'fp16', 'auto')
-EVAL_DEVICES = ('auto', 'cpu', 'gpu')
 BF16_CPU_FLAGS = ('avx512_bf16', 'amx_bf16')
 
 

@@ -12,11 +12,11 @@ from base import UserError
 from base import options
 from base.options import REQUIRED
 from base.options import option
-from datasets import input_pipeline as input_pipeline_lib
-from nets import nets_factory
-from rundir import session
-from training import cluster as cluster_lib
-from training import optimization
+from datasets import pipelines
+from nets import names
+from rundir import devices
+from training import cluster_roles
+from training import optimizer_params as optimizers  # (a field is named optimizer_params)
 
 MAX_EPOCHS = 1e6  # of a schedule's epochs: counted in steps, they must stay integers
 
@@ -29,18 +29,18 @@ class TrainConfig:
                              'Dataset')
   dataset_split_name: str = option('train', 'Split to read.', 'Dataset')
   model_name: str = option('alexnet_v2', 'The network.', 'Model',
-                           choices=sorted(nets_factory.nets_map))
+                           choices=names.NAMES)
   batch_size: int = option(32, 'Images per step (split over the clones).', 'Input pipeline',
                            above=0, says_value=True)
   max_number_of_steps: int = option(  # the global step to stop at
       10000, 'Steps to train to (global step); 0 trains until stopped.', 'Optimization',
       minimum=0, note='0: until stopped', says_value=True)
   optimizer: str = option('momentum', 'Optimizer.', 'Optimization',
-                          choices=optimization.OPTIMIZERS)
+                          choices=optimizers.OPTIMIZERS)
   optimizer_params: dict = dataclasses.field(default_factory=dict)  # --momentum, --adam_beta1...
   learning_rate: float = option(0.01, 'Initial learning rate.', 'Optimization', above=0)
   learning_rate_decay_type: str = option('exponential', 'How the learning rate decays.',
-                                         'Optimization', choices=optimization.DECAY_TYPES)
+                                         'Optimization', choices=optimizers.DECAY_TYPES)
   learning_rate_decay_factor: float = option(0.94, 'exponential: factor per decay period.',
                                              'Optimization', within='(0, 1]')
   end_learning_rate: float = option(0.0001, 'polynomial: final rate.', 'Optimization',
@@ -71,7 +71,7 @@ class TrainConfig:
                                      'Checkpoints')
   input_pipeline: str = option(
       'queue', 'queue: slim DatasetDataProvider and queue runners; tf_data: tf.data.',
-      'Input pipeline', choices=input_pipeline_lib.PIPELINES)
+      'Input pipeline', choices=pipelines.PIPELINES)
   num_readers: int = option(4, 'Parallel TFRecord readers.', 'Input pipeline')
   num_preprocessing_threads: int = option(4, 'Threads that decode and preprocess.',
                                           'Input pipeline')
@@ -97,11 +97,11 @@ class TrainConfig:
   precision: str = option(
       'fp32', 'bf16: oneDNN mixed precision on CPUs with AVX512-BF16/AMX; fp16: GPU mixed '
       'precision; auto: bf16 where the CPU has it and no GPU is visible, else fp32. Weights '
-      'stay fp32.', 'Devices', choices=session.PRECISIONS)
+      'stay fp32.', 'Devices', choices=devices.PRECISIONS)
   summarize_histograms: bool = option(True, 'Histograms of weights and activations.',
                                       'TensorBoard')
   summarize_gradients: bool = option(False, 'Histograms of gradients.', 'TensorBoard')
-  cluster: Optional[cluster_lib.Cluster] = None  # None: one process (training/cluster.py)
+  cluster: Optional[cluster_roles.Cluster] = None  # None: one process (training/cluster.py)
   sync_replicas: bool = option(
       False, 'In a cluster: aggregate the workers\' gradients into one update '
       '(SyncReplicasOptimizer); else each worker updates on its own.', 'Cluster')
@@ -125,21 +125,13 @@ def validate(config):
     raise UserError('--sync_replicas needs a cluster (--job_name, --ps_hosts, --worker_hosts '
                     'or TF_CONFIG)')
   if config.cluster is not None:
-    cluster_lib.replicas_to_aggregate(config.cluster, config.replicas_to_aggregate)
+    cluster_roles.replicas_to_aggregate(config.cluster, config.replicas_to_aggregate)
   if config.deterministic:
     _check_deterministic(config)
-  optimization.check_params(config.optimizer_params)
+  optimizers.check_params(config.optimizer_params)
   base.check_folder_path(config.train_dir, 'train_dir')
   for flag in ('train_dir', 'dataset_dir', 'checkpoint_path'):
     base.check_no_glob_characters(getattr(config, flag), flag)
-  if config.train_image_size is not None:
-    map_size = nets_factory.score_map_size(config.model_name, config.train_image_size,
-                                           config.train_image_size)
-    if map_size != (1, 1):
-      low, high = nets_factory.classify_sizes(config.model_name)
-      raise UserError('--train_image_size=%d gives %s a %dx%d map where training needs '
-                      '1x1; use a size from %d to %d (224 is the default)'
-                      % ((config.train_image_size, config.model_name) + map_size + (low, high)))
 
 
 def _check_deterministic(config):

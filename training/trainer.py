@@ -24,6 +24,7 @@ from rundir import session
 from summaries import run_start
 from training import clones
 from training import cluster as cluster_lib
+from training import cluster_roles
 from training import gradients
 from training import joining
 from training import optimization
@@ -134,7 +135,7 @@ def _batches_per_step(config):
   """The batches one global step learns from: the replicas aggregated with sync replicas."""
   if not config.sync_replicas:
     return 1
-  return cluster_lib.replicas_to_aggregate(config.cluster, config.replicas_to_aggregate)
+  return cluster_roles.replicas_to_aggregate(config.cluster, config.replicas_to_aggregate)
 
 
 def build_graph(config, dataset):
@@ -213,6 +214,19 @@ def _init_fn(config, resume_from, class_names, check_resumable):
   return None
 
 
+def check_image_size(config):
+  """UserError for a --train_image_size that does not give the net a 1x1 score map (after
+  train_config.validate: the nets' sizes come with the nets, which import TensorFlow)."""
+  if config.train_image_size is not None:
+    map_size = nets_factory.score_map_size(config.model_name, config.train_image_size,
+                                           config.train_image_size)
+    if map_size != (1, 1):
+      low, high = nets_factory.classify_sizes(config.model_name)
+      raise UserError('--train_image_size=%d gives %s a %dx%d map where training needs '
+                      '1x1; use a size from %d to %d (224 is the default)'
+                      % ((config.train_image_size, config.model_name) + map_size + (low, high)))
+
+
 def train(config, step_function=steps.StepFunction, check_resumable=resume.check_resumable):
   """Trains until max_number_of_steps (or forever); resumes from train_dir's newest checkpoint.
   One training at a time per train_dir (a lock file there; a second one is a UserError).
@@ -227,6 +241,7 @@ def train(config, step_function=steps.StepFunction, check_resumable=resume.check
   the graph's variables (resume.check_resumable).
   """
   train_config.validate(config)
+  check_image_size(config)
   gpus, flags = session.num_gpus(), session.cpu_flags()
   config = dataclasses.replace(
       config, precision=session.resolve_precision(config.precision, gpus, flags))

@@ -21,6 +21,7 @@ from support.scripts import assert_one_line_error
 from support.scripts import run_script
 from support.scripts import start_script
 from training import cluster
+from training import cluster_roles
 from training import local_cluster
 from training import private_network
 from training import train_config
@@ -37,25 +38,26 @@ def tf_config(task_type, index, spec=None, **extra):
 
 @pytest.mark.parametrize('job,index', [('ps', 0), ('ps', 1), ('worker', 0), ('worker', 2)])
 def test_flags_and_tf_config_give_the_same_roles(job, index, monkeypatch):
-  from_flags = cluster.resolve(job, index, PS, WORKERS)
+  from_flags = cluster_roles.resolve(job, index, PS, WORKERS)
   text = tf_config(job, index, environment='cloud')
-  assert cluster.resolve(tf_config=text) == from_flags
+  assert cluster_roles.resolve(tf_config=text) == from_flags
   assert from_flags.is_chief == (job == 'worker' and index == 0)
   # TensorFlow's own reader of TF_CONFIG sees the same task and cluster
   monkeypatch.setenv('TF_CONFIG', text)
   resolver = tf.distribute.cluster_resolver.TFConfigClusterResolver()
   assert (resolver.task_type, resolver.task_id) == (job, index)
-  assert resolver.cluster_spec().as_dict() == from_flags.cluster_spec().as_dict()
+  assert resolver.cluster_spec().as_dict() == cluster.cluster_spec(from_flags).as_dict()
 
 
 def test_a_chief_job_is_worker_0_and_flags_win_over_tf_config():
   spec = {'chief': ['c:1'], 'worker': ['w:1', 'w:2'], 'ps': ['p:1'], 'evaluator': ['e:1']}
-  chief = cluster.resolve(tf_config=tf_config('chief', 0, spec))
+  chief = cluster_roles.resolve(tf_config=tf_config('chief', 0, spec))
   assert chief.is_chief and chief.worker_hosts == ('c:1', 'w:1', 'w:2')
-  assert cluster.resolve(tf_config=tf_config('worker', 1, spec)).task_index == 2
-  assert cluster.resolve('worker', 1, ['p:1'], ['a:1', 'b:1'],
+  assert cluster_roles.resolve(tf_config=tf_config('worker', 1, spec)).task_index == 2
+  assert cluster_roles.resolve('worker', 1, ['p:1'], ['a:1', 'b:1'],
                          tf_config=tf_config('chief', 0, spec)).task_index == 1
-  assert cluster.resolve(tf_config=None) is None and cluster.resolve(tf_config=' ') is None
+  assert cluster_roles.resolve(tf_config=None) is None
+  assert cluster_roles.resolve(tf_config=' ') is None
 
 
 @pytest.mark.parametrize('args,message', [
@@ -79,7 +81,7 @@ def test_a_chief_job_is_worker_0_and_flags_win_over_tf_config():
 ])
 def test_roles_that_cannot_work_are_one_line(args, message):
   with pytest.raises(UserError, match=None) as raised:
-    cluster.resolve(**args)
+    cluster_roles.resolve(**args)
   assert message in str(raised.value) and '\n' not in str(raised.value)
 
 
@@ -92,7 +94,7 @@ def test_malformed_tf_config_is_one_line_and_exit_2(tmp_path, monkeypatch):
 
 
 def test_variables_go_to_the_ps_tasks_by_size_and_the_net_to_the_worker(tmp_path):
-  roles = cluster.resolve('worker', 1, ['p:1', 'p:2'], ['w:1', 'w:2'])
+  roles = cluster_roles.resolve('worker', 1, ['p:1', 'p:2'], ['w:1', 'w:2'])
   config = train_config.TrainConfig(dataset_dir='unused', train_dir=str(tmp_path), batch_size=2,
                                     cluster=roles, sync_replicas=True, moving_average_decay=0.99)
   with tf.Graph().as_default() as graph, tf.compat.v1.device(cluster.device_setter(roles)):
@@ -123,7 +125,7 @@ def test_each_step_moves_the_weights_once_each_way(sync, tmp_path, monkeypatch):
   """Per step a worker receives each weight once and sends each gradient once (the weight decay
   and the finite-gradient check run beside the weights, on the ps); the graph's count matched
   the loopback's 728 MB before this, so it stands for the network here."""
-  roles = cluster.resolve('worker', 0, ['p:1', 'p:2'], ['w:1', 'w:2'])
+  roles = cluster_roles.resolve('worker', 0, ['p:1', 'p:2'], ['w:1', 'w:2'])
   config = train_config.TrainConfig(dataset_dir='unused', train_dir=str(tmp_path), batch_size=2,
                                     cluster=roles, weight_decay=0.0005, sync_replicas=sync)
   sent, weights = cluster_traffic.graph_traffic(config)
@@ -183,7 +185,7 @@ def test_local_cluster_exits_as_a_shell_reports_a_killed_chief():
 
 def test_a_lost_ps_ends_the_worker_with_one_line():
   """Closing a session whose ps is gone never returns: the worker exits with one line."""
-  roles = cluster.resolve('worker', 1, PS, WORKERS)
+  roles = cluster_roles.resolve('worker', 1, PS, WORKERS)
   exits = []
   done = threading.Event()
   error = tf.errors.UnavailableError(

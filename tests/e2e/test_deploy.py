@@ -11,7 +11,7 @@ import pytest
 
 from base import UserError
 from support.scripts import ROOT
-from training import cluster
+from training import cluster_roles
 
 DEPLOY = os.path.join(ROOT, 'deploy')
 NAMESPACE = 'research'
@@ -97,14 +97,14 @@ def test_each_replica_gets_its_role_from_the_operator_tf_config():
       command = replicas[kind]['template']['spec']['containers'][0]['command']
       assert command[1] == 'train_alexnet.py' and not any(
           arg.startswith(('--job_name', '--ps_hosts', '--worker_hosts')) for arg in command)
-      roles = cluster.resolve(tf_config=operator_tf_config(name, replicas, kind.lower(), i))
+      roles = cluster_roles.resolve(tf_config=operator_tf_config(name, replicas, kind.lower(), i))
       assert (roles.job_name, roles.task_index) == (kind.lower(), i)
       host = '%s-%s-%d.%s.svc:2222' % (name, kind.lower(), i, NAMESPACE)
       assert (roles.ps_hosts if kind == 'PS' else roles.worker_hosts)[i] == host
       seen.append((roles.job_name, roles.task_index, roles.is_chief))
   assert seen.count(('worker', 0, True)) == 1 and len(seen) == len(set(seen))
   with pytest.raises(UserError, match='run eval_alexnet.py there'):
-    cluster.resolve(tf_config=operator_tf_config(name, replicas, 'evaluator', 0))
+    cluster_roles.resolve(tf_config=operator_tf_config(name, replicas, 'evaluator', 0))
 
 
 def test_only_the_job_s_pods_reach_its_grpc_ports():

@@ -15,6 +15,7 @@ import tensorflow as tf
 import base
 from evaluation import eval_state
 from evaluation import evaluator
+from evaluation.eval_config import EvalConfig
 from rundir import checkpoints
 from support.faults import tmpfs
 from support.faults import write_tiny_checkpoints
@@ -140,7 +141,7 @@ def eval_config(dataset_dir, train_dir, eval_dir, **overrides):
   settings = dict(batch_size=5, embedding_size=0, grid_images=0, fixed_photos=0,
                   eval_interval_secs=0.01, timeout=0.5, max_number_of_steps=3)
   settings.update(overrides)
-  return evaluator.EvalConfig(dataset_dir=dataset_dir, checkpoint_path=str(train_dir),
+  return EvalConfig(dataset_dir=dataset_dir, checkpoint_path=str(train_dir),
                               eval_dir=str(eval_dir), **settings)
 
 

@@ -6,6 +6,7 @@ import pytest
 
 import base
 from base import UserError
+from evaluation import eval_config
 from evaluation import evaluator
 from support import tf_helpers
 from training import trainer
@@ -24,7 +25,7 @@ def test_a_second_evaluator_on_an_eval_dir_in_use_is_refused(records_dataset, tm
   prefix = tf_helpers.save_random_checkpoint(str(tmp_path / 'train' / 'model.ckpt-3'), 5, 3)
   eval_dir = str(tmp_path / 'eval')
   os.makedirs(eval_dir)
-  config = evaluator.EvalConfig(dataset_dir=records_dataset[0], checkpoint_path=prefix,
+  config = eval_config.EvalConfig(dataset_dir=records_dataset[0], checkpoint_path=prefix,
                                 eval_dir=eval_dir, batch_size=4, num_preprocessing_threads=1)
   with base.folder_lock(eval_dir, evaluator.LOCK_FILENAME, 'an evaluation'):
     with pytest.raises(UserError, match='in use by an evaluation'):
@@ -49,7 +50,7 @@ def test_training_refuses_glob_characters_and_leaves_a_sibling_alone(records_dat
 
 
 def test_evaluation_refuses_glob_characters(records_dataset, tmp_path):
-  config = evaluator.EvalConfig(dataset_dir=records_dataset[0],
+  config = eval_config.EvalConfig(dataset_dir=records_dataset[0],
                                 checkpoint_path=str(tmp_path / 'run[12]'),
                                 eval_dir=str(tmp_path / 'eval'))
   with pytest.raises(UserError, match='--checkpoint_path=.*glob characters'):

@@ -16,6 +16,7 @@ from base import UserError
 from datasets import input_pipeline
 from evaluation import eval_state
 from evaluation import evaluator
+from evaluation.eval_config import EvalConfig
 from rundir import checkpoints
 from rundir import run_info
 from support.tf_helpers import save_random_checkpoint
@@ -30,7 +31,7 @@ def eval_config(trained, checkpoint_path, eval_dir, **overrides):
   settings = dict(OPTIONS, dataset_dir=trained.dataset_dir, checkpoint_path=str(checkpoint_path),
                   eval_dir=str(eval_dir), timeout=60.0)
   settings.update(overrides)
-  return evaluator.EvalConfig(**settings)
+  return EvalConfig(**settings)
 
 
 def start_run(trained, folder, last_step):

@@ -24,6 +24,7 @@ from evaluation import eval_state
 from evaluation import evaluator
 from evaluation import metrics
 from evaluation import pass_record
+from evaluation.eval_config import EvalConfig
 from rundir import checkpoints
 from rundir import run_info
 from summaries import projector
@@ -37,7 +38,7 @@ def eval_config(trained, checkpoint_path, eval_dir, **overrides):
                   eval_dir=str(eval_dir), batch_size=4, eval_interval_secs=0.1, timeout=5.0,
                   num_preprocessing_threads=1, fixed_photos=0)  # (0.5 s each; tested below)
   settings.update(overrides)
-  return evaluator.EvalConfig(**settings)
+  return EvalConfig(**settings)
 
 
 def link_checkpoint(prefix, folder):

@@ -17,6 +17,8 @@ from datasets.images import DEFAULT_MAX_PIXELS
 from inference import classifier
 from inference import export
 from inference import predict
+from inference.export_config import ExportConfig
+from inference.predict_config import PredictConfig
 from rundir import run_info
 from support.bombs import zero_png
 from support.predict_helpers import photo_bytes
@@ -77,7 +79,7 @@ def exported(tmp_path_factory):
   train_dir = str(root / 'train')
   save_checkpoint(train_dir, step=4)
   export_dir = str(root / 'models')
-  result = export.export(export.ExportConfig(checkpoint_path=train_dir, export_dir=export_dir))
+  result = export.export(ExportConfig(checkpoint_path=train_dir, export_dir=export_dir))
   assert result.version == 1 and result.path == os.path.join(export_dir, '1')
   return train_dir, export_dir
 
@@ -92,7 +94,7 @@ def test_the_saved_model_loads_in_tf2_and_gives_the_probabilities_of_predict(exp
                            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2'))
   assert process.returncode == 0, process.stderr[-3000:]
   served = json.loads(process.stdout.strip().splitlines()[-1])
-  predictions = predict.predict(predict.PredictConfig(checkpoint_path=train_dir, photos=photos),
+  predictions = predict.predict(PredictConfig(checkpoint_path=train_dir, photos=photos),
                                 out=lambda line: None)
   expected = np.array([p.probabilities for p in predictions])
   assert served['eager']
@@ -142,14 +144,14 @@ def test_saved_model_cli_lists_both_signatures(exported):
 
 def test_versions_count_up_and_an_existing_one_is_replaced_only_when_asked(exported):
   train_dir, export_dir = exported
-  config = export.ExportConfig(checkpoint_path=train_dir, export_dir=export_dir)
+  config = ExportConfig(checkpoint_path=train_dir, export_dir=export_dir)
   assert export.export(config).version == 2
   with pytest.raises(UserError, match='already exists; pass --overwrite'):
-    export.export(export.ExportConfig(checkpoint_path=train_dir, export_dir=export_dir,
+    export.export(ExportConfig(checkpoint_path=train_dir, export_dir=export_dir,
                                       version=1))
   marker = os.path.join(export_dir, '1', 'marker')
   open(marker, 'w').close()
-  export.export(export.ExportConfig(checkpoint_path=train_dir, export_dir=export_dir, version=1,
+  export.export(ExportConfig(checkpoint_path=train_dir, export_dir=export_dir, version=1,
                                     overwrite=True))
   assert not os.path.exists(marker)
   assert sorted(os.listdir(export_dir)) == ['1', '2']  # no temporary folder left
@@ -166,7 +168,7 @@ def test_a_failed_export_leaves_nothing_behind(exported, tmp_path):
     raise OSError(28, 'No space left on device')
 
   with pytest.raises(OSError):
-    export.export(export.ExportConfig(checkpoint_path=train_dir, export_dir=export_dir),
+    export.export(ExportConfig(checkpoint_path=train_dir, export_dir=export_dir),
                   write_labels=fail)
   assert os.listdir(export_dir) == []
 
@@ -187,7 +189,7 @@ def racing(config):
 def test_two_exports_at_once_take_two_versions(exported, tmp_path):
   train_dir, _ = exported
   export_dir = str(tmp_path / 'models')
-  config = export.ExportConfig(checkpoint_path=train_dir, export_dir=export_dir)
+  config = ExportConfig(checkpoint_path=train_dir, export_dir=export_dir)
   write_labels, others = racing(config)
   first = export.export(config, write_labels=write_labels)
   [second] = others
@@ -201,7 +203,7 @@ def test_two_exports_at_once_take_two_versions(exported, tmp_path):
 def test_an_explicit_version_written_meanwhile_is_refused_not_replaced(exported, tmp_path):
   train_dir, _ = exported
   export_dir = str(tmp_path / 'models')
-  config = export.ExportConfig(checkpoint_path=train_dir, export_dir=export_dir, version=5)
+  config = ExportConfig(checkpoint_path=train_dir, export_dir=export_dir, version=5)
   write_labels, others = racing(config)
   with pytest.raises(UserError, match='5 was written by another export meanwhile; pass '
                      '--overwrite'):
@@ -210,9 +212,9 @@ def test_an_explicit_version_written_meanwhile_is_refused_not_replaced(exported,
   # a version claimed by a running export (its claim folder) is refused too; a free one is not
   os.mkdir(os.path.join(export_dir, export.CLAIM % 6))
   with pytest.raises(UserError, match='6 is being written by another export'):
-    export.export(export.ExportConfig(checkpoint_path=train_dir, export_dir=export_dir,
+    export.export(ExportConfig(checkpoint_path=train_dir, export_dir=export_dir,
                                       version=6))
-  assert export.export(export.ExportConfig(checkpoint_path=train_dir,
+  assert export.export(ExportConfig(checkpoint_path=train_dir,
                                            export_dir=export_dir)).version == 7
 
 
@@ -234,7 +236,7 @@ def test_a_checkpoint_rotated_away_during_the_export_is_taken_again_from_the_fol
       rotate_away(checkpoint)
     return export.write_saved_model(checkpoint, info, path, write_labels, newest)
 
-  config = export.ExportConfig(checkpoint_path=train_dir, export_dir=export_dir)
+  config = ExportConfig(checkpoint_path=train_dir, export_dir=export_dir)
   result = export.export(config, write_model=racing)
   assert tried == [first] and result.checkpoint == os.path.join(train_dir, 'model.ckpt-5')
   assert export.versions(export_dir) == [1]
@@ -268,7 +270,7 @@ def test_a_reordered_labels_file_is_refused_and_nothing_exported(tmp_path):
   labels = reorder_labels(train_dir)
   with pytest.raises(UserError, match='%s does not match %s' % (
       labels, os.path.join(train_dir, 'run.json'))):
-    export.export(export.ExportConfig(checkpoint_path=train_dir, export_dir=export_dir))
+    export.export(ExportConfig(checkpoint_path=train_dir, export_dir=export_dir))
   assert not os.path.exists(export_dir)
 
 
@@ -293,7 +295,7 @@ def test_export_script_writes_a_tflite_model_that_agrees_with_the_saved_model(ex
   assert 'TensorFlow Lite model: %s/7/model.tflite' % export_dir in process.stderr
   photos = jpeg_files(tmp_path)
   expected = [p.probabilities for p in predict.predict(
-      predict.PredictConfig(checkpoint_path=train_dir, photos=photos), out=lambda line: None)]
+      PredictConfig(checkpoint_path=train_dir, photos=photos), out=lambda line: None)]
   got = export.tflite_probabilities(os.path.join(export_dir, '7', 'model.tflite'),
                                     preprocessed(train_dir, photos))
   np.testing.assert_allclose(got, expected, atol=1e-4)

@@ -11,11 +11,14 @@ import tensorflow as tf
 from PIL import Image
 
 from base import UserError
+from evaluation import eval_config
 from evaluation import evaluator
 from inference import photo_files
 from inference import predict
+from inference import predict_config
 from inference import reports
 from rundir import run_info
+from rundir import run_settings
 from support.dataset_helpers import CLASS_NAMES
 from support.predict_helpers import photo_bytes
 from support.predict_helpers import reorder_labels
@@ -33,7 +36,7 @@ def train_dir(tmp_path_factory):
 
 def run_predict(train_dir, photos, **settings):
   lines = []
-  config = predict.PredictConfig(checkpoint_path=train_dir, photos=list(photos), **settings)
+  config = predict_config.PredictConfig(checkpoint_path=train_dir, photos=list(photos), **settings)
   return predict.predict(config, out=lines.append), lines
 
 
@@ -56,7 +59,7 @@ def validation_photos(dataset_dir, folder):
 def evaluated_probabilities(dataset_dir, train_dir, eval_dir, **settings):
   """{filename: probabilities} of one evaluation pass of eval_alexnet.py's evaluator."""
   batches = []
-  config = evaluator.EvalConfig(dataset_dir=dataset_dir, checkpoint_path=train_dir,
+  config = eval_config.EvalConfig(dataset_dir=dataset_dir, checkpoint_path=train_dir,
                                 eval_dir=eval_dir, once=True, embedding_size=0, grid_images=0,
                                 fixed_photos=0,
                                 eval_device='cpu', **settings)
@@ -299,7 +302,7 @@ def test_moving_averages_are_used_when_the_run_kept_them(tmp_path):
   save_checkpoint(train_dir, averages_decay=0.99)
   photo = write_photos(tmp_path / 'photos', ['rgb.jpg'])
   [averaged], _ = run_predict(train_dir, photo)
-  [raw], _ = run_predict(train_dir, photo, overrides=run_info.Overrides(moving_average_decay=0))
+  [raw], _ = run_predict(train_dir, photo, overrides=run_settings.Overrides(moving_average_decay=0))
   assert raw.probabilities == pytest.approx([0.2] * 5)  # raw fc8 is 0
   assert np.ptp(averaged.probabilities) > 0.1
 
@@ -308,14 +311,14 @@ def test_moving_averages_are_used_when_the_run_kept_them(tmp_path):
     (dict(photos=[]), 'name the photos'),
     (dict(top_k=0), '--top_k must be positive'),
     (dict(output='out.txt'), 'use a .csv file'),
-    (dict(overrides=run_info.Overrides(image_size=60)), '--image_size must be at least 195'),
-    (dict(overrides=run_info.Overrides(image_size=0)), '--image_size must be at least 195'),
+    (dict(overrides=run_settings.Overrides(image_size=60)), '--image_size must be at least 195'),
+    (dict(overrides=run_settings.Overrides(image_size=0)), '--image_size must be at least 195'),
 ])
 def test_settings_that_cannot_work_are_user_errors(train_dir, settings, message):
   config = dict(checkpoint_path=train_dir, photos=['x.jpg'])
   config.update(settings)
   with pytest.raises(UserError, match=message):
-    predict.predict(predict.PredictConfig(**config))
+    predict.predict(predict_config.PredictConfig(**config))
 
 
 def test_a_checkpoint_of_another_class_count_is_a_user_error(tmp_path):
@@ -324,7 +327,7 @@ def test_a_checkpoint_of_another_class_count_is_a_user_error(tmp_path):
   photo = write_photos(tmp_path / 'photos', ['rgb.jpg'])
   with pytest.raises(UserError, match=r'fc8/biases with shape \[3\] but the model needs \[5\]'):
     run_predict(str(tmp_path), photo,
-                overrides=run_info.Overrides(labels_file=str(tmp_path / 'five.txt')))
+                overrides=run_settings.Overrides(labels_file=str(tmp_path / 'five.txt')))
 
 
 def test_a_damaged_checkpoint_is_a_user_error(tmp_path):

@@ -13,6 +13,7 @@ import tf_slim as slim
 from PIL import Image
 
 from base import UserError
+from evaluation import eval_config
 from evaluation import evaluator
 from nets import alexnet_tv
 from nets import nets_factory
@@ -364,7 +365,7 @@ def test_fine_tunes_on_flowers_from_a_converted_checkpoint(converted, records_da
   assert trained.get_tensor('alexnet_tv/fc8/biases').shape == (5,)
 
   eval_dir = str(tmp_path / 'eval')
-  [result] = evaluator.evaluate(evaluator.EvalConfig(
+  [result] = evaluator.evaluate(eval_config.EvalConfig(
       dataset_dir=records_dataset[0], checkpoint_path=str(train_dir), eval_dir=eval_dir,
       model_name='alexnet_tv', batch_size=5, once=True, num_preprocessing_threads=1))
   assert result.embedding_written
@@ -379,14 +380,18 @@ def test_fine_tunes_on_flowers_from_a_converted_checkpoint(converted, records_da
 
 def test_size_checks_of_training_and_evaluation_are_the_net_s(tmp_path):
   with pytest.raises(UserError, match='at least 223 .*alexnet_tv'):
-    evaluator.validate(evaluator.EvalConfig(
+    evaluator.validate(eval_config.EvalConfig(
         dataset_dir=str(tmp_path), checkpoint_path=str(tmp_path / 'run'),
         eval_dir=str(tmp_path / 'eval'), model_name='alexnet_tv', eval_image_size=200))
-  evaluator.validate(evaluator.EvalConfig(    # 200 is fine for alexnet_v2 (at least 195)
+  evaluator.validate(eval_config.EvalConfig(    # 200 is fine for alexnet_v2 (at least 195)
       dataset_dir=str(tmp_path), checkpoint_path=str(tmp_path / 'run'),
       eval_dir=str(tmp_path / 'eval'), eval_image_size=200))
+  too_large = tf_helpers.tiny_train_config(str(tmp_path), tmp_path / 'run',
+                                           model_name='alexnet_tv', train_image_size=255)
+  train_config.validate(too_large)  # (the sizes come with the nets: the trainer checks them)
   with pytest.raises(UserError, match='gives alexnet_tv a 2x2 map .* from 223 to 254'):
-    train_config.validate(tf_helpers.tiny_train_config(str(tmp_path), tmp_path / 'run',
-                                                  model_name='alexnet_tv', train_image_size=255))
-  train_config.validate(tf_helpers.tiny_train_config(str(tmp_path), tmp_path / 'run2',
-                                                model_name='alexnet_tv', train_image_size=254))
+    trainer.check_image_size(too_large)
+  fits = tf_helpers.tiny_train_config(str(tmp_path), tmp_path / 'run2',
+                                      model_name='alexnet_tv', train_image_size=254)
+  train_config.validate(fits)
+  trainer.check_image_size(fits)

@@ -8,6 +8,7 @@ import pytest
 
 from base import UserError
 from rundir import run_info
+from rundir import run_settings
 from summaries import run_start
 from support.dataset_helpers import CLASS_NAMES
 from support.tf_helpers import save_random_checkpoint
@@ -54,7 +55,7 @@ def test_a_prefix_is_described_by_its_folder_and_flags_override_it(tmp_path):
                                                  'inception', 0.9, 'mine'))
   checkpoint, info = run_info.for_checkpoint(prefix + '.index')
   assert checkpoint == prefix and info.image_size == 210 and info.moving_average_decay == 0.9
-  _, info = run_info.for_checkpoint(prefix, run_info.Overrides(image_size=224,
+  _, info = run_info.for_checkpoint(prefix, run_settings.Overrides(image_size=224,
                                                                moving_average_decay=0))
   assert info.image_size == 224 and info.moving_average_decay is None
   assert info.class_names == ['a', 'b', 'c']
@@ -65,11 +66,11 @@ def test_an_older_folder_needs_the_labels_and_then_works(records_dataset, tmp_pa
   save_random_checkpoint(str(tmp_path / 'model.ckpt-3'), 5, 3)
   with pytest.raises(UserError, match='no run.json .* --labels_file=PATH or --dataset_dir'):
     run_info.for_checkpoint(str(tmp_path))
-  _, info = run_info.for_checkpoint(str(tmp_path), run_info.Overrides(dataset_dir=dataset_dir))
+  _, info = run_info.for_checkpoint(str(tmp_path), run_settings.Overrides(dataset_dir=dataset_dir))
   assert info == run_info.RunInfo('alexnet_v2', list(CLASS_NAMES), 224, 'inception')
   labels = tmp_path / 'names.txt'
   labels.write_text('0:cat\n1:dog\n')
-  _, info = run_info.for_checkpoint(str(tmp_path), run_info.Overrides(
+  _, info = run_info.for_checkpoint(str(tmp_path), run_settings.Overrides(
       labels_file=str(labels), model_name='alexnet_v2_bn'))
   assert info.class_names == ['cat', 'dog'] and info.model_name == 'alexnet_v2_bn'
 
@@ -163,8 +164,8 @@ def test_labels_given_in_another_order_than_the_run_is_trained_with_are_refused(
   reordered.write_text(''.join('%d:%s\n' % item for item in enumerate(sorted(
       CLASS_NAMES, reverse=True))))
   with pytest.raises(UserError, match='reordered.txt lists the classes of .* in another order'):
-    run_info.for_checkpoint(str(tmp_path), run_info.Overrides(labels_file=str(reordered)))
+    run_info.for_checkpoint(str(tmp_path), run_settings.Overrides(labels_file=str(reordered)))
   renamed = tmp_path / 'renamed.txt'  # other names (a translation): the user's to give
   renamed.write_text(''.join('%d:flower %d\n' % (i, i) for i in range(len(CLASS_NAMES))))
-  _, info = run_info.for_checkpoint(str(tmp_path), run_info.Overrides(labels_file=str(renamed)))
+  _, info = run_info.for_checkpoint(str(tmp_path), run_settings.Overrides(labels_file=str(renamed)))
   assert info.class_names[0] == 'flower 0'

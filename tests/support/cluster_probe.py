@@ -21,6 +21,7 @@ import tf_slim as slim  # noqa: E402
 
 import compat  # noqa: E402
 from training import cluster as cluster_lib  # noqa: E402
+from training import cluster_roles  # noqa: E402
 from training.steps import StepFunction  # noqa: E402
 
 
@@ -28,7 +29,7 @@ def main(argv):
   sync = '--sync' in argv
   steps, out = [int(a) if a.isdigit() else a for a in argv if a != '--sync']
   tf.compat.v1.disable_eager_execution()
-  roles = cluster_lib.resolve(tf_config=os.environ['TF_CONFIG'])
+  roles = cluster_roles.resolve(tf_config=os.environ['TF_CONFIG'])
   if roles.job_name == 'ps':
     return cluster_lib.serve_ps(roles)
   n = roles.num_workers

@@ -1,7 +1,7 @@
 """What evaluation tests build again and again: a random confusion matrix, a quiet EvalConfig."""
 import numpy as np
 
-from evaluation import evaluator
+from evaluation.eval_config import EvalConfig
 
 
 def random_confusion(num_classes, images, seed=0, right=0.3):
@@ -20,4 +20,4 @@ def eval_config(dataset_dir, checkpoint, eval_dir, batch_size=4, **overrides):
                   batch_size=batch_size, num_preprocessing_threads=1, embedding_every=0,
                   grid_images=0, fixed_photos=0)
   settings.update(overrides)
-  return evaluator.EvalConfig(**settings)
+  return EvalConfig(**settings)

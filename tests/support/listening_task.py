@@ -11,12 +11,13 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 from training import cluster as cluster_lib  # noqa: E402
+from training import cluster_roles  # noqa: E402
 
 WAIT_SECS = 300  # the test ends it (by its PID) long before
 
 
 def main():
-  roles = cluster_lib.resolve(tf_config=os.environ['TF_CONFIG'])
+  roles = cluster_roles.resolve(tf_config=os.environ['TF_CONFIG'])
   server = cluster_lib.start_server(roles)
   print('listening on port %d' % roles.port, flush=True)
   time.sleep(WAIT_SECS)

@@ -4,7 +4,7 @@ import pytest
 
 from base import UserError
 from support import tf_helpers
-from training import cluster
+from training import cluster_roles
 from training import trainer
 
 config = tf_helpers.tiny_train_config
@@ -14,7 +14,7 @@ config = tf_helpers.tiny_train_config
     (dict(), '--deterministic needs --input_pipeline=tf_data: the queue pipeline'),
     (dict(input_pipeline='tf_data', num_clones=2, clone_on_cpu=True),
      '--deterministic trains one clone'),
-    (dict(input_pipeline='tf_data', cluster=cluster.resolve('worker', 0, ['p:1'], ['w:1'])),
+    (dict(input_pipeline='tf_data', cluster=cluster_roles.resolve('worker', 0, ['p:1'], ['w:1'])),
      '--deterministic runs in one process'),
 ])
 def test_deterministic_refuses_what_races_before_anything_runs(tmp_path, setting, message):

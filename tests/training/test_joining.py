@@ -8,11 +8,13 @@ import threading
 import tensorflow as tf
 
 from training import cluster
+from training import cluster_roles
 from training import joining
 from training import train_config
 from training import trainer
 
-ROLES = {task: cluster.resolve('worker', task, ['p:1', 'p:2'], ['w:1', 'w:2']) for task in (0, 1)}
+ROLES = {task: cluster_roles.resolve('worker', task, ['p:1', 'p:2'], ['w:1', 'w:2'])
+         for task in (0, 1)}
 NAMES = ['daisy', 'roses', 'tulips']
 
 

@@ -17,7 +17,7 @@ from support.dataset_helpers import write_records_dataset
 from support.tf_helpers import read_events
 from support.tf_helpers import save_random_checkpoint
 from training import clones
-from training import cluster
+from training import cluster_roles
 from training import resources
 from training import trainer
 from training.steps import StepFunction
@@ -303,7 +303,7 @@ class _Split:
     (dict(batch_size=120, max_number_of_steps=2), '1 steps per epoch, to step 2 (2.4 epochs)'),
     (dict(batch_size=10, max_number_of_steps=25), '10 steps per epoch, to step 25 (2.5 epochs)'),
     (dict(batch_size=10, max_number_of_steps=25, sync_replicas=True,
-          cluster=cluster.resolve('worker', 0, ['p:1'], ['w:1', 'w:2'])),
+          cluster=cluster_roles.resolve('worker', 0, ['p:1'], ['w:1', 'w:2'])),
      '5 steps per epoch, to step 25 (5.0 epochs)'),  # a sync step: both workers' batches
 ])
 def test_the_start_line_counts_epochs_as_the_schedule_does(settings, expected):
