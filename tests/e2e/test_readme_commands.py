@@ -4,7 +4,7 @@ TensorBoard command it prints shows in HParams, then the pretrained recipe (conv
 torchvision's weights, fine-tune in two stages, evaluate).
 
 Made smaller, and only so (SIZES): 4 synthetic photos per class with 5 for validation (README:
-200 and 200); each --max_number_of_steps=N becomes N // 750, at least 2 (800, 1500, 3000 ->
+200 and 200); each --max_number_of_steps=N becomes N // 750, at least 2 (500, 1500, 3000 ->
 2, 2, 4) of batch 4 with one reader and one preprocessing thread; the recipe's photos are the
 Quick start's synthetic ones (data/flowers -> data/synthetic_flowers: the real archive cannot be
 downloaded here), its .pth random weights written by the tests' own writer
