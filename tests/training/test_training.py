@@ -237,6 +237,15 @@ def test_bad_settings_are_one_line_user_errors(records_dataset, tmp_path):
     trainer.train(config(records_dataset[0], tmp_path, optimizer='adamw'))
   with pytest.raises(UserError, match='does not exist'):
     trainer.train(config(str(tmp_path / 'nowhere'), tmp_path))
+  with pytest.raises(UserError, match='unknown split "test"'):
+    trainer.train(config(records_dataset[0], tmp_path / 'run', dataset_split_name='test'))
+  a_file = tmp_path / 'a_file'
+  a_file.write_text('')
+  with pytest.raises(UserError, match='--train_dir=.*a_file is a file, not a folder'):
+    trainer.train(config(records_dataset[0], a_file))
+  with pytest.raises(UserError, match=r'--train_image_size=300 gives alexnet_v2 a 4x4 map .*'
+                                      r'use a size from 195 to 226'):
+    trainer.train(config(records_dataset[0], tmp_path / 'run', train_image_size=300))
 
 
 @pytest.mark.parametrize('setting,message', [
