@@ -16,6 +16,7 @@ import importlib.util
 
 import pytest
 
+from support import built_once
 from support import pth_files
 from support import readme_commands
 from support import tb_server
@@ -57,14 +58,15 @@ def run_all(commands, cwd):
   return outputs
 
 
-@pytest.fixture(scope='module')
+@pytest.fixture(scope='session')
 def quick_start(tmp_path_factory):
-  """(folder, {script: [outputs]}) of the README's Quick start, run small in a fresh folder."""
+  """(folder, {script: [outputs]}) of the README's Quick start, run small in a fresh folder: once
+  per pytest run, not once per worker that runs one of this module's tests (built_once)."""
   commands = readme_commands.section_commands(QUICK_START)
   assert [c[1] for c in commands] == ['download_and_convert_flowers.py', 'train_alexnet.py',
                                       'eval_alexnet.py']
-  folder = tmp_path_factory.mktemp('readme')
-  return folder, run_all([small(c) for c in commands], folder)
+  return built_once.folder(tmp_path_factory, 'readme',
+                           lambda folder: run_all([small(c) for c in commands], folder))
 
 
 @pytest.mark.slow
