@@ -54,33 +54,9 @@ def test_evaluating_a_damaged_shard_exits_2_naming_the_shard(records_dataset, tr
 
 # --- bad input --------------------------------------------------------------------------------
 
-def test_a_missing_dataset_folder_is_one_line(train_dir, tmp_path):
-  result = run_script(EVAL, *eval_flags(tmp_path / 'nowhere', train_dir, tmp_path / 'eval'))
-  assert_one_line_error(result, 'does not exist')
-
-
-def test_an_unknown_split_is_one_line(records_dataset, train_dir, tmp_path):
-  result = run_script(EVAL, *eval_flags(records_dataset[0], train_dir, tmp_path / 'eval',
-                                        '--dataset_split_name=test'))
-  assert_one_line_error(result, 'unknown split "test"')
-
-
-def test_an_unknown_dataset_is_one_line(records_dataset, train_dir, tmp_path):
-  result = run_script(EVAL, *eval_flags(records_dataset[0], train_dir, tmp_path / 'eval',
-                                        '--dataset_name=imagenet'))
-  assert_one_line_error(result, 'no validation shards (imagenet_validation_')
-
-
-def test_a_non_positive_batch_size_is_one_line(records_dataset, train_dir, tmp_path):
-  result = run_script(EVAL, *eval_flags(records_dataset[0], train_dir, tmp_path / 'eval'),
-                      '--batch_size=0')
-  assert_one_line_error(result, '--batch_size must be positive')
-
-
-def test_a_missing_checkpoint_is_one_line(records_dataset, tmp_path):
-  result = run_script(EVAL, *eval_flags(records_dataset[0], tmp_path / 'model.ckpt-5',
-                                        tmp_path / 'eval', '--once'))
-  assert_one_line_error(result, 'model.ckpt-5 does not exist')
+# (A missing dataset folder, an unknown split or dataset, --batch_size=0 and a missing checkpoint
+# are UserErrors the evaluator raises before any graph: tested in process in test_evaluation;
+# test_eval_script has a UserError from the shell, one line and exit 2.)
 
 
 def test_a_checkpoint_of_another_net_exits_2(records_dataset, tmp_path):

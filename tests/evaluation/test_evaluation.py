@@ -219,8 +219,25 @@ def test_list_checkpoints_sorts_by_step_and_ignores_incomplete_ones(tmp_path):
       (100, str(tmp_path / 'model.ckpt-100'))]
 
 
+@pytest.mark.parametrize('overrides, message', [
+    (dict(dataset_dir='{tmp}/nowhere'), 'does not exist'),
+    (dict(dataset_split_name='test'), 'unknown split "test"'),
+    (dict(dataset_name='imagenet'), r'no validation shards \(imagenet_validation_'),
+    (dict(batch_size=0), '--batch_size must be positive'),
+    (dict(checkpoint_path='{tmp}/model.ckpt-5', once=True), 'model.ckpt-5 does not exist'),
+], ids=['missing_dataset_dir', 'unknown_split', 'unknown_dataset', 'batch_size_0',
+        'missing_checkpoint'])
+def test_user_mistakes_are_user_errors_before_any_graph(trained, tmp_path, overrides, message):
+  """(eval_alexnet.py makes a UserError one line and exit 2: test_eval_script.)"""
+  overrides = {name: value.format(tmp=tmp_path) if isinstance(value, str) else value
+               for name, value in overrides.items()}
+  checkpoint_path = overrides.pop('checkpoint_path', trained.train_dir)
+  with pytest.raises(UserError, match=message):
+    evaluator.evaluate(eval_config(trained, checkpoint_path, tmp_path / 'eval', **overrides))
+
+
 def test_eval_dir_equal_to_the_training_folder_is_a_user_error(trained):
-  with pytest.raises(UserError, match='training folder'):
+  with pytest.raises(UserError, match='is the training folder'):
     evaluator.evaluate(eval_config(trained, trained.train_dir, trained.train_dir + '/'))
 
 
