@@ -93,20 +93,12 @@ def test_imported_its_run_and_verify_work(tmp_path):
   assert dataset_utils.read_manifest(dataset_dir)['flags']['photos_dir'] == photos
 
 
-def test_missing_dataset_dir_exits_2_with_one_line(tmp_path):
+def test_missing_dataset_dir_exits_2_with_one_line():
+  """A UserError once TensorFlow loaded (here the script's own) is one line and exit 2. The
+  sources' checks (a --photos_dir that is not a folder, two sources, a --dataset_dir with glob
+  characters, a train/ folder without validation/) leave the same way; they are tested in
+  process (test_sources), where they cost no TensorFlow start-up of their own."""
   assert_one_line_error(run_script('--synthetic=2'), '--dataset_dir is required')
-
-
-def test_nonexistent_photos_dir_exits_2_with_one_line(tmp_path):
-  result = run_script('--dataset_dir=%s' % (tmp_path / 'data'),
-                      '--photos_dir=%s' % (tmp_path / 'nope'))
-  assert_one_line_error(result, 'is not a folder')
-
-
-def test_two_sources_exit_2_with_one_line(tmp_path):
-  result = run_script('--dataset_dir=%s' % (tmp_path / 'data'), '--synthetic=2',
-                      '--photos_dir=%s' % tmp_path)
-  assert_one_line_error(result, 'are alternatives')
 
 
 def test_bad_flag_value_exits_2_with_one_line(tmp_path):
@@ -122,13 +114,6 @@ def test_what_its_worker_processes_import_has_no_tensorflow():
   out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True,
                        cwd=ROOT)
   assert out.stdout.strip() == 'False'
-
-
-def test_dataset_dir_with_glob_characters_exits_2_with_one_line(tmp_path):
-  result = run_script('--dataset_dir=%s' % (tmp_path / 'ds[1]'), '--synthetic=2',
-                      '--num_validation=2')
-  assert_one_line_error(result, 'has glob characters')
-  assert not os.path.exists(tmp_path / 'ds[1]')
 
 
 @pytest.mark.slow
@@ -148,10 +133,3 @@ def test_many_classes_that_come_split_print_a_bounded_summary_on_every_run(tmp_p
                              'validation min 2, median 2, max 2')
   assert '  ... 5 more classes' in lines
   assert 'The photos come split (train/ and val/): that split is kept' in first.stderr
-
-
-def test_a_train_folder_without_validation_exits_2_with_one_line(tmp_path):
-  make_photos(tmp_path / 'photos' / 'train')
-  result = run_script('--dataset_dir=%s' % (tmp_path / 'data'),
-                      '--photos_dir=%s' % (tmp_path / 'photos'))
-  assert_one_line_error(result, 'has a train/ folder but no validation/ or val/')

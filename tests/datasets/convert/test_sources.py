@@ -99,6 +99,14 @@ def test_too_few_synthetic_photos_for_validation_is_a_user_error(tmp_path):
 def test_two_sources_are_a_user_error(tmp_path):
   with pytest.raises(UserError, match='--archive and --photos_dir are alternatives'):
     sources.download_and_convert(str(tmp_path), archive='a.tgz', photos_dir=str(tmp_path))
+  with pytest.raises(UserError, match='--photos_dir and --synthetic are alternatives'):
+    sources.download_and_convert(str(tmp_path / 'data'), synthetic=2, photos_dir=str(tmp_path))
+
+
+def test_a_photos_dir_that_does_not_exist_is_a_user_error(tmp_path):
+  with pytest.raises(UserError, match=r'--photos_dir .*nope is not a folder'):
+    sources.download_and_convert(str(tmp_path / 'data'), photos_dir=str(tmp_path / 'nope'))
+  assert os.listdir(str(tmp_path)) == []
 
 
 @pytest.fixture
