@@ -309,6 +309,7 @@ def test_moving_averages_are_used_when_the_run_kept_them(tmp_path):
 
 @pytest.mark.parametrize('settings, message', [
     (dict(photos=[]), 'name the photos'),
+    (dict(checkpoint_path='/nonexistent/run'), 'checkpoint /nonexistent/run does not exist'),
     (dict(top_k=0), '--top_k must be positive'),
     (dict(output='out.txt'), 'use a .csv file'),
     (dict(overrides=run_settings.Overrides(image_size=60)), '--image_size must be at least 195'),
