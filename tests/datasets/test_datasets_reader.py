@@ -14,8 +14,8 @@ from datasets import dataset_utils
 from datasets import flowers
 from support.dataset_helpers import CLASS_NAMES
 from support.dataset_helpers import write_records_dataset
-from support.scripts import assert_one_line_error
-from support.scripts import run_script
+from support.tf_helpers import tiny_train_config
+from training import trainer
 
 
 def test_label_file_round_trips_on_python3(tmp_path):
@@ -145,13 +145,13 @@ def test_without_a_manifest_labels_are_checked_against_the_records(tmp_path):
     flowers.get_split('train', dataset_dir)
 
 
-def test_training_with_a_line_removed_from_labels_txt_exits_2_with_one_line(
+def test_training_with_a_line_removed_from_labels_txt_is_refused_before_a_checkpoint(
     tmp_path, records_dataset_copy):
+  """(The trainer's UserErrors are one line and exit 2 from train_alexnet.py: test_train_script.)"""
   dataset_dir = records_dataset_copy[0]
   with open(os.path.join(dataset_dir, 'labels.txt'), 'w') as f:
     f.write(LABEL_FILES['last line removed'][0])
-  result = run_script('train_alexnet.py', '--dataset_dir=' + dataset_dir,
-                      '--train_dir=%s' % (tmp_path / 'train'), '--max_number_of_steps=1',
-                      '--batch_size=2')
-  assert_one_line_error(result, 'labels.txt', "'tulips' missing")
+  with pytest.raises(UserError, match=r"labels\.txt.*'tulips' missing"):
+    trainer.train(tiny_train_config(dataset_dir, tmp_path / 'train', max_number_of_steps=1,
+                                    batch_size=2))
   assert not os.path.exists(tmp_path / 'train' / 'checkpoint')
