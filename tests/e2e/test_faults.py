@@ -32,7 +32,6 @@ from support.faults import step_in_name
 from support.faults import wait_for_file
 from support.faults import write_state
 from support.faults import write_tiny_checkpoints
-from support.scripts import assert_one_line_error
 from support.scripts import run_script
 from training import saving
 from training import trainer
@@ -369,16 +368,18 @@ def test_a_loss_exploding_after_a_checkpoint_leaves_only_finite_checkpoints(reco
 
 # --- bad input --------------------------------------------------------------------------------
 
-def test_train_script_with_an_unknown_dataset_is_one_line(records_dataset, tmp_path):
-  result = run_script(TRAIN, *train_flags(records_dataset[0], tmp_path, 2,
-                                          '--dataset_name=imagenet'))
-  assert_one_line_error(result, 'no train shards (imagenet_train_')
+# (The trainer's, the converter's and the verifier's UserErrors below are asserted in process:
+# each leaves its script the way test_train_script and test_convert_script see from the shell,
+# one line and exit 2, without a TensorFlow start-up of its own here.)
+
+def test_training_with_an_unknown_dataset_is_a_user_error(records_dataset, tmp_path):
+  with pytest.raises(UserError, match=r'no train shards \(imagenet_train_'):
+    trainer.train(train_config(records_dataset[0], tmp_path, dataset_name='imagenet'))
 
 
-def test_train_script_with_a_negative_batch_size_is_one_line(records_dataset, tmp_path):
-  result = run_script(TRAIN, '--dataset_dir=' + records_dataset[0], '--train_dir=%s' % tmp_path,
-                      '--batch_size=-4')
-  assert_one_line_error(result, '--batch_size must be positive')
+def test_training_with_a_negative_batch_size_is_a_user_error(records_dataset, tmp_path):
+  with pytest.raises(UserError, match='--batch_size must be positive'):
+    trainer.train(train_config(records_dataset[0], tmp_path, batch_size=-4))
 
 
 def test_train_script_fine_tuning_from_another_architecture_exits_2(records_dataset, tmp_path):
@@ -388,12 +389,13 @@ def test_train_script_fine_tuning_from_another_architecture_exits_2(records_data
   assert_last_line_error(result, other, 'has no variable alexnet_v2/')
 
 
-def test_convert_script_verifying_a_missing_folder_is_one_line(tmp_path):
-  result = run_script(CONVERT, '--dataset_dir=%s' % (tmp_path / 'nowhere'), '--verify')
-  assert_one_line_error(result, 'does not exist')
+def test_verifying_a_missing_folder_is_a_user_error(tmp_path):
+  with pytest.raises(UserError, match='does not exist'):
+    checks.verify_dataset(str(tmp_path / 'nowhere'))
 
 
-def test_convert_script_with_zero_shards_is_one_line(tmp_path):
-  result = run_script(CONVERT, '--dataset_dir=%s' % (tmp_path / 'data'), '--synthetic=2',
-                      '--num_validation=2', '--num_shards=0')
-  assert_one_line_error(result, 'num_shards must be a whole number >= 1')
+def test_converting_into_zero_shards_is_a_user_error(tmp_path):
+  with pytest.raises(UserError, match='num_shards must be a whole number >= 1'):
+    sources.download_and_convert(str(tmp_path / 'data'), synthetic=2, num_validation=2,
+                                 num_shards=0)
+  assert not os.path.exists(tmp_path / 'data')
