@@ -17,22 +17,20 @@ from support.faults import wait_for_file
 from support.faults import write_tiny_checkpoints
 from support.scripts import assert_one_line_error
 from support.scripts import run_script
-from training import train_config
-from training import trainer
 
 EVAL = 'eval_alexnet.py'
 TRAIN = 'train_alexnet.py'
 
 
-@pytest.fixture(scope='module')
-def train_dir(records_dataset, tmp_path_factory):
-  """A training folder holding an alexnet_v2 checkpoint of the tiny dataset (one step)."""
-  train_dir = str(tmp_path_factory.mktemp('train'))
-  trainer.train(train_config.TrainConfig(
-      dataset_dir=records_dataset[0], train_dir=train_dir, batch_size=2, max_number_of_steps=1,
-      num_readers=1, num_preprocessing_threads=1, save_summaries_secs=1000,
-      save_interval_secs=1000, summarize_histograms=False, optimizer='sgd'))
-  return train_dir
+@pytest.fixture
+def train_dir(trained):
+  """The session's training folder (conftest's trained: read-only) of an alexnet_v2 run on
+  records_dataset: a trained checkpoint, without a training of this module's own."""
+  return trained.train_dir
+
+
+def newest(trained):
+  return os.path.basename(trained.checkpoints[-1][1])
 
 
 def eval_flags(dataset_dir, checkpoint_path, eval_dir, *extra):
@@ -65,19 +63,19 @@ def test_a_checkpoint_of_another_net_exits_2(records_dataset, tmp_path):
   assert_last_line_error(result, other, 'has no variable alexnet_v2/')
 
 
-def test_a_checkpoint_without_batch_norm_for_the_batch_norm_net_exits_2(records_dataset,
+def test_a_checkpoint_without_batch_norm_for_the_batch_norm_net_exits_2(records_dataset, trained,
                                                                        train_dir, tmp_path):
   result = run_script(EVAL, *eval_flags(records_dataset[0], train_dir, tmp_path / 'eval',
                                         '--once', '--use_batch_norm'))
-  assert_last_line_error(result, 'model.ckpt-1', 'BatchNorm', 'alexnet_v2_bn')
+  assert_last_line_error(result, newest(trained), 'BatchNorm', 'alexnet_v2_bn')
 
 
 def test_a_dataset_view_into_a_training_folder_is_one_line_and_writes_nothing(records_dataset,
-                                                                             train_dir):
+                                                                             trained, train_dir):
   before = sorted(os.listdir(train_dir))
   result = run_script(EVAL, '--dataset_dir=%s' % records_dataset[0],
                       '--dataset_view=%s' % train_dir)
-  assert_one_line_error(result, train_dir, 'other checkpoints (model.ckpt-1)')
+  assert_one_line_error(result, train_dir, 'other checkpoints (%s)' % newest(trained))
   assert sorted(os.listdir(train_dir)) == before
 
 
