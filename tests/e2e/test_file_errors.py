@@ -19,7 +19,6 @@ from evaluation.eval_config import EvalConfig
 from rundir import checkpoints
 from support.faults import tmpfs
 from support.faults import write_tiny_checkpoints
-from support.scripts import assert_one_line_error
 from support.scripts import run_script
 from support.tf_helpers import save_random_checkpoint
 from support.tf_helpers import tiny_train_config
@@ -136,12 +135,13 @@ def test_the_state_file_naming_a_garbage_checkpoint_says_why_it_cannot_be_resume
     resume.repair_state(str(tmp_path))
 
 
-def test_evaluating_a_checkpoint_with_a_garbage_index_once_exits_2_in_one_line(records_dataset,
-                                                                               tmp_path):
+def test_evaluating_a_checkpoint_with_a_garbage_index_once_is_a_user_error(records_dataset,
+                                                                             tmp_path):
+  """(In process: eval_alexnet.py makes a UserError one line and exit 2, test_eval_script.)"""
   prefix = save_random_checkpoint(str(tmp_path / 'train' / 'model.ckpt-1'), 5, 1)
   garbage_index(prefix)
-  result = run_script(EVAL, *eval_flags(records_dataset[0], prefix, tmp_path / 'eval'))
-  assert_one_line_error(result, 'checkpoint %s cannot be read: ' % prefix, 'sstable')
+  with pytest.raises(base.UserError, match='checkpoint %s cannot be read: .*sstable' % prefix):
+    evaluator.evaluate(eval_config(records_dataset[0], prefix, tmp_path / 'eval'))
 
 
 def eval_config(dataset_dir, train_dir, eval_dir, **overrides):
