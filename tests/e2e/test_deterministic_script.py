@@ -1,10 +1,11 @@
 """train_alexnet.py --deterministic from the shell: two runs of the same flags end with the same
-weights, bit for bit; with the default queue pipeline it is one line, exit 2."""
+weights, bit for bit. (What it refuses, the default queue pipeline among it, is tested in process:
+training/test_deterministic.py; a UserError's one line and exit 2 from the shell:
+test_train_script.)"""
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from support.scripts import assert_one_line_error
 from support.scripts import run_script
 from support.tf_helpers import read_events
 
@@ -42,9 +43,3 @@ def test_two_deterministic_runs_end_with_bit_identical_weights(records_dataset, 
   differ = [name for name in first if not np.array_equal(first[name], second[name])]
   assert not differ
 
-
-def test_deterministic_with_the_queue_pipeline_is_one_line(records_dataset, tmp_path):
-  flags = [flag for flag in deterministic_flags(records_dataset[0], tmp_path)
-           if not flag.startswith('--input_pipeline')]
-  assert_one_line_error(run_script('train_alexnet.py', *flags),
-                        '--deterministic needs --input_pipeline=tf_data')
