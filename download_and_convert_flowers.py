@@ -52,7 +52,8 @@ class ConvertConfig:
                                'photos (it is not scaled down for small sources).')
   num_shards: int = option(5, 'TFRecord files per split (some may be empty when a split has '
                            'fewer photos).')
-  num_workers: int = option(0, 'Processes decoding photos; 0 = all cores.')
+  num_workers: int = option(0, 'Processes drawing (--synthetic) and decoding photos; 0 = all '
+                            'cores.')
   overwrite: bool = option(False, 'Rebuild even if --dataset_dir is already complete.')
   cleanup: bool = option(True, 'Remove the downloaded archive and the extracted photos '
                          'afterwards (--nocleanup keeps them in --dataset_dir).')

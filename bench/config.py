@@ -26,6 +26,7 @@ class Settings:
   pipeline_batch_size: int
   eval_batch_size: int
   warmup_steps: int
+  warmup_seconds: float        # and at least this long: the queue pipeline's buffers full
   windows: int                 # timed windows per figure
   window_seconds: float        # each window runs whole steps for about this long
   matmul_size: int
@@ -33,19 +34,19 @@ class Settings:
   @property
   def timing(self):
     """The keyword arguments of timing.measure."""
-    return dict(warmup_steps=self.warmup_steps, windows=self.windows,
-                window_seconds=self.window_seconds)
+    return dict(warmup_steps=self.warmup_steps, warmup_seconds=self.warmup_seconds,
+                windows=self.windows, window_seconds=self.window_seconds)
 
 
 MODES = {
     'full': Settings(photos_per_class=120, photo_copies=6, num_validation=350, num_shards=5,
                      converter_repeats=2, converter_script=True, batch_sizes=(16, 32, 64),
                      rounds=2, pipeline_batch_size=32, eval_batch_size=50, warmup_steps=2,
-                     windows=3, window_seconds=3.0, matmul_size=2048),
+                     warmup_seconds=5.0, windows=3, window_seconds=3.0, matmul_size=2048),
     'quick': Settings(photos_per_class=12, photo_copies=2, num_validation=20, num_shards=2,
                       converter_repeats=1, converter_script=False, batch_sizes=(32,), rounds=1,
-                      pipeline_batch_size=32, eval_batch_size=10, warmup_steps=2, windows=2,
-                      window_seconds=1.0, matmul_size=1024),
+                      pipeline_batch_size=32, eval_batch_size=10, warmup_steps=2,
+                      warmup_seconds=4.0, windows=2, window_seconds=1.0, matmul_size=1024),
 }
 
 

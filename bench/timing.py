@@ -11,30 +11,32 @@ def log(message):
   print('[bench %s] %s' % (time.strftime('%H:%M:%S'), message), file=sys.stderr, flush=True)
 
 
-def _warm_up(step, warmup_steps, window_seconds, clock):
-  """Runs step() for at least warmup_steps steps and window_seconds; returns the step times."""
+def _warm_up(step, warmup_steps, warmup_seconds, clock):
+  """Runs step() for at least warmup_steps steps and warmup_seconds; returns the step times."""
   times = []
   warmup_start = clock()
-  while len(times) < max(1, warmup_steps) or clock() - warmup_start < window_seconds:
+  while len(times) < max(1, warmup_steps) or clock() - warmup_start < warmup_seconds:
     start = clock()
     step()
     times.append(clock() - start)
   return times
 
 
-def measure(step, items_per_step, warmup_steps, windows, window_seconds, clock=time.perf_counter,
-            cpu_clock=time.process_time):
-  """Runs step() for at least warmup_steps steps and window_seconds (so the buffers of an input
-  pipeline that is faster to drain than to fill are empty when the clock starts), then `windows`
-  windows of whole steps lasting about window_seconds each (the step count is set from the
-  warm-up's second half).
+def measure(step, items_per_step, warmup_steps, windows, window_seconds, warmup_seconds=None,
+            clock=time.perf_counter, cpu_clock=time.process_time):
+  """Runs step() for at least warmup_steps steps and warmup_seconds (default: window_seconds),
+  then `windows` windows of whole steps lasting about window_seconds each (the step count is set
+  from the warm-up's second half). The warm-up is what keeps an input pipeline's start out of
+  the figure: the queue pipeline fills its buffers (27 batches) while the first steps train, and
+  those steps pay for it.
 
   Returns images_per_sec (the best window), median_images_per_sec, window_rates,
   cpu_ms_per_image (CPU time of this process, all its threads, per item), cores_used (CPU time
   over wall time: below the core count when other work shares the machine), steps_per_window
   and seconds (timed).
   """
-  times = _warm_up(step, warmup_steps, window_seconds, clock)
+  times = _warm_up(step, warmup_steps,
+                   window_seconds if warmup_seconds is None else warmup_seconds, clock)
   recent = times[len(times) // 2:]
   step_seconds = sum(recent) / len(recent)
   steps = max(1, min(100000, int(round(window_seconds / max(step_seconds, 1e-6)))))

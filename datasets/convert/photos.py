@@ -14,6 +14,7 @@ themselves run datasets/images.py only.
 """
 import collections
 import concurrent.futures
+import functools
 import hashlib
 import heapq
 import itertools
@@ -262,31 +263,42 @@ def worker_pool(num_workers):
       initializer=images.init_worker)
 
 
+def map_in_workers(fn, chunks, num_workers, died):
+  """Yields fn(chunk) for each chunk, in order, computed by num_workers worker processes; at
+  most a few chunks per worker run ahead of the consumer. fn must be picklable (a module-level
+  function, or a functools.partial of one). died: the UserError's message when a worker process
+  dies."""
+  chunks = iter(chunks)
+  executor = worker_pool(num_workers)
+  try:
+    pending = collections.deque(
+        executor.submit(fn, chunk) for chunk in itertools.islice(chunks, num_workers * 4))
+    while pending:
+      try:
+        result = pending.popleft().result()
+      except concurrent.futures.process.BrokenProcessPool as e:
+        raise UserError(died) from e
+      chunk = next(chunks, None)
+      if chunk is not None:
+        pending.append(executor.submit(fn, chunk))
+      yield result
+  finally:
+    executor.shutdown(wait=True, cancel_futures=True)
+
+
 def checked_images(paths, max_pixels, num_workers):
   """Yields images.check_image(path) for each path, in order, computed by num_workers processes
-  (in this process when 1). At most a few chunks per worker run ahead of the consumer."""
+  (in this process when 1)."""
   num_workers = max(1, num_workers)
   chunksize = max(1, min(32, len(paths) // (num_workers * 16)))
   if num_workers <= 1 or len(paths) <= chunksize:
     for path in paths:
       yield images.check_image(path, max_pixels)
     return
-  chunks = iter([paths[i:i + chunksize] for i in range(0, len(paths), chunksize)])
-  executor = worker_pool(num_workers)
-  try:
-    pending = collections.deque(
-        executor.submit(images.check_images, chunk, max_pixels)
-        for chunk in itertools.islice(chunks, num_workers * 4))
-    while pending:
-      try:
-        results = pending.popleft().result()
-      except concurrent.futures.process.BrokenProcessPool as e:
-        raise UserError('a photo-checking worker process died (out of memory?): rerun with '
-                        '--num_workers=1 or a smaller --max_pixels') from e
-      chunk = next(chunks, None)
-      if chunk is not None:
-        pending.append(executor.submit(images.check_images, chunk, max_pixels))
-      for result in results:
-        yield result
-  finally:
-    executor.shutdown(wait=True, cancel_futures=True)
+  chunks = [paths[i:i + chunksize] for i in range(0, len(paths), chunksize)]
+  checked = map_in_workers(
+      functools.partial(images.check_images, max_pixels=max_pixels), chunks, num_workers,
+      'a photo-checking worker process died (out of memory?): rerun with --num_workers=1 or '
+      'a smaller --max_pixels')
+  for results in checked:
+    yield from results

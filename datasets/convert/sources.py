@@ -6,6 +6,7 @@ download_and_convert describes the source first (so a complete output made from 
 is left alone before anything is fetched), then gets the photos under dataset_dir/.work and hands
 them to the writer. Nothing here reads flags.
 """
+import functools
 import os
 import shutil
 import urllib.parse
@@ -82,7 +83,19 @@ def _split_method(source, photos_dir, local_archive):
   return None
 
 
-def _get_photos(source, dataset_dir, work_dir, photos_dir, local_archive, synthetic, seed):
+def _draw_synthetic(photos, synthetic, seed, num_workers):
+  """Draws the synthetic photos into `photos`, in num_workers processes (this one when 1)."""
+  map_chunks = None
+  if num_workers > 1:
+    map_chunks = functools.partial(
+        photos_lib.map_in_workers, num_workers=num_workers,
+        died='a worker process drawing synthetic photos died (out of memory?): rerun with '
+        '--num_workers=1')
+  synthetic_flowers.generate(photos, synthetic, seed=seed, map_chunks=map_chunks)
+
+
+def _get_photos(source, dataset_dir, work_dir, photos_dir, local_archive, synthetic, seed,
+                num_workers):
   """(the folder of class folders to convert, the archive members refused, the archive this
   call downloaded or None). Fills in the source's sha256 when a download had none to check."""
   if source['kind'] == 'photos_dir':
@@ -91,7 +104,7 @@ def _get_photos(source, dataset_dir, work_dir, photos_dir, local_archive, synthe
     photos = os.path.join(work_dir, 'synthetic')
     logging.info('Drawing %d synthetic photos per class into %s.', synthetic, photos)
     try:
-      synthetic_flowers.generate(photos, synthetic, seed=seed)
+      _draw_synthetic(photos, synthetic, seed, num_workers)
     except OSError as e:  # (Pillow's errors name no file: name the folder here)
       raise base.FileSystemError('could not draw the synthetic photos into %s: %s' % (
           photos, e.strerror or e)) from e
@@ -168,8 +181,9 @@ def download_and_convert(dataset_dir, archive=None, sha256=None, photos_dir=None
     _remove_tree(work_dir)
     downloaded = None
     try:
-      photos, refused, downloaded = _get_photos(source, dataset_dir, work_dir, photos_dir,
-                                                local_archive, synthetic, seed)
+      photos, refused, downloaded = _get_photos(
+          source, dataset_dir, work_dir, photos_dir, local_archive, synthetic, seed,
+          num_workers or photos_lib.default_num_workers())
       manifest = writer.convert_photos(
           photos, dataset_dir, dataset_name=dataset_name, num_validation=num_validation,
           num_shards=num_shards, seed=seed, num_workers=num_workers, source=source, flags=flags,

@@ -67,6 +67,16 @@ def test_measure_warms_up_for_at_least_one_window_of_time():
   assert result['steps_per_window'] == 10
 
 
+def test_measure_warms_up_for_warmup_seconds_when_given():
+  # The queue pipeline fills its buffers during the first steps: a longer warm-up than one
+  # window keeps that out of the figure.
+  clock = FakeClock()
+  result = timing.measure(stepper(clock, [0.1] * 1000), 1, warmup_steps=1, windows=1,
+                          window_seconds=1.0, warmup_seconds=3.0, clock=clock, cpu_clock=clock)
+  assert result['warmup_steps'] >= 30
+  assert result['steps_per_window'] == 10
+
+
 # --- machine ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize('gpus, flags, expected', [

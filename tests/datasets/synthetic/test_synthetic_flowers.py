@@ -1,4 +1,5 @@
 """The offline synthetic Flowers generator: layout, determinism, photo-like files, class cues."""
+import functools
 import hashlib
 import os
 import random
@@ -8,6 +9,7 @@ import pytest
 from PIL import Image
 
 import base
+from datasets.convert import photos
 from datasets.synthetic import synthetic_flowers as sf
 
 STATS_IMAGES = 16
@@ -40,6 +42,18 @@ def test_same_seed_gives_the_same_bytes(tmp_path):
   second = sf.generate(str(tmp_path / 'b'), 2, seed=7)
   assert first == second
   assert _read_all(tmp_path / 'a', first) == _read_all(tmp_path / 'b', second)
+
+
+def test_worker_processes_draw_the_same_files_in_the_same_order(tmp_path):
+  # 3 per class = 15 pictures, 2 chunks: chunks cross class folders and come back in order.
+  serial = sf.generate(str(tmp_path / 'a'), 3, seed=5)
+  calls = []
+  in_workers = sf.generate(
+      str(tmp_path / 'b'), 3, seed=5, progress=lambda done, total: calls.append(done),
+      map_chunks=functools.partial(photos.map_in_workers, num_workers=2, died='died'))
+  assert in_workers == serial
+  assert _read_all(tmp_path / 'b', in_workers) == _read_all(tmp_path / 'a', serial)
+  assert calls == list(range(1, 16))
 
 
 def test_the_pictures_of_seed_0_are_the_ones_drawn_so_far():
