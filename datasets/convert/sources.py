@@ -84,9 +84,11 @@ def _split_method(source, photos_dir, local_archive):
 
 
 def _draw_synthetic(photos, synthetic, seed, num_workers):
-  """Draws the synthetic photos into `photos`, in num_workers processes (this one when 1)."""
+  """Draws the synthetic photos into `photos`, in num_workers processes (this one when 1, or
+  when there are at most 4 chunks per worker: starting the processes would cost more)."""
   map_chunks = None
-  if num_workers > 1:
+  pictures = synthetic * len(synthetic_flowers.CLASS_NAMES)
+  if num_workers > 1 and pictures > 4 * num_workers * synthetic_flowers.CHUNK:
     map_chunks = functools.partial(
         photos_lib.map_in_workers, num_workers=num_workers,
         died='a worker process drawing synthetic photos died (out of memory?): rerun with '
