@@ -1,6 +1,6 @@
 r"""Where the time goes, measured against this machine's own limits.
 
-    python -m bench.run                     # everything (about 10 minutes on 2 CPU cores)
+    python -m bench.run                     # everything (about 12 minutes on 2 CPU cores)
     python -m bench.run --quick             # every piece once, few steps (about 4 minutes)
     python -m bench.run --output=runs/bench/results.json --sections=training,limits
 
