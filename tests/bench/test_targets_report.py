@@ -80,6 +80,16 @@ def test_targets_estimate_the_ratios_from_cpu_time_per_image():
   assert found['peak RSS of training at batch 32 (GB)'] is None
 
 
+def test_the_converter_is_not_judged_on_a_conversion_too_short_to_tell():
+  results = fake_results()
+  results['converter'][0]['seconds'] = 0.1  # --quick: 120 photos
+  found = {t['name']: t for t in targets.evaluate(results)}
+  assert found['converter, all 2 cores / 1 worker']['met'] is None
+  results['converter'][0]['seconds'] = 2.9  # the full run's 3,600
+  found = {t['name']: t for t in targets.evaluate(results)}
+  assert found['converter, all 2 cores / 1 worker']['met'] is True
+
+
 def _figure(value):
   return lambda results, batch_size: (value, None)
 
