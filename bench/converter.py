@@ -12,14 +12,13 @@ from bench.config import REPO_ROOT
 from bench.timing import log
 from datasets import dataset_utils
 from datasets.convert import photos
-from datasets.synthetic import synthetic_flowers
 
 
 def make_photos(photos_dir, photos_per_class, copies=1, seed=0):
   """Synthetic flower photos (240-500 px, like the real ones) in photos_dir/<class>/, each drawn
   photo present `copies` times (hard links, else copies: drawing costs ~20 ms a photo). Returns
-  the relative paths."""
-  drawn = synthetic_flowers.generate(photos_dir, photos_per_class, seed=seed)
+  the relative paths. Drawn in a worker per core, as the converter draws --synthetic."""
+  drawn = photos.draw_synthetic(photos_dir, photos_per_class, seed, photos.default_num_workers())
   paths = list(drawn)
   for copy in range(1, copies):
     for relative in drawn:

@@ -1,5 +1,5 @@
 """The photos a conversion starts from: the class-folder list, the train/validation split, the
-shard ranges, and checking the photos in worker processes.
+shard ranges, and checking (or drawing synthetic) photos in worker processes.
 
 The split is stratified and reproducible: the file list is sorted and shuffled with
 random.Random(seed) (so it never depends on file-system order); every class of two or more photos
@@ -10,7 +10,7 @@ validation/ or val/, each of class folders) keeps that split instead.
 
 No TensorFlow here, by design: the worker processes are started with 'spawn' and re-import the
 __main__ module, which may import this one at its top (bench/run.py does); the workers
-themselves run datasets/images.py only.
+themselves run datasets/images.py and datasets/synthetic only.
 """
 import collections
 import concurrent.futures
@@ -27,6 +27,7 @@ from absl import logging
 
 from base import UserError
 from datasets import images
+from datasets.synthetic import synthetic_flowers
 
 TRAIN_FOLDER = 'train'
 VALIDATION_FOLDERS = ('validation', 'val')  # the first one present is the validation split
@@ -302,3 +303,17 @@ def checked_images(paths, max_pixels, num_workers):
       'a smaller --max_pixels')
   for results in checked:
     yield from results
+
+
+def draw_synthetic(photos_dir, per_class, seed, num_workers):
+  """Draws `per_class` synthetic photos per class into photos_dir (synthetic_flowers.generate),
+  in num_workers processes (this one when 1, or when there are at most 4 chunks per worker:
+  starting the processes would cost more). Returns their paths relative to photos_dir."""
+  map_chunks = None
+  pictures = per_class * len(synthetic_flowers.CLASS_NAMES)
+  if num_workers > 1 and pictures > 4 * num_workers * synthetic_flowers.CHUNK:
+    map_chunks = functools.partial(
+        map_in_workers, num_workers=num_workers,
+        died='a worker process drawing synthetic photos died (out of memory?): rerun with '
+        '--num_workers=1')
+  return synthetic_flowers.generate(photos_dir, per_class, seed=seed, map_chunks=map_chunks)

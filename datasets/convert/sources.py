@@ -6,7 +6,6 @@ download_and_convert describes the source first (so a complete output made from 
 is left alone before anything is fetched), then gets the photos under dataset_dir/.work and hands
 them to the writer. Nothing here reads flags.
 """
-import functools
 import os
 import shutil
 import urllib.parse
@@ -83,19 +82,6 @@ def _split_method(source, photos_dir, local_archive):
   return None
 
 
-def _draw_synthetic(photos, synthetic, seed, num_workers):
-  """Draws the synthetic photos into `photos`, in num_workers processes (this one when 1, or
-  when there are at most 4 chunks per worker: starting the processes would cost more)."""
-  map_chunks = None
-  pictures = synthetic * len(synthetic_flowers.CLASS_NAMES)
-  if num_workers > 1 and pictures > 4 * num_workers * synthetic_flowers.CHUNK:
-    map_chunks = functools.partial(
-        photos_lib.map_in_workers, num_workers=num_workers,
-        died='a worker process drawing synthetic photos died (out of memory?): rerun with '
-        '--num_workers=1')
-  synthetic_flowers.generate(photos, synthetic, seed=seed, map_chunks=map_chunks)
-
-
 def _get_photos(source, dataset_dir, work_dir, photos_dir, local_archive, synthetic, seed,
                 num_workers):
   """(the folder of class folders to convert, the archive members refused, the archive this
@@ -106,7 +92,7 @@ def _get_photos(source, dataset_dir, work_dir, photos_dir, local_archive, synthe
     photos = os.path.join(work_dir, 'synthetic')
     logging.info('Drawing %d synthetic photos per class into %s.', synthetic, photos)
     try:
-      _draw_synthetic(photos, synthetic, seed, num_workers)
+      photos_lib.draw_synthetic(photos, synthetic, seed, num_workers)
     except OSError as e:  # (Pillow's errors name no file: name the folder here)
       raise base.FileSystemError('could not draw the synthetic photos into %s: %s' % (
           photos, e.strerror or e)) from e
