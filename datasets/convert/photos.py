@@ -256,6 +256,11 @@ def default_num_workers():
   return max(1, os.cpu_count() or 1)
 
 
+def workers_or_all_cores(num_workers):
+  """num_workers as the converter's flag means it: None or 0 is one worker per core."""
+  return num_workers or default_num_workers()
+
+
 def worker_pool(num_workers):
   """The processes that check photos. Started with 'spawn', never forked from a process running
   TensorFlow; they ignore Ctrl-C, which the parent handles."""

@@ -171,7 +171,7 @@ def download_and_convert(dataset_dir, archive=None, sha256=None, photos_dir=None
     try:
       photos, refused, downloaded = _get_photos(
           source, dataset_dir, work_dir, photos_dir, local_archive, synthetic, seed,
-          num_workers or photos_lib.default_num_workers())
+          photos_lib.workers_or_all_cores(num_workers))
       manifest = writer.convert_photos(
           photos, dataset_dir, dataset_name=dataset_name, num_validation=num_validation,
           num_shards=num_shards, seed=seed, num_workers=num_workers, source=source, flags=flags,

@@ -284,7 +284,7 @@ def convert_photos(photos_dir, dataset_dir, dataset_name='flowers', num_validati
     new_dir = staging.create(dataset_dir)
     entries, report = _write_splits(photos_dir, new_dir, dataset_name, splits, num_shards,
                                     class_names, max_pixels,
-                                    num_workers or photos_lib.default_num_workers(), progress,
+                                    photos_lib.workers_or_all_cores(num_workers), progress,
                                     file_writer, not_files)
     _check_not_empty(entries, bool(given) or num_validation, report)
     dataset_utils.write_label_file(dict(enumerate(class_names)), new_dir)
