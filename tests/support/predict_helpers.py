@@ -17,14 +17,17 @@ FC8_SCALE = 40.0  # an untrained net's probabilities are all near 1/C: spread th
 
 
 def save_checkpoint(train_dir, step=1, averages_decay=None, describe=True,
-                    class_names=CLASS_NAMES):
+                    class_names=CLASS_NAMES, seed=0):
   """train_dir/model.ckpt-<step> of an untrained alexnet_v2 whose fc8 weights are scaled so its
   probabilities are far from uniform. With averages_decay, the raw fc8 weights are 0 (every
   probability exactly 1/C) and only the moving averages hold the scaled ones. With describe,
-  run.json and labels.txt as training writes them. Returns the prefix."""
+  run.json and labels.txt as training writes them. The weights are drawn from seed, so a test's
+  checkpoint, and how far from uniform its probabilities are, is the same in every run. Returns
+  the prefix."""
   os.makedirs(train_dir, exist_ok=True)
   prefix = os.path.join(str(train_dir), 'model.ckpt-%d' % step)
   with tf.Graph().as_default():
+    tf.compat.v1.set_random_seed(seed)
     nets_factory.get_network_fn('alexnet_v2', len(class_names))(tf.zeros([1, 224, 224, 3]))
     global_step = tf.compat.v1.train.get_or_create_global_step()
     variables = slim.get_model_variables()
