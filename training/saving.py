@@ -73,6 +73,12 @@ class StepSaver(tf.compat.v1.train.Saver):
   index before it is rewritten, so it is never taken for complete. Saves are taken one at a
   time (the timer's and the final one), so the state file ends naming the newest step.
 
+  The weights a run starts from are not saved (start_step: the step it starts or resumes
+  from): a resumed run's are its checkpoint already, and a new run's (initialized, or restored
+  for fine-tuning) are made again by starting it again. The Supervisor's timer saves at once when
+  the session starts; that save was a whole checkpoint (370 MB for alexnet_v2 with momentum)
+  that no one needs, written while the first steps ran.
+
   A save that fails (a full disk) leaves its error in `failure` ((step, error)) and its
   .tempstate files removed: tf-slim's Supervisor swallows the error of the final save, so the
   trainer looks here and on disk. before_save(), when given, is called first and may raise to
@@ -85,9 +91,10 @@ class StepSaver(tf.compat.v1.train.Saver):
   deletes the original's checkpoints.
   """
 
-  def __init__(self, *args, folder=None, before_save=None, **kwargs):
+  def __init__(self, *args, folder=None, before_save=None, start_step=None, **kwargs):
     kwargs.setdefault('save_relative_paths', True)
     super().__init__(*args, **kwargs)
+    self._start_step = start_step
     self._save_lock = threading.Lock()
     self._folder = folder
     self._before_save = before_save
@@ -113,6 +120,8 @@ class StepSaver(tf.compat.v1.train.Saver):
           step = (int(global_step) if isinstance(global_step, numbers.Integral)
                   else tf.compat.v1.train.global_step(sess, global_step))
           prefix = '%s-%d' % (save_path, step)
+          if step == self._start_step:
+            return None
           named = tf.train.latest_checkpoint(os.path.dirname(prefix) or '.', latest_filename)
           if named and os.path.abspath(named) == os.path.abspath(prefix):
             return prefix
@@ -171,7 +180,9 @@ def refusals(train_dir, run_state=RunState):
 
 def check_final_save(train_dir, state):
   """FileSystemError unless the checkpoint of the step training reached (RunState state) is on
-  disk and TensorFlow reads it."""
+  disk and TensorFlow reads it. A run that took no step has nothing to save (StepSaver)."""
+  if state.final_step == state.start_step:
+    return
   safe = resume.newest_safe(train_dir)
   if safe and safe[0] >= state.final_step:
     return

@@ -332,7 +332,7 @@ def _run(config, resume_from, start_step, step_function, check_resumable):
     check_dataset = functools.partial(run_errors.check_dataset, config, dataset, step_fn)
     train_step_fn = steps.checking(train_step_fn, check_dataset)
     saver = saving.StepSaver(max_to_keep=config.keep_checkpoint_max, folder=config.train_dir,
-                             before_save=check_dataset)
+                             before_save=check_dataset, start_step=start_step)
     variable_bytes = sum(v.shape.num_elements() * v.dtype.size
                          for v in tf.compat.v1.global_variables())
 

@@ -45,19 +45,17 @@ def no_space(path):
 
 
 @pytest.fixture
-def disk_full_after_first_save(monkeypatch):
-  """Every save after the first fails as TensorFlow's does on a full disk, its half-written
+def disk_full_after_step_1(monkeypatch):
+  """Every save of a step after 1 fails as TensorFlow's does on a full disk, its half-written
   .tempstate file left behind."""
   original = tf.compat.v1.train.Saver.save
-  saved = []
 
   def save(self, sess, save_path, global_step=None, **kwargs):
-    if saved:
+    if global_step > 1:
       temp = '%s-%d.data-00000-of-00001.tempstate%d' % (save_path, global_step, 8184964750)
       with open(temp, 'wb') as f:
         f.write(b'half a checkpoint')
       raise no_space(temp)
-    saved.append(global_step)
     return original(self, sess, save_path, global_step=global_step, **kwargs)
 
   monkeypatch.setattr(tf.compat.v1.train.Saver, 'save', save)
@@ -81,30 +79,32 @@ def stopping_at(stop_step, signum):
 @pytest.mark.slow
 @pytest.mark.parametrize('stop', [None, signal.SIGTERM], ids=['at the end', 'SIGTERM'])
 def test_a_final_save_the_disk_refuses_is_an_error_naming_the_newest_safe_checkpoint(
-    records_dataset, tmp_path, disk_full_after_first_save, stop):
+    records_dataset, tmp_path, disk_full_after_step_1, stop):
   # tf-slim's Supervisor drops the final save's error (its coordinator was told to stop already),
   # so training used to say "finished" (exit 0) or "stopped; rerun to resume" with nothing saved.
-  step_function = stopping_at(1, stop) if stop else StepFunction
-  with pytest.raises(base.FileSystemError) as error:
+  trainer.train(train_config(records_dataset[0], tmp_path, max_number_of_steps=1))
+  step_function = stopping_at(2, stop) if stop else StepFunction
+  with pytest.raises(base.FileSystemError) as error:  # resumed from step 1
     trainer.train(train_config(records_dataset[0], tmp_path, max_number_of_steps=3),
                   step_function=step_function)
   message = str(error.value)
-  final = 1 if stop else 3
+  final = 2 if stop else 3
   assert 'could not save the checkpoint of step %d: no space left on the disk holding %s' % (
       final, tmp_path) in message
-  assert 'the newest safe checkpoint is %s (step 0), so %s lost' % (
-      os.path.join(str(tmp_path), 'model.ckpt-0'),
-      'step 1 is' if stop else 'steps 1-3 are') in message
-  assert 'a checkpoint needs about ' in message and '(the size of model.ckpt-0)' in message
-  assert ('stopped by SIGTERM at step 1, but ' in message) == bool(stop)
+  assert 'the newest safe checkpoint is %s (step 1), so %s lost' % (
+      os.path.join(str(tmp_path), 'model.ckpt-1'),
+      'step 2 is' if stop else 'steps 2-3 are') in message
+  assert 'a checkpoint needs about ' in message and '(the size of model.ckpt-1)' in message
+  assert ('stopped by SIGTERM at step 2, but ' in message) == bool(stop)
   assert '\n' not in message
   assert temp_saves(tmp_path) == []  # The failed save's half is removed at the failure.
 
 
 def test_the_check_after_training_fails_when_the_final_checkpoint_is_not_on_disk(tmp_path):
   write_tiny_checkpoints(tmp_path, [0, 5])
-  saving.check_final_save(str(tmp_path), saving.RunState(start_step=5))  # On disk: fine.
-  reached_7 = saving.RunState(start_step=7)  # Training reached step 7, but it was not written.
+  saving.check_final_save(str(tmp_path), saving.RunState(0, step=5))  # On disk: fine.
+  saving.check_final_save(str(tmp_path / 'new'), saving.RunState(0))  # No step: nothing to save.
+  reached_7 = saving.RunState(5, step=7)  # Training reached step 7, but it was not written.
   with pytest.raises(base.FileSystemError, match=r'the checkpoint of step 7 was not saved: no '
                      r'error was reported; the newest safe checkpoint is .*model\.ckpt-5 '
                      r'\(step 5\), so steps 6-7 are lost'):
@@ -113,15 +113,18 @@ def test_the_check_after_training_fails_when_the_final_checkpoint_is_not_on_disk
 
 @pytest.mark.slow
 @pytest.mark.parametrize('size, lost', [
-    ('260m', r'the newest safe checkpoint is \S+/model\.ckpt-0 \(step 0\), so steps 1-2 are lost'),
+    ('260m', r'the newest safe checkpoint is \S+/model\.ckpt-1 \(step 1\), so step 2 is lost'),
     ('100m', r'no checkpoint is saved yet'),
 ], ids=['room for one checkpoint', 'room for none'])
 def test_train_script_on_a_disk_that_fills_up_exits_3_naming_the_newest_safe_checkpoint(
     records_dataset, tmp_path, size, lost):
-  # 260m has room for one checkpoint of alexnet_v2 (sgd: 177 MB) but not two; 100m for none:
-  # then the timer's save, the event writer's thread and the final save all fail.
+  # 260m has room for one checkpoint of alexnet_v2 (sgd: 177 MB) but not two: the script resumes
+  # from step 1's. 100m has room for none: the event writer's thread and the final save fail.
   with tmpfs(tmp_path / 'disk', size) as disk:
     train_dir = os.path.join(disk, 'run')
+    if size == '260m':
+      trainer.train(train_config(records_dataset[0], train_dir, max_number_of_steps=1,
+                                 summarize_histograms=False))
     result = run_script(TRAIN, '--dataset_dir=' + records_dataset[0], '--train_dir=' + train_dir,
                         '--batch_size=2', '--max_number_of_steps=2', '--num_readers=1',
                         '--num_preprocessing_threads=1', '--optimizer=sgd',

@@ -97,7 +97,9 @@ def test_sigkill_at_random_moments_and_mid_save_always_resumes_from_a_complete_c
       saving = wait_for_file(os.path.join(str(tmp_path), '*.tempstate*'), 60,
                              newer_than=started, process=run.process)
       assert saving, 'no checkpoint save started within 60 s:\n' + run.output[-3000:]
-    else:
+    else:  # (once a checkpoint is saved: a run starting fresh saves none at step 0)
+      assert wait_for_file(os.path.join(str(tmp_path), 'checkpoint'), 60, process=run.process), \
+          'no checkpoint saved within 60 s:\n' + run.output[-3000:]
       time.sleep(rng.uniform(0.2, 2.5))
     run.process.kill()
     assert run.finish() == -signal.SIGKILL
