@@ -101,10 +101,11 @@ def test_the_evaluator_survives_a_training_that_rotates_every_checkpoint_away(re
                                            '--eval_interval_secs=0.5', '--timeout=10',
                                            '--max_number_of_steps=0'))
     runs.append(evaluating)
-    # Training goes on until the evaluator has evaluated one checkpoint and lost another.
+    # Training goes on until the evaluator has lost a checkpoint to the rotation. (Not also
+    # until it evaluated one meanwhile: on a loaded machine each is rotated away before it is
+    # read. It evaluates the last one, below.)
     deadline = time.time() + 120
-    while not (re.search(r'images: accuracy', evaluating.output) and
-               re.search(r'Skipping model\.ckpt-', evaluating.output)):
+    while not re.search(r'Skipping model\.ckpt-', evaluating.output):
       assert time.time() < deadline, evaluating.output[-3000:]
       assert evaluating.process.poll() is None, 'the evaluator ended while training ran:\n' + \
           evaluating.output[-3000:]
