@@ -123,8 +123,7 @@ def test_train_script_on_a_disk_that_fills_up_exits_3_naming_the_newest_safe_che
   with tmpfs(tmp_path / 'disk', size) as disk:
     train_dir = os.path.join(disk, 'run')
     if size == '260m':
-      trainer.train(train_config(records_dataset[0], train_dir, max_number_of_steps=1,
-                                 summarize_histograms=False))
+      trainer.train(train_config(records_dataset[0], train_dir, max_number_of_steps=1))
     result = run_script(TRAIN, '--dataset_dir=' + records_dataset[0], '--train_dir=' + train_dir,
                         '--batch_size=2', '--max_number_of_steps=2', '--num_readers=1',
                         '--num_preprocessing_threads=1', '--optimizer=sgd',
