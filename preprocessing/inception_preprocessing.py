@@ -3,10 +3,11 @@ central crop for evaluation. Outputs float32 [height, width, 3] in [-1, 1].
 
 Training: sample a box (tf.image.sample_distorted_bounding_box: at least 10% of the object box
 covered, aspect ratio 0.75-1.33, 5-100% of the area, 100 attempts, the whole image when no box
-fits), resize it to height x width (bilinear in fast mode, else one of bilinear, nearest,
-bicubic, area at random), random left-right flip, random colour distortion (fast mode:
-brightness and saturation in one of 2 orders; full mode: brightness, saturation, hue and
-contrast in one of 4 orders), clip to [0, 1], scale to [-1, 1].
+fits; min_crop_area=m: m-100% of the area, at least m of the object box), resize it to
+height x width (bilinear in fast mode, else one of bilinear, nearest, bicubic, area at random),
+random left-right flip, random colour distortion (fast mode: brightness and saturation in one of
+2 orders; full mode: brightness, saturation, hue and contrast in one of 4 orders), clip to
+[0, 1], scale to [-1, 1].
 Evaluation: the central 87.5% of the image, bilinear resize, scale to [-1, 1]. No randomness.
 Whole-photo evaluation (preprocess_full_image): the whole photo, its shorter side resized to a
 given size, aspect kept, for a fully convolutional net that slides over all of it.
@@ -186,6 +187,16 @@ def sample_crop_window(image_shape, bbox=None, min_object_covered=0.1,
   return begin, size, box
 
 
+def crop_area_settings(min_crop_area=None):
+  """sample_crop_window's keyword arguments for crops of at least min_crop_area (a share of the
+  image, in (0, 1]) of the image and of its object box; None: Inception's (no arguments)."""
+  if min_crop_area is None:
+    return {}
+  if not 0.0 < min_crop_area <= 1.0:
+    raise BadArgument('min_crop_area must be in (0, 1], got %r' % (min_crop_area,))
+  return dict(min_object_covered=min_crop_area, area_range=(min_crop_area, 1.0))
+
+
 def distorted_bounding_box_crop(image, bbox=None, min_object_covered=0.1,
                                 aspect_ratio_range=(0.75, 1.33), area_range=(0.05, 1.0),
                                 max_attempts=100, seed=None):
@@ -287,13 +298,14 @@ def _distort_crop(cropped, height, width, fast_mode, add_image_summaries, seed):
 
 
 def preprocess_for_train(image, height, width, bbox=None, fast_mode=True,
-                         add_image_summaries=False, seed=None, scope=None):
+                         add_image_summaries=False, seed=None, scope=None, min_crop_area=None):
   """A randomly distorted float32 [height, width, 3] image in [-1, 1] from a decoded image
-  [h, w, 3] (uint8, or float in [0, 1])."""
+  [h, w, 3] (uint8, or float in [0, 1]). min_crop_area: see crop_area_settings."""
   _check_size(height, width)
   with tf.name_scope(scope or 'distort_image'):
     image = to_float(_check_image(image))
-    cropped, box = distorted_bounding_box_crop(image, bbox, seed=op_seed(seed, _SEED_CROP))
+    cropped, box = distorted_bounding_box_crop(image, bbox, seed=op_seed(seed, _SEED_CROP),
+                                               **crop_area_settings(min_crop_area))
     if add_image_summaries:
       _summary_image_with_box('image_with_distorted_bounding_box', image, box)
     return _distort_crop(cropped, height, width, fast_mode, add_image_summaries, seed)
@@ -320,33 +332,37 @@ def preprocess_for_eval(image, height, width, central_fraction=0.875,
 
 
 def preprocess_image(image, height, width, is_training=False, fast_mode=True,
-                     add_image_summaries=False, seed=None, bbox=None):
+                     add_image_summaries=False, seed=None, bbox=None, min_crop_area=None):
   """Preprocesses a decoded image [h, w, 3] (uint8, or float in [0, 1]) for training or
   evaluation. Returns float32 [height, width, 3] in [-1, 1]."""
   if is_training:
     return preprocess_for_train(image, height, width, bbox=bbox, fast_mode=fast_mode,
-                                add_image_summaries=add_image_summaries, seed=seed)
+                                add_image_summaries=add_image_summaries, seed=seed,
+                                min_crop_area=min_crop_area)
   return preprocess_for_eval(image, height, width, add_image_summaries=add_image_summaries)
 
 
 def preprocess_jpeg(jpeg_bytes, height, width, is_training=False, fast_mode=True,
-                    decode_and_crop=False, add_image_summaries=False, seed=None, bbox=None):
+                    decode_and_crop=False, add_image_summaries=False, seed=None, bbox=None,
+                    min_crop_area=None):
   """Preprocesses one encoded image (a scalar string tensor, e.g. a record's image/encoded)
   for training or evaluation. Returns float32 [height, width, 3] in [-1, 1].
 
   decode_and_crop=False decodes the whole image and calls preprocess_image. True decodes only
   the window used: the training crop sampled from the size in the JPEG header, or the central
   window for evaluation. Non-JPEG bytes (PNG, GIF, BMP) work in both modes.
+  min_crop_area: the smallest training crop (see crop_area_settings).
   """
   if not decode_and_crop:
     return preprocess_image(decode_whole(jpeg_bytes), height, width, is_training=is_training,
                             fast_mode=fast_mode, add_image_summaries=add_image_summaries,
-                            seed=seed, bbox=bbox)
+                            seed=seed, bbox=bbox, min_crop_area=min_crop_area)
   _check_size(height, width)
   if is_training:
     with tf.name_scope('distort_image'):
       shape = encoded_image_shape(jpeg_bytes)
-      begin, size, box = sample_crop_window(shape, bbox, seed=op_seed(seed, _SEED_CROP))
+      begin, size, box = sample_crop_window(shape, bbox, seed=op_seed(seed, _SEED_CROP),
+                                            **crop_area_settings(min_crop_area))
       cropped = to_float(decode_window(jpeg_bytes, begin, size))
       if add_image_summaries:
         # Decodes the whole photo, but only when the summary is evaluated.

@@ -5,9 +5,9 @@ Evaluation (torchvision's Resize(256) + CenterCrop(224)): the shorter side resiz
 RESIZE_RATIO * the output size (256 for 224; bilinear with antialiasing, as Pillow resizes), the
 longer side to the same aspect (truncated, as torchvision does), then the central
 height x width crop. No randomness.
-Training (RandomResizedCrop + RandomHorizontalFlip): a random window of 8-100% of the area with
-an aspect ratio of 3/4-4/3 (10 attempts, then the whole image), resized bilinearly to
-height x width, flipped left-right half of the time. No colour distortion.
+Training (RandomResizedCrop + RandomHorizontalFlip): a random window of 8-100% of the area
+(min_crop_area=m: m-100%) with an aspect ratio of 3/4-4/3 (10 attempts, then the whole image),
+resized bilinearly to height x width, flipped left-right half of the time. No colour distortion.
 
 JPEGs are decoded with dct_method='INTEGER_ACCURATE', which gives Pillow's pixels (TensorFlow's
 default IDCT differs by up to 11/255). With decode_and_crop=True preprocess_jpeg decodes only the
@@ -47,10 +47,14 @@ def to_pixels(images):
   return tf.cast(tf.round(tf.clip_by_value(pixels, 0.0, 255.0)), tf.uint8)
 
 
-def _sample_window(image_shape, seed):
+def _sample_window(image_shape, seed, min_crop_area=None):
+  """A crop window of AREA_RANGE of the image's area, or min_crop_area to all of it."""
+  area_range = AREA_RANGE
+  if min_crop_area is not None:
+    area_range = ip.crop_area_settings(min_crop_area)['area_range']
   begin, size, _ = ip.sample_crop_window(
       image_shape, min_object_covered=0.0, aspect_ratio_range=ASPECT_RATIO_RANGE,
-      area_range=AREA_RANGE, max_attempts=MAX_ATTEMPTS, seed=ip.op_seed(seed, _SEED_CROP))
+      area_range=area_range, max_attempts=MAX_ATTEMPTS, seed=ip.op_seed(seed, _SEED_CROP))
   return begin, size
 
 
@@ -96,13 +100,14 @@ def _finish_eval(image, add_image_summaries):
   return normalize(image)
 
 
-def preprocess_for_train(image, height, width, add_image_summaries=False, seed=None):
+def preprocess_for_train(image, height, width, add_image_summaries=False, seed=None,
+                         min_crop_area=None):
   """A random resized crop, flipped at random, normalised: float32 [height, width, 3] from a
   decoded image [h, w, 3] (uint8, or float in [0, 1])."""
   ip._check_size(height, width)  # pylint: disable=protected-access
   with tf.name_scope('distort_image'):
     image = ip.to_float(ip._check_image(image))  # pylint: disable=protected-access
-    begin, size = _sample_window(tf.shape(image), seed)
+    begin, size = _sample_window(tf.shape(image), seed, min_crop_area)
     return _train_crop_to_output(tf.slice(image, begin, size), height, width,
                                  add_image_summaries, seed)
 
@@ -118,27 +123,28 @@ def preprocess_for_eval(image, height, width, add_image_summaries=False):
 
 
 def preprocess_image(image, height, width, is_training=False, fast_mode=True,
-                     add_image_summaries=False, seed=None, bbox=None):
+                     add_image_summaries=False, seed=None, bbox=None, min_crop_area=None):
   """Preprocesses a decoded image [h, w, 3] (uint8, or float in [0, 1]) for training or
   evaluation. fast_mode and bbox are ignored (no colour distortion; the crop ignores boxes, as
   torchvision's does)."""
   del fast_mode, bbox
   if is_training:
-    return preprocess_for_train(image, height, width, add_image_summaries, seed)
+    return preprocess_for_train(image, height, width, add_image_summaries, seed, min_crop_area)
   return preprocess_for_eval(image, height, width, add_image_summaries)
 
 
 def preprocess_jpeg(jpeg_bytes, height, width, is_training=False, fast_mode=True,
-                    decode_and_crop=False, add_image_summaries=False, seed=None, bbox=None):
+                    decode_and_crop=False, add_image_summaries=False, seed=None, bbox=None,
+                    min_crop_area=None):
   """Preprocesses one encoded image (a scalar string tensor) for training or evaluation;
   float32 [height, width, 3]. decode_and_crop=True decodes only the training crop's window."""
   if not (decode_and_crop and is_training):
     return preprocess_image(ip.decode_whole(jpeg_bytes, DCT_METHOD), height, width,
                             is_training=is_training, add_image_summaries=add_image_summaries,
-                            seed=seed)
+                            seed=seed, min_crop_area=min_crop_area)
   ip._check_size(height, width)  # pylint: disable=protected-access
   with tf.name_scope('distort_image'):
-    begin, size = _sample_window(ip.encoded_image_shape(jpeg_bytes), seed)
+    begin, size = _sample_window(ip.encoded_image_shape(jpeg_bytes), seed, min_crop_area)
     cropped = ip.to_float(ip.decode_window(jpeg_bytes, begin, size, DCT_METHOD))
     return _train_crop_to_output(cropped, height, width, add_image_summaries, seed)
 

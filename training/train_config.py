@@ -79,6 +79,11 @@ class TrainConfig:
                            'Input pipeline')
   decode_and_crop: bool = option(True, 'Decode only the sampled crop window of each JPEG.',
                                  'Input pipeline')
+  min_crop_area: Optional[float] = option(
+      None, 'Smallest share of a photo\'s area a training crop covers (default: the '
+      'preprocessing\'s, 0.1 for inception, 0.08 for torchvision); larger crops keep more of '
+      'what tells the classes apart, which a short run learns sooner.', 'Input pipeline',
+      within='(0, 1]')
   train_image_size: Optional[int] = option(None, 'Input size (default: the net\'s, 224).',
                                            'Model')
   log_every_n_steps: int = option(10, 'Progress line every n steps.', 'TensorBoard', above=0)

@@ -60,6 +60,7 @@ def build_input(config, dataset, add_image_summaries=False):
       dataset,
       lambda encoded: preprocess(encoded, image_size, image_size, fast_mode=config.fast_mode,
                                  decode_and_crop=config.decode_and_crop,
+                                 min_crop_area=config.min_crop_area,
                                  add_image_summaries=add_image_summaries),
       config.batch_size, is_training=True, pipeline=config.input_pipeline,
       num_readers=config.num_readers,

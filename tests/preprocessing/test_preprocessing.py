@@ -6,6 +6,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
+from base import BadArgument
 from preprocessing import inception_preprocessing as ip
 from preprocessing import preprocessing_factory
 
@@ -189,6 +190,42 @@ def test_sampled_crops_respect_area_and_aspect_ranges():
     assert 0.05 - 0.01 <= h * w / (height * width) <= 1.0
     assert 0.75 - 0.02 <= w / h <= 1.33 + 0.02
   assert len({tuple(b) + tuple(s) for b, s in windows}) > 50
+
+
+def crop_areas(**settings):
+  """The area shares of 100 windows sample_crop_window draws with `settings`."""
+  height, width = 200, 300
+  with tf.Graph().as_default():
+    _, size, _ = ip.sample_crop_window(tf.constant([height, width, 3]), seed=5, **settings)
+    return [s[0] * s[1] / (height * width) for s in run(size, times=100)]
+
+
+def test_a_smallest_crop_area_keeps_every_crop_at_least_that_large():
+  assert min(crop_areas()) < 0.3  # Inception's crops go down to a tenth of the photo
+  areas = crop_areas(**ip.crop_area_settings(0.6))
+  assert min(areas) >= 0.6 - 0.01 and max(areas) > 0.8
+  assert ip.crop_area_settings(None) == {}
+  for bad in (0.0, -0.1, 1.5):
+    with pytest.raises(BadArgument, match='min_crop_area must be in'):
+      ip.crop_area_settings(bad)
+
+
+@pytest.mark.parametrize('decode_and_crop', [False, True])
+def test_training_crops_of_the_whole_photo_keep_both_of_its_halves(decode_and_crop):
+  """A photo black on the left, white on the right: crops of all of it show both halves at the
+  output's edges (flipped or not); Inception's own (down to a tenth) often show one only."""
+  image = np.zeros((120, 160, 3), np.uint8)
+  image[:, 80:] = 255
+
+  def edge_contrasts(min_crop_area):
+    with tf.Graph().as_default():
+      out = ip.preprocess_jpeg(jpeg_tensor(image, False), HEIGHT, WIDTH, is_training=True,
+                               decode_and_crop=decode_and_crop, seed=3,
+                               min_crop_area=min_crop_area)
+      return [abs(o[:, :3].mean() - o[:, -3:].mean()) for o in run(out, times=20)]
+
+  assert min(edge_contrasts(1.0)) > 1.0  # of the range [-1, 1]
+  assert min(edge_contrasts(None)) < 0.5
 
 
 # --- decode-and-crop -------------------------------------------------------------------------

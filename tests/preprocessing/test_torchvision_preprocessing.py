@@ -116,6 +116,21 @@ def test_training_crops_and_flips_at_random_reproducibly_for_a_seed(decode_and_c
   assert -0.01 < pixels.min() and pixels.max() < 1.01   # normalised [0, 1] pixels
 
 
+@pytest.mark.parametrize('decode_and_crop', [False, True])
+def test_a_smallest_crop_area_of_1_trains_on_the_whole_photo(decode_and_crop):
+  image = photo()
+  with tf.Graph().as_default():
+    out = tp.preprocess_jpeg(tf.constant(jpeg(image)), 64, 48, is_training=True, seed=7,
+                             decode_and_crop=decode_and_crop, min_crop_area=1.0)
+    whole = tf.image.resize(ip.to_float(ip.decode_whole(jpeg(image), tp.DCT_METHOD)), [64, 48])
+    expected = tp.normalize(whole)
+    with tf.compat.v1.Session() as sess:
+      outputs = [sess.run(out) for _ in range(8)]
+      expected = sess.run(expected)
+  for output in outputs:  # the whole photo, flipped or not
+    assert min(np.abs(output - expected).max(), np.abs(output - expected[:, ::-1]).max()) < 1e-5
+
+
 def test_full_image_keeps_the_aspect_with_the_shorter_side_given():
   with tf.Graph().as_default():
     out = run(preprocessing_factory.get_full_image_preprocessing('alexnet_tv')(
