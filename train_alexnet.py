@@ -56,13 +56,25 @@ def cluster_from_flags():
                          os.environ.get('TF_CONFIG'))
 
 
-def config_from_flags(roles=None):
+def config_from_flags(roles=None, warn=True):
+  """The TrainConfig of the flags; warn: log the optimizer parameters the optimizer ignores."""
   params = {name: FLAGS[name].value for name in optimizer_params.parameter_users()}
-  given = [name for name in params if FLAGS[name].present]
-  for name, users in optimizer_params.params_not_taken(FLAGS.optimizer, given):
-    logging.warning('--%s is not a parameter of --optimizer=%s (it is of %s); it is ignored.',
-                    name, FLAGS.optimizer, ', '.join(users))
+  if warn:
+    given = [name for name in params if FLAGS[name].present]
+    for name, users in optimizer_params.params_not_taken(FLAGS.optimizer, given):
+      logging.warning('--%s is not a parameter of --optimizer=%s (it is of %s); it is ignored.',
+                      name, FLAGS.optimizer, ', '.join(users))
   return script_flags.config_from_flags(CONFIG, optimizer_params=params, cluster=roles)
+
+
+def check_before_tensorflow():
+  """The cluster roles and the settings train_config.validate checks (it needs no TensorFlow),
+  before TensorFlow loads: a mistake in them (a malformed TF_CONFIG, a value out of range, a
+  train_dir that is a file, ...) is one line at once, not after TensorFlow's ~4 s start. (A ps
+  task takes no training settings. trainer.train checks them again, for its other callers.)"""
+  roles = cluster_from_flags()
+  if roles is None or roles.job_name != 'ps':
+    train_config.validate(config_from_flags(roles, warn=False))
 
 
 def next_commands(config):
@@ -102,4 +114,4 @@ def main(argv):
 
 if __name__ == '__main__':
   flags.mark_flags_as_required(['dataset_dir', 'train_dir'])
-  sys.exit(cli.run(main))
+  sys.exit(cli.run(main, before_tensorflow=check_before_tensorflow))

@@ -53,6 +53,21 @@ def test_a_missing_flag_and_a_bad_choice_are_one_line_before_tensorflow():
   assert told == 'tensorflow imported: False'
 
 
+def test_training_settings_that_cannot_work_are_one_line_before_tensorflow(tmp_path):
+  """train_config.validate's checks (ranges, settings that go together, the folders; the
+  trainer makes them again in process) answer before TensorFlow loads, as a malformed TF_CONFIG
+  does (test_cluster)."""
+  result, _, told = run_telling('train_alexnet.py', '--dataset_dir=d', '--train_dir=t',
+                                '--num_readers=0')
+  assert_one_line_error(result, '--num_readers and --num_preprocessing_threads must be positive')
+  assert told == 'tensorflow imported: False'
+  (tmp_path / 'file').write_text('')
+  result, _, told = run_telling('train_alexnet.py', '--dataset_dir=d',
+                                '--train_dir=%s' % (tmp_path / 'file'))
+  assert_one_line_error(result, 'is a file, not a folder')
+  assert told == 'tensorflow imported: False'
+
+
 def test_unexpected_arguments_are_one_line_before_tensorflow():
   result, _, told = run_telling('train_alexnet.py', '--dataset_dir=d', '--train_dir=t',
                                 '--use_batch_norm', 'false')
