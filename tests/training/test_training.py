@@ -48,6 +48,11 @@ LEARNING = dict(batch_size=8, max_number_of_steps=40, train_image_size=195, log_
                 learning_rate=0.01, weight_decay=0.0)
 
 
+# Plain sgd where how the weights move is not what is tested: momentum's slots would make every
+# checkpoint twice as large (370 MB, not 185; each save costs seconds, most of it system time).
+SGD = dict(optimizer='sgd')
+
+
 @pytest.mark.slow
 def test_short_run_learns_and_writes_checkpoints_scalars_and_images(records_dataset, tmp_path):
   # The Supervisor writes the summaries at the start, then every save_summaries_secs: each write
@@ -82,9 +87,9 @@ def test_short_run_learns_and_writes_checkpoints_scalars_and_images(records_data
 @pytest.mark.slow
 def test_rerunning_resumes_from_the_newest_checkpoint(records_dataset, tmp_path):
   dataset_dir, _ = records_dataset
-  assert trainer.train(config(dataset_dir, tmp_path, max_number_of_steps=3))[0] == 3
+  assert trainer.train(config(dataset_dir, tmp_path, max_number_of_steps=3, **SGD))[0] == 3
   weights_at_3 = checkpoint_value(tmp_path, 'alexnet_v2/conv1/weights')
-  assert trainer.train(config(dataset_dir, tmp_path, max_number_of_steps=6))[0] == 6
+  assert trainer.train(config(dataset_dir, tmp_path, max_number_of_steps=6, **SGD))[0] == 6
   assert int(checkpoint_value(tmp_path, 'global_step')) == 6
   assert len(read_events(tmp_path)['_hparams_/session_start_info']) == 1  # one session
   # Not re-initialised: a fresh start would give weights far from step 3's.
@@ -96,7 +101,7 @@ def test_rerunning_resumes_from_the_newest_checkpoint(records_dataset, tmp_path)
                         class_names=('cat', 'dog', 'cow', 'hen', 'pig'))
   with pytest.raises(UserError, match=r'was trained on other classes \(daisy in its run.json, '
                      r'cat in this dataset, and 4 more\)'):
-    trainer.train(config(other, tmp_path, max_number_of_steps=7))
+    trainer.train(config(other, tmp_path, max_number_of_steps=7, **SGD))
 
 
 @pytest.mark.slow
@@ -138,7 +143,8 @@ def test_fine_tunes_from_a_checkpoint_of_another_class_count(tmp_path):
 @pytest.mark.slow
 def test_batch_norm_variant_runs_its_update_ops(records_dataset, tmp_path):
   dataset_dir, _ = records_dataset
-  trainer.train(config(dataset_dir, tmp_path, model_name='alexnet_v2_bn', max_number_of_steps=3))
+  trainer.train(config(dataset_dir, tmp_path, model_name='alexnet_v2_bn', max_number_of_steps=3,
+                       **SGD))
   moving_mean = checkpoint_value(tmp_path, 'alexnet_v2/conv1/BatchNorm/moving_mean')
   assert np.abs(moving_mean).max() > 0  # starts at zeros
 
@@ -162,7 +168,7 @@ def test_two_clones_give_the_loss_of_one_on_the_same_batch():
 @pytest.mark.slow
 def test_two_cpu_clones_train_one_set_of_weights(records_dataset, tmp_path):
   dataset_dir = records_dataset[0]
-  two_clones = dict(num_clones=2, clone_on_cpu=True)
+  two_clones = dict(num_clones=2, clone_on_cpu=True, **SGD)
   assert trainer.train(config(dataset_dir, tmp_path, max_number_of_steps=1, **two_clones))[0] == 1
   before = checkpoint_value(tmp_path, 'alexnet_v2/fc8/weights')
   assert trainer.train(config(dataset_dir, tmp_path, max_number_of_steps=3, **two_clones))[0] == 3
