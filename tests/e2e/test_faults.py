@@ -41,9 +41,12 @@ CONVERT = 'download_and_convert_flowers.py'
 TRAIN = 'train_alexnet.py'
 
 
+# Training here is plain sgd without histograms: momentum's slots would double every checkpoint
+# (370 MB, not 185; each save costs seconds, most of it system time), and no test here looks at
+# how the weights move.
 def train_config(dataset_dir, train_dir, **overrides):
   settings = dict(batch_size=2, max_number_of_steps=2, num_readers=1,
-                  num_preprocessing_threads=1, log_every_n_steps=1)
+                  num_preprocessing_threads=1, log_every_n_steps=1, optimizer='sgd')
   settings.update(overrides)
   return tf_helpers.tiny_train_config(dataset_dir, train_dir, **settings)
 
@@ -52,7 +55,7 @@ def train_flags(dataset_dir, train_dir, steps, *extra):
   return ('--dataset_dir=%s' % dataset_dir, '--train_dir=%s' % train_dir, '--batch_size=2',
           '--max_number_of_steps=%d' % steps, '--num_readers=1',
           '--num_preprocessing_threads=1', '--log_every_n_steps=1',
-          '--nosummarize_histograms') + extra
+          '--nosummarize_histograms', '--optimizer=sgd') + extra
 
 
 def first_step_recorder():
@@ -80,7 +83,7 @@ def test_sigkill_at_random_moments_and_mid_save_always_resumes_from_a_complete_c
     records_dataset, tmp_path):
   rng = random.Random(7)
   flags = train_flags(records_dataset[0], tmp_path, 100000, '--save_interval_secs=1',
-                      '--keep_checkpoint_max=2', '--optimizer=sgd')
+                      '--keep_checkpoint_max=2')
   named = None  # (name, global step) of the checkpoint the state file named at the last kill.
   killed_mid_save = 0
   for round_index in range(3):  # killed at a random moment, mid-save, at a random moment
@@ -119,8 +122,7 @@ def test_sigkill_at_random_moments_and_mid_save_always_resumes_from_a_complete_c
 
   # The leftovers of three killed runs are tolerated: a last run resumes and finishes cleanly.
   last = run_script(TRAIN, *train_flags(records_dataset[0], tmp_path, named[1] + 2,
-                                        '--save_interval_secs=1', '--keep_checkpoint_max=2',
-                                        '--optimizer=sgd'))
+                                        '--save_interval_secs=1', '--keep_checkpoint_max=2'))
   assert last.returncode == 0, last.stderr[-3000:]
   assert 'Resuming from %s.' % named[0] in last.stderr
   assert step_in_name(tf.train.latest_checkpoint(str(tmp_path))) == named[1] + 2
@@ -352,12 +354,11 @@ def test_resuming_a_train_dir_of_another_architecture_is_a_user_error(records_da
 @pytest.mark.slow
 def test_a_loss_exploding_after_a_checkpoint_leaves_only_finite_checkpoints(records_dataset,
                                                                             tmp_path):
-  trainer.train(train_config(records_dataset[0], tmp_path, max_number_of_steps=2,
-                             optimizer='sgd'))
+  trainer.train(train_config(records_dataset[0], tmp_path, max_number_of_steps=2))
   before = tf.train.latest_checkpoint(str(tmp_path))
   with pytest.raises(UserError, match='NaN or Inf.*lower --learning_rate'):
     trainer.train(train_config(records_dataset[0], tmp_path, max_number_of_steps=200,
-                               optimizer='sgd', learning_rate=1e12, save_interval_secs=1))
+                               learning_rate=1e12, save_interval_secs=1))
   newest = tf.train.latest_checkpoint(str(tmp_path))
   # Not vacuous: a checkpoint exists.
   assert checkpoints.saved_step(newest) >= checkpoints.saved_step(before) == 2
