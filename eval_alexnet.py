@@ -53,13 +53,22 @@ def write_dataset_view():
   return 0
 
 
+def check_before_tensorflow():
+  """The flags an evaluation needs and the settings eval_config.check_settings checks (it needs
+  no TensorFlow), before TensorFlow loads: a mistake in them is one line at once, not after
+  TensorFlow's ~4 s start. (evaluator.validate checks them again, with the net's size.)"""
+  if FLAGS.dataset_view:
+    return
+  for name in ('checkpoint_path', 'eval_dir'):
+    if not FLAGS[name].value:
+      raise base.UserError('--%s is required (or pass --dataset_view=DIR)' % name)
+  eval_config.check_settings(config_from_flags())
+
+
 def main(argv):
   del argv
   if FLAGS.dataset_view:
     return write_dataset_view()
-  for name in ('checkpoint_path', 'eval_dir'):
-    if not FLAGS[name].value:
-      raise base.UserError('--%s is required (or pass --dataset_view=DIR)' % name)
   # Here, not above: it imports TensorFlow, which cli loads only after the flags parsed.
   from evaluation import evaluator
 
@@ -75,4 +84,4 @@ def main(argv):
 
 if __name__ == '__main__':
   flags.mark_flags_as_required(['dataset_dir'])
-  sys.exit(cli.run(main))
+  sys.exit(cli.run(main, before_tensorflow=check_before_tensorflow))

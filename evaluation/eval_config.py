@@ -4,6 +4,9 @@ before TensorFlow loads; evaluation.evaluator validates and runs it."""
 import dataclasses
 from typing import Optional
 
+import base
+from base import UserError
+from base import options
 from base.options import REQUIRED
 from base.options import option
 from datasets import pipelines
@@ -80,3 +83,17 @@ class EvalConfig:
       'Grad-CAM and conv1/conv5 feature maps, so TensorBoard\'s step slider shows the same '
       'photos through training; 0: none.', 'TensorBoard', minimum=0)
   preprocessing: Optional[str] = None  # a preprocessing_factory name (None: the model's)
+
+
+def check_settings(config):
+  """One-line UserErrors for the settings that can never work and need no TensorFlow to see: a
+  field out of its range or choices (base.options), --full_image with the queue pipeline, an
+  eval_dir that is a file, glob characters in a folder. (eval_alexnet.py checks them before
+  TensorFlow loads; evaluator.validate checks them again, with the net's size.)"""
+  options.check(config)
+  if config.full_image and config.input_pipeline == 'queue':
+    raise UserError('--full_image needs --input_pipeline=tf_data (the queue pipeline batches '
+                    'equal-size images only)')
+  base.check_folder_path(config.eval_dir, 'eval_dir')
+  for flag in ('eval_dir', 'dataset_dir', 'checkpoint_path'):
+    base.check_no_glob_characters(getattr(config, flag), flag)

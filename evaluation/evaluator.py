@@ -35,12 +35,12 @@ from tf_slim.training import evaluation as slim_evaluation
 
 import base
 from base import UserError
-from base import options
 from datasets import checks
 from datasets import dataset_factory
 from datasets import identity
 from datasets import input_pipeline as input_pipeline_lib
 from datasets import reader
+from evaluation import eval_config
 from evaluation import eval_graph
 from evaluation import eval_loop
 from evaluation import eval_state
@@ -63,17 +63,12 @@ LOG_EVERY_SECS = 10.0    # progress lines during a pass
 # --- settings ------------------------------------------------------------------------------------
 
 def validate(config):
-  """One-line UserErrors for settings that can never work: a field out of its range or choices
-  (base.options), then what involves several settings or the file system."""
-  options.check(config)
+  """One-line UserErrors for settings that can never work: eval_config.check_settings (ranges,
+  choices, settings that do not go together, the folders' names), then the net's image size and
+  the eval_dir against the training folder."""
+  eval_config.check_settings(config)
   if config.model_name:  # (else the net run.json names: training_run.with_net checks the size)
     run_info.net_settings(None, config.model_name, config.eval_image_size, 'eval_image_size')
-  if config.full_image and config.input_pipeline == 'queue':
-    raise UserError('--full_image needs --input_pipeline=tf_data (the queue pipeline batches '
-                    'equal-size images only)')
-  base.check_folder_path(config.eval_dir, 'eval_dir')
-  for flag in ('eval_dir', 'dataset_dir', 'checkpoint_path'):
-    base.check_no_glob_characters(getattr(config, flag), flag)
   check_eval_dir(config.checkpoint_path, config.eval_dir)
 
 

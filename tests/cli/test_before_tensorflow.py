@@ -68,6 +68,18 @@ def test_training_settings_that_cannot_work_are_one_line_before_tensorflow(tmp_p
   assert told == 'tensorflow imported: False'
 
 
+def test_evaluation_settings_that_cannot_work_are_one_line_before_tensorflow():
+  """eval_config.check_settings (evaluator.validate makes them again in process, with the
+  net's size) and the flags an evaluation needs answer before TensorFlow loads."""
+  flags = ['--dataset_dir=d', '--checkpoint_path=c', '--eval_dir=e']
+  for extra, message in ((['--batch_size=0'], '--batch_size must be positive, got 0'),
+                         (['--full_image', '--input_pipeline=queue'], '--full_image needs'),
+                         (['--eval_dir='], '--eval_dir is required')):
+    result, _, told = run_telling('eval_alexnet.py', *flags, *extra)
+    assert_one_line_error(result, message)
+    assert told == 'tensorflow imported: False'
+
+
 def test_unexpected_arguments_are_one_line_before_tensorflow():
   result, _, told = run_telling('train_alexnet.py', '--dataset_dir=d', '--train_dir=t',
                                 '--use_batch_norm', 'false')
