@@ -30,8 +30,9 @@ from summaries import events
 HPARAMS = ('model_name', 'optimizer', 'learning_rate', 'learning_rate_decay_type',
            'learning_rate_decay_factor', 'num_epochs_per_decay', 'warmup_epochs', 'batch_size',
            'max_number_of_steps', 'weight_decay', 'label_smoothing', 'moving_average_decay',
-           'clip_gradient_norm', 'precision', 'input_pipeline', 'fast_mode', 'train_image_size',
-           'checkpoint_path', 'trainable_scopes', 'num_clones', 'dataset_name', 'seed')
+           'clip_gradient_norm', 'precision', 'input_pipeline', 'fast_mode', 'min_crop_area',
+           'train_image_size', 'checkpoint_path', 'trainable_scopes', 'num_clones',
+           'dataset_name', 'seed')
 # (group: the run relative to the session's run, tag, what the column says). '' for all: each
 # metric is in the run of its own session, training's or the evaluation's (see above).
 METRICS = (

@@ -60,6 +60,15 @@ def test_hparams_values_are_plain_numbers_booleans_and_text():
   assert run_start.hparam_value(0.01) == 0.01 and run_start.hparam_value(True) is True
 
 
+def test_the_recipe_s_settings_are_hyperparameters():
+  config = train_config.TrainConfig(dataset_dir='data', train_dir='runs/a', min_crop_area=0.5,
+                                    train_image_size=195)
+  hparams = run_start.hparams_of(config)
+  assert hparams['min_crop_area'] == 0.5 and hparams['train_image_size'] == 195
+  assert run_start.hparams_of(train_config.TrainConfig(
+      dataset_dir='data', train_dir='runs/b'))['min_crop_area'] == 'none'
+
+
 def test_two_runs_compare_in_the_hparams_dashboard_with_their_eval_metrics(tmp_path):
   fake_run(tmp_path, 'fast', 0.8, learning_rate=0.05, optimizer='adam')
   fake_run(tmp_path, 'slow', 0.6, learning_rate=0.001)
