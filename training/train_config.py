@@ -81,8 +81,7 @@ class TrainConfig:
                                  'Input pipeline')
   min_crop_area: Optional[float] = option(
       None, 'Smallest share of a photo\'s area a training crop covers (default: the '
-      'preprocessing\'s, 0.1 for inception, 0.08 for torchvision); larger crops keep more of '
-      'what tells the classes apart, which a short run learns sooner.', 'Input pipeline',
+      'preprocessing\'s, 0.1 for inception, 0.08 for torchvision).', 'Input pipeline',
       within='(0, 1]')
   train_image_size: Optional[int] = option(None, 'Input size (default: the net\'s, 224).',
                                            'Model')
