@@ -6,6 +6,7 @@ import tensorflow as tf
 import tf_slim as slim
 from tf_slim.nets import alexnet as tf_slim_alexnet
 
+import compat
 from base import UserError
 from nets import alexnet
 from nets import nets_factory
@@ -206,16 +207,6 @@ def test_batch_norm_update_ops_change_moving_means_in_training():
     assert not np.allclose(old, new), name
 
 
-
-
-
-
-
-
-
-
-
-
 def test_batch_norm_training_on_a_batch_of_one_is_a_user_error():
   # fc6 and fc7 are 1x1 at 224x224: their statistics come from the batch alone.
   with tf.Graph().as_default():
@@ -325,19 +316,27 @@ def test_settings_the_nets_cannot_build_with_are_user_errors():
 
 
 @pytest.mark.parametrize('kernel, padding', [(5, 'VALID'), (1, 'SAME')])
-def test_dense_conv2d_computes_what_slim_conv2d_computes_with_the_same_variables(kernel,
-                                                                                 padding):
+@pytest.mark.parametrize('batch_norm', [False, True])
+def test_dense_conv2d_computes_what_slim_conv2d_computes_with_the_same_variables(kernel, padding,
+                                                                                 batch_norm):
+  # With batch norm too: alexnet_v2_bn's fc6/fc7 train at the matmul's rate.
+  normalizer = dict(normalizer_fn=compat.batch_norm) if batch_norm else {}
   with tf.Graph().as_default() as graph:
     inputs = tf.random.stateless_normal([3, kernel, kernel, 16], seed=[4, 2])
-    dense = alexnet.dense_conv2d(inputs, 7, [kernel, kernel], padding=padding, scope='fc')
+    dense = alexnet.dense_conv2d(inputs, 7, [kernel, kernel], padding=padding, scope='fc',
+                                 **normalizer)
     with tf.compat.v1.variable_scope(tf.compat.v1.get_variable_scope(), reuse=True):
-      conv = slim.conv2d(inputs, 7, [kernel, kernel], padding=padding, scope='fc')
+      conv = slim.conv2d(inputs, 7, [kernel, kernel], padding=padding, scope='fc', **normalizer)
     names = sorted(v.op.name for v in tf.compat.v1.global_variables())
     op_types = {op.type for op in graph.get_operations() if op.name.startswith('fc/')}
     with tf.compat.v1.Session() as sess:
       sess.run(tf.compat.v1.global_variables_initializer())
       dense_out, conv_out = sess.run([dense, conv])
-  assert names == ['fc/biases', 'fc/weights']
+  if batch_norm:
+    assert names == ['fc/BatchNorm/beta', 'fc/BatchNorm/moving_mean',
+                     'fc/BatchNorm/moving_variance', 'fc/weights']
+  else:
+    assert names == ['fc/biases', 'fc/weights']
   assert 'MatMul' in op_types  # the dense path was taken
   assert dense_out.shape == conv_out.shape == (3, 1, 1, 7)
   np.testing.assert_allclose(dense_out, conv_out, rtol=1e-5, atol=1e-5)
