@@ -126,6 +126,21 @@ def test_batch_norm_update_moves_averages_by_one_minus_decay():
   np.testing.assert_allclose(variance, 0.9 * 1.0, rtol=1e-5)
 
 
+@pytest.mark.parametrize('step, decay', [(0, 0.1), (990, 0.991), (10**6, 0.997)])
+def test_batch_norm_averages_move_faster_in_a_run_s_first_steps(step, decay):
+  # tf.train.ExponentialMovingAverage's num_updates rule, of the global step.
+  with tf.Graph().as_default():
+    global_step = tf.compat.v1.train.get_or_create_global_step()
+    outputs = compat.batch_norm(tf.fill([2, 3, 3, 4], 5.0), decay=0.997, is_training=True)
+    moving_mean = slim.get_variables('BatchNorm/moving_mean')[0]
+    update_ops = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)
+    with initialized_session() as sess:
+      sess.run(global_step.assign(step))
+      sess.run([outputs] + update_ops)
+      mean = sess.run(moving_mean)
+  np.testing.assert_allclose(mean, (1.0 - decay) * 5.0, rtol=1e-4)
+
+
 def test_batch_norm_with_training_tensor_follows_its_value():
   with tf.Graph().as_default():
     is_training = tf.compat.v1.placeholder(tf.bool, [])
