@@ -5,6 +5,7 @@ import collections
 import os
 import shutil
 import signal
+import tempfile
 
 import pytest
 
@@ -19,6 +20,50 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 # it as a terminal delivers it. (Under -n, each worker process runs this too.)
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
   signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+# The tests' temporary folders go to memory when it has room: they take tens of GB of checkpoints
+# over a run (each test's folder removed when it passes, pytest.ini); on a disk, writing them cost
+# test_faults.py and test_training.py a tenth of their time. --basetemp=DIR chooses another place.
+MEMORY_FOLDER = '/dev/shm'
+MEMORY_FOLDER_MIN_FREE = 8 * 2**30
+_MEMORY_BASETEMP = pytest.StashKey()
+
+
+def memory_basetemp(folder, min_free):
+  """A fresh folder in `folder` (a tmpfs) when it has min_free bytes free and can be written;
+  else None."""
+  try:
+    stats = os.statvfs(folder)
+    if stats.f_bavail * stats.f_frsize < min_free:
+      return None
+    return tempfile.mkdtemp(prefix='pytest-', dir=folder)
+  except OSError:
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest's tmp_path factory reads --basetemp
+def pytest_configure(config):
+  if config.option.basetemp:  # given, or pytest-xdist's worker under its controller's
+    return
+  basetemp = memory_basetemp(MEMORY_FOLDER, MEMORY_FOLDER_MIN_FREE)
+  if basetemp:
+    config.option.basetemp = config.stash[_MEMORY_BASETEMP] = basetemp
+
+
+def pytest_sessionfinish(session, exitstatus):
+  """The memory folder goes when every test passed (a failed test's folder stays, as pytest
+  keeps it on disk)."""
+  basetemp = session.config.stash.get(_MEMORY_BASETEMP, None)
+  if basetemp and exitstatus == 0:
+    shutil.rmtree(basetemp, ignore_errors=True)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+  basetemp = config.stash.get(_MEMORY_BASETEMP, None)
+  if basetemp and os.path.isdir(basetemp):
+    terminalreporter.write_line('The failed tests\' folders are in memory, in %s: remove it when '
+                                'done.' % basetemp)
 
 
 @pytest.fixture(scope='session', autouse=True)
